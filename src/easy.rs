@@ -1,0 +1,435 @@
+//! [`Easy`]: one transfer's configuration and handler (libcurl's easy handle).
+
+use std::any::Any;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::handler::{Collector, Handler};
+use crate::info::TransferInfo;
+use crate::multi::Multi;
+use crate::proto::http1::Limits;
+use crate::transport::tls::TlsOptions;
+use crate::url::Target;
+
+/// Default user agent (`CURLOPT_USERAGENT`).
+pub const DEFAULT_USER_AGENT: &str = concat!("curlew/", env!("CARGO_PKG_VERSION"));
+/// Default maximum number of redirects followed (`CURLOPT_MAXREDIRS`; the curl tool's 50).
+pub const DEFAULT_MAX_REDIRECTS: u32 = 50;
+/// Default connect timeout (curl's `DEFAULT_CONNECT_TIMEOUT`, 300 s).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long to wait for `100 Continue` before sending the body anyway
+/// (`CURLOPT_EXPECT_100_TIMEOUT_MS`, default 1 s).
+pub const DEFAULT_EXPECT_100_TIMEOUT: Duration = Duration::from_secs(1);
+/// Uploads larger than this (or of unknown size) send `Expect: 100-continue` (curl: 1 MiB).
+pub const EXPECT_100_THRESHOLD: u64 = 1024 * 1024;
+/// A followed redirect's body is read and dropped to keep the connection when it is at most
+/// this long; a longer one closes the connection instead.
+pub const REDIRECT_DRAIN_MAX: u64 = 64 * 1024;
+
+/// Where the request body comes from.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Body {
+    #[default]
+    None,
+    Bytes(Bytes),
+    /// From [`Handler::read`]; `Some(size)` sends Content-Length, `None` chunked.
+    Read(Option<u64>),
+}
+
+/// The options of a transfer.
+#[derive(Clone, Debug)]
+pub(crate) struct Options {
+    pub(crate) target: Target,
+    pub(crate) method: Option<String>,
+    pub(crate) nobody: bool,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Body,
+    pub(crate) follow: bool,
+    pub(crate) max_redirects: u32,
+    pub(crate) unrestricted_auth: bool,
+    pub(crate) accept_encoding: bool,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) low_speed: Option<(u64, Duration)>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) verbose: bool,
+    pub(crate) progress: bool,
+    pub(crate) tls: TlsOptions,
+    pub(crate) expect_100_timeout: Duration,
+    pub(crate) limits: Limits,
+    pub(crate) max_filesize: Option<u64>,
+    pub(crate) forbid_reuse: bool,
+    pub(crate) fresh_connect: bool,
+    pub(crate) fail_on_error: bool,
+}
+
+/// One transfer: a URL, its options and its [`Handler`] (libcurl's easy handle).
+///
+/// Run it alone with [`Easy::perform`], or add it to a [`Multi`] to run it beside others.
+///
+/// ```no_run
+/// use curlew::Easy;
+/// let mut easy = Easy::new("http://127.0.0.1:8080/hello")?;
+/// easy.header("Accept", "text/plain")?.follow_location(true);
+/// easy.perform()?;
+/// assert_eq!(easy.info().response_code, 200);
+/// println!("{}", String::from_utf8_lossy(&easy.collected().unwrap().body));
+/// # Ok::<(), curlew::Error>(())
+/// ```
+pub struct Easy {
+    pub(crate) opts: Options,
+    pub(crate) handler: Box<dyn Handler>,
+    pub(crate) info: TransferInfo,
+    private: Option<Box<Multi>>,
+}
+
+impl std::fmt::Debug for Easy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Easy")
+            .field("url", &self.opts.target.url.as_str())
+            .field("method", &self.opts.method)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Easy {
+    /// A transfer of `url` (http, https, ws or wss) with the [`Collector`] handler.
+    pub fn new(url: &str) -> Result<Easy> {
+        Self::with_handler(url, Collector::default())
+    }
+
+    /// A transfer of `url` with your handler.
+    pub fn with_handler(url: &str, handler: impl Handler) -> Result<Easy> {
+        let target = Target::parse(url)?;
+        Ok(Easy {
+            info: TransferInfo {
+                effective_url: target.url.to_string(),
+                ..Default::default()
+            },
+            opts: Options {
+                target,
+                method: None,
+                nobody: false,
+                headers: Vec::new(),
+                body: Body::None,
+                follow: false,
+                max_redirects: DEFAULT_MAX_REDIRECTS,
+                unrestricted_auth: false,
+                accept_encoding: false,
+                connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+                timeout: None,
+                low_speed: None,
+                user_agent: Some(DEFAULT_USER_AGENT.to_string()),
+                verbose: false,
+                progress: false,
+                tls: TlsOptions {
+                    alpn: vec![b"http/1.1".to_vec()],
+                    ..Default::default()
+                },
+                expect_100_timeout: DEFAULT_EXPECT_100_TIMEOUT,
+                limits: Limits::default(),
+                max_filesize: None,
+                forbid_reuse: false,
+                fresh_connect: false,
+                fail_on_error: false,
+            },
+            handler: Box::new(handler),
+            private: None,
+        })
+    }
+
+    /// Change the URL (`CURLOPT_URL`).
+    pub fn url(&mut self, url: &str) -> Result<&mut Self> {
+        self.opts.target = Target::parse(url)?;
+        self.info.effective_url = self.opts.target.url.to_string();
+        Ok(self)
+    }
+
+    /// Replace the handler.
+    pub fn set_handler(&mut self, handler: impl Handler) -> &mut Self {
+        self.handler = Box::new(handler);
+        self
+    }
+
+    /// The handler, if it is of type `H`.
+    pub fn handler<H: Handler>(&self) -> Option<&H> {
+        let any: &dyn Any = &*self.handler;
+        any.downcast_ref::<H>()
+    }
+
+    /// The handler, mutably, if it is of type `H`.
+    pub fn handler_mut<H: Handler>(&mut self) -> Option<&mut H> {
+        let any: &mut dyn Any = &mut *self.handler;
+        any.downcast_mut::<H>()
+    }
+
+    /// The [`Collector`] handler's data, when the handler is the default one.
+    pub fn collected(&self) -> Option<&Collector> {
+        self.handler::<Collector>()
+    }
+
+    /// The request method (`CURLOPT_CUSTOMREQUEST`): GET, POST, PUT, DELETE or any token.
+    /// `HEAD` also implies no body (`CURLOPT_NOBODY`).
+    pub fn method(&mut self, method: &str) -> Result<&mut Self> {
+        if method.is_empty()
+            || !method
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+        {
+            return Err(Error::new(
+                ErrorKind::BadFunctionArgument,
+                format!("bad method {method:?}"),
+            ));
+        }
+        self.opts.nobody = method.eq_ignore_ascii_case("HEAD");
+        self.opts.method = Some(method.to_string());
+        Ok(self)
+    }
+
+    /// Send a HEAD request and expect no body (`CURLOPT_NOBODY`).
+    pub fn nobody(&mut self, on: bool) -> &mut Self {
+        self.opts.nobody = on;
+        if on {
+            self.opts.method = Some("HEAD".into());
+        } else if self.opts.method.as_deref() == Some("HEAD") {
+            self.opts.method = None;
+        }
+        self
+    }
+
+    /// Add a request header (`CURLOPT_HTTPHEADER`). A header you set replaces the one curlew
+    /// would add of the same name (Host, User-Agent, Accept-Encoding, Content-Type, ...). An
+    /// empty value removes an internal header, as `"Name:"` does in curl.
+    pub fn header(&mut self, name: &str, value: &str) -> Result<&mut Self> {
+        let bad_name = name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b':');
+        let bad_value = value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0);
+        if bad_name || bad_value {
+            return Err(Error::new(
+                ErrorKind::BadFunctionArgument,
+                format!("bad header {name:?}: {value:?}"),
+            ));
+        }
+        self.opts.headers.push((name.to_string(), value.to_string()));
+        Ok(self)
+    }
+
+    /// Remove every header added with [`Easy::header`].
+    pub fn clear_headers(&mut self) -> &mut Self {
+        self.opts.headers.clear();
+        self
+    }
+
+    /// Send `body` as the request body (`CURLOPT_POSTFIELDS`). The method becomes POST unless
+    /// one was set.
+    pub fn body(&mut self, body: impl Into<Bytes>) -> &mut Self {
+        self.opts.body = Body::Bytes(body.into());
+        self
+    }
+
+    /// Take the request body from [`Handler::read`] (`CURLOPT_UPLOAD` + `READFUNCTION`).
+    /// With `Some(size)` it is sent with Content-Length, with `None` chunked. The method becomes
+    /// PUT unless one was set. Uploads of unknown size or more than [`EXPECT_100_THRESHOLD`]
+    /// bytes send `Expect: 100-continue` (set the header to empty to turn that off).
+    pub fn upload(&mut self, size: Option<u64>) -> &mut Self {
+        self.opts.body = Body::Read(size);
+        self
+    }
+
+    /// Follow redirects (`CURLOPT_FOLLOWLOCATION`). 301, 302 and 303 turn a POST into a GET;
+    /// 307 and 308 keep the method and body. Authorization and Cookie headers are dropped when
+    /// the redirect leaves the origin, unless [`Easy::unrestricted_auth`] is on.
+    pub fn follow_location(&mut self, on: bool) -> &mut Self {
+        self.opts.follow = on;
+        self
+    }
+
+    /// Most redirects to follow (`CURLOPT_MAXREDIRS`); default [`DEFAULT_MAX_REDIRECTS`].
+    pub fn max_redirects(&mut self, n: u32) -> &mut Self {
+        self.opts.max_redirects = n;
+        self
+    }
+
+    /// Send credentials to other hosts on redirects too (`CURLOPT_UNRESTRICTED_AUTH`).
+    pub fn unrestricted_auth(&mut self, on: bool) -> &mut Self {
+        self.opts.unrestricted_auth = on;
+        self
+    }
+
+    /// Ask for gzip/deflate and decode transparently (`CURLOPT_ACCEPT_ENCODING ""`).
+    pub fn accept_encoding(&mut self, on: bool) -> &mut Self {
+        self.opts.accept_encoding = on;
+        self
+    }
+
+    /// Time allowed to resolve and connect, TLS included (`CURLOPT_CONNECTTIMEOUT_MS`).
+    pub fn connect_timeout(&mut self, t: Duration) -> &mut Self {
+        self.opts.connect_timeout = t;
+        self
+    }
+
+    /// Time allowed for the whole transfer (`CURLOPT_TIMEOUT_MS`); none by default.
+    pub fn timeout(&mut self, t: Option<Duration>) -> &mut Self {
+        self.opts.timeout = t;
+        self
+    }
+
+    /// Fail with a timeout when fewer than `bytes_per_sec` move, on average, over `time`
+    /// (`CURLOPT_LOW_SPEED_LIMIT` + `CURLOPT_LOW_SPEED_TIME`).
+    pub fn low_speed(&mut self, bytes_per_sec: u64, time: Duration) -> &mut Self {
+        self.opts.low_speed = if bytes_per_sec > 0 && !time.is_zero() {
+            Some((bytes_per_sec, time))
+        } else {
+            None
+        };
+        self
+    }
+
+    /// The User-Agent header; `None` sends none (`CURLOPT_USERAGENT`).
+    pub fn user_agent(&mut self, ua: Option<&str>) -> Result<&mut Self> {
+        if let Some(ua) = ua {
+            if ua.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+                return Err(Error::new(ErrorKind::BadFunctionArgument, "bad user agent"));
+            }
+        }
+        self.opts.user_agent = ua.map(str::to_string);
+        Ok(self)
+    }
+
+    /// Call [`Handler::debug`] with a trace of the transfer (`CURLOPT_VERBOSE`).
+    pub fn verbose(&mut self, on: bool) -> &mut Self {
+        self.opts.verbose = on;
+        self
+    }
+
+    /// Call [`Handler::progress`] (`CURLOPT_NOPROGRESS` = 0).
+    pub fn progress(&mut self, on: bool) -> &mut Self {
+        self.opts.progress = on;
+        self
+    }
+
+    /// Trust the PEM certificates in `path` instead of the system store (`CURLOPT_CAINFO`).
+    pub fn ca_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.opts.tls.ca_file = Some(path.into());
+        self
+    }
+
+    /// Skip TLS certificate and host name verification (`-k`, `CURLOPT_SSL_VERIFYPEER` = 0).
+    /// Dangerous: anyone on the path can read and change the traffic.
+    pub fn insecure(&mut self, on: bool) -> &mut Self {
+        self.opts.tls.insecure = on;
+        self
+    }
+
+    /// Present a client certificate (PEM chain and PEM key) (`CURLOPT_SSLCERT` / `SSLKEY`).
+    pub fn client_cert(&mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> &mut Self {
+        self.opts.tls.client_cert = Some((cert.into(), key.into()));
+        self
+    }
+
+    /// How long to wait for `100 Continue` (`CURLOPT_EXPECT_100_TIMEOUT_MS`).
+    pub fn expect_100_timeout(&mut self, t: Duration) -> &mut Self {
+        self.opts.expect_100_timeout = t;
+        self
+    }
+
+    /// Cap on the bytes of a response head (`CURLOPT_MAXHEADERSIZE`... curl's
+    /// `CURL_MAX_HTTP_HEADER`); default [`proto::http1::MAX_HEADER_BYTES`](crate::proto::http1::MAX_HEADER_BYTES).
+    pub fn max_header_bytes(&mut self, n: usize) -> &mut Self {
+        self.opts.limits.max_header_bytes = n;
+        self
+    }
+
+    /// Cap on the number of response headers; default
+    /// [`proto::http1::MAX_HEADERS`](crate::proto::http1::MAX_HEADERS).
+    pub fn max_headers(&mut self, n: usize) -> &mut Self {
+        self.opts.limits.max_headers = n;
+        self
+    }
+
+    /// Fail with [`ErrorKind::TooLarge`] when the body is larger than `n` bytes
+    /// (`CURLOPT_MAXFILESIZE_LARGE`), known from Content-Length or counted as it arrives.
+    pub fn max_filesize(&mut self, n: Option<u64>) -> &mut Self {
+        self.opts.max_filesize = n;
+        self
+    }
+
+    /// Close the connection after this transfer (`CURLOPT_FORBID_REUSE`).
+    pub fn forbid_reuse(&mut self, on: bool) -> &mut Self {
+        self.opts.forbid_reuse = on;
+        self
+    }
+
+    /// Use a new connection even when a pooled one is available (`CURLOPT_FRESH_CONNECT`).
+    pub fn fresh_connect(&mut self, on: bool) -> &mut Self {
+        self.opts.fresh_connect = on;
+        self
+    }
+
+    /// Fail with [`ErrorKind::HttpReturnedError`] on a status of 400 or more, without
+    /// delivering the body (`CURLOPT_FAILONERROR`).
+    pub fn fail_on_error(&mut self, on: bool) -> &mut Self {
+        self.opts.fail_on_error = on;
+        self
+    }
+
+    pub(crate) fn into_parts(
+        self,
+    ) -> (Options, Box<dyn Handler>, TransferInfo, Option<Box<Multi>>) {
+        (self.opts, self.handler, self.info, self.private)
+    }
+
+    pub(crate) fn from_parts(
+        opts: Options,
+        handler: Box<dyn Handler>,
+        info: TransferInfo,
+        private: Option<Box<Multi>>,
+    ) -> Easy {
+        Easy {
+            opts,
+            handler,
+            info,
+            private,
+        }
+    }
+
+    /// What the transfer reported (`curl_easy_getinfo`).
+    pub fn info(&self) -> &TransferInfo {
+        &self.info
+    }
+
+    /// Run the transfer to completion, blocking (`curl_easy_perform`). It runs over a private
+    /// [`Multi`] kept inside this `Easy`, so repeated performs reuse connections.
+    pub fn perform(&mut self) -> Result<()> {
+        let mut multi = self.private.take().unwrap_or_default();
+        let placeholder = Easy {
+            opts: self.opts.clone(),
+            handler: Box::new(crate::handler::Discard),
+            info: TransferInfo::default(),
+            private: None,
+        };
+        let me = std::mem::replace(self, placeholder);
+        let id = multi.add(me);
+        let result = loop {
+            if let Some(msg) = multi.info_read() {
+                if msg.id == id {
+                    break msg.result;
+                }
+                continue;
+            }
+            if let Err(e) = multi.poll(None) {
+                break Err(Error::new(ErrorKind::Internal, "poll failed").with_source(e));
+            }
+        };
+        if let Some(me) = multi.remove(id) {
+            *self = me;
+        }
+        self.private = Some(multi);
+        result
+    }
+}

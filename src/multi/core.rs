@@ -1,0 +1,642 @@
+//! The multi's shared state: transfers, connections, pool, dirty set, timers, messages.
+//!
+//! `Core` is the one owner (DESIGN P2). A transfer being stepped is taken out of its slot,
+//! together with its handler, so a callback can get `&mut Core` (through [`Ctx`]) without
+//! aliasing the transfer that is calling it.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::{Interest, Registry, Token};
+use slab::Slab;
+
+use crate::ctx::{Ctx, Direction};
+use crate::dns::Resolver;
+use crate::easy::Easy;
+use crate::error::{Error, ErrorKind};
+use crate::handler::Handler;
+use crate::multi::{Message, Multi, TransferId};
+use crate::transfer::{State, Transfer};
+use crate::transport::tls::TlsConfigs;
+use crate::transport::{Conn, PoolKey};
+
+/// Per-transfer flags a callback may change on its own transfer while it is being stepped.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Control {
+    pub(crate) recv_paused: bool,
+    pub(crate) send_paused: bool,
+    /// `Ctx::remove` was called on the current transfer.
+    pub(crate) removed: bool,
+    /// Unpause happened: re-run the transfer.
+    pub(crate) kick: bool,
+}
+
+impl Control {
+    pub(crate) fn pause(&mut self, dir: Direction) {
+        if dir.recv() {
+            self.recv_paused = true;
+        }
+        if dir.send() {
+            self.send_paused = true;
+        }
+    }
+    pub(crate) fn unpause(&mut self, dir: Direction) {
+        if dir.recv() {
+            self.recv_paused = false;
+        }
+        if dir.send() {
+            self.send_paused = false;
+        }
+        self.kick = true;
+    }
+}
+
+/// Structural changes requested from callbacks, applied after the step.
+pub(crate) enum Deferred {
+    Remove(TransferId),
+}
+
+pub(crate) struct Slot {
+    pub(crate) gen: u32,
+    pub(crate) xfer: Option<Box<Transfer>>,
+    pub(crate) handler: Option<Box<dyn Handler>>,
+}
+
+/// Who owns a registered connection.
+pub(crate) enum ConnEntry {
+    /// In use by a transfer (the transfer holds the `Conn`).
+    Owned(TransferId),
+    /// In the pool (the pool holds the `Conn`).
+    Idle(Box<Conn>),
+}
+
+/// The outcome of asking for a connection.
+pub(crate) enum Checkout {
+    Reused(Box<Conn>),
+    /// A new connection may be opened; the limits have been charged.
+    New,
+    /// Over a limit: wait in the pending queue.
+    Wait,
+}
+
+/// Default cap on idle connections kept in the pool (curl's `CURLMOPT_MAXCONNECTS` default is
+/// 4 × the number of added handles; a fixed cap is simpler to reason about).
+pub const DEFAULT_MAX_IDLE: usize = 256;
+
+/// Rounds of dirty-set processing per turn before returning to the poller (callbacks can keep
+/// marking each other dirty; this bounds the work of one turn).
+const MAX_ROUNDS: usize = 8;
+
+pub(crate) struct Core {
+    pub(crate) slots: Slab<Slot>,
+    next_gen: u32,
+    pub(crate) conns: Slab<ConnEntry>,
+    /// Idle connections by key, most recently used last.
+    idle: HashMap<Arc<PoolKey>, Vec<usize>>,
+    idle_count: usize,
+    /// Open connections (active + idle + being connected) by key, and in total.
+    open_by_key: HashMap<Arc<PoolKey>, usize>,
+    open_total: usize,
+    pending: HashMap<Arc<PoolKey>, VecDeque<TransferId>>,
+    pending_count: usize,
+    pub(crate) max_total: usize,
+    pub(crate) max_host: usize,
+    pub(crate) max_idle: usize,
+    dirty: Vec<usize>,
+    dirty_next: Vec<usize>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
+    pub(crate) msgs: VecDeque<Message>,
+    pub(crate) deferred: Vec<Deferred>,
+    pub(crate) resolver: Resolver,
+    pub(crate) registry: Registry,
+    pub(crate) tls: TlsConfigs,
+    serial: u64,
+    pub(crate) running: usize,
+}
+
+impl Core {
+    pub(crate) fn new(registry: Registry, resolver: Resolver) -> Core {
+        Core {
+            slots: Slab::new(),
+            next_gen: 1,
+            conns: Slab::new(),
+            idle: HashMap::new(),
+            idle_count: 0,
+            open_by_key: HashMap::new(),
+            open_total: 0,
+            pending: HashMap::new(),
+            pending_count: 0,
+            max_total: 0,
+            max_host: 0,
+            max_idle: DEFAULT_MAX_IDLE,
+            dirty: Vec::new(),
+            dirty_next: Vec::new(),
+            timers: BinaryHeap::new(),
+            msgs: VecDeque::new(),
+            deferred: Vec::new(),
+            resolver,
+            registry,
+            tls: TlsConfigs::default(),
+            serial: 0,
+            running: 0,
+        }
+    }
+
+    // ----- transfers -------------------------------------------------------------------
+
+    pub(crate) fn add(&mut self, easy: Easy) -> TransferId {
+        let gen = self.next_gen;
+        self.next_gen = self.next_gen.wrapping_add(1).max(1);
+        let (opts, handler, info, private) = easy.into_parts();
+        let xfer = Box::new(Transfer::new(opts, info, private));
+        let index = self.slots.insert(Slot {
+            gen,
+            xfer: Some(xfer),
+            handler: Some(handler),
+        });
+        self.running += 1;
+        let id = TransferId {
+            index: index as u32,
+            gen,
+        };
+        self.mark_dirty_idx(index);
+        id
+    }
+
+    pub(crate) fn reserve_and_defer_add(&mut self, easy: Easy) -> TransferId {
+        // Adding is safe mid-step: the current transfer is not in its slot, and a new slot is
+        // only stepped once the dirty list reaches it.
+        self.add(easy)
+    }
+
+    pub(crate) fn slot(&self, id: TransferId) -> Option<&Slot> {
+        self.slots
+            .get(id.index as usize)
+            .filter(|s| s.gen == id.gen)
+    }
+
+    pub(crate) fn slot_mut(&mut self, id: TransferId) -> Option<&mut Slot> {
+        self.slots
+            .get_mut(id.index as usize)
+            .filter(|s| s.gen == id.gen)
+    }
+
+    pub(crate) fn transfer(&self, id: TransferId) -> Option<&Transfer> {
+        self.slot(id).and_then(|s| s.xfer.as_deref())
+    }
+
+    pub(crate) fn transfer_mut(&mut self, id: TransferId) -> Option<&mut Transfer> {
+        self.slot_mut(id).and_then(|s| s.xfer.as_deref_mut())
+    }
+
+    pub(crate) fn id_of(&self, index: usize) -> Option<TransferId> {
+        self.slots.get(index).map(|s| TransferId {
+            index: index as u32,
+            gen: s.gen,
+        })
+    }
+
+    pub(crate) fn pause(&mut self, id: TransferId, dir: Direction) -> bool {
+        match self.transfer_mut(id) {
+            Some(x) => {
+                x.ctl.pause(dir);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn unpause(&mut self, id: TransferId, dir: Direction) -> bool {
+        match self.transfer_mut(id) {
+            Some(x) => {
+                x.ctl.unpause(dir);
+                self.mark_dirty(id);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn mark_dirty(&mut self, id: TransferId) {
+        if self.slot(id).is_some() {
+            self.mark_dirty_idx(id.index as usize);
+        }
+    }
+
+    fn mark_dirty_idx(&mut self, index: usize) {
+        if let Some(Slot {
+            xfer: Some(x), ..
+        }) = self.slots.get_mut(index)
+        {
+            if !x.dirty {
+                x.dirty = true;
+                self.dirty.push(index);
+            }
+        }
+    }
+
+    pub(crate) fn has_work(&self) -> bool {
+        !self.dirty.is_empty() || !self.dirty_next.is_empty() || !self.deferred.is_empty()
+    }
+
+    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
+        // Drop stale heads so the poller never wakes for a timer nobody wants.
+        while let Some(Reverse((at, idx, gen))) = self.timers.peek().copied() {
+            if self.timer_live(at, idx, gen) {
+                return Some(at);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    fn timer_live(&self, at: Instant, idx: usize, gen: u32) -> bool {
+        matches!(self.slots.get(idx), Some(Slot { gen: g, xfer: Some(x), .. }) if *g == gen && x.armed == Some(at))
+    }
+
+    // ----- the turn ----------------------------------------------------------------------
+
+    /// One turn after the poller returned: DNS answers, timers, dirty transfers, deferred ops.
+    pub(crate) fn run(&mut self, now: Instant) {
+        let mut answers = Vec::new();
+        self.resolver.drain(now, |req, ans| answers.push((req, ans)));
+        for (req, ans) in answers {
+            let id = TransferId::from_u64(req);
+            if let Some(x) = self.transfer_mut(id) {
+                if x.state == State::Resolving {
+                    x.on_resolved(ans, now);
+                    self.mark_dirty(id);
+                }
+            }
+        }
+        while let Some(Reverse((at, idx, gen))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            if self.timer_live(at, idx, gen) {
+                if let Some(x) = self.slots[idx].xfer.as_deref_mut() {
+                    x.armed = None;
+                }
+                self.mark_dirty_idx(idx);
+            }
+        }
+        // Transfers that used up their budget last turn go first this turn.
+        let mut carried = std::mem::take(&mut self.dirty_next);
+        carried.append(&mut self.dirty);
+        self.dirty = carried;
+        for _ in 0..MAX_ROUNDS {
+            if self.dirty.is_empty() {
+                break;
+            }
+            let list = std::mem::take(&mut self.dirty);
+            for idx in list {
+                self.step_one(idx, now);
+            }
+            self.apply_deferred();
+        }
+        // Whatever is still dirty runs next turn (the poller will not block).
+        let mut rest = std::mem::take(&mut self.dirty);
+        self.dirty_next.append(&mut rest);
+        if self.timers.len() > 64 + 4 * self.slots.len() {
+            self.compact_timers();
+        }
+    }
+
+    fn step_one(&mut self, idx: usize, now: Instant) {
+        let Some(slot) = self.slots.get_mut(idx) else {
+            return;
+        };
+        let gen = slot.gen;
+        let (Some(mut x), Some(mut h)) = (slot.xfer.take(), slot.handler.take()) else {
+            return;
+        };
+        let id = TransferId {
+            index: idx as u32,
+            gen,
+        };
+        x.dirty = false;
+        let again = x.step(self, id, &mut *h, now);
+        if x.state == State::Done && !x.reported {
+            x.reported = true;
+            self.running -= 1;
+            let result = x.result.take().unwrap_or(Ok(()));
+            {
+                let Transfer { ctl, info, .. } = &mut *x;
+                let mut ctx = Ctx {
+                    core: self,
+                    id,
+                    me: ctl,
+                    info,
+                };
+                h.done(&mut ctx, &result);
+            }
+            self.msgs.push_back(Message { id, result });
+        }
+        let removed = x.ctl.removed;
+        let kick = std::mem::take(&mut x.ctl.kick);
+        let deadline = if x.state == State::Done {
+            None
+        } else {
+            x.next_deadline()
+        };
+        if deadline != x.armed {
+            x.armed = deadline;
+            if let Some(at) = deadline {
+                self.timers.push(Reverse((at, idx, gen)));
+            }
+        }
+        let slot = &mut self.slots[idx];
+        slot.xfer = Some(x);
+        slot.handler = Some(h);
+        if removed {
+            return;
+        }
+        if kick {
+            self.mark_dirty_idx(idx);
+        } else if again {
+            let x = self.slots[idx].xfer.as_deref_mut().expect("just put back");
+            if !x.dirty {
+                x.dirty = true;
+                self.dirty_next.push(idx);
+            }
+        }
+    }
+
+    fn apply_deferred(&mut self) {
+        while let Some(op) = self.deferred.pop() {
+            match op {
+                Deferred::Remove(id) => {
+                    drop(self.remove(id));
+                }
+            }
+        }
+    }
+
+    fn compact_timers(&mut self) {
+        let old = std::mem::take(&mut self.timers);
+        self.timers = old
+            .into_iter()
+            .filter(|Reverse((at, idx, gen))| self.timer_live(*at, *idx, *gen))
+            .collect();
+    }
+
+    /// Take a transfer out of the multi. An unfinished transfer is cancelled: its connection
+    /// is closed (it is in an unknown state), its limits released.
+    pub(crate) fn remove(&mut self, id: TransferId) -> Option<Easy> {
+        let slot = self.slot_mut(id)?;
+        let (Some(mut x), Some(h)) = (slot.xfer.take(), slot.handler.take()) else {
+            // The transfer is being stepped (removal from its own callback): the step's
+            // caller sees `ctl.removed` and calls us again later.
+            return None;
+        };
+        self.slots.remove(id.index as usize);
+        if !x.reported {
+            self.running -= 1;
+            x.abandon(self);
+        }
+        Some(Easy::from_parts(x.opts, h, x.info, x.private))
+    }
+
+    // ----- connections -------------------------------------------------------------------
+
+    pub(crate) fn next_serial(&mut self) -> u64 {
+        self.serial += 1;
+        self.serial - 1
+    }
+
+    /// Get a pooled connection, or the right to open one, or wait.
+    pub(crate) fn checkout(
+        &mut self,
+        key: &Arc<PoolKey>,
+        fresh: bool,
+        id: TransferId,
+    ) -> Checkout {
+        if !fresh {
+            while let Some(tok) = self.idle.get_mut(key).and_then(Vec::pop) {
+                self.idle_count -= 1;
+                let entry = std::mem::replace(&mut self.conns[tok], ConnEntry::Owned(id));
+                let ConnEntry::Idle(mut conn) = entry else {
+                    continue;
+                };
+                if conn.is_alive() {
+                    return Checkout::Reused(conn);
+                }
+                self.close_conn(conn);
+            }
+        }
+        let host_ok = self.max_host == 0 || self.open_by_key.get(key).copied().unwrap_or(0) < self.max_host;
+        let mut total_ok = self.max_total == 0 || self.open_total < self.max_total;
+        if host_ok && !total_ok && self.idle_count > 0 {
+            // Make room by closing an idle connection to another host (curl does the same).
+            if let Some(tok) = self
+                .idle
+                .iter_mut()
+                .find_map(|(_, v)| if v.is_empty() { None } else { Some(v.remove(0)) })
+            {
+                self.idle_count -= 1;
+                if let ConnEntry::Idle(conn) = self.conns.remove(tok) {
+                    self.close_unregistered(conn);
+                }
+                total_ok = true;
+            }
+        }
+        if host_ok && total_ok {
+            *self.open_by_key.entry(key.clone()).or_insert(0) += 1;
+            self.open_total += 1;
+            return Checkout::New;
+        }
+        self.pending.entry(key.clone()).or_default().push_back(id);
+        self.pending_count += 1;
+        Checkout::Wait
+    }
+
+    /// Give back a connection right obtained with [`Checkout::New`] that never became a
+    /// pooled connection (connect failed, transfer cancelled, connection closed).
+    pub(crate) fn release_slot(&mut self, key: &Arc<PoolKey>) {
+        if let Some(n) = self.open_by_key.get_mut(key) {
+            *n -= 1;
+            if *n == 0 {
+                self.open_by_key.remove(key);
+            }
+        }
+        self.open_total = self.open_total.saturating_sub(1);
+        self.wake_pending(Some(key));
+    }
+
+    fn wake_pending(&mut self, prefer: Option<&Arc<PoolKey>>) {
+        if self.pending_count == 0 {
+            return;
+        }
+        let try_key = |core: &mut Core, key: &Arc<PoolKey>| -> bool {
+            while let Some(id) = core.pending.get_mut(key).and_then(VecDeque::pop_front) {
+                core.pending_count -= 1;
+                if let Some(x) = core.transfer_mut(id) {
+                    if x.state == State::Pending {
+                        x.state = State::Init;
+                        core.mark_dirty(id);
+                        return true;
+                    }
+                }
+            }
+            core.pending.remove(key);
+            false
+        };
+        if let Some(k) = prefer {
+            if try_key(self, k) {
+                return;
+            }
+        }
+        let keys: Vec<Arc<PoolKey>> = self.pending.keys().cloned().collect();
+        for k in keys {
+            if try_key(self, &k) {
+                return;
+            }
+        }
+    }
+
+    /// Register a new connection with the poller; edge-triggered, both directions, once.
+    pub(crate) fn register(&mut self, conn: &mut Conn, owner: TransferId) -> io::Result<()> {
+        let tok = self.conns.insert(ConnEntry::Owned(owner));
+        conn.token = tok;
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if let Err(e) = self
+            .registry
+            .register(conn.source(), Token(tok), interest)
+        {
+            self.conns.remove(tok);
+            conn.token = usize::MAX;
+            return Err(e);
+        }
+        conn.registered = Some(interest);
+        Ok(())
+    }
+
+    /// Forget a connection attempt that failed (it holds no slot of its own).
+    pub(crate) fn drop_attempt(&mut self, mut conn: Box<Conn>) {
+        if conn.token != usize::MAX && self.conns.contains(conn.token) {
+            let _ = self.registry.deregister(conn.source());
+            self.conns.remove(conn.token);
+        }
+    }
+
+    /// A transfer is done with its connection.
+    pub(crate) fn release(&mut self, mut conn: Box<Conn>, reusable: bool) {
+        if !reusable || conn.no_reuse {
+            self.close_conn(conn);
+            return;
+        }
+        conn.uses += 1;
+        conn.shrink_idle();
+        let key = conn.key.clone();
+        let tok = conn.token;
+        if self.idle_count >= self.max_idle {
+            // Evict the oldest idle connection of any host.
+            if let Some(old) = self
+                .idle
+                .iter_mut()
+                .find_map(|(_, v)| if v.is_empty() { None } else { Some(v.remove(0)) })
+            {
+                self.idle_count -= 1;
+                if let ConnEntry::Idle(c) = self.conns.remove(old) {
+                    self.close_unregistered(c);
+                }
+            }
+        }
+        self.conns[tok] = ConnEntry::Idle(conn);
+        self.idle.entry(key.clone()).or_default().push(tok);
+        self.idle_count += 1;
+        self.wake_pending(Some(&key));
+    }
+
+    /// Close a connection whose table entry still exists.
+    pub(crate) fn close_conn(&mut self, mut conn: Box<Conn>) {
+        let _ = self.registry.deregister(conn.source());
+        if self.conns.contains(conn.token) {
+            self.conns.remove(conn.token);
+        }
+        conn.close();
+        let key = conn.key.clone();
+        drop(conn);
+        self.release_slot(&key);
+    }
+
+    fn close_unregistered(&mut self, mut conn: Box<Conn>) {
+        let _ = self.registry.deregister(conn.source());
+        conn.close();
+        let key = conn.key.clone();
+        drop(conn);
+        self.release_slot(&key);
+    }
+
+    /// A readiness event for connection `tok`.
+    pub(crate) fn on_event(&mut self, tok: usize, ev: &mio::event::Event) {
+        let Some(entry) = self.conns.get_mut(tok) else {
+            return;
+        };
+        match entry {
+            ConnEntry::Owned(id) => {
+                let id = *id;
+                if let Some(x) = self.transfer_mut(id) {
+                    if let Some(c) = x.conn.as_deref_mut() {
+                        if c.token == tok {
+                            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                                c.readable = true;
+                            }
+                            if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+                                c.writable = true;
+                            }
+                        }
+                    }
+                    self.mark_dirty(id);
+                }
+            }
+            ConnEntry::Idle(conn) => {
+                // The server closed (or wrote to) an idle connection: it is no longer usable.
+                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                    let alive = conn.is_alive();
+                    if !alive {
+                        let key = conn.key.clone();
+                        if let Some(v) = self.idle.get_mut(&key) {
+                            v.retain(|&t| t != tok);
+                        }
+                        self.idle_count -= 1;
+                        if let ConnEntry::Idle(c) = self.conns.remove(tok) {
+                            self.close_unregistered(c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts for tests and the demo: (open, idle).
+    pub(crate) fn conn_counts(&self) -> (usize, usize) {
+        (self.open_total, self.idle_count)
+    }
+}
+
+impl TransferId {
+    pub(crate) fn as_u64(self) -> u64 {
+        ((self.gen as u64) << 32) | self.index as u64
+    }
+    pub(crate) fn from_u64(v: u64) -> TransferId {
+        TransferId {
+            index: v as u32,
+            gen: (v >> 32) as u32,
+        }
+    }
+}
+
+/// Used by `Multi::drop` and `Multi::remove` to fail a transfer with `Cancelled`.
+pub(crate) fn cancelled() -> Error {
+    Error::new(ErrorKind::Cancelled, "transfer removed before it finished")
+}
+
+#[allow(dead_code)]
+fn _assert_send(m: Multi) -> impl Send {
+    m
+}

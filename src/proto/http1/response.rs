@@ -1,0 +1,1059 @@
+//! Incremental response-head parser (RFC 9112 §4, §5) and the body framing
+//! rules of RFC 9112 §6.3.
+//!
+//! [`ResponseParser::parse`] is called with the whole receive buffer after
+//! every read. It remembers how far it has scanned for the end of the header
+//! section (an empty line: CRLF CRLF, or bare LF as RFC 9112 §2.2 allows), so
+//! repeated calls with a growing buffer cost O(new bytes); `httparse` runs
+//! once, on the complete head.
+
+use std::mem::MaybeUninit;
+
+use bytes::Bytes;
+
+use super::{find_lf, trim_ows, Limits, ParseError};
+
+/// The HTTP version of a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// `HTTP/1.0`.
+    Http10,
+    /// `HTTP/1.1`.
+    Http11,
+}
+
+/// How the body of a response is delimited (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BodyKind {
+    /// There is no body: the next response (or the tunnel) starts right after
+    /// the head.
+    None,
+    /// Exactly this many bytes (`Content-Length`, never 0).
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Everything until the peer closes the connection.
+    Eof,
+}
+
+/// The content coding announced by `Content-Encoding` (RFC 9110 §8.4).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContentCoding {
+    /// `identity` only: the body is not encoded.
+    Identity,
+    /// `gzip` or `x-gzip` (RFC 1952).
+    Gzip,
+    /// `deflate`: zlib-wrapped deflate (RFC 1950), raw deflate tolerated.
+    Deflate,
+    /// A coding this module cannot decode (`br`, `zstd`, `compress`, ...), or
+    /// more than one coding stacked.
+    Unsupported,
+}
+
+/// Byte range inside the head buffer.
+type Span = (usize, usize);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HeaderSpan {
+    name: Span,
+    value: Span,
+}
+
+/// A complete response head. It owns one copy of the head bytes (from the
+/// status line to the final empty line) and indexes into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    raw: Bytes,
+    /// Copy of `raw` with CR/LF inside header values replaced by SP; only
+    /// present when a value used obsolete line folding.
+    unfolded: Option<Bytes>,
+    head_len: usize,
+    version: Version,
+    status: u16,
+    reason: Span,
+    headers: Vec<HeaderSpan>,
+}
+
+impl ResponseHead {
+    /// The status code (100..=999).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The HTTP version of the status line.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The reason phrase, without the separating space and line ending
+    /// (possibly empty).
+    pub fn reason(&self) -> &[u8] {
+        self.raw.get(self.reason.0..self.reason.1).unwrap_or(&[])
+    }
+
+    /// Number of bytes of the receive buffer that the head occupied, including
+    /// any empty lines tolerated before the status line. The body (or the
+    /// next response) starts at this offset.
+    pub fn head_len(&self) -> usize {
+        self.head_len
+    }
+
+    /// The head as received, from the status line through the final empty
+    /// line.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// The value of the first header field called `name` (compared
+    /// case-insensitively), without surrounding whitespace.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|h| self.span(h.name).eq_ignore_ascii_case(name.as_bytes()))
+            .map(|h| self.value(h.value))
+    }
+
+    /// The values of every header field called `name` (compared
+    /// case-insensitively), in order of appearance.
+    pub fn header_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers
+            .iter()
+            .filter(move |h| self.span(h.name).eq_ignore_ascii_case(name.as_bytes()))
+            .map(move |h| self.value(h.value))
+    }
+
+    /// Every header field as `(name, value)`, in order of appearance.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.headers.iter().map(move |h| {
+            let name = std::str::from_utf8(self.span(h.name)).unwrap_or("");
+            (name, self.value(h.value))
+        })
+    }
+
+    /// Number of header fields.
+    pub fn header_count(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// Every raw line of the head including its line ending: the status line,
+    /// each header line (continuation lines of a folded header separately),
+    /// then the final empty line. This is what curl hands to
+    /// `CURLOPT_HEADERFUNCTION`, one call per line.
+    pub fn lines(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let mut rest: &[u8] = &self.raw;
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let end = find_lf(rest).map_or(rest.len(), |i| i + 1);
+            let (line, tail) = rest.split_at(end);
+            rest = tail;
+            Some(line)
+        })
+    }
+
+    /// True for an interim 1xx response other than `101 Switching
+    /// Protocols`: another head follows on the same connection.
+    pub fn is_informational(&self) -> bool {
+        (100..200).contains(&self.status) && self.status != 101
+    }
+
+    /// The `Content-Length`, if present. Repeated fields and comma lists are
+    /// accepted when every value is the same (RFC 9112 §6.3 item 5).
+    pub fn content_length(&self) -> Result<Option<u64>, ParseError> {
+        let mut found: Option<u64> = None;
+        for value in self.header_all("content-length") {
+            let mut any = false;
+            for item in value.split(|&b| b == b',') {
+                let n = parse_decimal(trim_ows(item)).ok_or(ParseError::BadContentLength)?;
+                any = true;
+                match found {
+                    Some(prev) if prev != n => return Err(ParseError::BadContentLength),
+                    _ => found = Some(n),
+                }
+            }
+            if !any {
+                return Err(ParseError::BadContentLength);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Whether the body is chunked. `Ok(false)` without `Transfer-Encoding`;
+    /// `Ok(true)` when its coding list (over all fields) is exactly
+    /// `chunked`; [`ParseError::TransferEncodingUnsupported`] for any other
+    /// list, since no other transfer coding can be undone here.
+    pub fn is_chunked(&self) -> Result<bool, ParseError> {
+        if self.header("transfer-encoding").is_none() {
+            return Ok(false);
+        }
+        let mut codings = tokens(self.header_all("transfer-encoding"));
+        match (codings.next(), codings.next()) {
+            (Some(c), None) if c.eq_ignore_ascii_case(b"chunked") => Ok(true),
+            _ => Err(ParseError::TransferEncodingUnsupported),
+        }
+    }
+
+    /// Whether the comma-separated `Connection` lists (over all fields) hold
+    /// `token`, compared case-insensitively.
+    pub fn connection_has(&self, token: &str) -> bool {
+        tokens(self.header_all("connection")).any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
+    }
+
+    /// Whether the server lets the connection be reused after this response
+    /// (RFC 9112 §9.3): HTTP/1.1 unless `Connection: close`; HTTP/1.0 only
+    /// with `Connection: keep-alive`. Also false when both
+    /// `Transfer-Encoding` and `Content-Length` are present, or an HTTP/1.0
+    /// response has `Transfer-Encoding` (RFC 9112 §6.1, §6.3: framing that
+    /// cannot be trusted). The caller must still close after a body of kind
+    /// [`BodyKind::Eof`] or any error.
+    pub fn keep_alive(&self) -> bool {
+        if self.connection_has("close") {
+            return false;
+        }
+        let te = self.header("transfer-encoding").is_some();
+        if te && self.header("content-length").is_some() {
+            return false;
+        }
+        match self.version {
+            Version::Http11 => true,
+            Version::Http10 => !te && self.connection_has("keep-alive"),
+        }
+    }
+
+    /// The content coding from `Content-Encoding`, or `None` without one.
+    /// `identity` entries are ignored; several real codings stacked give
+    /// [`ContentCoding::Unsupported`].
+    pub fn content_encoding(&self) -> Option<ContentCoding> {
+        self.header("content-encoding")?;
+        let mut codings = tokens(self.header_all("content-encoding"))
+            .filter(|c| !c.eq_ignore_ascii_case(b"identity"));
+        let coding = match (codings.next(), codings.next()) {
+            (None, _) => ContentCoding::Identity,
+            (Some(c), None) => {
+                if c.eq_ignore_ascii_case(b"gzip") || c.eq_ignore_ascii_case(b"x-gzip") {
+                    ContentCoding::Gzip
+                } else if c.eq_ignore_ascii_case(b"deflate") {
+                    ContentCoding::Deflate
+                } else {
+                    ContentCoding::Unsupported
+                }
+            }
+            (Some(_), Some(_)) => ContentCoding::Unsupported,
+        };
+        Some(coding)
+    }
+
+    fn span(&self, (a, b): Span) -> &[u8] {
+        self.raw.get(a..b).unwrap_or(&[])
+    }
+
+    fn value(&self, (a, b): Span) -> &[u8] {
+        self.unfolded
+            .as_ref()
+            .unwrap_or(&self.raw)
+            .get(a..b)
+            .unwrap_or(&[])
+    }
+}
+
+/// The non-empty, whitespace-trimmed elements of comma-separated lists.
+fn tokens<'a>(values: impl Iterator<Item = &'a [u8]>) -> impl Iterator<Item = &'a [u8]> {
+    values
+        .flat_map(|v| v.split(|&b| b == b','))
+        .map(trim_ows)
+        .filter(|t| !t.is_empty())
+}
+
+/// Parses `1*DIGIT` into a u64; `None` when empty, not digits, or too large.
+fn parse_decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |acc, &b| {
+        if b.is_ascii_digit() {
+            acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+/// How the body of `head` is delimited, per RFC 9112 §6.3: none for a
+/// response to HEAD, any 1xx, 204 and 304, and a 2xx response to CONNECT
+/// (the tunnel starts); chunked when `Transfer-Encoding: chunked` (which wins
+/// over `Content-Length`); `Content-Length` bytes (0 gives
+/// [`BodyKind::None`]); otherwise until the connection closes.
+pub fn body_kind(
+    head: &ResponseHead,
+    request_was_head: bool,
+    request_was_connect: bool,
+) -> Result<BodyKind, ParseError> {
+    let status = head.status();
+    if request_was_head
+        || (100..200).contains(&status)
+        || status == 204
+        || status == 304
+        || (request_was_connect && (200..300).contains(&status))
+    {
+        return Ok(BodyKind::None);
+    }
+    if head.is_chunked()? {
+        return Ok(BodyKind::Chunked);
+    }
+    Ok(match head.content_length()? {
+        Some(0) => BodyKind::None,
+        Some(n) => BodyKind::Length(n),
+        None => BodyKind::Eof,
+    })
+}
+
+/// Incremental response-head parser; see the [module docs](self).
+#[derive(Debug)]
+pub struct ResponseParser {
+    max_header_bytes: usize,
+    max_headers: usize,
+    config: httparse::ParserConfig,
+    /// Header slots for httparse, allocated once; always empty between calls
+    /// (httparse fills the spare capacity).
+    slots: Vec<httparse::Header<'static>>,
+    /// Offset of the status line once it started (after leading empty lines).
+    start: Option<usize>,
+    /// Scan position: no head terminator starts before it.
+    scanned: usize,
+}
+
+impl ResponseParser {
+    /// A parser enforcing `limits.max_header_bytes` and `limits.max_headers`.
+    pub fn new(limits: &Limits) -> Self {
+        let mut config = httparse::ParserConfig::default();
+        config
+            .allow_obsolete_multiline_headers_in_responses(true)
+            .allow_spaces_after_header_name_in_responses(true);
+        // A header line takes at least 3 bytes ("a:\n"), so no head within
+        // the byte cap can need more slots than this.
+        let slots = limits.max_headers.min(limits.max_header_bytes / 3 + 1);
+        ResponseParser {
+            max_header_bytes: limits.max_header_bytes,
+            max_headers: limits.max_headers,
+            config,
+            slots: Vec::with_capacity(slots),
+            start: None,
+            scanned: 0,
+        }
+    }
+
+    /// Forgets any partial scan, for a new buffer. The parser also resets
+    /// itself after returning a head.
+    pub fn reset(&mut self) {
+        self.start = None;
+        self.scanned = 0;
+    }
+
+    /// Parses the head at the front of `buf`, which must be the same buffer
+    /// as on the previous call with bytes appended (or a new buffer after
+    /// [`reset`](Self::reset) or a returned head). `Ok(None)`: incomplete,
+    /// call again with more bytes. `Ok(Some(head))`: complete; the head
+    /// occupies `buf[..head.head_len()]`.
+    pub fn parse(&mut self, buf: &[u8]) -> Result<Option<ResponseHead>, ParseError> {
+        if buf.len() < self.scanned {
+            self.reset();
+        }
+        let start = match self.start {
+            Some(s) => s,
+            None => {
+                let rest = buf.get(self.scanned..).unwrap_or(&[]);
+                self.scanned += rest
+                    .iter()
+                    .take_while(|&&b| b == b'\r' || b == b'\n')
+                    .count();
+                if self.scanned >= buf.len() {
+                    return self.incomplete(buf.len());
+                }
+                self.start = Some(self.scanned);
+                self.scanned
+            }
+        };
+        // Reject non-HTTP/1 peers (and HTTP/0.9) without waiting for a head.
+        let line = buf.get(start..).unwrap_or(&[]);
+        let n = line.len().min(5);
+        if line.get(..n) != b"HTTP/".get(..n) {
+            return Err(ParseError::BadVersion);
+        }
+        loop {
+            match find_terminator(buf, self.scanned) {
+                Ok(end) => {
+                    if end > self.max_header_bytes {
+                        return Err(ParseError::HeadTooLarge);
+                    }
+                    if let Some(head) = self.parse_head(buf, start, end)? {
+                        self.reset();
+                        return Ok(Some(head));
+                    }
+                    // httparse wants more than this empty line: keep looking.
+                    self.scanned = end;
+                }
+                Err(resume) => {
+                    self.scanned = resume;
+                    return self.incomplete(buf.len());
+                }
+            }
+        }
+    }
+
+    fn incomplete(&self, len: usize) -> Result<Option<ResponseHead>, ParseError> {
+        if len > self.max_header_bytes {
+            Err(ParseError::HeadTooLarge)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn parse_head(
+        &mut self,
+        buf: &[u8],
+        start: usize,
+        end: usize,
+    ) -> Result<Option<ResponseHead>, ParseError> {
+        let head = buf.get(..end).ok_or(ParseError::BadHeader)?;
+        let mut slots = recycle(std::mem::take(&mut self.slots));
+        let result = build_head(&self.config, head, start, &mut slots, self.max_headers);
+        self.slots = recycle(slots);
+        result
+    }
+}
+
+/// Finds the end of the header section in `buf`, scanning from `from`:
+/// `Ok(end)` just past the empty line, or `Err(resume)`, where the next scan
+/// has to start.
+fn find_terminator(buf: &[u8], from: usize) -> Result<usize, usize> {
+    let mut i = from;
+    loop {
+        let Some(lf) = buf.get(i..).and_then(find_lf).map(|r| r + i) else {
+            return Err(buf.len().max(from));
+        };
+        match buf.get(lf + 1) {
+            None => return Err(lf),
+            Some(b'\n') => return Ok(lf + 2),
+            Some(b'\r') => match buf.get(lf + 2) {
+                None => return Err(lf),
+                Some(b'\n') => return Ok(lf + 3),
+                Some(_) => i = lf + 1,
+            },
+            Some(_) => i = lf + 1,
+        }
+    }
+}
+
+/// Empties `v` and changes the lifetime of its (absent) elements, keeping
+/// the allocation: the in-place `collect` reuses the buffer since the element
+/// layout is the same. This lets the header slots be reused without `unsafe`.
+fn recycle<'b>(mut v: Vec<httparse::Header<'_>>) -> Vec<httparse::Header<'b>> {
+    v.clear();
+    v.into_iter().map(|_| httparse::EMPTY_HEADER).collect()
+}
+
+fn map_httparse_error(e: httparse::Error) -> ParseError {
+    match e {
+        httparse::Error::Status | httparse::Error::Token => ParseError::BadStatusLine,
+        httparse::Error::Version => ParseError::BadVersion,
+        httparse::Error::TooManyHeaders => ParseError::TooManyHeaders,
+        httparse::Error::HeaderName | httparse::Error::HeaderValue | httparse::Error::NewLine => {
+            ParseError::BadHeader
+        }
+    }
+}
+
+/// Offset of `part` (a sub-slice of `whole`) inside `whole`.
+fn offset_in(whole: &[u8], part: &[u8]) -> Result<Span, ParseError> {
+    let a = (part.as_ptr() as usize)
+        .checked_sub(whole.as_ptr() as usize)
+        .ok_or(ParseError::BadHeader)?;
+    let b = a + part.len();
+    if b > whole.len() {
+        return Err(ParseError::BadHeader);
+    }
+    Ok((a, b))
+}
+
+fn build_head<'b>(
+    config: &httparse::ParserConfig,
+    buf: &'b [u8],
+    start: usize,
+    slots: &mut Vec<httparse::Header<'b>>,
+    max_headers: usize,
+) -> Result<Option<ResponseHead>, ParseError> {
+    let spare: &mut [MaybeUninit<httparse::Header<'b>>] = slots.spare_capacity_mut();
+    let n = spare.len().min(max_headers);
+    let (spare, _) = spare.split_at_mut(n);
+    let mut resp = httparse::Response::new(&mut []);
+    let head_len = match config.parse_response_with_uninit_headers(&mut resp, buf, spare) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(map_httparse_error(e)),
+    };
+    let version = match resp.version {
+        Some(0) => Version::Http10,
+        Some(1) => Version::Http11,
+        _ => return Err(ParseError::BadVersion),
+    };
+    let status = match resp.code {
+        Some(c) if c >= 100 => c,
+        _ => return Err(ParseError::BadStatusLine),
+    };
+    let raw_slice = buf.get(start..head_len).ok_or(ParseError::BadHeader)?;
+
+    let mut headers = Vec::with_capacity(resp.headers.len());
+    let mut folded = false;
+    for h in resp.headers.iter() {
+        let name = offset_in(raw_slice, h.name.as_bytes())?;
+        let value = offset_in(raw_slice, h.value)?;
+        folded |= h.value.iter().any(|&b| b == b'\r' || b == b'\n');
+        headers.push(HeaderSpan { name, value });
+    }
+
+    // "HTTP/1.x SSS" is 12 bytes; a reason phrase follows a 13th byte (SP).
+    let status_line = raw_slice
+        .get(..find_lf(raw_slice).unwrap_or(raw_slice.len()))
+        .unwrap_or(&[]);
+    let line_end = match status_line {
+        [rest @ .., b'\r'] => rest.len(),
+        _ => status_line.len(),
+    };
+    let reason = if line_end > 12 {
+        (13, line_end)
+    } else {
+        (line_end, line_end)
+    };
+
+    let unfolded = if folded {
+        let mut copy = raw_slice.to_vec();
+        for h in &headers {
+            if let Some(v) = copy.get_mut(h.value.0..h.value.1) {
+                for b in v.iter_mut().filter(|b| **b == b'\r' || **b == b'\n') {
+                    *b = b' ';
+                }
+            }
+        }
+        Some(Bytes::from(copy))
+    } else {
+        None
+    };
+
+    Ok(Some(ResponseHead {
+        raw: Bytes::copy_from_slice(raw_slice),
+        unfolded,
+        head_len,
+        version,
+        status,
+        reason,
+        headers,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TYPICAL: &[u8] = b"HTTP/1.1 200 OK\r\n\
+        Date: Mon, 27 Jul 2009 12:28:53 GMT\r\n\
+        Server: Apache/2.2.14 (Win32)\r\n\
+        Last-Modified: Wed, 22 Jul 2009 19:15:56 GMT\r\n\
+        Content-Length: 88\r\n\
+        Content-Type: text/html\r\n\
+        Connection: keep-alive\r\n\
+        \r\n";
+
+    fn parse_all(buf: &[u8]) -> Result<Option<ResponseHead>, ParseError> {
+        ResponseParser::new(&Limits::default()).parse(buf)
+    }
+
+    fn head(buf: &[u8]) -> ResponseHead {
+        parse_all(buf).unwrap().unwrap()
+    }
+
+    /// Feeds every prefix of `buf` in turn to one parser (a growing buffer).
+    fn parse_growing(
+        buf: &[u8],
+        limits: &Limits,
+        step: usize,
+    ) -> Result<Option<ResponseHead>, ParseError> {
+        let mut p = ResponseParser::new(limits);
+        let mut n = 0;
+        loop {
+            n = (n + step).min(buf.len());
+            match p.parse(&buf[..n])? {
+                Some(h) => return Ok(Some(h)),
+                None if n == buf.len() => return Ok(None),
+                None => {}
+            }
+        }
+    }
+
+    #[test]
+    fn typical_head() {
+        let mut buf = TYPICAL.to_vec();
+        buf.extend_from_slice(b"body bytes");
+        let h = head(&buf);
+        assert_eq!(h.status(), 200);
+        assert_eq!(h.version(), Version::Http11);
+        assert_eq!(h.reason(), b"OK");
+        assert_eq!(h.head_len(), TYPICAL.len());
+        assert_eq!(h.raw(), TYPICAL);
+        assert_eq!(h.header("content-length"), Some(&b"88"[..]));
+        assert_eq!(h.header("CONTENT-TYPE"), Some(&b"text/html"[..]));
+        assert_eq!(h.header("missing"), None);
+        assert_eq!(h.header_count(), 6);
+        let names: Vec<&str> = h.headers().map(|(n, _)| n).collect();
+        assert_eq!(names[0], "Date");
+        assert_eq!(names[5], "Connection");
+        assert_eq!(h.content_length(), Ok(Some(88)));
+        assert_eq!(h.is_chunked(), Ok(false));
+        assert!(h.keep_alive());
+        assert_eq!(body_kind(&h, false, false), Ok(BodyKind::Length(88)));
+        assert_eq!(body_kind(&h, true, false), Ok(BodyKind::None));
+    }
+
+    #[test]
+    fn every_split_point_same_result() {
+        let full = head(TYPICAL);
+        for step in 1..=TYPICAL.len() {
+            let h = parse_growing(TYPICAL, &Limits::default(), step)
+                .unwrap()
+                .unwrap();
+            assert_eq!(h.raw(), full.raw());
+            assert_eq!(h.head_len(), TYPICAL.len());
+        }
+        // Every prefix alone is incomplete; two-part splits complete.
+        for cut in 0..TYPICAL.len() {
+            assert_eq!(parse_all(&TYPICAL[..cut]), Ok(None), "cut {cut}");
+            let mut p = ResponseParser::new(&Limits::default());
+            assert_eq!(p.parse(&TYPICAL[..cut]), Ok(None));
+            assert_eq!(p.parse(TYPICAL).unwrap().unwrap().raw(), TYPICAL);
+        }
+    }
+
+    #[test]
+    fn lines_are_curl_header_callback_lines() {
+        let h = head(TYPICAL);
+        let lines: Vec<&[u8]> = h.lines().collect();
+        assert_eq!(lines.len(), 8);
+        assert_eq!(lines[0], b"HTTP/1.1 200 OK\r\n");
+        assert_eq!(lines[1], b"Date: Mon, 27 Jul 2009 12:28:53 GMT\r\n");
+        assert_eq!(lines[7], b"\r\n");
+        assert_eq!(lines.concat(), TYPICAL);
+    }
+
+    #[test]
+    fn bare_lf_and_mixed_line_endings() {
+        let buf = b"HTTP/1.1 404 Not Found\nA: 1\nB: 2\r\n\nrest";
+        for step in 1..buf.len() {
+            let h = parse_growing(buf, &Limits::default(), step)
+                .unwrap()
+                .unwrap();
+            assert_eq!(h.status(), 404);
+            assert_eq!(h.reason(), b"Not Found");
+            assert_eq!(h.head_len(), buf.len() - 4);
+            assert_eq!(h.header("b"), Some(&b"2"[..]));
+            let lines: Vec<&[u8]> = h.lines().collect();
+            assert_eq!(
+                lines,
+                [
+                    &b"HTTP/1.1 404 Not Found\n"[..],
+                    b"A: 1\n",
+                    b"B: 2\r\n",
+                    b"\n"
+                ]
+            );
+        }
+        let h = head(b"HTTP/1.0 200 OK\n\n");
+        assert_eq!(h.header_count(), 0);
+        assert_eq!(h.version(), Version::Http10);
+        let h = head(b"HTTP/1.1 200 OK\n\r\n");
+        assert_eq!(h.head_len(), 18);
+    }
+
+    #[test]
+    fn leading_empty_lines_are_skipped() {
+        let buf = b"\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
+        for step in 1..=buf.len() {
+            let h = parse_growing(buf, &Limits::default(), step)
+                .unwrap()
+                .unwrap();
+            assert_eq!(h.status(), 204);
+            assert_eq!(h.head_len(), buf.len());
+            assert_eq!(h.raw(), &buf[4..]);
+            assert_eq!(h.lines().next(), Some(&b"HTTP/1.1 204 No Content\r\n"[..]));
+        }
+    }
+
+    #[test]
+    fn status_line_variants() {
+        let h = head(b"HTTP/1.1 200\r\n\r\n");
+        assert_eq!(h.reason(), b"");
+        let h = head(b"HTTP/1.1 200 \r\n\r\n");
+        assert_eq!(h.reason(), b"");
+        let h = head(b"HTTP/1.1 599 Very  Odd \xff\r\n\r\n");
+        assert_eq!(h.reason(), b"Very  Odd \xff");
+        assert_eq!(
+            parse_all(b"HTTP/1.1 20 OK\r\n\r\n"),
+            Err(ParseError::BadStatusLine)
+        );
+        assert_eq!(
+            parse_all(b"HTTP/1.1 099 x\r\n\r\n"),
+            Err(ParseError::BadStatusLine)
+        );
+        assert_eq!(
+            parse_all(b"HTTP/1.1 2000 OK\r\n\r\n"),
+            Err(ParseError::BadStatusLine)
+        );
+        assert_eq!(
+            parse_all(b"HTTP/1.1 200 O\x01K\r\n\r\n"),
+            Err(ParseError::BadStatusLine)
+        );
+        assert_eq!(
+            parse_all(b"HTTP/2 200 OK\r\n\r\n"),
+            Err(ParseError::BadVersion)
+        );
+        assert_eq!(
+            parse_all(b"HTTP/1.2 200 OK\r\n\r\n"),
+            Err(ParseError::BadVersion)
+        );
+        assert_eq!(parse_all(b"HTTP/1.1\r\n\r\n"), Err(ParseError::BadVersion));
+        // Non-HTTP peers fail early, before any terminator.
+        assert_eq!(parse_all(b"<html>"), Err(ParseError::BadVersion));
+        assert_eq!(parse_all(b"HTX"), Err(ParseError::BadVersion));
+        assert_eq!(parse_all(b"HTT"), Ok(None));
+        assert_eq!(
+            parse_all(b"SSH-2.0-OpenSSH\r\n"),
+            Err(ParseError::BadVersion)
+        );
+    }
+
+    #[test]
+    fn bad_headers() {
+        for bad in [
+            &b"HTTP/1.1 200 OK\r\nNo colon\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nBad\x01Name: x\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nA: x\x00y\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nA: x\ry\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\n: empty\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nA: b\r\r\n\r\n",
+        ] {
+            assert_eq!(parse_all(bad), Err(ParseError::BadHeader), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn obs_fold_is_unfolded_in_values() {
+        let buf = b"HTTP/1.1 200 OK\r\nX-Long: a\r\n  b\r\nY: c\r\n\r\n";
+        let h = head(buf);
+        assert_eq!(h.header("x-long"), Some(&b"a    b"[..]));
+        assert_eq!(h.header("y"), Some(&b"c"[..]));
+        assert_eq!(h.raw(), buf);
+        assert_eq!(h.lines().count(), 5);
+        // Space before the colon is tolerated in responses.
+        let h = head(b"HTTP/1.1 200 OK\r\nA : 1\r\n\r\n");
+        assert_eq!(h.header("a"), Some(&b"1"[..]));
+    }
+
+    #[test]
+    fn header_flood_past_byte_cap() {
+        let limits = Limits {
+            max_header_bytes: 1024,
+            ..Limits::default()
+        };
+        let mut buf = b"HTTP/1.1 200 OK\r\n".to_vec();
+        while buf.len() <= 2048 {
+            buf.extend_from_slice(b"X-Flood: aaaaaaaaaaaaaaaa\r\n");
+        }
+        // Errors as soon as the buffer holds more than the cap.
+        let mut p = ResponseParser::new(&limits);
+        for n in 1..=buf.len() {
+            let r = p.parse(&buf[..n]);
+            if n <= 1024 {
+                assert_eq!(r, Ok(None), "n={n}");
+            } else {
+                assert_eq!(r, Err(ParseError::HeadTooLarge));
+                break;
+            }
+        }
+        // A complete head over the cap is rejected too (split-invariant).
+        buf.extend_from_slice(b"\r\n");
+        assert_eq!(
+            ResponseParser::new(&limits).parse(&buf),
+            Err(ParseError::HeadTooLarge)
+        );
+        // A head of exactly the cap is fine.
+        let mut exact = b"HTTP/1.1 200 OK\r\nA: ".to_vec();
+        exact.resize(1024 - 4, b'a');
+        exact.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(exact.len(), 1024);
+        assert!(ResponseParser::new(&limits)
+            .parse(&exact)
+            .unwrap()
+            .is_some());
+        // Leading empty lines count against the cap as well.
+        assert_eq!(
+            ResponseParser::new(&limits).parse(&[b'\n'; 1025]),
+            Err(ParseError::HeadTooLarge)
+        );
+    }
+
+    #[test]
+    fn too_many_headers() {
+        let limits = Limits {
+            max_headers: 4,
+            ..Limits::default()
+        };
+        let ok = b"HTTP/1.1 200 OK\r\na: 1\r\nb: 2\r\nc: 3\r\nd: 4\r\n\r\n";
+        let h = ResponseParser::new(&limits).parse(ok).unwrap().unwrap();
+        assert_eq!(h.header_count(), 4);
+        let bad = b"HTTP/1.1 200 OK\r\na: 1\r\nb: 2\r\nc: 3\r\nd: 4\r\ne: 5\r\n\r\n";
+        assert_eq!(
+            ResponseParser::new(&limits).parse(bad),
+            Err(ParseError::TooManyHeaders)
+        );
+        let mut p = ResponseParser::new(&Limits::default());
+        let mut flood = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..=MAX_HEADERS_FOR_TEST {
+            flood.extend_from_slice(format!("h{i}: v\r\n").as_bytes());
+        }
+        flood.extend_from_slice(b"\r\n");
+        assert_eq!(p.parse(&flood), Err(ParseError::TooManyHeaders));
+    }
+    const MAX_HEADERS_FOR_TEST: usize = super::super::MAX_HEADERS;
+
+    #[test]
+    fn parser_reuse_keeps_slot_allocation() {
+        let mut p = ResponseParser::new(&Limits::default());
+        let ptr = p.slots.as_ptr();
+        let cap = p.slots.capacity();
+        for _ in 0..3 {
+            let h = p.parse(TYPICAL).unwrap().unwrap();
+            assert_eq!(h.status(), 200);
+            assert_eq!(p.slots.as_ptr(), ptr);
+            assert_eq!(p.slots.capacity(), cap);
+        }
+        // A pipelined second head after the first one.
+        let mut two = TYPICAL.to_vec();
+        two.extend_from_slice(b"HTTP/1.1 304 Not Modified\r\n\r\n");
+        let h1 = p.parse(&two).unwrap().unwrap();
+        let h2 = p.parse(&two[h1.head_len()..]).unwrap().unwrap();
+        assert_eq!(h2.status(), 304);
+        // reset() after a partial parse.
+        assert_eq!(p.parse(&TYPICAL[..30]), Ok(None));
+        p.reset();
+        assert_eq!(
+            p.parse(b"HTTP/1.1 200 OK\r\n\r\n")
+                .unwrap()
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+
+    #[test]
+    fn content_length_rules() {
+        let cl = |v: &str| {
+            let raw = format!("HTTP/1.1 200 OK\r\n{v}\r\n");
+            head(raw.as_bytes()).content_length()
+        };
+        assert_eq!(cl(""), Ok(None));
+        assert_eq!(cl("Content-Length: 0\r\n"), Ok(Some(0)));
+        assert_eq!(
+            cl("Content-Length: 5\r\ncontent-length: 5\r\n"),
+            Ok(Some(5))
+        );
+        assert_eq!(cl("Content-Length: 5, 5\r\n"), Ok(Some(5)));
+        assert_eq!(
+            cl("Content-Length: 18446744073709551615\r\n"),
+            Ok(Some(u64::MAX))
+        );
+        for bad in [
+            "Content-Length: 5\r\nContent-Length: 6\r\n",
+            "Content-Length: 5, 6\r\n",
+            "Content-Length: 5,\r\n",
+            "Content-Length: \r\n",
+            "Content-Length: -1\r\n",
+            "Content-Length: +1\r\n",
+            "Content-Length: 1 2\r\n",
+            "Content-Length: 0x10\r\n",
+            "Content-Length: 18446744073709551616\r\n",
+        ] {
+            assert_eq!(cl(bad), Err(ParseError::BadContentLength), "{bad}");
+        }
+    }
+
+    #[test]
+    fn transfer_encoding_rules() {
+        let te = |v: &str| {
+            let raw = format!("HTTP/1.1 200 OK\r\n{v}\r\n");
+            head(raw.as_bytes())
+        };
+        assert_eq!(te("Transfer-Encoding: chunked\r\n").is_chunked(), Ok(true));
+        assert_eq!(te("Transfer-Encoding: Chunked \r\n").is_chunked(), Ok(true));
+        assert_eq!(te("Transfer-Encoding: ,chunked\r\n").is_chunked(), Ok(true));
+        for bad in [
+            "Transfer-Encoding: gzip\r\n",
+            "Transfer-Encoding: gzip, chunked\r\n",
+            "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+            "Transfer-Encoding: chunked, gzip\r\n",
+            "Transfer-Encoding: chunked, chunked\r\n",
+            "Transfer-Encoding: \r\n",
+        ] {
+            let h = te(bad);
+            assert_eq!(h.is_chunked(), Err(ParseError::TransferEncodingUnsupported));
+            assert_eq!(
+                body_kind(&h, false, false),
+                Err(ParseError::TransferEncodingUnsupported)
+            );
+        }
+        // chunked wins over Content-Length (even an invalid one), but the
+        // connection is not reused.
+        let h = te("Transfer-Encoding: chunked\r\nContent-Length: nope\r\n");
+        assert_eq!(body_kind(&h, false, false), Ok(BodyKind::Chunked));
+        assert!(!h.keep_alive());
+    }
+
+    #[test]
+    fn body_kind_rules() {
+        let kind = |status: &str, extra: &str, head_req: bool, connect: bool| {
+            let raw = format!("HTTP/1.1 {status}\r\n{extra}\r\n");
+            body_kind(&head(raw.as_bytes()), head_req, connect)
+        };
+        let cl = "Content-Length: 10\r\n";
+        let ch = "Transfer-Encoding: chunked\r\n";
+        assert_eq!(kind("200 OK", cl, false, false), Ok(BodyKind::Length(10)));
+        assert_eq!(kind("200 OK", ch, false, false), Ok(BodyKind::Chunked));
+        assert_eq!(kind("200 OK", "", false, false), Ok(BodyKind::Eof));
+        assert_eq!(
+            kind("200 OK", "Content-Length: 0\r\n", false, false),
+            Ok(BodyKind::None)
+        );
+        assert_eq!(kind("200 OK", cl, true, false), Ok(BodyKind::None));
+        assert_eq!(kind("200 OK", ch, true, false), Ok(BodyKind::None));
+        assert_eq!(kind("100 Continue", "", false, false), Ok(BodyKind::None));
+        assert_eq!(kind("101 Switching", "", false, false), Ok(BodyKind::None));
+        assert_eq!(kind("204 No Content", cl, false, false), Ok(BodyKind::None));
+        assert_eq!(
+            kind("304 Not Modified", cl, false, false),
+            Ok(BodyKind::None)
+        );
+        assert_eq!(kind("200 OK", "", false, true), Ok(BodyKind::None));
+        assert_eq!(kind("407 Auth", cl, false, true), Ok(BodyKind::Length(10)));
+        assert_eq!(
+            kind("200 OK", "Content-Length: x\r\n", false, false),
+            Err(ParseError::BadContentLength)
+        );
+        // HEAD ignores even broken framing headers.
+        assert_eq!(
+            kind("200 OK", "Content-Length: x\r\n", true, false),
+            Ok(BodyKind::None)
+        );
+    }
+
+    #[test]
+    fn informational() {
+        assert!(head(b"HTTP/1.1 100 Continue\r\n\r\n").is_informational());
+        assert!(head(b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n").is_informational());
+        assert!(!head(b"HTTP/1.1 101 Switching Protocols\r\n\r\n").is_informational());
+        assert!(!head(b"HTTP/1.1 200 OK\r\n\r\n").is_informational());
+    }
+
+    #[test]
+    fn connection_and_keep_alive() {
+        let h = |raw: &str| head(raw.as_bytes());
+        assert!(h("HTTP/1.1 200 OK\r\n\r\n").keep_alive());
+        assert!(!h("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n").keep_alive());
+        assert!(!h("HTTP/1.1 200 OK\r\nConnection: Upgrade, CLOSE\r\n\r\n").keep_alive());
+        assert!(!h("HTTP/1.1 200 OK\r\nConnection: x\r\nConnection: close\r\n\r\n").keep_alive());
+        assert!(h("HTTP/1.1 200 OK\r\nConnection: closed\r\n\r\n").keep_alive());
+        assert!(!h("HTTP/1.0 200 OK\r\n\r\n").keep_alive());
+        assert!(h("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n\r\n").keep_alive());
+        assert!(h("HTTP/1.0 200 OK\r\nConnection: foo,keep-alive\r\n\r\n").keep_alive());
+        assert!(!h("HTTP/1.0 200 OK\r\nConnection: keep-alive, close\r\n\r\n").keep_alive());
+        assert!(!h(
+            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        .keep_alive());
+        let up = h("HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n\r\n");
+        assert!(up.connection_has("Upgrade"));
+        assert!(!up.connection_has("keep-alive"));
+    }
+
+    #[test]
+    fn content_encoding_values() {
+        let ce = |v: &str| {
+            let raw = format!("HTTP/1.1 200 OK\r\n{v}\r\n");
+            head(raw.as_bytes()).content_encoding()
+        };
+        assert_eq!(ce(""), None);
+        assert_eq!(ce("Content-Encoding: gzip\r\n"), Some(ContentCoding::Gzip));
+        assert_eq!(
+            ce("Content-Encoding: X-GZIP\r\n"),
+            Some(ContentCoding::Gzip)
+        );
+        assert_eq!(
+            ce("Content-Encoding: deflate\r\n"),
+            Some(ContentCoding::Deflate)
+        );
+        assert_eq!(
+            ce("Content-Encoding: identity\r\n"),
+            Some(ContentCoding::Identity)
+        );
+        assert_eq!(ce("Content-Encoding: \r\n"), Some(ContentCoding::Identity));
+        assert_eq!(
+            ce("Content-Encoding: identity, gzip\r\n"),
+            Some(ContentCoding::Gzip)
+        );
+        assert_eq!(
+            ce("Content-Encoding: br\r\n"),
+            Some(ContentCoding::Unsupported)
+        );
+        assert_eq!(
+            ce("Content-Encoding: gzip\r\nContent-Encoding: gzip\r\n"),
+            Some(ContentCoding::Unsupported)
+        );
+    }
+
+    #[test]
+    fn header_all_and_iteration() {
+        let h = head(b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nX: y\r\nset-cookie: b=2\r\n\r\n");
+        let cookies: Vec<&[u8]> = h.header_all("Set-Cookie").collect();
+        assert_eq!(cookies, [&b"a=1"[..], b"b=2"]);
+        let all: Vec<(&str, &[u8])> = h.headers().collect();
+        assert_eq!(all[1], ("X", &b"y"[..]));
+        assert_eq!(h.header("set-cookie"), Some(&b"a=1"[..]));
+    }
+
+    #[test]
+    fn never_panics_on_garbage() {
+        // Deterministic pseudo-random bytes biased towards framing bytes.
+        let alphabet = b"HTP/1.0 2\r\n:abc\x00\xff\t ";
+        let mut seed: u32 = 12345;
+        for _ in 0..3000 {
+            let mut buf = b"HTTP/1.1 ".to_vec();
+            let len = (seed % 64) as usize;
+            for _ in 0..len {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                buf.push(alphabet[(seed >> 16) as usize % alphabet.len()]);
+            }
+            let whole = parse_all(&buf);
+            let growing = parse_growing(&buf, &Limits::default(), 1);
+            assert_eq!(
+                whole.as_ref().map(|h| h.as_ref().map(|h| h.raw().to_vec())),
+                growing
+                    .as_ref()
+                    .map(|h| h.as_ref().map(|h| h.raw().to_vec())),
+                "{buf:?}"
+            );
+            if let Ok(Some(h)) = whole {
+                let _ = (h.content_length(), h.is_chunked(), h.keep_alive());
+                let _ = body_kind(&h, false, false);
+                assert_eq!(h.lines().map(<[u8]>::len).sum::<usize>(), h.raw().len());
+            }
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! The connection: a non-blocking byte stream over one socket (curl's connection filters,
+//! folded into one enum).
+//!
+//! `Stream` is the filter chain: plain TCP, or TLS (rustls 0.23) over TCP. The rules we keep
+//! from curl's `cfilters.h` and mio's "draining readiness" contract:
+//!
+//! - connect runs bottom-up: TCP first, then the TLS handshake;
+//! - readiness is edge-triggered: [`Conn::readable`] stays true from a readable event until a
+//!   read returns `WouldBlock`, so a reader that stops early (pause, fairness budget, full
+//!   buffer) keeps the right to read without a new event. TLS plaintext buffered inside rustls
+//!   is covered by the same rule, because a TLS read only reports `WouldBlock` when rustls has
+//!   no plaintext left *and* the socket has no bytes;
+//! - interest is derived from state ([`Conn::interest`]), never stored ad hoc.
+//!
+//! This is the only file that names rustls' connection type, so the rustls 0.24 migration is
+//! local to it.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use mio::net::TcpStream;
+use mio::Interest;
+
+use crate::error::{Error, ErrorKind};
+
+pub(crate) mod tls;
+
+/// The byte stream of one connection.
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    Tls(Box<TlsStream>),
+}
+
+pub(crate) struct TlsStream {
+    tcp: TcpStream,
+    tls: rustls::ClientConnection,
+    /// The TCP side reported EOF.
+    tcp_eof: bool,
+}
+
+/// Where a connection is in its life.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// TCP connect in progress.
+    TcpConnecting,
+    /// TLS handshake in progress.
+    Handshaking,
+    /// Ready for requests.
+    Ready,
+}
+
+/// One connection, owned by a transfer while in use and by the pool while idle.
+pub(crate) struct Conn {
+    pub(crate) stream: Stream,
+    pub(crate) phase: Phase,
+    /// Edge-triggered read readiness: set by an event, cleared by `WouldBlock`.
+    pub(crate) readable: bool,
+    /// Edge-triggered write readiness: set by an event, cleared by `WouldBlock`.
+    pub(crate) writable: bool,
+    /// The interest currently registered with the reactor.
+    pub(crate) registered: Option<Interest>,
+    /// The reactor token (index in the multi's connection table).
+    pub(crate) token: usize,
+    /// Pool key: scheme class, host, port, TLS config id.
+    pub(crate) key: Arc<PoolKey>,
+    /// Receive buffer: bytes `rbuf[rpos..]` are read but not yet consumed.
+    pub(crate) rbuf: Vec<u8>,
+    pub(crate) rpos: usize,
+    /// Number of requests completed on this connection.
+    pub(crate) uses: u32,
+    pub(crate) local: Option<SocketAddr>,
+    pub(crate) remote: SocketAddr,
+    /// A connection-level serial for the debug callback ("#0", "#1", ...).
+    pub(crate) serial: u64,
+    /// The server said `Connection: close` or the transfer could not finish cleanly.
+    pub(crate) no_reuse: bool,
+}
+
+/// What makes two connections interchangeable (curl's connection-reuse match).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct PoolKey {
+    pub(crate) tls: bool,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// Identity of the TLS configuration (0 for plain TCP).
+    pub(crate) tls_id: u64,
+}
+
+/// Initial receive buffer size. It grows when reads keep filling it, up to
+/// [`RECV_BUFFER_MAX`], and shrinks back when the connection goes idle.
+pub const RECV_BUFFER_MIN: usize = 16 * 1024;
+/// Largest receive buffer a connection grows to (curl's `CURLOPT_BUFFERSIZE` maximum is 10 MiB;
+/// beyond 256 KiB there is nothing to win on loopback).
+pub const RECV_BUFFER_MAX: usize = 256 * 1024;
+
+impl Conn {
+    pub(crate) fn new(
+        stream: Stream,
+        remote: SocketAddr,
+        key: Arc<PoolKey>,
+        serial: u64,
+    ) -> Conn {
+        Conn {
+            stream,
+            phase: Phase::TcpConnecting,
+            readable: false,
+            writable: false,
+            registered: None,
+            token: usize::MAX,
+            key,
+            rbuf: Vec::new(),
+            rpos: 0,
+            uses: 0,
+            local: None,
+            remote,
+            serial,
+            no_reuse: false,
+        }
+    }
+
+    /// The mio source of this connection.
+    pub(crate) fn source(&mut self) -> &mut TcpStream {
+        match &mut self.stream {
+            Stream::Tcp(s) => s,
+            Stream::Tls(t) => &mut t.tcp,
+        }
+    }
+
+    /// Unconsumed received bytes.
+    pub(crate) fn buffered(&self) -> &[u8] {
+        &self.rbuf[self.rpos..]
+    }
+
+    /// Mark `n` buffered bytes consumed.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.rpos += n;
+        if self.rpos >= self.rbuf.len() {
+            self.rbuf.clear();
+            self.rpos = 0;
+        }
+    }
+
+    /// Read once from the stream, appending to the receive buffer. `Ok(0)` is EOF.
+    /// `WouldBlock` clears [`Conn::readable`].
+    pub(crate) fn fill(&mut self) -> io::Result<usize> {
+        // Compact, then make room: grow while reads keep filling the buffer.
+        if self.rpos > 0 && (self.rpos == self.rbuf.len() || self.rpos > self.rbuf.capacity() / 2)
+        {
+            self.rbuf.drain(..self.rpos);
+            self.rpos = 0;
+        }
+        let len = self.rbuf.len();
+        let mut cap = self.rbuf.capacity().max(RECV_BUFFER_MIN);
+        if cap - len < cap / 4 && cap < RECV_BUFFER_MAX {
+            cap = (cap * 2).min(RECV_BUFFER_MAX);
+        }
+        let want = (cap - len).max(RECV_BUFFER_MIN / 4);
+        self.rbuf.resize(len + want, 0);
+        let r = self.stream.read(&mut self.rbuf[len..]);
+        match r {
+            Ok(n) => {
+                self.rbuf.truncate(len + n);
+                Ok(n)
+            }
+            Err(e) => {
+                self.rbuf.truncate(len);
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    self.readable = false;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Release memory held by an idle connection (idle connections hold no large buffers).
+    pub(crate) fn shrink_idle(&mut self) {
+        if self.rpos >= self.rbuf.len() {
+            self.rbuf = Vec::new();
+            self.rpos = 0;
+        }
+    }
+
+    /// Write from several buffers at once. `WouldBlock` clears [`Conn::writable`].
+    pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let r = self.stream.write_vectored(bufs);
+        if let Err(e) = &r {
+            if e.kind() == io::ErrorKind::WouldBlock {
+                self.writable = false;
+            }
+        }
+        r
+    }
+
+    /// Push buffered TLS records to the socket. `Ok(true)` when nothing is left buffered.
+    pub(crate) fn flush_tls(&mut self) -> io::Result<bool> {
+        let r = self.stream.flush_tls();
+        if let Err(e) = &r {
+            if e.kind() == io::ErrorKind::WouldBlock {
+                self.writable = false;
+                return Ok(false);
+            }
+        }
+        r
+    }
+
+    /// Whether the stream has bytes of its own to write (TLS records, handshake messages).
+    pub(crate) fn wants_write(&self) -> bool {
+        match &self.stream {
+            Stream::Tcp(_) => false,
+            Stream::Tls(t) => t.tls.wants_write(),
+        }
+    }
+
+    /// Drive the connection towards `Ready`. `Ok(true)` once ready.
+    pub(crate) fn connect_step(&mut self) -> Result<bool, Error> {
+        if self.phase == Phase::TcpConnecting {
+            if !self.writable && !self.readable {
+                return Ok(false);
+            }
+            let s = self.source();
+            if let Some(e) = s.take_error().map_err(connect_err)? {
+                return Err(connect_err(e));
+            }
+            match s.peer_addr() {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    self.writable = false;
+                    return Ok(false);
+                }
+                Err(e) => return Err(connect_err(e)),
+            }
+            let _ = s.set_nodelay(true);
+            self.local = s.local_addr().ok();
+            self.phase = match self.stream {
+                Stream::Tcp(_) => Phase::Ready,
+                Stream::Tls(_) => Phase::Handshaking,
+            };
+        }
+        if self.phase == Phase::Handshaking {
+            let Stream::Tls(t) = &mut self.stream else {
+                return Err(Error::from_kind(ErrorKind::Internal));
+            };
+            loop {
+                if t.tls.wants_write() {
+                    match t.tls.write_tls(&mut t.tcp) {
+                        Ok(_) => continue,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            self.writable = false;
+                        }
+                        Err(e) => {
+                            return Err(Error::new(ErrorKind::SslConnectError, "TLS handshake send")
+                                .with_source(e))
+                        }
+                    }
+                }
+                if !t.tls.is_handshaking() {
+                    break;
+                }
+                if !t.tls.wants_read() {
+                    if t.tls.wants_write() {
+                        return Ok(false);
+                    }
+                    break;
+                }
+                match t.tls.read_tls(&mut t.tcp) {
+                    Ok(0) => {
+                        return Err(Error::new(
+                            ErrorKind::SslConnectError,
+                            "connection closed during the TLS handshake",
+                        ))
+                    }
+                    Ok(_) => {
+                        if let Err(e) = t.tls.process_new_packets() {
+                            // Flush the alert we owe the server, then fail.
+                            let _ = t.tls.write_tls(&mut t.tcp);
+                            return Err(tls::handshake_error(e));
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.readable = false;
+                        return Ok(false);
+                    }
+                    Err(e) => {
+                        return Err(Error::new(ErrorKind::SslConnectError, "TLS handshake receive")
+                            .with_source(e))
+                    }
+                }
+            }
+            if t.tls.is_handshaking() {
+                return Ok(false);
+            }
+            self.phase = Phase::Ready;
+        }
+        Ok(true)
+    }
+
+    /// The interest this connection needs given what its user wants.
+    pub(crate) fn interest(&self, want_read: bool, want_write: bool) -> Option<Interest> {
+        let (r, w) = match self.phase {
+            Phase::TcpConnecting => (false, true),
+            Phase::Handshaking | Phase::Ready => {
+                (want_read || self.phase == Phase::Handshaking, want_write || self.wants_write())
+            }
+        };
+        match (r, w) {
+            (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
+            (true, false) => Some(Interest::READABLE),
+            (false, true) => Some(Interest::WRITABLE),
+            (false, false) => None,
+        }
+    }
+
+    /// Is this idle pooled connection still usable? A readable idle socket means the server
+    /// closed it (or sent garbage): either way it cannot carry a new request.
+    pub(crate) fn is_alive(&mut self) -> bool {
+        if !self.buffered().is_empty() {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        match &mut self.stream {
+            Stream::Tcp(s) => match s.peek(&mut probe) {
+                Ok(_) => false,
+                Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+            },
+            Stream::Tls(t) => {
+                if t.tcp_eof {
+                    return false;
+                }
+                match t.tcp.peek(&mut probe) {
+                    // Bytes on an idle TLS socket are most likely a close_notify alert.
+                    Ok(_) => false,
+                    Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+                }
+            }
+        }
+    }
+
+    /// Best-effort orderly close (TLS close_notify); never blocks.
+    pub(crate) fn close(&mut self) {
+        if let Stream::Tls(t) = &mut self.stream {
+            if self.phase == Phase::Ready {
+                t.tls.send_close_notify();
+                let _ = t.tls.write_tls(&mut t.tcp);
+            }
+        }
+        let _ = self.source().shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl Stream {
+    pub(crate) fn tcp(addr: SocketAddr) -> io::Result<TcpStream> {
+        TcpStream::connect(addr)
+    }
+
+    pub(crate) fn new_tls(tcp: TcpStream, tls: rustls::ClientConnection) -> Stream {
+        Stream::Tls(Box::new(TlsStream {
+            tcp,
+            tls,
+            tcp_eof: false,
+        }))
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => loop {
+                match s.read(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    r => return r,
+                }
+            },
+            Stream::Tls(t) => t.read(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => loop {
+                match s.write_vectored(bufs) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    r => return r,
+                }
+            },
+            Stream::Tls(t) => {
+                // Flush older records first so plaintext does not pile up inside rustls.
+                t.flush()?;
+                let n = t.tls.writer().write_vectored(bufs)?;
+                if n == 0 && bufs.iter().any(|b| !b.is_empty()) {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                match t.flush() {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+                Ok(n)
+            }
+        }
+    }
+
+    fn flush_tls(&mut self) -> io::Result<bool> {
+        match self {
+            Stream::Tcp(_) => Ok(true),
+            Stream::Tls(t) => {
+                t.flush()?;
+                Ok(!t.tls.wants_write())
+            }
+        }
+    }
+}
+
+impl TlsStream {
+    fn flush(&mut self) -> io::Result<()> {
+        while self.tls.wants_write() {
+            match self.tls.write_tls(&mut self.tcp) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.tls.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "TLS connection closed without close_notify (truncation)",
+                    ))
+                }
+                Err(e) => return Err(e),
+            }
+            if self.tcp_eof {
+                // rustls has seen EOF and holds no plaintext: the reader above reported it.
+                return Ok(0);
+            }
+            match self.tls.read_tls(&mut self.tcp) {
+                Ok(0) => {
+                    self.tcp_eof = true;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            if let Err(e) = self.tls.process_new_packets() {
+                let _ = self.tls.write_tls(&mut self.tcp);
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            }
+        }
+    }
+}
+
+fn connect_err(e: io::Error) -> Error {
+    Error::new(ErrorKind::CouldntConnect, e.to_string()).with_source(e)
+}
+

@@ -1,0 +1,186 @@
+//! TLS configuration (rustls 0.23 with the ring provider) and TLS error mapping.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// TLS settings of a transfer (part of the connection-reuse key).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) struct TlsOptions {
+    /// PEM bundle of trusted roots (curl `CAINFO`); `None` = the system store.
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Skip certificate and host name verification (curl `-k`, `SSL_VERIFYPEER=0`).
+    pub(crate) insecure: bool,
+    /// PEM client certificate chain and key (curl `SSLCERT` / `SSLKEY`).
+    pub(crate) client_cert: Option<(PathBuf, PathBuf)>,
+    /// ALPN protocol to offer.
+    pub(crate) alpn: Vec<Vec<u8>>,
+}
+
+/// Built client configs, one per distinct [`TlsOptions`], shared by a multi's transfers.
+#[derive(Default)]
+pub(crate) struct TlsConfigs {
+    configs: HashMap<TlsOptions, (u64, Arc<ClientConfig>)>,
+}
+
+impl TlsConfigs {
+    /// The config for `opts` and its id (for the pool key).
+    pub(crate) fn get(&mut self, opts: &TlsOptions) -> Result<(u64, Arc<ClientConfig>)> {
+        if let Some(c) = self.configs.get(opts) {
+            return Ok(c.clone());
+        }
+        let cfg = Arc::new(build(opts)?);
+        let id = self.configs.len() as u64 + 1;
+        self.configs.insert(opts.clone(), (id, cfg.clone()));
+        Ok((id, cfg))
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    static P: OnceLock<Arc<rustls::crypto::CryptoProvider>> = OnceLock::new();
+    P.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
+        .clone()
+}
+
+/// System roots are loaded once per process (reading the store is slow).
+fn system_roots() -> Arc<RootCertStore> {
+    static R: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    R.get_or_init(|| {
+        let mut store = RootCertStore::empty();
+        let found = rustls_native_certs::load_native_certs();
+        for cert in found.certs {
+            let _ = store.add(cert);
+        }
+        Arc::new(store)
+    })
+    .clone()
+}
+
+fn build(opts: &TlsOptions) -> Result<ClientConfig> {
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::new(ErrorKind::SslConnectError, e.to_string()))?;
+    let builder = if opts.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(provider())))
+    } else {
+        let roots = match &opts.ca_file {
+            Some(path) => {
+                let mut store = RootCertStore::empty();
+                let certs = CertificateDer::pem_file_iter(path).map_err(|e| {
+                    Error::new(ErrorKind::SslCacertBadFile, format!("{}: {e}", path.display()))
+                })?;
+                for cert in certs {
+                    let cert = cert.map_err(|e| {
+                        Error::new(ErrorKind::SslCacertBadFile, format!("{}: {e}", path.display()))
+                    })?;
+                    store.add(cert).map_err(|e| {
+                        Error::new(ErrorKind::SslCacertBadFile, format!("{}: {e}", path.display()))
+                    })?;
+                }
+                if store.is_empty() {
+                    return Err(Error::new(
+                        ErrorKind::SslCacertBadFile,
+                        format!("{}: no certificates", path.display()),
+                    ));
+                }
+                Arc::new(store)
+            }
+            None => system_roots(),
+        };
+        builder.with_root_certificates(roots)
+    };
+    let mut cfg = match &opts.client_cert {
+        Some((cert, key)) => {
+            let bad = |e: String| Error::new(ErrorKind::SslConnectError, e);
+            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+                .map_err(|e| bad(format!("{}: {e}", cert.display())))?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| bad(format!("{}: {e}", cert.display())))?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| bad(format!("{}: {e}", key.display())))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| bad(e.to_string()))?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    cfg.alpn_protocols = opts.alpn.clone();
+    // Resumption is on by default in rustls (in-memory cache): reconnects are cheaper.
+    Ok(cfg)
+}
+
+/// A new client session for `host`.
+pub(crate) fn connect(cfg: Arc<ClientConfig>, host: &str) -> Result<rustls::ClientConnection> {
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|e| Error::new(ErrorKind::UrlMalformat, format!("bad TLS server name: {e}")))?;
+    rustls::ClientConnection::new(cfg, name)
+        .map_err(|e| Error::new(ErrorKind::SslConnectError, e.to_string()).with_source(e))
+}
+
+/// Map a handshake failure: certificate problems are `PeerFailedVerification`, the rest
+/// `SslConnectError`.
+pub(crate) fn handshake_error(e: rustls::Error) -> Error {
+    let kind = match &e {
+        rustls::Error::InvalidCertificate(_) => ErrorKind::PeerFailedVerification,
+        _ => ErrorKind::SslConnectError,
+    };
+    Error::new(kind, e.to_string()).with_source(e)
+}
+
+/// `-k`: accept any certificate (signatures are still checked for the handshake itself).
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
