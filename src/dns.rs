@@ -247,7 +247,8 @@ mod tests {
         let mut got = None;
         let deadline = Instant::now() + Duration::from_secs(30);
         while got.is_none() && Instant::now() < deadline {
-            p.poll(&mut events, Some(Duration::from_millis(100))).unwrap();
+            p.poll(&mut events, Some(Duration::from_millis(100)))
+                .unwrap();
             r.drain(now, |id, a| got = Some((id, a)));
         }
         let (id, answer) = got.expect("resolver answered");

@@ -204,10 +204,7 @@ impl Easy {
     /// would add of the same name (Host, User-Agent, Accept-Encoding, Content-Type, ...). An
     /// empty value removes an internal header, as `"Name:"` does in curl.
     pub fn header(&mut self, name: &str, value: &str) -> Result<&mut Self> {
-        let bad_name = name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && b != b':');
+        let bad_name = name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
         let bad_value = value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0);
         if bad_name || bad_value {
             return Err(Error::new(
@@ -215,7 +212,9 @@ impl Easy {
                 format!("bad header {name:?}: {value:?}"),
             ));
         }
-        self.opts.headers.push((name.to_string(), value.to_string()));
+        self.opts
+            .headers
+            .push((name.to_string(), value.to_string()));
         Ok(self)
     }
 

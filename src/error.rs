@@ -317,10 +317,7 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::Other, "boom");
         let e = Error::new(ErrorKind::RecvError, "reading body").with_source(io);
         assert_eq!(e.to_string(), "receive error: reading body");
-        assert_eq!(
-            std::error::Error::source(&e).unwrap().to_string(),
-            "boom"
-        );
+        assert_eq!(std::error::Error::source(&e).unwrap().to_string(), "boom");
         assert_eq!(e.kind().curl_code(), 56);
     }
 }

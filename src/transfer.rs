@@ -13,7 +13,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-
 use crate::ctx::Ctx;
 use crate::dns::Answer;
 use crate::easy::{Body, Options, EXPECT_100_THRESHOLD, REDIRECT_DRAIN_MAX};
@@ -23,8 +22,8 @@ use crate::info::{HttpVersion, TransferInfo};
 use crate::multi::core::{Checkout, Control, Core};
 use crate::multi::{Multi, TransferId};
 use crate::proto::http1::{
-    body_kind, encode_chunk_header, BodyDecoder, BodyKind, ContentCoding, ContentDecoder, Decoded, ParseError,
-    RequestHead, ResponseHead, ResponseParser, Version, LAST_CHUNK, MAX_DECODED_BYTES,
+    body_kind, encode_chunk_header, BodyDecoder, BodyKind, ContentCoding, ContentDecoder, Decoded,
+    ParseError, RequestHead, ResponseHead, ResponseParser, Version, LAST_CHUNK, MAX_DECODED_BYTES,
 };
 use crate::transport::{tls, Conn, Phase, PoolKey, Stream};
 use crate::url::Target;
@@ -275,7 +274,12 @@ impl Transfer {
         }
     }
 
-    fn call_progress(&mut self, core: &mut Core, id: TransferId, h: &mut dyn Handler) -> Result<()> {
+    fn call_progress(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+    ) -> Result<()> {
         let p = Progress {
             dltotal: self.info.content_length_download.unwrap_or(0),
             dlnow: self.info.size_download,
@@ -334,11 +338,15 @@ impl Transfer {
                 if now >= at {
                     // This address is too slow: move on to the next one.
                     if let Some(c) = self.conn.take() {
-                        self.text(h, || format!("connect to {} timed out, trying next", c.remote));
+                        self.text(h, || {
+                            format!("connect to {} timed out, trying next", c.remote)
+                        });
                         core.drop_attempt(c);
                     }
-                    self.last_connect_error =
-                        Some(Error::new(ErrorKind::OperationTimedout, "connect attempt timed out"));
+                    self.last_connect_error = Some(Error::new(
+                        ErrorKind::OperationTimedout,
+                        "connect attempt timed out",
+                    ));
                     self.deadline_attempt = None;
                 }
             }
@@ -354,7 +362,8 @@ impl Transfer {
             if now >= at {
                 let (limit, time) = self.opts.low_speed.unwrap_or((0, Duration::from_secs(1)));
                 let moved = self.info.size_download + self.info.size_upload - base;
-                if (moved as f64) < limit as f64 * time.as_secs_f64() {
+                let paused = self.ctl.recv_paused || self.ctl.send_paused;
+                if !paused && (moved as f64) < limit as f64 * time.as_secs_f64() {
                     return Err(Error::new(
                         ErrorKind::OperationTimedout,
                         format!(
@@ -387,16 +396,10 @@ impl Transfer {
         if self.started.is_none() {
             self.started = Some(now);
             self.deadline_total = self.opts.timeout.map(|t| now + t);
-            if let Some((_, time)) = self.opts.low_speed {
-                self.lowspeed = Some((now + time, 0));
-            }
             if self.opts.progress {
                 self.progress_next = Some(now + Duration::from_secs(1));
             }
             self.fresh = self.opts.fresh_connect;
-        }
-        if self.deadline_connect.is_none() {
-            self.deadline_connect = Some(now + self.opts.connect_timeout);
         }
         self.req_start = now;
         let tls_id = if self.target.scheme.is_tls() {
@@ -427,6 +430,7 @@ impl Transfer {
                 Ok(Next::Again)
             }
             Checkout::New => {
+                self.deadline_connect = Some(now + self.opts.connect_timeout);
                 self.slot_key = Some(key);
                 self.info.reused = false;
                 match core
@@ -541,7 +545,9 @@ impl Transfer {
                         self.info.remote_addr = Some(conn.remote);
                         self.info.num_connects += 1;
                         let (serial, remote) = (conn.serial, conn.remote);
-                        self.text(h, || format!("Connected to {} ({remote}) #{serial}", self.target.host));
+                        self.text(h, || {
+                            format!("Connected to {} ({remote}) #{serial}", self.target.host)
+                        });
                     }
                     if !ready {
                         return Ok(Next::Yield);
@@ -572,17 +578,11 @@ impl Transfer {
 
     // ----- the request -------------------------------------------------------------------
 
-    fn user_header(&self, name: &str) -> Option<&str> {
-        self.opts
-            .headers
-            .iter()
-            .rev()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
     fn begin_request(&mut self, h: &mut dyn Handler, now: Instant) -> Result<()> {
         self.state = State::Active;
+        if let Some((_, time)) = self.opts.low_speed {
+            self.lowspeed = Some((now + time, self.info.size_download + self.info.size_upload));
+        }
         self.info.pretransfer_time = now.saturating_duration_since(self.started.unwrap_or(now));
         self.info.effective_url = self.target.url.to_string();
         self.method = match (&self.opts.method, &self.body) {
@@ -654,24 +654,28 @@ impl Transfer {
         let strip = self.strip_auth;
         let user = self.opts.headers.iter().filter(|(n, v)| {
             !v.is_empty()
+                && !n.eq_ignore_ascii_case("host")
                 && !(strip
                     && (n.eq_ignore_ascii_case("authorization")
                         || n.eq_ignore_ascii_case("cookie")
                         || n.eq_ignore_ascii_case("proxy-authorization")))
         });
         let headers: Vec<(String, String)> = extra.into_iter().chain(user.cloned()).collect();
-        let host_header = match self.user_header("host") {
-            Some(_) => None,
-            None => Some(self.target.host_header.as_str()),
-        };
-        self.head_buf.clear();
-        RequestHead {
+        // A user Host replaces ours in its place, first after the request line (RFC 9112
+        // §3.2); an empty one removes it.
+        let host = user_header(&self.opts.headers, "host").unwrap_or(&self.target.host_header);
+        let head = RequestHead {
             method: &self.method,
             target: &self.target.request_target,
-            host: host_header.unwrap_or(""),
+            host,
             headers: &headers,
+        };
+        self.head_buf.clear();
+        if host.is_empty() {
+            head.encode_without_host(&mut self.head_buf)
+        } else {
+            head.encode(&mut self.head_buf)
         }
-        .encode(&mut self.head_buf)
         .map_err(|e| Error::new(ErrorKind::BadFunctionArgument, e.to_string()))?;
         self.debug(h, DebugKind::HeaderOut, &self.head_buf.clone());
         self.head_sent = 0;
@@ -736,7 +740,13 @@ impl Transfer {
         if self.state != State::Active {
             return Ok(Next::Again);
         }
-        self.do_recv(core, id, h, now)
+        let waiting = self.send == Send::WaitContinue;
+        let next = self.do_recv(core, id, h, now)?;
+        if waiting && self.send == Send::Body && self.state == State::Active {
+            // A 100 Continue arrived: send the body now (no socket event will ask for it).
+            return Ok(Next::Again);
+        }
+        Ok(next)
     }
 
     fn do_send(
@@ -818,7 +828,9 @@ impl Transfer {
                             continue;
                         }
                         let conn = self.conn.as_mut().expect("checked");
-                        let n = match conn.write_vectored(&[IoSlice::new(&self.ubuf[self.ubuf_pos..])]) {
+                        let n = match conn
+                            .write_vectored(&[IoSlice::new(&self.ubuf[self.ubuf_pos..])])
+                        {
                             Ok(n) => n,
                             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                             Err(e) => return Err(send_error(e)),
@@ -989,7 +1001,10 @@ impl Transfer {
         h: &mut dyn Handler,
         now: Instant,
     ) -> Result<bool> {
-        let conn = self.conn.as_mut().expect("active transfer has a connection");
+        let conn = self
+            .conn
+            .as_mut()
+            .expect("active transfer has a connection");
         let parser = self.parser.as_mut().expect("set by begin_request");
         let head = match parser.parse(conn.buffered()) {
             Ok(Some(head)) => head,
@@ -1069,7 +1084,9 @@ impl Transfer {
                             format!("redirect to {} changes the protocol", next.url),
                         ));
                     }
-                    self.text(h, || format!("Issue another request to this URL: '{}'", next.url));
+                    self.text(h, || {
+                        format!("Issue another request to this URL: '{}'", next.url)
+                    });
                     self.redirect = Some((status, next));
                     self.discard = true;
                 }
@@ -1135,9 +1152,12 @@ impl Transfer {
     ) -> Result<bool> {
         let mut any = false;
         loop {
-            let conn = self.conn.as_mut().expect("active transfer has a connection");
+            let conn = self
+                .conn
+                .as_mut()
+                .expect("active transfer has a connection");
             let decoder = self.decoder.as_mut().expect("set with Recv::Body");
-            let input = &conn.rbuf[conn.rpos..];
+            let input = &conn.rbuf[conn.rpos..conn.rend];
             let (n, decoded) = decoder.decode(input).map_err(parse_error)?;
             match decoded {
                 Decoded::Data(data) => {
@@ -1161,10 +1181,8 @@ impl Transfer {
                     }
                     let flow = match self.content.as_mut() {
                         None => {
-                            let r = h.write(
-                                &mut Self::ctx(core, id, &mut self.ctl, &self.info),
-                                data,
-                            );
+                            let r =
+                                h.write(&mut Self::ctx(core, id, &mut self.ctl, &self.info), data);
                             if r == Flow::Pause {
                                 self.held.extend_from_slice(data);
                             }
@@ -1280,8 +1298,9 @@ impl Transfer {
                                 "transfer closed with {} bytes remaining to read",
                                 n.saturating_sub(received)
                             ),
-                            None => "transfer closed with outstanding read data remaining"
-                                .to_string(),
+                            None => {
+                                "transfer closed with outstanding read data remaining".to_string()
+                            }
                         },
                     )),
                     Err(e) => Err(parse_error(e)),
@@ -1316,10 +1335,7 @@ impl Transfer {
             && self.send == Send::Done
             && !self.opts.forbid_reuse
             && self.head.as_ref().is_some_and(|h| h.keep_alive())
-            && self
-                .decoder
-                .as_ref()
-                .is_none_or(|d| d.is_done())
+            && self.decoder.as_ref().is_none_or(|d| d.is_done())
             && self.conn.as_ref().is_some_and(|c| c.buffered().is_empty());
         if let Some(conn) = self.conn.take() {
             self.slot_key = None;
@@ -1368,7 +1384,13 @@ impl Transfer {
     }
 
     /// Set up the next request of a redirect chain (RFC 9110 §15.4).
-    fn follow(&mut self, h: &mut dyn Handler, status: u16, next: Target, now: Instant) -> Result<()> {
+    fn follow(
+        &mut self,
+        h: &mut dyn Handler,
+        status: u16,
+        next: Target,
+        now: Instant,
+    ) -> Result<()> {
         let post_to_get = match status {
             303 => self.method != "HEAD",
             301 | 302 => self.method == "POST",
@@ -1414,7 +1436,9 @@ impl Transfer {
     }
 
     fn retry(&mut self, core: &mut Core, h: &mut dyn Handler, why: Error) -> Result<Next> {
-        self.text(h, || format!("Connection died ({why}), retrying with a fresh connection"));
+        self.text(h, || {
+            format!("Connection died ({why}), retrying with a fresh connection")
+        });
         if let Some(conn) = self.conn.take() {
             core.release(conn, false);
         }
@@ -1462,6 +1486,15 @@ impl Transfer {
         self.complete(Err(crate::multi::core::cancelled()), Instant::now());
         self.reported = true;
     }
+}
+
+/// The value of the last user header called `name`.
+fn user_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .rev()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 fn is_conn_failure(e: &Error) -> bool {

@@ -51,9 +51,8 @@ pub(crate) struct Target {
 
 impl Target {
     pub(crate) fn parse(s: &str) -> Result<Target> {
-        let url = url::Url::parse(s).map_err(|e| {
-            Error::new(ErrorKind::UrlMalformat, format!("{s:?}: {e}"))
-        })?;
+        let url = url::Url::parse(s)
+            .map_err(|e| Error::new(ErrorKind::UrlMalformat, format!("{s:?}: {e}")))?;
         Self::from_url(url)
     }
 

@@ -192,13 +192,6 @@ impl Core {
         self.slot_mut(id).and_then(|s| s.xfer.as_deref_mut())
     }
 
-    pub(crate) fn id_of(&self, index: usize) -> Option<TransferId> {
-        self.slots.get(index).map(|s| TransferId {
-            index: index as u32,
-            gen: s.gen,
-        })
-    }
-
     pub(crate) fn pause(&mut self, id: TransferId, dir: Direction) -> bool {
         match self.transfer_mut(id) {
             Some(x) => {
@@ -227,10 +220,7 @@ impl Core {
     }
 
     fn mark_dirty_idx(&mut self, index: usize) {
-        if let Some(Slot {
-            xfer: Some(x), ..
-        }) = self.slots.get_mut(index)
-        {
+        if let Some(Slot { xfer: Some(x), .. }) = self.slots.get_mut(index) {
             if !x.dirty {
                 x.dirty = true;
                 self.dirty.push(index);
@@ -262,7 +252,8 @@ impl Core {
     /// One turn after the poller returned: DNS answers, timers, dirty transfers, deferred ops.
     pub(crate) fn run(&mut self, now: Instant) {
         let mut answers = Vec::new();
-        self.resolver.drain(now, |req, ans| answers.push((req, ans)));
+        self.resolver
+            .drain(now, |req, ans| answers.push((req, ans)));
         for (req, ans) in answers {
             let id = TransferId::from_u64(req);
             if let Some(x) = self.transfer_mut(id) {
@@ -409,12 +400,7 @@ impl Core {
     }
 
     /// Get a pooled connection, or the right to open one, or wait.
-    pub(crate) fn checkout(
-        &mut self,
-        key: &Arc<PoolKey>,
-        fresh: bool,
-        id: TransferId,
-    ) -> Checkout {
+    pub(crate) fn checkout(&mut self, key: &Arc<PoolKey>, fresh: bool, id: TransferId) -> Checkout {
         if !fresh {
             while let Some(tok) = self.idle.get_mut(key).and_then(Vec::pop) {
                 self.idle_count -= 1;
@@ -428,15 +414,18 @@ impl Core {
                 self.close_conn(conn);
             }
         }
-        let host_ok = self.max_host == 0 || self.open_by_key.get(key).copied().unwrap_or(0) < self.max_host;
+        let host_ok =
+            self.max_host == 0 || self.open_by_key.get(key).copied().unwrap_or(0) < self.max_host;
         let mut total_ok = self.max_total == 0 || self.open_total < self.max_total;
         if host_ok && !total_ok && self.idle_count > 0 {
             // Make room by closing an idle connection to another host (curl does the same).
-            if let Some(tok) = self
-                .idle
-                .iter_mut()
-                .find_map(|(_, v)| if v.is_empty() { None } else { Some(v.remove(0)) })
-            {
+            if let Some(tok) = self.idle.iter_mut().find_map(|(_, v)| {
+                if v.is_empty() {
+                    None
+                } else {
+                    Some(v.remove(0))
+                }
+            }) {
                 self.idle_count -= 1;
                 if let ConnEntry::Idle(conn) = self.conns.remove(tok) {
                     self.close_unregistered(conn);
@@ -503,10 +492,7 @@ impl Core {
         let tok = self.conns.insert(ConnEntry::Owned(owner));
         conn.token = tok;
         let interest = Interest::READABLE | Interest::WRITABLE;
-        if let Err(e) = self
-            .registry
-            .register(conn.source(), Token(tok), interest)
-        {
+        if let Err(e) = self.registry.register(conn.source(), Token(tok), interest) {
             self.conns.remove(tok);
             conn.token = usize::MAX;
             return Err(e);
@@ -535,11 +521,13 @@ impl Core {
         let tok = conn.token;
         if self.idle_count >= self.max_idle {
             // Evict the oldest idle connection of any host.
-            if let Some(old) = self
-                .idle
-                .iter_mut()
-                .find_map(|(_, v)| if v.is_empty() { None } else { Some(v.remove(0)) })
-            {
+            if let Some(old) = self.idle.iter_mut().find_map(|(_, v)| {
+                if v.is_empty() {
+                    None
+                } else {
+                    Some(v.remove(0))
+                }
+            }) {
                 self.idle_count -= 1;
                 if let ConnEntry::Idle(c) = self.conns.remove(old) {
                     self.close_unregistered(c);

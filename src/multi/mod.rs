@@ -18,10 +18,10 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::ctx::Direction;
 use crate::easy::Easy;
 use crate::error::Error;
 use crate::info::TransferInfo;
-use crate::ctx::Direction;
 
 pub(crate) mod core;
 

@@ -4,3 +4,4 @@
 //! testable at every split point and fuzzable with a three-line target.
 
 pub mod http1;
+pub mod ws;

@@ -76,14 +76,23 @@ fn build(opts: &TlsOptions) -> Result<ClientConfig> {
             Some(path) => {
                 let mut store = RootCertStore::empty();
                 let certs = CertificateDer::pem_file_iter(path).map_err(|e| {
-                    Error::new(ErrorKind::SslCacertBadFile, format!("{}: {e}", path.display()))
+                    Error::new(
+                        ErrorKind::SslCacertBadFile,
+                        format!("{}: {e}", path.display()),
+                    )
                 })?;
                 for cert in certs {
                     let cert = cert.map_err(|e| {
-                        Error::new(ErrorKind::SslCacertBadFile, format!("{}: {e}", path.display()))
+                        Error::new(
+                            ErrorKind::SslCacertBadFile,
+                            format!("{}: {e}", path.display()),
+                        )
                     })?;
                     store.add(cert).map_err(|e| {
-                        Error::new(ErrorKind::SslCacertBadFile, format!("{}: {e}", path.display()))
+                        Error::new(
+                            ErrorKind::SslCacertBadFile,
+                            format!("{}: {e}", path.display()),
+                        )
                     })?;
                 }
                 if store.is_empty() {

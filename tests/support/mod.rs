@@ -4,6 +4,7 @@
 //!
 //! * [`http_server`]: a scripted, blocking HTTP/1.1 server (plain or TLS) on
 //!   127.0.0.1:0, one thread per connection, stopped when dropped.
+//! * [`client`]: driving curlew with bounded waits, a recording handler.
 //! * [`tls`]: rustls server configs (and a verifying client config) built from
 //!   the PEM files in `tests/support/data/` (see `data/make-certs.sh`).
 //! * helpers here: [`data_path`], [`wait_until`], [`chunked`], [`gzip`],
@@ -13,6 +14,7 @@
 //! `allow(dead_code)`.
 #![allow(dead_code)]
 
+pub mod client;
 pub mod http_server;
 pub mod tls;
 

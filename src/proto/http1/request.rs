@@ -96,8 +96,18 @@ impl RequestHead<'_> {
     /// one), the headers and the final empty line to `out`, each line ending
     /// in CRLF. On error nothing is written.
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), RequestError> {
+        self.encode_head(out, !has_header(self.headers, "host"))
+    }
+
+    /// Like [`RequestHead::encode`] but without the `Host` field built from
+    /// [`RequestHead::host`], for a caller that removed it on purpose (curl's
+    /// `Host:` with an empty value). A `Host` in `headers` is still written.
+    pub fn encode_without_host(&self, out: &mut Vec<u8>) -> Result<(), RequestError> {
+        self.encode_head(out, false)
+    }
+
+    fn encode_head(&self, out: &mut Vec<u8>, write_host: bool) -> Result<(), RequestError> {
         self.validate()?;
-        let write_host = !has_header(self.headers, "host");
         let mut len = self.method.len() + self.target.len() + 13;
         if write_host {
             len += self.host.len() + 8;
