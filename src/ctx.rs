@@ -4,6 +4,8 @@ use crate::easy::Easy;
 use crate::info::TransferInfo;
 use crate::multi::core::{Control, Core, Deferred};
 use crate::multi::TransferId;
+use crate::proto::ws::session::WsSession;
+use crate::ws::{WsError, WsFrame, WsHandle};
 
 /// A transfer direction, for pause and unpause (`CURLPAUSE_RECV`, `CURLPAUSE_SEND`,
 /// `CURLPAUSE_ALL`).
@@ -38,6 +40,10 @@ pub struct Ctx<'a> {
     pub(crate) id: TransferId,
     pub(crate) me: &'a mut Control,
     pub(crate) info: &'a TransferInfo,
+    /// The current transfer's WebSocket session, when it is an open WebSocket.
+    pub(crate) ws: Option<&'a mut WsSession>,
+    /// Metadata of the chunk being delivered to the write callback.
+    pub(crate) ws_meta: Option<WsFrame>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -92,6 +98,44 @@ impl<'a> Ctx<'a> {
             return true;
         }
         self.core.unpause(id, dir)
+    }
+
+    /// The metadata of the WebSocket chunk this write callback is delivering (`curl_ws_meta`);
+    /// `None` outside a WebSocket write callback.
+    pub fn ws_meta(&self) -> Option<WsFrame> {
+        self.ws_meta
+    }
+
+    /// The current transfer's WebSocket, to send from inside a callback (`curl_ws_send` from a
+    /// write callback). Sends are queued and never block.
+    pub fn ws(&mut self) -> Result<WsHandle<'_>, WsError> {
+        let meta = self.ws_meta;
+        match self.ws.as_deref_mut() {
+            Some(session) => Ok(WsHandle {
+                session,
+                conn: None,
+                meta,
+            }),
+            None => Err(WsError::NotWebSocket),
+        }
+    }
+
+    /// Another transfer's WebSocket (or the current one's), to send on it from this callback:
+    /// a broadcast from one connection's callback to many others. The target is flushed by the
+    /// multi after this step.
+    pub fn ws_of(&mut self, id: TransferId) -> Result<WsHandle<'_>, WsError> {
+        if id == self.id {
+            return self.ws();
+        }
+        if self.core.transfer(id).is_none() {
+            return Err(WsError::UnknownTransfer);
+        }
+        self.core.mark_dirty(id);
+        let x = self.core.transfer_mut(id).ok_or(WsError::UnknownTransfer)?;
+        let mut h = x.ws_handle().ok_or(WsError::NotWebSocket)?;
+        // Reads belong to the transfer's own step or its owner; a callback only sends.
+        h.conn = None;
+        Ok(h)
     }
 
     /// Add a transfer to this multi. It starts after the current step; its id is valid now.

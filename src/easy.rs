@@ -64,6 +64,41 @@ pub(crate) struct Options {
     pub(crate) forbid_reuse: bool,
     pub(crate) fresh_connect: bool,
     pub(crate) fail_on_error: bool,
+    pub(crate) ws: WsOptions,
+}
+
+/// Default time to wait for the peer's close frame after ours (then the connection is shut
+/// down anyway).
+pub const DEFAULT_WS_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// WebSocket options of a transfer (curl's `CURLOPT_WS_OPTIONS` and more).
+#[derive(Clone, Debug)]
+pub(crate) struct WsOptions {
+    pub(crate) connect_only: bool,
+    pub(crate) raw_mode: bool,
+    pub(crate) auto_pong: bool,
+    pub(crate) protocols: Vec<String>,
+    pub(crate) max_frame_size: u64,
+    pub(crate) max_message_size: u64,
+    pub(crate) max_send_queue: usize,
+    pub(crate) close_timeout: Duration,
+    pub(crate) validate_utf8: bool,
+}
+
+impl Default for WsOptions {
+    fn default() -> Self {
+        WsOptions {
+            connect_only: false,
+            raw_mode: false,
+            auto_pong: true,
+            protocols: Vec::new(),
+            max_frame_size: crate::proto::ws::MAX_FRAME_SIZE,
+            max_message_size: crate::proto::ws::MAX_MESSAGE_SIZE,
+            max_send_queue: crate::proto::ws::MAX_SEND_QUEUE,
+            close_timeout: DEFAULT_WS_CLOSE_TIMEOUT,
+            validate_utf8: true,
+        }
+    }
 }
 
 /// One transfer: a URL, its options and its [`Handler`] (libcurl's easy handle).
@@ -135,6 +170,7 @@ impl Easy {
                 forbid_reuse: false,
                 fresh_connect: false,
                 fail_on_error: false,
+                ws: WsOptions::default(),
             },
             handler: Box::new(handler),
             private: None,
@@ -395,6 +431,83 @@ impl Easy {
             info,
             private,
         }
+    }
+
+    /// WebSocket connect-only mode (`CURLOPT_CONNECT_ONLY` = 2): the transfer completes once
+    /// the upgrade is done (reported by `info_read` / `perform`) and stays in the multi; the
+    /// application then sends and receives with [`Multi::ws`](crate::Multi::ws). Otherwise
+    /// frames go to the write callback (the callback model).
+    pub fn connect_only(&mut self, on: bool) -> &mut Self {
+        self.opts.ws.connect_only = on;
+        self
+    }
+
+    /// WebSocket raw mode (`CURLWS_RAW_MODE`): no framing at all; received bytes go to the
+    /// write callback as they arrive, and sends are written as they are.
+    pub fn ws_raw_mode(&mut self, on: bool) -> &mut Self {
+        self.opts.ws.raw_mode = on;
+        self
+    }
+
+    /// Answer pings automatically (default on; `CURLWS_NOAUTOPONG` turns it off). When off,
+    /// pings reach the application, which may answer with a [`PONG`](crate::ws::PONG).
+    pub fn ws_auto_pong(&mut self, on: bool) -> &mut Self {
+        self.opts.ws.auto_pong = on;
+        self
+    }
+
+    /// Offer these subprotocols (`Sec-WebSocket-Protocol`), in order of preference. A server
+    /// answer naming one not offered fails the upgrade.
+    pub fn ws_protocols<S: AsRef<str>>(&mut self, protocols: &[S]) -> Result<&mut Self> {
+        let mut v = Vec::with_capacity(protocols.len());
+        for p in protocols {
+            let p = p.as_ref();
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
+                return Err(Error::new(
+                    ErrorKind::BadFunctionArgument,
+                    format!("bad subprotocol {p:?}"),
+                ));
+            }
+            v.push(p.to_string());
+        }
+        self.opts.ws.protocols = v;
+        Ok(self)
+    }
+
+    /// Largest frame accepted from the peer; a larger one closes with 1009 and fails the
+    /// transfer. Default [`MAX_FRAME_SIZE`](crate::proto::ws::MAX_FRAME_SIZE) (frames are
+    /// streamed in chunks, never buffered whole).
+    pub fn ws_max_frame_size(&mut self, n: u64) -> &mut Self {
+        self.opts.ws.max_frame_size = n;
+        self
+    }
+
+    /// Largest message accepted from the peer (1009 beyond it); default
+    /// [`MAX_MESSAGE_SIZE`](crate::proto::ws::MAX_MESSAGE_SIZE).
+    pub fn ws_max_message_size(&mut self, n: u64) -> &mut Self {
+        self.opts.ws.max_message_size = n;
+        self
+    }
+
+    /// Bound on bytes queued for sending; a send that finds the queue full answers
+    /// [`WsError::WouldBlock`](crate::ws::WsError::WouldBlock). Default
+    /// [`MAX_SEND_QUEUE`](crate::proto::ws::MAX_SEND_QUEUE).
+    pub fn ws_max_send_queue(&mut self, n: usize) -> &mut Self {
+        self.opts.ws.max_send_queue = n.max(crate::proto::ws::MIN_RECV_BUFFER);
+        self
+    }
+
+    /// How long to wait for the peer's close frame after sending ours; default
+    /// [`DEFAULT_WS_CLOSE_TIMEOUT`].
+    pub fn ws_close_timeout(&mut self, t: Duration) -> &mut Self {
+        self.opts.ws.close_timeout = t;
+        self
+    }
+
+    /// Validate incoming text as UTF-8 (default on; failure closes with 1007).
+    pub fn ws_validate_utf8(&mut self, on: bool) -> &mut Self {
+        self.opts.ws.validate_utf8 = on;
+        self
     }
 
     /// What the transfer reported (`curl_easy_getinfo`).

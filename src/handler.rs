@@ -101,6 +101,14 @@ pub trait Handler: Any + Send {
         ReadResult::Data(0)
     }
 
+    /// The WebSocket upgrade completed (after the 101's header lines went to
+    /// [`Handler::header`]). Send the first messages from here with
+    /// [`Ctx::ws`](crate::Ctx::ws). Return [`Flow::Abort`] to fail the transfer.
+    fn ws_open(&mut self, ctx: &mut Ctx<'_>) -> Flow {
+        let _ = ctx;
+        Flow::Continue
+    }
+
     /// Restart the upload from its first byte, for a retry or a 307/308 redirect
     /// (`CURLOPT_SEEKFUNCTION` to 0). Return `false` if that is impossible; the transfer then
     /// fails with [`ErrorKind::SendFailRewind`](crate::ErrorKind::SendFailRewind).

@@ -60,6 +60,8 @@ pub struct TransferInfo {
     pub local_addr: Option<SocketAddr>,
     /// Remote end of the connection (`CURLINFO_PRIMARY_IP` / `PRIMARY_PORT`).
     pub remote_addr: Option<SocketAddr>,
+    /// The WebSocket subprotocol the server selected, if any.
+    pub ws_protocol: Option<String>,
     /// Content-Type of the last response (`CURLINFO_CONTENT_TYPE`).
     pub content_type: Option<String>,
 }

@@ -59,11 +59,12 @@ pub mod proto;
 mod transfer;
 mod transport;
 mod url;
+pub mod ws;
 
 pub use crate::ctx::{Ctx, Direction};
 pub use crate::easy::{
     Easy, DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPECT_100_TIMEOUT, DEFAULT_MAX_REDIRECTS,
-    DEFAULT_USER_AGENT, EXPECT_100_THRESHOLD, REDIRECT_DRAIN_MAX,
+    DEFAULT_USER_AGENT, DEFAULT_WS_CLOSE_TIMEOUT, EXPECT_100_THRESHOLD, REDIRECT_DRAIN_MAX,
 };
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::handler::{

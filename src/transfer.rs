@@ -28,6 +28,8 @@ use crate::proto::http1::{
 use crate::transport::{tls, Conn, Phase, PoolKey, Stream};
 use crate::url::Target;
 
+mod ws;
+
 /// Bytes one transfer may receive in one step before yielding to the others (fairness).
 pub const STEP_RECV_BUDGET: usize = 512 * 1024;
 /// Size of the upload buffer the read callback fills.
@@ -43,6 +45,7 @@ pub(crate) enum State {
     Resolving,
     Connecting,
     Active,
+    Ws,
     Done,
 }
 
@@ -124,11 +127,23 @@ pub(crate) struct Transfer {
     redirect: Option<(u16, Target)>,
     got_bytes: bool,
     finish_after_held: bool,
+
+    /// WebSocket state once the upgrade succeeded.
+    pub(crate) ws: Option<Box<ws::WsState>>,
+    ws_key: String,
+    /// Connect-only WebSocket: the upgrade is done; report the transfer as finished.
+    pub(crate) established: bool,
 }
 
 impl Transfer {
-    pub(crate) fn new(opts: Options, info: TransferInfo, private: Option<Box<Multi>>) -> Self {
+    /// A transfer starts with fresh info, like curl's per-perform `Curl_initinfo`: an `Easy`
+    /// added again (or performed again) does not carry counts over from its last run.
+    pub(crate) fn new(opts: Options, private: Option<Box<Multi>>) -> Self {
         let now = Instant::now();
+        let info = TransferInfo {
+            effective_url: opts.target.url.to_string(),
+            ..TransferInfo::default()
+        };
         Transfer {
             target: opts.target.clone(),
             method: String::new(),
@@ -180,6 +195,9 @@ impl Transfer {
             redirect: None,
             got_bytes: false,
             finish_after_held: false,
+            ws: None,
+            ws_key: String::new(),
+            established: false,
         }
     }
 
@@ -196,6 +214,7 @@ impl Transfer {
                 .filter(|_| self.send == Send::WaitContinue),
             self.lowspeed.map(|(at, _)| at),
             self.progress_next,
+            self.ws_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -225,6 +244,7 @@ impl Transfer {
                 State::Pending | State::Resolving => Ok(Next::Yield),
                 State::Connecting => self.on_connecting(core, id, h, now),
                 State::Active => self.on_active(core, id, h, now),
+                State::Ws => self.on_ws(core, id, h, now),
                 State::Done => return false,
             };
             match r {
@@ -257,6 +277,8 @@ impl Transfer {
             id,
             me: ctl,
             info,
+            ws: None,
+            ws_meta: None,
         }
     }
 
@@ -585,13 +607,18 @@ impl Transfer {
         }
         self.info.pretransfer_time = now.saturating_duration_since(self.started.unwrap_or(now));
         self.info.effective_url = self.target.url.to_string();
+        let is_ws = self.target.scheme.is_ws();
         self.method = match (&self.opts.method, &self.body) {
+            (_, _) if is_ws => "GET".into(),
             (Some(m), _) => m.clone(),
             (None, Body::Bytes(_)) => "POST".into(),
             (None, Body::Read(_)) => "PUT".into(),
             (None, Body::None) => "GET".into(),
         };
         let mut extra: Vec<(String, String)> = Vec::with_capacity(8);
+        if is_ws {
+            self.ws_request_headers(&mut extra);
+        }
         let user_headers = &self.opts.headers;
         let has = |n: &str| user_headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
         if let Some(ua) = &self.opts.user_agent {
@@ -1026,6 +1053,32 @@ impl Transfer {
             }
         }
         let status = head.status();
+        if self.target.scheme.is_ws() && !(100..200).contains(&status)
+            || status == 101 && self.target.scheme.is_ws()
+        {
+            self.info.response_code = status;
+            self.info.http_version = Some(match head.version() {
+                Version::Http10 => HttpVersion::Http10,
+                Version::Http11 => HttpVersion::Http11,
+            });
+            self.on_upgrade_response(&head, now)?;
+            let ws = self.ws.as_deref_mut().map(|w| &mut w.session);
+            let flow = h.ws_open(&mut Ctx {
+                core,
+                id,
+                me: &mut self.ctl,
+                info: &self.info,
+                ws,
+                ws_meta: None,
+            });
+            if flow == Flow::Abort {
+                return Err(Error::new(
+                    ErrorKind::AbortedByCallback,
+                    "ws_open callback asked to abort",
+                ));
+            }
+            return Ok(true);
+        }
         if (100..200).contains(&status) {
             if status == 101 {
                 return Err(Error::new(

@@ -150,8 +150,8 @@ impl Core {
     pub(crate) fn add(&mut self, easy: Easy) -> TransferId {
         let gen = self.next_gen;
         self.next_gen = self.next_gen.wrapping_add(1).max(1);
-        let (opts, handler, info, private) = easy.into_parts();
-        let xfer = Box::new(Transfer::new(opts, info, private));
+        let (opts, handler, _info, private) = easy.into_parts();
+        let xfer = Box::new(Transfer::new(opts, private));
         let index = self.slots.insert(Slot {
             gen,
             xfer: Some(xfer),
@@ -311,7 +311,7 @@ impl Core {
         };
         x.dirty = false;
         let again = x.step(self, id, &mut *h, now);
-        if x.state == State::Done && !x.reported {
+        if (x.state == State::Done || x.established) && !x.reported {
             x.reported = true;
             self.running -= 1;
             let result = x.result.take().unwrap_or(Ok(()));
@@ -322,6 +322,8 @@ impl Core {
                     id,
                     me: ctl,
                     info,
+                    ws: None,
+                    ws_meta: None,
                 };
                 h.done(&mut ctx, &result);
             }

@@ -17,6 +17,7 @@
 pub mod client;
 pub mod http_server;
 pub mod tls;
+pub mod ws_peer;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};

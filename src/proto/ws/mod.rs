@@ -89,3 +89,5 @@ pub mod flags {
     /// `CURLWS_PONG`: a Pong frame.
     pub const PONG: u32 = 1 << 6;
 }
+pub mod session;
+pub use session::*;

@@ -1,0 +1,381 @@
+//! The WebSocket states of a transfer: the upgrade (101 validation) and the open connection.
+//!
+//! After a valid 101 the transfer keeps its connection and a [`WsSession`]: bytes that came in
+//! the same read as the 101 stay in the connection buffer and are the first WebSocket bytes.
+//! In the callback model every chunk goes to the write callback with its metadata
+//! ([`Ctx::ws_meta`](crate::Ctx::ws_meta)); in connect-only mode the transfer is reported done
+//! at once and the application reads with [`WsHandle::recv`](crate::ws::WsHandle::recv), while
+//! the multi keeps flushing the send queue and timing the close handshake.
+
+use std::io::{self, IoSlice};
+use std::time::Instant;
+
+use super::{Next, State, Transfer};
+use crate::ctx::Ctx;
+use crate::error::{Error, ErrorKind, Result};
+use crate::handler::{DebugKind, Flow, Handler};
+use crate::multi::core::Core;
+use crate::multi::TransferId;
+use crate::proto::http1::ResponseHead;
+use crate::proto::ws::session::{CloseState, WsConfig, WsSession};
+use crate::proto::ws::{handshake, ProtocolError};
+use crate::transfer::STEP_RECV_BUDGET;
+use crate::ws::{WsFrame, WsHandle};
+
+/// A transfer's WebSocket state.
+pub(crate) struct WsState {
+    pub(crate) session: WsSession,
+    /// Metadata of a chunk held while the write callback paused.
+    held_meta: Option<WsFrame>,
+    close_deadline: Option<Instant>,
+}
+
+/// 16 bytes from the secure random source of the TLS provider.
+pub(crate) fn secure_random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    let rng = rustls::crypto::ring::default_provider().secure_random;
+    if rng.fill(&mut b).is_err() {
+        // ring's SystemRandom only fails when the OS has no entropy source at all; fall back
+        // to the address-space and clock entropy of a std hasher rather than a fixed key.
+        use std::hash::{BuildHasher, Hasher};
+        for chunk in b.chunks_mut(8) {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0),
+            );
+            let v = h.finish().to_ne_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+    b
+}
+
+impl Transfer {
+    /// The request headers of an upgrade (RFC 6455 §4.1). The user's own versions win.
+    pub(crate) fn ws_request_headers(&mut self, extra: &mut Vec<(String, String)>) {
+        let has = |n: &str| {
+            self.opts
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case(n))
+        };
+        if !has("upgrade") {
+            extra.push(("Upgrade".into(), "websocket".into()));
+        }
+        if !has("connection") {
+            extra.push(("Connection".into(), "Upgrade".into()));
+        }
+        if !has("sec-websocket-version") {
+            extra.push(("Sec-WebSocket-Version".into(), "13".into()));
+        }
+        let user_key = self
+            .opts
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-key"))
+            .map(|(_, v)| v.clone());
+        self.ws_key = match user_key {
+            Some(k) => k,
+            None => {
+                let k = handshake::generate_key(secure_random::<16>());
+                extra.push(("Sec-WebSocket-Key".into(), k.clone()));
+                k
+            }
+        };
+        if !self.opts.ws.protocols.is_empty() && !has("sec-websocket-protocol") {
+            extra.push((
+                "Sec-WebSocket-Protocol".into(),
+                self.opts.ws.protocols.join(", "),
+            ));
+        }
+    }
+
+    /// A final response to an upgrade request.
+    pub(crate) fn on_upgrade_response(&mut self, head: &ResponseHead, now: Instant) -> Result<()> {
+        let status = head.status();
+        if status != 101 {
+            if let Some(c) = self.conn.as_mut() {
+                c.no_reuse = true;
+            }
+            return Err(Error::new(
+                ErrorKind::HttpReturnedError,
+                format!("refused WebSocket upgrade: {status}"),
+            ));
+        }
+        let headers: Vec<(&str, &[u8])> = head.headers().collect();
+        let accepted = handshake::validate_response(
+            status,
+            &headers,
+            &self.ws_key,
+            &self.opts.ws.protocols,
+            false,
+        )
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::WeirdServerReply,
+                format!("bad WebSocket upgrade: {e}"),
+            )
+        })?;
+        self.info.ws_protocol = accepted.protocol;
+        let o = &self.opts.ws;
+        let cfg = WsConfig {
+            max_frame_size: o.max_frame_size,
+            max_message_size: o.max_message_size,
+            max_send_queue: o.max_send_queue,
+            auto_pong: o.auto_pong,
+            raw_mode: o.raw_mode,
+            validate_utf8: o.validate_utf8,
+            allow_rsv1: false,
+        };
+        self.ws = Some(Box::new(WsState {
+            session: WsSession::new(cfg, secure_random::<32>()),
+            held_meta: None,
+            close_deadline: None,
+        }));
+        self.info.starttransfer_time = now.saturating_duration_since(self.started.unwrap_or(now));
+        self.state = State::Ws;
+        self.send = super::Send::Done;
+        if self.opts.ws.connect_only {
+            // curl CONNECT_ONLY=2: the transfer is "done" once the upgrade is; it stays in the
+            // multi, which keeps flushing its send queue.
+            self.established = true;
+        }
+        Ok(())
+    }
+
+    /// The close-handshake deadline, if one runs.
+    pub(crate) fn ws_deadline(&self) -> Option<Instant> {
+        self.ws.as_ref().and_then(|w| w.close_deadline)
+    }
+
+    /// A borrowed handle on this transfer's session (and its connection in connect-only mode).
+    pub(crate) fn ws_handle(&mut self) -> Option<WsHandle<'_>> {
+        let connect_only = self.opts.ws.connect_only;
+        let Transfer { ws, conn, .. } = self;
+        let ws = ws.as_deref_mut()?;
+        Some(WsHandle {
+            session: &mut ws.session,
+            conn: if connect_only {
+                conn.as_deref_mut()
+            } else {
+                None
+            },
+            meta: None,
+        })
+    }
+
+    /// The open WebSocket: deliver received chunks (callback model), flush the send queue, run
+    /// the close handshake.
+    pub(super) fn on_ws(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Result<Next> {
+        if self.ws.is_none() || self.conn.is_none() {
+            return Err(Error::from_kind(ErrorKind::Internal));
+        }
+        // A chunk held back by a pause goes first.
+        if !self.held.is_empty() && !self.ctl.recv_paused {
+            let data = std::mem::take(&mut self.held);
+            let ws = self.ws.as_deref_mut().expect("checked");
+            let meta = ws.held_meta.take();
+            let flow = h.write(
+                &mut Ctx {
+                    core,
+                    id,
+                    me: &mut self.ctl,
+                    info: &self.info,
+                    ws: Some(&mut ws.session),
+                    ws_meta: meta,
+                },
+                &data,
+            );
+            match flow {
+                Flow::Continue => {}
+                Flow::Pause => {
+                    self.held = data;
+                    ws.held_meta = meta;
+                    self.ctl.recv_paused = true;
+                }
+                Flow::Abort => {
+                    return Err(Error::new(
+                        ErrorKind::WriteError,
+                        "write callback refused the data",
+                    ))
+                }
+            }
+        }
+        if !self.opts.ws.connect_only {
+            if let Some(next) = self.ws_receive(core, id, h, now)? {
+                return Ok(next);
+            }
+        }
+        self.ws_flush()?;
+        let ws = self.ws.as_deref_mut().expect("checked");
+        match ws.session.close_state() {
+            CloseState::CloseSent if ws.close_deadline.is_none() => {
+                ws.close_deadline = Some(now + self.opts.ws.close_timeout);
+            }
+            _ => {}
+        }
+        if ws.session.is_done() {
+            self.text(h, || "WebSocket closed".into());
+            self.ws_finish(core, now, Ok(()));
+            return Ok(Next::Again);
+        }
+        if let Some(at) = ws.close_deadline {
+            if now >= at && ws.session.close_state() != CloseState::Closed {
+                let e = Error::new(
+                    ErrorKind::OperationTimedout,
+                    "no close frame from the peer within the close timeout",
+                );
+                self.ws_finish(core, now, Err(e));
+                return Ok(Next::Again);
+            }
+        }
+        Ok(Next::Yield)
+    }
+
+    /// Callback model: decode and deliver. `Some(next)` when the transfer ended.
+    fn ws_receive(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Result<Option<Next>> {
+        let mut budget = STEP_RECV_BUDGET;
+        loop {
+            if self.ctl.recv_paused || self.ctl.removed {
+                return Ok(None);
+            }
+            let conn = self.conn.as_deref_mut().expect("checked");
+            let ws = self.ws.as_deref_mut().expect("checked");
+            if conn.rend > conn.rpos {
+                let (rpos, rend) = (conn.rpos, conn.rend);
+                let input = &mut conn.rbuf[rpos..rend];
+                match ws.session.handle_input(input) {
+                    Ok((n, Some(chunk))) => {
+                        let meta = WsFrame::from_meta(&chunk.meta);
+                        if self.opts.verbose {
+                            h.debug(DebugKind::DataIn, chunk.payload);
+                        }
+                        self.info.size_download += chunk.payload.len() as u64;
+                        let flow = h.write(
+                            &mut Ctx {
+                                core,
+                                id,
+                                me: &mut self.ctl,
+                                info: &self.info,
+                                ws: Some(&mut ws.session),
+                                ws_meta: Some(meta),
+                            },
+                            chunk.payload,
+                        );
+                        if flow == Flow::Pause {
+                            self.held.extend_from_slice(chunk.payload);
+                            ws.held_meta = Some(meta);
+                            self.ctl.recv_paused = true;
+                        }
+                        conn.consume(n);
+                        if flow == Flow::Abort {
+                            return Err(Error::new(
+                                ErrorKind::WriteError,
+                                "write callback refused the data",
+                            ));
+                        }
+                        continue;
+                    }
+                    Ok((n, None)) => {
+                        conn.consume(n);
+                        if n > 0 {
+                            continue;
+                        }
+                    }
+                    Err(e) => return Err(self.ws_protocol_error(e)),
+                }
+            }
+            let conn = self.conn.as_deref_mut().expect("checked");
+            if !conn.readable {
+                return Ok(None);
+            }
+            if budget == 0 {
+                self.budget_spent = true;
+                return Ok(None);
+            }
+            match conn.fill() {
+                Ok(0) => {
+                    let ws = self.ws.as_deref_mut().expect("checked");
+                    let r = ws.session.handle_eof().map_err(|e| {
+                        Error::new(
+                            ErrorKind::WsProtocol,
+                            format!("connection closed without a close handshake: {e}"),
+                        )
+                    });
+                    self.ws_finish(core, now, r);
+                    return Ok(Some(Next::Again));
+                }
+                Ok(n) => budget = budget.saturating_sub(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(Error::new(ErrorKind::RecvError, e.to_string()).with_source(e))
+                }
+            }
+        }
+    }
+
+    /// A protocol violation: the session queued the close frame with the right code; push it
+    /// out best-effort, then fail.
+    fn ws_protocol_error(&mut self, e: ProtocolError) -> Error {
+        let _ = self.ws_flush();
+        Error::new(
+            ErrorKind::WsProtocol,
+            format!("{e} (closed with {})", e.close_code()),
+        )
+        .with_source(e)
+    }
+
+    /// Write queued frames until the queue is empty or the socket is full.
+    pub(crate) fn ws_flush(&mut self) -> Result<()> {
+        let (Some(conn), Some(ws)) = (self.conn.as_deref_mut(), self.ws.as_deref_mut()) else {
+            return Ok(());
+        };
+        loop {
+            let tx = ws.session.poll_transmit();
+            if tx.is_empty() {
+                break;
+            }
+            match conn.write_vectored(&[IoSlice::new(tx)]) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.info.size_upload += n as u64;
+                    ws.session.consume_transmit(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(Error::new(ErrorKind::SendError, e.to_string()).with_source(e))
+                }
+            }
+        }
+        if conn.writable && conn.wants_write() {
+            conn.flush_tls()
+                .map_err(|e| Error::new(ErrorKind::SendError, e.to_string()).with_source(e))?;
+        }
+        Ok(())
+    }
+
+    fn ws_finish(&mut self, core: &mut Core, now: Instant, r: Result<()>) {
+        if let Some(conn) = self.conn.take() {
+            core.release(conn, false);
+        }
+        self.slot_key = None;
+        self.complete(r, now);
+    }
+}

@@ -1,0 +1,245 @@
+//! The public WebSocket API: [`WsHandle`], [`WsFrame`], [`WsError`] and the curl flag bits.
+//!
+//! One type, [`WsHandle`], whether it is reached from inside a callback ([`Ctx::ws`](crate::Ctx::ws),
+//! [`Ctx::ws_of`](crate::Ctx::ws_of)) or from outside ([`Multi::ws`](crate::Multi::ws)).
+//! Sends never block: they encode (and mask) into the transfer's bounded send queue, which the
+//! multi flushes when the socket is writable. A full queue answers [`WsError::WouldBlock`]
+//! (curl's `CURLE_AGAIN`) only when not a single byte was accepted; otherwise the send returns
+//! the number of bytes taken and the frame stays open for the rest (curl ≥ 8.12).
+
+use std::fmt;
+use std::io;
+
+use crate::proto::ws::session::{SendError, WsSession};
+use crate::proto::ws::FrameMeta;
+use crate::transport::Conn;
+
+pub use crate::proto::ws::flags::{BINARY, CLOSE, CONT, OFFSET, PING, PONG, TEXT};
+
+/// Metadata of a received chunk: libcurl's `struct curl_ws_frame`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub struct WsFrame {
+    /// [`TEXT`], [`BINARY`], [`CLOSE`], [`PING`] or [`PONG`], plus [`CONT`] on every data
+    /// fragment but the last of its message (the type flag is on every fragment).
+    pub flags: u32,
+    /// Where this chunk starts in its frame's payload.
+    pub offset: u64,
+    /// Payload bytes of this frame still to come after this chunk (0: the frame is complete).
+    pub bytesleft: u64,
+    /// Length of this chunk.
+    pub len: usize,
+}
+
+impl WsFrame {
+    pub(crate) fn from_meta(m: &FrameMeta) -> WsFrame {
+        WsFrame {
+            flags: m.curl_flags(),
+            offset: m.offset,
+            bytesleft: m.bytes_left,
+            len: m.len,
+        }
+    }
+
+    /// True for a text chunk.
+    pub fn is_text(&self) -> bool {
+        self.flags & TEXT != 0
+    }
+    /// True for a binary chunk.
+    pub fn is_binary(&self) -> bool {
+        self.flags & BINARY != 0
+    }
+    /// True for a close frame (payload: 2-byte code + reason, or empty).
+    pub fn is_close(&self) -> bool {
+        self.flags & CLOSE != 0
+    }
+    /// True when this chunk ends its message (or is a control frame).
+    pub fn is_message_end(&self) -> bool {
+        self.bytesleft == 0 && self.flags & CONT == 0
+    }
+}
+
+/// Why a WebSocket call did not do what was asked.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum WsError {
+    /// Nothing could be sent or received right now (curl's `CURLE_AGAIN`): the send queue is
+    /// full, or no data has arrived. Try again after the multi has run.
+    WouldBlock,
+    /// The transfer is not a WebSocket transfer, or the upgrade has not completed yet.
+    NotWebSocket,
+    /// No transfer with this id.
+    UnknownTransfer,
+    /// A close frame was sent or the connection is closed; no more data can be sent, or
+    /// nothing more will be received.
+    Closed,
+    /// A frame is unfinished: finish it before starting another (or before `start_frame`).
+    FrameInProgress,
+    /// A control frame payload over 125 bytes (curl's `CURLE_TOO_LARGE`).
+    TooLarge,
+    /// Bad flags, or more bytes than the declared frame length (`CURLE_BAD_FUNCTION_ARGUMENT`).
+    InvalidArgument,
+    /// The peer broke the protocol; the transfer fails with
+    /// [`ErrorKind::WsProtocol`](crate::ErrorKind::WsProtocol).
+    Protocol(crate::proto::ws::ProtocolError),
+    /// The socket failed.
+    Io(io::Error),
+}
+
+impl fmt::Display for WsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WsError::WouldBlock => f.write_str("would block"),
+            WsError::NotWebSocket => f.write_str("not an established WebSocket transfer"),
+            WsError::UnknownTransfer => f.write_str("unknown transfer"),
+            WsError::Closed => f.write_str("WebSocket closed"),
+            WsError::FrameInProgress => f.write_str("a frame is still in progress"),
+            WsError::TooLarge => f.write_str("control frame payload over 125 bytes"),
+            WsError::InvalidArgument => f.write_str("invalid argument"),
+            WsError::Protocol(e) => write!(f, "WebSocket protocol error: {e}"),
+            WsError::Io(e) => write!(f, "I/O error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for WsError {}
+
+impl From<SendError> for WsError {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::WouldBlock => WsError::WouldBlock,
+            SendError::Closed => WsError::Closed,
+            SendError::FrameInProgress => WsError::FrameInProgress,
+            SendError::TooLarge => WsError::TooLarge,
+            _ => WsError::InvalidArgument,
+        }
+    }
+}
+
+/// Send (and, in connect-only mode, receive) on one WebSocket transfer.
+///
+/// From a callback: [`Ctx::ws`](crate::Ctx::ws) for the current transfer,
+/// [`Ctx::ws_of`](crate::Ctx::ws_of) for another one. From outside: [`Multi::ws`](crate::Multi::ws).
+pub struct WsHandle<'a> {
+    pub(crate) session: &'a mut WsSession,
+    /// The connection, for reads in connect-only mode (outside callbacks only).
+    pub(crate) conn: Option<&'a mut Conn>,
+    /// The metadata of the chunk being delivered to the current write callback.
+    pub(crate) meta: Option<WsFrame>,
+}
+
+impl fmt::Debug for WsHandle<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsHandle")
+            .field("queued", &self.session.send_queue_len())
+            .field("meta", &self.meta)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WsHandle<'_> {
+    /// Send `data` as a frame of type `flags` ([`TEXT`], [`BINARY`], plus [`CONT`] when more
+    /// fragments follow; or [`PING`], [`PONG`], [`CLOSE`]) (`curl_ws_send` with `fragsize` 0).
+    ///
+    /// Returns the bytes accepted. Fewer than `data.len()` means the queue is near its bound:
+    /// the frame stays open and the next call continues it with the rest (pass the same flags).
+    pub fn send(&mut self, data: &[u8], flags: u32) -> Result<usize, WsError> {
+        Ok(self.session.send(data, flags, 0)?)
+    }
+
+    /// Stream one large frame over several calls (`curl_ws_send` with [`OFFSET`]): the first
+    /// call gives the total payload size in `frame_len`, later calls pass 0.
+    pub fn send_offset(
+        &mut self,
+        data: &[u8],
+        frame_len: u64,
+        flags: u32,
+    ) -> Result<usize, WsError> {
+        Ok(self.session.send(data, flags | OFFSET, frame_len)?)
+    }
+
+    /// Queue a frame header of `len` payload bytes; the following [`WsHandle::send`] calls
+    /// supply the payload (`curl_ws_start_frame`). Zero-length frames are possible.
+    pub fn start_frame(&mut self, flags: u32, len: u64) -> Result<(), WsError> {
+        Ok(self.session.start_frame(flags, len)?)
+    }
+
+    /// Send a text message (one frame).
+    pub fn send_text(&mut self, text: &str) -> Result<usize, WsError> {
+        self.send(text.as_bytes(), TEXT)
+    }
+
+    /// Send a binary message (one frame).
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<usize, WsError> {
+        self.send(data, BINARY)
+    }
+
+    /// Send a ping.
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), WsError> {
+        Ok(self.session.ping(payload)?)
+    }
+
+    /// Start the close handshake with `code` and `reason`; the multi waits (bounded) for the
+    /// peer's close, then shuts the connection down.
+    pub fn close(&mut self, code: u16, reason: &str) -> Result<(), WsError> {
+        Ok(self.session.close(Some(code), reason)?)
+    }
+
+    /// The metadata of the chunk being delivered, inside the write callback of a WebSocket
+    /// transfer (`curl_ws_meta`); `None` elsewhere.
+    pub fn meta(&self) -> Option<WsFrame> {
+        self.meta
+    }
+
+    /// Bytes queued and not yet written to the socket.
+    pub fn queued(&self) -> usize {
+        self.session.send_queue_len()
+    }
+
+    /// Receive the next chunk of the next frame, non-blocking, in connect-only mode
+    /// (`curl_ws_recv`). The payload is borrowed from the connection's buffer until the next
+    /// call. Pings are answered automatically (unless auto-pong is off) and not returned.
+    /// [`WsError::WouldBlock`] when nothing has arrived; [`WsError::Closed`] after the peer's
+    /// close frame was returned and the connection ended.
+    pub fn recv(&mut self) -> Result<(WsFrame, &[u8]), WsError> {
+        let Some(conn) = self.conn.as_deref_mut() else {
+            return Err(WsError::NotWebSocket);
+        };
+        loop {
+            if !conn.buffered().is_empty() {
+                let (rpos, rend) = (conn.rpos, conn.rend);
+                let input = &mut conn.rbuf[rpos..rend];
+                let (n, chunk) = self
+                    .session
+                    .handle_input(input)
+                    .map_err(WsError::Protocol)?;
+                let meta = chunk.map(|c| (WsFrame::from_meta(&c.meta), c.meta.len));
+                // Borrow juggling: re-slice the payload after consuming the header bytes.
+                if let Some((frame, len)) = meta {
+                    let start = rpos + n - len;
+                    conn.consume(n);
+                    // The payload bytes stay in rbuf until the next fill or consume; a
+                    // consume that empties the buffer resets indices but not the bytes.
+                    return Ok((frame, &conn.rbuf[start..start + len]));
+                }
+                conn.consume(n);
+                if n > 0 {
+                    continue;
+                }
+            }
+            match conn.fill() {
+                Ok(0) => {
+                    return match self.session.handle_eof() {
+                        Ok(()) => Err(WsError::Closed),
+                        Err(e) => Err(WsError::Io(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            e.to_string(),
+                        ))),
+                    }
+                }
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(WsError::WouldBlock),
+                Err(e) => return Err(WsError::Io(e)),
+            }
+        }
+    }
+}

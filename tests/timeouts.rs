@@ -1,0 +1,151 @@
+//! Timeouts (total, low speed, connect incl. TLS handshake) and connection
+//! failures (refused, unresolvable). Only the error kind is asserted.
+
+mod support;
+
+use std::time::Duration;
+
+use curlew::{Easy, ErrorKind, Multi};
+use support::client::*;
+use support::http_server::*;
+
+#[test]
+fn total_timeout_against_a_silent_server() {
+    let srv = silent_server();
+    let mut e = Easy::new(&srv.url("/")).unwrap();
+    e.timeout(Some(Duration::from_millis(200)));
+    let f = run_one(e);
+    assert_eq!(f.kind(), Some(ErrorKind::OperationTimedout));
+    assert!(f.result.as_ref().unwrap_err().is_timeout());
+    assert_eq!(srv.requests(), 1);
+}
+
+#[test]
+fn total_timeout_in_the_middle_of_the_body() {
+    let srv = Server::start(|c: &mut Conn| {
+        if c.read_request().is_some() {
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst part");
+            c.peer_closed();
+        }
+    });
+    let mut e = rec_easy(&srv.url("/"));
+    e.timeout(Some(Duration::from_millis(300)));
+    let f = run_one(e);
+    assert_eq!(f.kind(), Some(ErrorKind::OperationTimedout));
+    assert_eq!(f.body(), b"first part");
+}
+
+#[test]
+fn low_speed_limit() {
+    // Drips one byte every 200 ms of a 1000-byte body.
+    let srv = Server::start(|c: &mut Conn| {
+        if c.read_request().is_none() {
+            return;
+        }
+        if c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            .is_err()
+        {
+            return;
+        }
+        for _ in 0..100 {
+            std::thread::sleep(Duration::from_millis(200));
+            if c.write_all(b"x").is_err() {
+                return;
+            }
+        }
+    });
+    let mut e = Easy::new(&srv.url("/")).unwrap();
+    e.low_speed(100, Duration::from_millis(600));
+    let f = run_one(e);
+    assert_eq!(f.kind(), Some(ErrorKind::OperationTimedout));
+}
+
+#[test]
+fn connect_timeout_covers_the_tls_handshake() {
+    // A plain TCP server that accepts and reads, but never answers the
+    // ClientHello.
+    let srv = Server::start(|c: &mut Conn| {
+        c.read_to_eof();
+    });
+    let mut e = Easy::new(&srv.url("/").replace("http:", "https:")).unwrap();
+    e.connect_timeout(Duration::from_millis(300))
+        .ca_file(support::tls::ca_path());
+    let f = run_one(e);
+    assert_eq!(f.kind(), Some(ErrorKind::OperationTimedout));
+    assert!(srv.accepted() >= 1);
+}
+
+#[test]
+fn connect_timeout_covers_the_tls_handshake_with_several_addresses() {
+    // `localhost` has two addresses (127.0.0.1, ::1); the server listens on
+    // the first only. TCP to it succeeds, the handshake stalls: that is a
+    // timeout, not "could not connect" to the second address.
+    let srv = Server::start(|c: &mut Conn| {
+        c.read_to_eof();
+    });
+    let url = srv
+        .url_with_host("localhost", "/")
+        .replace("http:", "https:");
+    let mut e = Easy::new(&url).unwrap();
+    e.connect_timeout(Duration::from_millis(300))
+        .ca_file(support::tls::ca_path());
+    let f = run_one(e);
+    assert_eq!(
+        f.kind(),
+        Some(ErrorKind::OperationTimedout),
+        "{:?}",
+        f.result
+    );
+}
+
+#[test]
+fn connect_timeout_does_not_limit_the_transfer() {
+    // The response comes after longer than the connect timeout: fine.
+    let srv = Server::start(|c: &mut Conn| {
+        if c.read_request().is_some() {
+            std::thread::sleep(Duration::from_millis(300));
+            c.respond(200, &[], b"late but fine");
+        }
+    });
+    let mut e = rec_easy(&srv.url("/"));
+    e.connect_timeout(Duration::from_millis(100));
+    let f = run_one(e);
+    f.unwrap();
+    assert_eq!(f.body(), b"late but fine");
+}
+
+#[test]
+fn connection_refused() {
+    let addr = support::refused_addr();
+    let f = run_one(Easy::new(&format!("http://{addr}/")).unwrap());
+    assert_eq!(f.kind(), Some(ErrorKind::CouldntConnect));
+    assert!(f.result.as_ref().unwrap_err().is_connect());
+}
+
+#[test]
+fn unresolvable_host() {
+    let f = run_one(Easy::new("http://nosuchhost.invalid/").unwrap());
+    assert_eq!(f.kind(), Some(ErrorKind::CouldntResolveHost));
+}
+
+#[test]
+fn failures_do_not_disturb_other_transfers() {
+    let good = Server::start(keep_alive_responder(b"good".to_vec()));
+    let silent = silent_server();
+    let mut m = Multi::new();
+    let mut slow = Easy::new(&silent.url("/")).unwrap();
+    slow.timeout(Some(Duration::from_millis(200)));
+    let t = m.add(slow);
+    let refused = m.add(Easy::new(&format!("http://{}/", support::refused_addr())).unwrap());
+    let unresolved = m.add(Easy::new("http://nosuchhost.invalid/").unwrap());
+    let ok: Vec<_> = (0..5)
+        .map(|_| m.add(Easy::new(&good.url("/")).unwrap()))
+        .collect();
+    let r = finish(&mut m);
+    assert_eq!(r[&t].kind(), Some(ErrorKind::OperationTimedout));
+    assert_eq!(r[&refused].kind(), Some(ErrorKind::CouldntConnect));
+    assert_eq!(r[&unresolved].kind(), Some(ErrorKind::CouldntResolveHost));
+    for id in ok {
+        assert_eq!(r[&id].unwrap().body(), b"good");
+    }
+}

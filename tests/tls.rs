@@ -1,0 +1,296 @@
+//! HTTPS: verification outcomes, client certificates, protocol versions, large
+//! bodies in one burst, and truncation without close_notify.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use curlew::{Easy, ErrorKind, Multi};
+use rustls::ProtocolVersion;
+use support::client::*;
+use support::http_server::*;
+use support::tls::*;
+
+fn https(cert: &str) -> Server {
+    Server::start_tls(
+        server_config(&format!("{cert}.pem"), &format!("{cert}.key")),
+        keep_alive_responder(b"secure".to_vec()),
+    )
+}
+
+fn get(url: &str) -> Easy {
+    let mut e = rec_easy(url);
+    e.ca_file(ca_path());
+    e
+}
+
+#[test]
+fn https_get_with_ca_file() {
+    let srv = https("server");
+    let mut m = Multi::new();
+    for host in ["127.0.0.1", "localhost"] {
+        let id = m.add(get(&srv.url_with_host(host, "/")));
+        let f = finish(&mut m).remove(&id).unwrap();
+        f.unwrap();
+        assert_eq!(f.body(), b"secure");
+        assert!(f.easy.info().effective_url.starts_with("https://"));
+        assert!(f.easy.info().appconnect_time >= f.easy.info().connect_time);
+        assert!(f.easy.info().appconnect_time <= f.easy.info().pretransfer_time);
+    }
+    // Host names differ: two connections, then reuse.
+    let id = m.add(get(&srv.url("/")));
+    let f = finish(&mut m).remove(&id).unwrap();
+    f.unwrap();
+    assert!(f.easy.info().reused);
+    assert_eq!(srv.accepted(), 2);
+}
+
+fn expect_verification_failure(cert: &str) {
+    let srv = Server::start_tls(
+        server_config(&format!("{cert}.pem"), &format!("{cert}.key")),
+        |c: &mut Conn| {
+            let _ = c.handshake();
+        },
+    );
+    let f = run_one(get(&srv.url("/")));
+    assert_eq!(f.kind(), Some(ErrorKind::PeerFailedVerification), "{cert}");
+    assert!(f.result.as_ref().unwrap_err().is_tls());
+    assert_eq!(srv.requests(), 0);
+}
+
+#[test]
+fn wrong_host_fails_verification() {
+    expect_verification_failure("wronghost");
+}
+
+#[test]
+fn expired_fails_verification() {
+    expect_verification_failure("expired");
+}
+
+#[test]
+fn untrusted_fails_verification() {
+    expect_verification_failure("untrusted");
+}
+
+#[test]
+fn system_roots_do_not_trust_the_test_ca() {
+    let srv = https("server");
+    let f = run_one(rec_easy(&srv.url("/")));
+    assert_eq!(f.kind(), Some(ErrorKind::PeerFailedVerification));
+}
+
+#[test]
+fn insecure_accepts_wrong_host_and_untrusted() {
+    for cert in ["wronghost", "untrusted", "expired"] {
+        let srv = https(cert);
+        let mut e = rec_easy(&srv.url("/"));
+        e.insecure(true);
+        let f = run_one(e);
+        f.unwrap();
+        assert_eq!(f.body(), b"secure", "{cert}");
+    }
+}
+
+#[test]
+fn bad_ca_file() {
+    let srv = https("server");
+    let mut e = rec_easy(&srv.url("/"));
+    e.ca_file(support::data_path("does-not-exist.pem"));
+    assert_eq!(run_one(e).kind(), Some(ErrorKind::SslCacertBadFile));
+    let mut e = rec_easy(&srv.url("/"));
+    e.ca_file(support::data_path("ca.key")); // PEM, but no certificate in it
+    assert_eq!(run_one(e).kind(), Some(ErrorKind::SslCacertBadFile));
+}
+
+/// A client-auth server; records the client certificate chain length.
+fn client_auth_server(seen: Arc<Mutex<Vec<usize>>>) -> Server {
+    Server::start_tls(
+        server_config_client_auth("server.pem", "server.key"),
+        move |c: &mut Conn| {
+            if c.handshake().is_err() {
+                return;
+            }
+            seen.lock()
+                .unwrap()
+                .push(c.peer_certificates().map_or(0, |v| v.len()));
+            while let Some(req) = c.read_request() {
+                let resp = Response::ok("authenticated");
+                c.send(&req, &resp);
+            }
+        },
+    )
+}
+
+#[test]
+fn client_cert_required_but_missing_is_connect_error() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let srv = client_auth_server(seen.clone());
+    let f = run_one(get(&srv.url("/")));
+    assert_eq!(f.kind(), Some(ErrorKind::SslConnectError), "{:?}", f.result);
+    assert!(seen.lock().unwrap().is_empty());
+    assert_eq!(srv.requests(), 0);
+}
+
+#[test]
+fn client_cert_presented() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let srv = client_auth_server(seen.clone());
+    let mut e = get(&srv.url("/"));
+    e.client_cert(
+        support::data_path("client.pem"),
+        support::data_path("client.key"),
+    );
+    let f = run_one(e);
+    f.unwrap();
+    assert_eq!(f.body(), b"authenticated");
+    assert_eq!(*seen.lock().unwrap(), [1]);
+}
+
+#[test]
+fn tls12_only_server() {
+    let versions = Arc::new(Mutex::new(Vec::new()));
+    let v = versions.clone();
+    let srv = Server::start_tls(
+        server_config_tls12_only("server.pem", "server.key"),
+        move |c: &mut Conn| {
+            if c.handshake().is_ok() {
+                v.lock().unwrap().push(c.protocol_version());
+            }
+            while let Some(req) = c.read_request() {
+                c.send(&req, &Response::ok("tls12"));
+            }
+        },
+    );
+    let f = run_one(get(&srv.url("/")));
+    f.unwrap();
+    assert_eq!(f.body(), b"tls12");
+    assert_eq!(*versions.lock().unwrap(), [Some(ProtocolVersion::TLSv1_2)]);
+}
+
+#[test]
+fn alpn_http11_is_offered() {
+    let alpn = Arc::new(Mutex::new(None));
+    let a = alpn.clone();
+    let srv = Server::start_tls(
+        server_config("server.pem", "server.key"),
+        move |c: &mut Conn| {
+            let _ = c.handshake();
+            *a.lock().unwrap() = Some((c.alpn_protocol(), c.server_name()));
+            while let Some(req) = c.read_request() {
+                c.send(&req, &Response::ok("x"));
+            }
+        },
+    );
+    run_one(get(&srv.url_with_host("localhost", "/"))).unwrap();
+    assert_eq!(
+        *alpn.lock().unwrap(),
+        Some((Some(b"http/1.1".to_vec()), Some("localhost".to_string())))
+    );
+}
+
+/// Writes the whole response (head and `n` body bytes) in one write.
+fn burst_server(body: Vec<u8>, content_length: bool) -> Server {
+    Server::start_tls(
+        server_config("server.pem", "server.key"),
+        move |c: &mut Conn| {
+            while c.read_request().is_some() {
+                let mut out = if content_length {
+                    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len())
+                        .into_bytes()
+                } else {
+                    b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec()
+                };
+                out.extend_from_slice(&body);
+                if c.write_all(&out).is_err() || !content_length {
+                    return; // graceful close (close_notify) ends a read-until-close body
+                }
+            }
+        },
+    )
+}
+
+#[test]
+fn large_body_in_one_burst() {
+    let body = pattern(6 << 20);
+    let srv = burst_server(body.clone(), true);
+    let f = run_one(get(&srv.url("/")));
+    f.unwrap();
+    assert_same_bytes(f.body(), &body);
+    assert_eq!(f.easy.info().size_download, body.len() as u64);
+}
+
+#[test]
+fn large_bodies_in_bursts_concurrently() {
+    let body = pattern(3 << 20);
+    let srv = burst_server(body.clone(), true);
+    let mut m = Multi::new();
+    for _ in 0..4 {
+        m.add(get(&srv.url("/")));
+    }
+    let r = finish(&mut m);
+    assert_eq!(r.len(), 4);
+    for f in r.values() {
+        f.unwrap();
+        assert_same_bytes(f.body(), &body);
+    }
+}
+
+#[test]
+fn large_read_until_close_body_with_close_notify() {
+    let body = pattern(5 << 20);
+    let srv = burst_server(body.clone(), false);
+    let f = run_one(get(&srv.url("/")));
+    f.unwrap();
+    assert_same_bytes(f.body(), &body);
+}
+
+#[test]
+fn truncation_without_close_notify_is_an_error() {
+    let srv = Server::start_tls(server_config("server.pem", "server.key"), |c: &mut Conn| {
+        if c.read_request().is_some() {
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nsome data, then cut");
+            c.close_abruptly();
+        }
+    });
+    let f = run_one(get(&srv.url("/")));
+    assert_eq!(f.kind(), Some(ErrorKind::RecvError), "{:?}", f.result);
+}
+
+#[test]
+fn truncation_of_a_content_length_body_over_tls() {
+    let srv = Server::start_tls(server_config("server.pem", "server.key"), |c: &mut Conn| {
+        if c.read_request().is_some() {
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort");
+            c.close();
+        }
+    });
+    let f = run_one(get(&srv.url("/")));
+    assert_eq!(f.kind(), Some(ErrorKind::PartialFile), "{:?}", f.result);
+}
+
+#[test]
+fn plain_http_to_a_tls_server_and_back() {
+    // https:// to a server speaking plain HTTP: the handshake fails.
+    let plain = Server::start(|c: &mut Conn| {
+        let _ = c.read_request_head();
+        let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    });
+    let f = run_one(get(&plain.url("/").replace("http:", "https:")));
+    assert_eq!(f.kind(), Some(ErrorKind::SslConnectError), "{:?}", f.result);
+}
+
+#[test]
+fn tls_upload() {
+    let srv = Server::start_tls(
+        server_config("server.pem", "server.key"),
+        routes(|req| Response::ok(format!("{}", req.body.len()))),
+    );
+    let data = pattern(2 << 20);
+    let mut e = get(&srv.url("/"));
+    e.body(data.clone());
+    let f = run_one(e);
+    f.unwrap();
+    assert_eq!(f.body(), b"2097152");
+    assert_same_bytes(&srv.last_request().unwrap().body, &data);
+}

@@ -1,0 +1,314 @@
+//! WebSocket transfers against an independent peer (tungstenite in the server role) and
+//! scripted servers for the upgrade edge cases.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use curlew::ws::{WsError, BINARY, CONT, TEXT};
+use curlew::{Ctx, Easy, ErrorKind, Flow, Handler, Multi, TransferId};
+use support::http_server::Server;
+use support::ws_peer::WsPeer;
+
+/// Runs the multi until `id` reports, bounded.
+fn wait_done(m: &mut Multi, id: TransferId) -> curlew::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        while let Some(msg) = m.info_read() {
+            if msg.id == id {
+                return msg.result;
+            }
+        }
+        assert!(Instant::now() < deadline, "transfer did not finish: {m:?}");
+        m.poll(Some(Duration::from_millis(100))).unwrap();
+    }
+}
+
+/// Sends `msgs` on open, collects what comes back, closes after `msgs.len()` messages.
+#[derive(Default)]
+struct Echo {
+    send: Vec<(Vec<u8>, u32)>,
+    got: Vec<(Vec<u8>, u32)>,
+    cur: Vec<u8>,
+    chunks: Vec<(u32, u64, u64, usize)>,
+}
+
+impl Handler for Echo {
+    fn ws_open(&mut self, ctx: &mut Ctx<'_>) -> Flow {
+        let mut ws = ctx.ws().unwrap();
+        for (m, flags) in &self.send {
+            assert_eq!(ws.send(m, *flags).unwrap(), m.len());
+        }
+        Flow::Continue
+    }
+    fn write(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
+        let meta = ctx.ws_meta().expect("meta inside a ws write callback");
+        assert_eq!(meta.len, data.len());
+        self.chunks
+            .push((meta.flags, meta.offset, meta.bytesleft, meta.len));
+        if meta.is_close() {
+            return Flow::Continue;
+        }
+        self.cur.extend_from_slice(data);
+        if meta.is_message_end() {
+            self.got.push((std::mem::take(&mut self.cur), meta.flags));
+            if self.got.len() == self.send.len() {
+                ctx.ws().unwrap().close(1000, "bye").unwrap();
+            }
+        }
+        Flow::Continue
+    }
+}
+
+#[test]
+fn callback_echo_every_size_class() {
+    let peer = WsPeer::echo();
+    let sizes = [0usize, 1, 125, 126, 65535, 65536, 1 << 20];
+    let send: Vec<(Vec<u8>, u32)> = sizes
+        .iter()
+        .map(|&n| ((0..n).map(|i| (i % 251) as u8).collect(), BINARY))
+        .chain(std::iter::once((b"hello text".to_vec(), TEXT)))
+        .collect();
+    let mut m = Multi::new();
+    let id = m.add(
+        Easy::with_handler(
+            &peer.url("/echo"),
+            Echo {
+                send: send.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    );
+    wait_done(&mut m, id).expect("clean close");
+    let easy = m.remove(id).unwrap();
+    assert_eq!(easy.info().response_code, 101);
+    let h = easy.handler::<Echo>().unwrap();
+    assert_eq!(h.got.len(), send.len());
+    for ((got, gflags), (want, wflags)) in h.got.iter().zip(&send) {
+        assert_eq!(got.len(), want.len());
+        assert!(got == want, "payload differs");
+        assert_eq!(gflags & (TEXT | BINARY), *wflags);
+    }
+    // offset + len + bytesleft is constant within a frame.
+    for w in h.chunks.windows(2) {
+        let (f0, o0, b0, l0) = w[0];
+        let (_, o1, b1, l1) = w[1];
+        if b0 > 0 {
+            assert_eq!(o1, o0 + l0 as u64, "offsets continue within a frame ({f0})");
+            assert_eq!(b1 + l1 as u64, b0);
+        }
+    }
+}
+
+#[test]
+fn fragmented_send_arrives_as_one_message() {
+    let peer = WsPeer::echo();
+    struct Frag(Vec<u8>, bool, bool);
+    impl Handler for Frag {
+        fn ws_open(&mut self, ctx: &mut Ctx<'_>) -> Flow {
+            let mut ws = ctx.ws().unwrap();
+            ws.send(b"hel", TEXT | CONT).unwrap();
+            ws.ping(b"between fragments").unwrap();
+            ws.send(b"lo ", TEXT | CONT).unwrap();
+            ws.send(b"world", TEXT).unwrap();
+            Flow::Continue
+        }
+        fn write(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
+            let meta = ctx.ws_meta().unwrap();
+            if meta.is_close() {
+                return Flow::Continue;
+            }
+            if meta.flags & curlew::ws::PONG != 0 {
+                assert_eq!(data, b"between fragments");
+                self.2 = true;
+                return Flow::Continue;
+            }
+            assert!(meta.is_text());
+            self.0.extend_from_slice(data);
+            if meta.is_message_end() && !self.1 {
+                self.1 = true;
+                ctx.ws().unwrap().close(1000, "").unwrap();
+            }
+            Flow::Continue
+        }
+    }
+    let mut m = Multi::new();
+    let id = m.add(Easy::with_handler(&peer.url("/"), Frag(Vec::new(), false, false)).unwrap());
+    wait_done(&mut m, id).unwrap();
+    let e = m.remove(id).unwrap();
+    let h = e.handler::<Frag>().unwrap();
+    assert_eq!(h.0, b"hello world");
+    assert!(h.2, "the pong to our mid-message ping came back");
+}
+
+#[test]
+fn connect_only_send_and_recv() {
+    let peer = WsPeer::echo();
+    let mut m = Multi::new();
+    let mut e = Easy::new(&peer.url("/co")).unwrap();
+    e.connect_only(true);
+    let id = m.add(e);
+    wait_done(&mut m, id).expect("upgrade done");
+    assert_eq!(m.info(id).unwrap().response_code, 101);
+    assert_eq!(m.ws(id).unwrap().send_text("ping me back").unwrap(), 12);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let got = loop {
+        m.poll(Some(Duration::from_millis(50))).unwrap();
+        let mut ws = m.ws(id).unwrap();
+        match ws.recv() {
+            Ok((frame, data)) => break (frame, data.to_vec()),
+            Err(WsError::WouldBlock) => {}
+            Err(e) => panic!("recv: {e}"),
+        }
+        assert!(Instant::now() < deadline, "no echo");
+    };
+    assert!(got.0.is_text());
+    assert_eq!(got.1, b"ping me back");
+    m.ws(id).unwrap().close(1000, "done").unwrap();
+}
+
+#[test]
+fn broadcast_from_one_callback_to_many() {
+    let peer = WsPeer::echo();
+    const N: usize = 20;
+    let ids: Arc<Mutex<Vec<TransferId>>> = Arc::default();
+    struct Caster {
+        ids: Arc<Mutex<Vec<TransferId>>>,
+        lead: bool,
+        got: usize,
+    }
+    impl Handler for Caster {
+        fn ws_open(&mut self, ctx: &mut Ctx<'_>) -> Flow {
+            if self.lead {
+                ctx.ws().unwrap().send_text("go").unwrap();
+            }
+            Flow::Continue
+        }
+        fn write(&mut self, ctx: &mut Ctx<'_>, _data: &[u8]) -> Flow {
+            let meta = ctx.ws_meta().unwrap();
+            if meta.is_close() {
+                return Flow::Continue;
+            }
+            self.got += 1;
+            if self.lead && self.got == 1 {
+                // Our own echo came back: broadcast to every other transfer.
+                let ids = self.ids.lock().unwrap().clone();
+                for id in ids {
+                    if id != ctx.id() {
+                        ctx.ws_of(id).unwrap().send_text("broadcast").unwrap();
+                    }
+                }
+            }
+            ctx.ws().unwrap().close(1000, "").unwrap();
+            Flow::Continue
+        }
+    }
+    let mut m = Multi::new();
+    // Open the followers first, then the leader once they are all established.
+    for _ in 0..N {
+        let id = m.add(
+            Easy::with_handler(
+                &peer.url("/"),
+                Caster {
+                    ids: ids.clone(),
+                    lead: false,
+                    got: 0,
+                },
+            )
+            .unwrap(),
+        );
+        ids.lock().unwrap().push(id);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while (0..N).any(|i| m.info(ids.lock().unwrap()[i]).unwrap().response_code != 101) {
+        m.poll(Some(Duration::from_millis(50))).unwrap();
+        assert!(Instant::now() < deadline);
+    }
+    let lead = m.add(
+        Easy::with_handler(
+            &peer.url("/"),
+            Caster {
+                ids: ids.clone(),
+                lead: true,
+                got: 0,
+            },
+        )
+        .unwrap(),
+    );
+    m.run().unwrap();
+    let mut ok = 0;
+    while let Some(msg) = m.info_read() {
+        msg.result.unwrap();
+        ok += 1;
+    }
+    assert_eq!(ok, N + 1);
+    for id in ids.lock().unwrap().iter().chain([&lead]) {
+        assert_eq!(m.remove(*id).unwrap().handler::<Caster>().unwrap().got, 1);
+    }
+}
+
+#[test]
+fn non_101_answer_is_http_returned_error() {
+    let srv = Server::start(support::http_server::keep_alive_responder(b"no".to_vec()));
+    let url = srv.url("/").replace("http://", "ws://");
+    let mut e = Easy::new(&url).unwrap();
+    let err = e.perform().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::HttpReturnedError);
+    assert_eq!(e.info().response_code, 200);
+}
+
+#[test]
+fn bad_accept_is_rejected() {
+    let srv = Server::start(|c: &mut support::http_server::Conn| {
+        if c.read_request().is_some() {
+            let _ = c.write_all(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n",
+            );
+        }
+    });
+    let mut e = Easy::new(&srv.url("/").replace("http://", "ws://")).unwrap();
+    let err = e.perform().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::WeirdServerReply, "{err}");
+}
+
+#[test]
+fn bytes_with_the_101_are_not_lost() {
+    let srv = Server::start(|c: &mut support::http_server::Conn| {
+        if let Some(req) = c.read_request() {
+            let key = req.header("sec-websocket-key").unwrap().to_string();
+            let accept = {
+                use base64::Engine;
+                use sha1::{Digest, Sha1};
+                let mut h = Sha1::new();
+                h.update(key.as_bytes());
+                h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+                base64::engine::general_purpose::STANDARD.encode(h.finalize())
+            };
+            let mut out = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            )
+            .into_bytes();
+            out.extend_from_slice(&[0x81, 5]);
+            out.extend_from_slice(b"early");
+            out.extend_from_slice(&[0x88, 2, 0x03, 0xe8]);
+            let _ = c.write_all(&out);
+            let _ = c.read_to_eof();
+        }
+    });
+    #[derive(Default)]
+    struct Got(Vec<u8>);
+    impl Handler for Got {
+        fn write(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
+            if ctx.ws_meta().unwrap().is_text() {
+                self.0.extend_from_slice(data);
+            }
+            Flow::Continue
+        }
+    }
+    let mut e =
+        Easy::with_handler(&srv.url("/").replace("http://", "ws://"), Got::default()).unwrap();
+    e.perform().expect("server closed cleanly with 1000");
+    assert_eq!(e.handler::<Got>().unwrap().0, b"early");
+}
