@@ -132,10 +132,9 @@ impl<'a> Ctx<'a> {
         }
         self.core.mark_dirty(id);
         let x = self.core.transfer_mut(id).ok_or(WsError::UnknownTransfer)?;
-        let mut h = x.ws_handle().ok_or(WsError::NotWebSocket)?;
-        // Reads belong to the transfer's own step or its owner; a callback only sends.
-        h.conn = None;
-        Ok(h)
+        // A connect-only transfer can be read from here too (non-blocking); a callback-model
+        // transfer's data goes to its own write callback.
+        x.ws_handle().ok_or(WsError::NotWebSocket)
     }
 
     /// Add a transfer to this multi. It starts after the current step; its id is valid now.

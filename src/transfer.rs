@@ -566,6 +566,9 @@ impl Transfer {
                         self.info.local_addr = conn.local;
                         self.info.remote_addr = Some(conn.remote);
                         self.info.num_connects += 1;
+                        // The per-address deadline is for TCP only; the TLS handshake runs
+                        // under the connect timeout (a slow handshake is not a bad address).
+                        self.deadline_attempt = None;
                         let (serial, remote) = (conn.serial, conn.remote);
                         self.text(h, || {
                             format!("Connected to {} ({remote}) #{serial}", self.target.host)
@@ -964,9 +967,12 @@ impl Transfer {
             if self.ctl.recv_paused {
                 return Ok(Next::Yield);
             }
-            // Work through buffered bytes first.
+            // Work through buffered bytes first. A body can also be complete with nothing
+            // buffered: its last bytes were handed over just before a pause.
             let buffered = self.conn.as_ref().map_or(0, |c| c.buffered().len());
-            if buffered > 0 {
+            let body_done =
+                self.recv == Recv::Body && self.decoder.as_ref().is_some_and(|d| d.is_done());
+            if buffered > 0 || body_done {
                 let progressed = self.process_input(core, id, h, now)?;
                 if self.state != State::Active {
                     return Ok(Next::Again);
@@ -1533,6 +1539,18 @@ impl Transfer {
         }
     }
 
+    /// A callback panicked in the middle of a step.
+    pub(crate) fn fail_after_panic(&mut self, core: &mut Core, now: Instant) {
+        self.release_resources(core);
+        self.complete(
+            Err(Error::new(
+                ErrorKind::AbortedByCallback,
+                "a callback panicked",
+            )),
+            now,
+        );
+    }
+
     /// The transfer is being removed before it finished.
     pub(crate) fn abandon(&mut self, core: &mut Core) {
         self.release_resources(core);
@@ -1561,7 +1579,12 @@ fn send_error(e: io::Error) -> Error {
 fn recv_error(e: io::Error) -> Error {
     if e.kind() == io::ErrorKind::InvalidData {
         if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-            return Error::new(ErrorKind::RecvError, format!("TLS: {inner}"));
+            let kind = if tls::is_handshake_alert(inner) {
+                ErrorKind::SslConnectError
+            } else {
+                ErrorKind::RecvError
+            };
+            return Error::new(kind, format!("TLS: {inner}"));
         }
     }
     Error::new(ErrorKind::RecvError, e.to_string()).with_source(e)

@@ -731,3 +731,64 @@ fn pause_from_ctx_of_another_transfer() {
     let r = finish(&mut m);
     assert_same_bytes(r[&b].unwrap().body(), &pattern(50_000));
 }
+
+#[test]
+fn ctx_remove_of_itself() {
+    struct SelfRemove(usize);
+    impl Handler for SelfRemove {
+        fn write(&mut self, ctx: &mut Ctx<'_>, _data: &[u8]) -> Flow {
+            self.0 += 1;
+            let id = ctx.id();
+            ctx.remove(id);
+            Flow::Continue
+        }
+    }
+    let srv = Server::start(|c: &mut Conn| {
+        if c.read_request().is_some() {
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nfirst");
+            c.peer_closed();
+        }
+    });
+    let other = Server::start(keep_alive_responder(b"other".to_vec()));
+    let mut m = Multi::new();
+    let me = m.add(Easy::with_handler(&srv.url("/"), SelfRemove(0)).unwrap());
+    let ok = m.add(rec_easy(&other.url("/")));
+    let r = finish(&mut m);
+    assert!(!r.contains_key(&me));
+    assert_eq!(r[&ok].unwrap().body(), b"other");
+    assert!(m.info(me).is_none());
+    assert_eq!(m.running(), 0);
+}
+
+#[test]
+fn pause_on_the_only_write_defers_completion() {
+    let paused = Arc::new(AtomicBool::new(false));
+    let srv = Server::start(keep_alive_responder(b"tiny".to_vec()));
+    let mut m = Multi::new();
+    let id = m.add(
+        Easy::with_handler(
+            &srv.url("/"),
+            PauseOnce {
+                paused: paused.clone(),
+                body: Vec::new(),
+            },
+        )
+        .unwrap(),
+    );
+    poll_until(&mut m, "pause", |_| paused.load(Ordering::SeqCst));
+    for _ in 0..5 {
+        m.poll(Some(Duration::from_millis(2))).unwrap();
+    }
+    assert_eq!(m.running(), 1, "completed while its only data was held");
+    assert!(m.info_read().is_none());
+    m.unpause(id, Direction::Recv);
+    let f = finish(&mut m).remove(&id).unwrap();
+    f.unwrap();
+    assert_eq!(f.easy.handler::<PauseOnce>().unwrap().body, b"tiny");
+    // The connection went back to the pool after the held data was delivered.
+    let id = m.add(rec_easy(&srv.url("/")));
+    let f = finish(&mut m).remove(&id).unwrap();
+    f.unwrap();
+    assert!(f.easy.info().reused);
+    assert_eq!(srv.accepted(), 1);
+}

@@ -397,3 +397,23 @@ fn info_is_readable_while_running_and_from_multi() {
     assert!(m.info(id).is_none());
     assert!(m.remove(id).is_none());
 }
+
+#[test]
+fn http10_keep_alive_is_reused() {
+    let srv = Server::start(|c: &mut Conn| {
+        while c.read_request().is_some() {
+            let _ = c.write_all(
+                b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok",
+            );
+        }
+    });
+    let mut m = Multi::new();
+    for i in 0..3 {
+        let id = m.add(Easy::new(&srv.url("/")).unwrap());
+        let f = finish(&mut m).remove(&id).unwrap();
+        f.unwrap();
+        assert_eq!(f.body(), b"ok");
+        assert_eq!(f.easy.info().reused, i > 0);
+    }
+    assert_eq!(srv.accepted(), 1);
+}

@@ -387,3 +387,45 @@ fn expect_timeout_sends_the_body_anyway() {
     f.unwrap();
     assert_eq!(f.easy.handler::<Uploader>().unwrap().body, b"50000");
 }
+
+#[test]
+fn early_final_response_during_an_upload() {
+    // The server answers 413 right after the head, then drains whatever
+    // comes until the client closes; the client stops uploading and
+    // completes with the 413.
+    let srv = Server::start(|c: &mut Conn| {
+        if c.read_request_head().is_some() {
+            c.respond(413, &[("Connection", "close")], b"too large");
+            c.read_to_eof();
+        }
+    });
+    let size = 64u64 << 20;
+    struct Endless(u64);
+    impl Handler for Endless {
+        fn read(&mut self, _ctx: &mut Ctx<'_>, buf: &mut [u8]) -> ReadResult {
+            let n = (buf.len() as u64).min(self.0) as usize;
+            buf[..n].fill(b'u');
+            self.0 -= n as u64;
+            ReadResult::Data(n)
+        }
+        fn write(&mut self, _ctx: &mut Ctx<'_>, _data: &[u8]) -> Flow {
+            Flow::Continue
+        }
+    }
+    let mut e = Easy::with_handler(&srv.url("/"), Endless(size)).unwrap();
+    e.upload(Some(size));
+    e.header("Expect", "").unwrap();
+    let f = run_one(e);
+    f.unwrap();
+    assert_eq!(f.easy.info().response_code, 413);
+}
+
+#[test]
+fn chunked_wins_over_content_length() {
+    let srv = raw_server(
+        &b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"[..],
+    );
+    let f = run_one(rec_easy(&srv.url("/")));
+    f.unwrap();
+    assert_eq!(f.body(), b"hello");
+}

@@ -270,10 +270,11 @@ fn truncation_of_a_content_length_body_over_tls() {
 }
 
 #[test]
-fn plain_http_to_a_tls_server_and_back() {
-    // https:// to a server speaking plain HTTP: the handshake fails.
+fn https_to_a_plain_http_server() {
+    // https:// to a server answering in plain HTTP: the handshake fails.
     let plain = Server::start(|c: &mut Conn| {
-        let _ = c.read_request_head();
+        use std::io::Read;
+        let _ = c.read(&mut [0u8; 1]); // some of the ClientHello
         let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
     });
     let f = run_one(get(&plain.url("/").replace("http:", "https:")));
@@ -293,4 +294,65 @@ fn tls_upload() {
     f.unwrap();
     assert_eq!(f.body(), b"2097152");
     assert_same_bytes(&srv.last_request().unwrap().body, &data);
+}
+
+#[test]
+fn unpause_after_the_server_finished_sending() {
+    use curlew::{Ctx, Direction, Flow, Handler};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    struct PauseFirst {
+        paused: Arc<AtomicBool>,
+        body: Vec<u8>,
+    }
+    impl Handler for PauseFirst {
+        fn write(&mut self, _ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
+            if !self.paused.swap(true, Ordering::SeqCst) {
+                return Flow::Pause;
+            }
+            self.body.extend_from_slice(data);
+            Flow::Continue
+        }
+    }
+    let body = pattern(100_000);
+    let sent = Arc::new(AtomicBool::new(false));
+    let (b, s) = (body.clone(), sent.clone());
+    let srv = Server::start_tls(
+        server_config("server.pem", "server.key"),
+        move |c: &mut Conn| {
+            if c.read_request().is_some() {
+                c.respond(200, &[], &b);
+                s.store(true, Ordering::SeqCst);
+                c.peer_closed();
+            }
+        },
+    );
+    let paused = Arc::new(AtomicBool::new(false));
+    let mut e = Easy::with_handler(
+        &srv.url("/"),
+        PauseFirst {
+            paused: paused.clone(),
+            body: Vec::new(),
+        },
+    )
+    .unwrap();
+    e.ca_file(ca_path());
+    let mut m = Multi::new();
+    let id = m.add(e);
+    let deadline = Instant::now() + RUN_BOUND;
+    while !(paused.load(Ordering::SeqCst) && sent.load(Ordering::SeqCst)) {
+        assert!(Instant::now() < deadline, "no pause");
+        m.poll(Some(Duration::from_millis(5))).unwrap();
+    }
+    // Everything is in the client's socket buffer or inside rustls by now;
+    // no further readiness event is coming.
+    for _ in 0..5 {
+        m.poll(Some(Duration::from_millis(5))).unwrap();
+    }
+    assert_eq!(m.running(), 1);
+    m.unpause(id, Direction::Recv);
+    let f = finish(&mut m).remove(&id).unwrap();
+    f.unwrap();
+    assert_same_bytes(&f.easy.handler::<PauseFirst>().unwrap().body, &body);
 }

@@ -7,6 +7,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -284,8 +285,13 @@ impl Core {
                 break;
             }
             let list = std::mem::take(&mut self.dirty);
-            for idx in list {
-                self.step_one(idx, now);
+            for (i, &idx) in list.iter().enumerate() {
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.step_one(idx, now))) {
+                    // Transfers after the panicking one keep their turn (their dirty flag is
+                    // still set, so they must stay listed).
+                    self.dirty.extend_from_slice(&list[i + 1..]);
+                    resume_unwind(panic);
+                }
             }
             self.apply_deferred();
         }
@@ -310,24 +316,25 @@ impl Core {
             gen,
         };
         x.dirty = false;
-        let again = x.step(self, id, &mut *h, now);
-        if (x.state == State::Done || x.established) && !x.reported {
-            x.reported = true;
-            self.running -= 1;
-            let result = x.result.take().unwrap_or(Ok(()));
-            {
-                let Transfer { ctl, info, .. } = &mut *x;
-                let mut ctx = Ctx {
-                    core: self,
-                    id,
-                    me: ctl,
-                    info,
-                    ws: None,
-                    ws_meta: None,
-                };
-                h.done(&mut ctx, &result);
+        // A panicking callback aborts its transfer and leaves the multi consistent: the
+        // transfer is failed, its connection closed, it is reported, and it goes back into its
+        // slot before the panic continues to the caller of perform/poll.
+        let stepped = catch_unwind(AssertUnwindSafe(|| x.step(self, id, &mut *h, now)));
+        let again = match stepped {
+            Ok(again) => again,
+            Err(panic) => {
+                x.fail_after_panic(self, now);
+                self.report(&mut x, None, id);
+                self.put_back(idx, x, h);
+                resume_unwind(panic);
             }
-            self.msgs.push_back(Message { id, result });
+        };
+        if (x.state == State::Done || x.established) && !x.reported {
+            let done = catch_unwind(AssertUnwindSafe(|| self.report(&mut x, Some(&mut *h), id)));
+            if let Err(panic) = done {
+                self.put_back(idx, x, h);
+                resume_unwind(panic);
+            }
         }
         let removed = x.ctl.removed;
         let kick = std::mem::take(&mut x.ctl.kick);
@@ -356,6 +363,36 @@ impl Core {
                 x.dirty = true;
                 self.dirty_next.push(idx);
             }
+        }
+    }
+
+    /// Queue the completion message (after the done callback, if any).
+    fn report(&mut self, x: &mut Transfer, h: Option<&mut dyn Handler>, id: TransferId) {
+        if x.reported {
+            return;
+        }
+        x.reported = true;
+        self.running -= 1;
+        let result = x.result.take().unwrap_or(Ok(()));
+        if let Some(h) = h {
+            let Transfer { ctl, info, .. } = x;
+            let mut ctx = Ctx {
+                core: self,
+                id,
+                me: ctl,
+                info,
+                ws: None,
+                ws_meta: None,
+            };
+            h.done(&mut ctx, &result);
+        }
+        self.msgs.push_back(Message { id, result });
+    }
+
+    fn put_back(&mut self, idx: usize, x: Box<Transfer>, h: Box<dyn Handler>) {
+        if let Some(slot) = self.slots.get_mut(idx) {
+            slot.xfer = Some(x);
+            slot.handler = Some(h);
         }
     }
 

@@ -145,6 +145,30 @@ pub(crate) fn handshake_error(e: rustls::Error) -> Error {
     Error::new(kind, e.to_string()).with_source(e)
 }
 
+/// Whether a TLS error is the peer rejecting the handshake (our certificate, or the
+/// negotiation). A TLS 1.3 server checks the client certificate after the client has finished
+/// its side of the handshake, so such an alert arrives with the first read; it is still a
+/// handshake failure (`SslConnectError`), not a receive error.
+pub(crate) fn is_handshake_alert(e: &rustls::Error) -> bool {
+    use rustls::AlertDescription as A;
+    matches!(
+        e,
+        rustls::Error::AlertReceived(
+            A::HandshakeFailure
+                | A::BadCertificate
+                | A::UnsupportedCertificate
+                | A::CertificateRevoked
+                | A::CertificateExpired
+                | A::CertificateUnknown
+                | A::UnknownCA
+                | A::AccessDenied
+                | A::CertificateRequired
+                | A::InsufficientSecurity
+                | A::ProtocolVersion
+        )
+    )
+}
+
 /// `-k`: accept any certificate (signatures are still checked for the handshake itself).
 #[derive(Debug)]
 struct NoVerify(Arc<rustls::crypto::CryptoProvider>);

@@ -1,0 +1,490 @@
+//! The `curlew` client of the WebSocket benchmark in `shared/bench` (its `RESULTS.md`, section
+//! "Adding curlew's own client", has the contract):
+//!
+//! ```text
+//! ws_bench_client --url ws://127.0.0.1:P/ --conns C --msgs M --size S [--window K] [--threads 1]
+//! ```
+//!
+//! One [`Multi`], the callback model. Three phases, as in the peer clients:
+//!
+//! 1. **Connect** all `C` transfers behind a barrier: each [`Handler::ws_open`] counts itself
+//!    in, and the last one records the "connected" snapshot and releases the barrier by sending
+//!    the first `min(K, M)` binary messages on every connection (its own through [`Ctx::ws`],
+//!    the others through [`Ctx::ws_of`]).
+//! 2. **Messages**: the write callback adds up the chunks of the echo; when a whole message is
+//!    back it checks its type and length and sends the next one, so `K` stay in flight. Nothing
+//!    is allocated per message: the payload is one shared buffer and the library encodes (and
+//!    masks) it into the connection's send queue.
+//! 3. **Close**: the connection that finishes last records the "done" snapshot and sends a
+//!    CLOSE 1000 on every connection; the phase ends when every transfer has completed its
+//!    close handshake (reported by [`Multi::info_read`]).
+//!
+//! The shared state (a mutex) is touched once per connection per phase, never per message. It
+//! prints the single result line of `shared/bench/common/src/lib.rs` (same fields, computed the
+//! same way: `getrusage`, `/proc/self/statm`), plus `msg_allocs=` (heap allocations of the whole
+//! process during the message phase, from a counting global allocator) and `lib=`. Any failure
+//! prints `client=curlew error: ...` to stderr and exits 1.
+//!
+//! ```sh
+//! cargo build --release --example ws_bench_client
+//! CURLEW_CLIENT=target/release/examples/ws_bench_client ../shared/bench/run.sh
+//! ```
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::os::raw::{c_int, c_long};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use curlew::proto::ws::{MAX_HEADER_LEN, MAX_SEND_QUEUE, MIN_SEND_QUEUE};
+use curlew::ws::{BINARY, CLOSE, PONG};
+use curlew::{Ctx, Easy, Flow, Handler, Multi, TransferId};
+
+/// Counts heap allocations, to show that the message phase allocates nothing.
+struct CountingAlloc;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn fail(msg: &str) -> ! {
+    eprintln!("client=curlew error: {msg}");
+    std::process::exit(1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line (the peers' `bench_common::Args`).
+
+struct Args {
+    url: String,
+    conns: usize,
+    msgs: usize,
+    size: usize,
+    window: usize,
+    threads: usize,
+}
+
+const USAGE: &str =
+    "usage: --url ws://127.0.0.1:P/ --conns C --msgs M --size S [--window K] [--threads 1]";
+
+fn usage(msg: &str) -> ! {
+    eprintln!("error: {msg}");
+    eprintln!("{USAGE}");
+    std::process::exit(2);
+}
+
+fn num(s: &str) -> usize {
+    s.parse()
+        .unwrap_or_else(|_| usage(&format!("not a number: {s}")))
+}
+
+impl Args {
+    fn parse() -> Args {
+        let mut a = Args {
+            url: String::new(),
+            conns: 1,
+            msgs: 1000,
+            size: 16,
+            window: 1,
+            threads: 1,
+        };
+        let argv: Vec<String> = std::env::args().skip(1).collect();
+        let mut i = 0;
+        while i < argv.len() {
+            let k = argv[i].as_str();
+            if k == "-h" || k == "--help" {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            let v = argv
+                .get(i + 1)
+                .unwrap_or_else(|| usage(&format!("missing value for {k}")));
+            match k {
+                "--url" => a.url = v.clone(),
+                "--conns" => a.conns = num(v),
+                "--msgs" => a.msgs = num(v),
+                "--size" => a.size = num(v),
+                "--window" => a.window = num(v),
+                "--threads" => a.threads = num(v),
+                _ => usage(&format!("unknown argument {k}")),
+            }
+            i += 2;
+        }
+        if a.url.is_empty() {
+            usage("--url is required");
+        }
+        if a.conns == 0 || a.window == 0 {
+            usage("--conns and --window must be >= 1");
+        }
+        if a.threads != 1 {
+            usage("--threads: this client runs one Multi on one thread");
+        }
+        a
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource usage, as `bench_common` measures it (getrusage + /proc/self/statm). libc is not a
+// dependency of curlew, so the two libc functions are declared here; std links libc anyway.
+
+#[repr(C)]
+struct Timeval {
+    tv_sec: c_long,
+    tv_usec: c_long,
+}
+
+/// Linux `struct rusage`: two timevals, then 14 longs (`ru_maxrss` first).
+#[repr(C)]
+struct Rusage {
+    ru_utime: Timeval,
+    ru_stime: Timeval,
+    ru_maxrss: c_long,
+    _rest: [c_long; 13],
+}
+
+extern "C" {
+    fn getrusage(who: c_int, usage: *mut Rusage) -> c_int;
+    fn sysconf(name: c_int) -> c_long;
+}
+
+const RUSAGE_SELF: c_int = 0;
+/// `_SC_PAGESIZE` on Linux.
+const SC_PAGESIZE: c_int = 30;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Usage {
+    user_s: f64,
+    sys_s: f64,
+    max_rss_kb: i64,
+}
+
+fn rusage() -> Usage {
+    let mut ru = Rusage {
+        ru_utime: Timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        },
+        ru_stime: Timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        },
+        ru_maxrss: 0,
+        _rest: [0; 13],
+    };
+    // SAFETY: `ru` is a valid, writable `struct rusage` for the duration of the call.
+    if unsafe { getrusage(RUSAGE_SELF, &mut ru) } != 0 {
+        fail("getrusage failed");
+    }
+    let secs = |t: &Timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Usage {
+        user_s: secs(&ru.ru_utime),
+        sys_s: secs(&ru.ru_stime),
+        max_rss_kb: ru.ru_maxrss as i64,
+    }
+}
+
+/// Current resident set size in KiB (from /proc/self/statm).
+fn current_rss_kb() -> i64 {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: i64 = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let page = unsafe { sysconf(SC_PAGESIZE) } as i64;
+    pages * page / 1024
+}
+
+/// Phase timestamps and resource snapshots (`bench_common::Meter`).
+struct Meter {
+    t_start: Instant,
+    ru_start: Usage,
+    t_connected: Option<Instant>,
+    ru_connected: Usage,
+    rss_idle_kb: i64,
+    allocs_connected: u64,
+    t_done: Option<Instant>,
+    ru_done: Usage,
+    allocs_done: u64,
+    t_closed: Option<Instant>,
+}
+
+impl Meter {
+    fn new() -> Meter {
+        Meter {
+            t_start: Instant::now(),
+            ru_start: rusage(),
+            t_connected: None,
+            ru_connected: Usage::default(),
+            rss_idle_kb: 0,
+            allocs_connected: 0,
+            t_done: None,
+            ru_done: Usage::default(),
+            allocs_done: 0,
+            t_closed: None,
+        }
+    }
+
+    /// All connections are upgraded; the message phase starts.
+    fn connected(&mut self) {
+        self.rss_idle_kb = current_rss_kb();
+        self.ru_connected = rusage();
+        self.allocs_connected = ALLOCS.load(Ordering::Relaxed);
+        self.t_connected = Some(Instant::now());
+    }
+
+    /// Every message on every connection has been echoed.
+    fn done(&mut self) {
+        self.t_done = Some(Instant::now());
+        self.allocs_done = ALLOCS.load(Ordering::Relaxed);
+        self.ru_done = rusage();
+    }
+
+    fn report(&self, a: &Args) {
+        let end = rusage();
+        let tc = self.t_connected.unwrap_or_else(|| fail("never connected"));
+        let td = self.t_done.unwrap_or_else(|| fail("never done"));
+        let tx = self.t_closed.unwrap_or(td);
+        let connect_s = (tc - self.t_start).as_secs_f64();
+        let wall_s = (td - tc).as_secs_f64();
+        let close_s = (tx - td).as_secs_f64();
+        let total_msgs = (a.conns * a.msgs) as f64;
+        let msg_user = self.ru_done.user_s - self.ru_connected.user_s;
+        let msg_sys = self.ru_done.sys_s - self.ru_connected.sys_s;
+        println!(
+            "client=curlew conns={} msgs={} size={} window={} wall_s={:.6} msgs_per_s={:.1} \
+             MB_per_s={:.3} user_s={:.6} sys_s={:.6} cpu_s_per_1M_msgs={:.4} max_rss_kb={} \
+             connect_s={:.6} close_s={:.6} msg_user_s={:.6} msg_sys_s={:.6} rss_start_kb={} \
+             rss_idle_kb={} threads={} msg_allocs={} lib=curlew/{}",
+            a.conns,
+            a.msgs,
+            a.size,
+            a.window,
+            wall_s,
+            total_msgs / wall_s,
+            total_msgs * a.size as f64 / wall_s / 1e6,
+            end.user_s,
+            end.sys_s,
+            (msg_user + msg_sys) / total_msgs * 1e6,
+            end.max_rss_kb,
+            connect_s,
+            close_s,
+            msg_user,
+            msg_sys,
+            self.ru_start.max_rss_kb,
+            self.rss_idle_kb,
+            a.threads,
+            self.allocs_done - self.allocs_connected,
+            env!("CARGO_PKG_VERSION"),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The handler.
+
+/// State shared by all connections; locked once per connection per phase.
+struct Phases {
+    meter: Meter,
+    /// Every transfer, in the order added (known before the first `ws_open`).
+    ids: Vec<TransferId>,
+    opened: usize,
+    finished: usize,
+}
+
+/// One connection's callbacks and counters.
+struct Bench {
+    shared: Arc<Mutex<Phases>>,
+    /// The message, shared by every connection (the library copies it, masked, into the
+    /// connection's send queue).
+    payload: Arc<[u8]>,
+    conns: usize,
+    msgs: usize,
+    /// Messages handed to the library (the barrier release sends the first `min(K, M)`).
+    sent: usize,
+    /// Whole messages echoed.
+    recvd: usize,
+    /// Bytes of the message being received.
+    cur: usize,
+}
+
+impl Bench {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Phases> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Sends one binary message; anything but the whole of it accepted is an error (the send
+/// queue is sized for the window).
+fn send_one(ws: Result<curlew::ws::WsHandle<'_>, curlew::ws::WsError>, payload: &[u8]) {
+    match ws.and_then(|mut ws| ws.send(payload, BINARY)) {
+        Ok(n) if n == payload.len() => {}
+        Ok(n) => fail(&format!(
+            "send took {n} of {} bytes (send queue full)",
+            payload.len()
+        )),
+        Err(e) => fail(&format!("send: {e}")),
+    }
+}
+
+impl Handler for Bench {
+    fn ws_open(&mut self, ctx: &mut Ctx<'_>) -> Flow {
+        let shared = self.shared.clone();
+        let mut ph = shared.lock().unwrap_or_else(|e| e.into_inner());
+        ph.opened += 1;
+        if ph.opened < self.conns {
+            return Flow::Continue;
+        }
+        // The last upgrade: release the barrier.
+        ph.meter.connected();
+        let first = self.sent;
+        let me = ctx.id();
+        for i in 0..ph.ids.len() {
+            let id = ph.ids[i];
+            for _ in 0..first {
+                let ws = if id == me { ctx.ws() } else { ctx.ws_of(id) };
+                send_one(ws, &self.payload);
+            }
+        }
+        if self.msgs == 0 {
+            ph.meter.done();
+            close_all(ctx, &ph.ids);
+        }
+        Flow::Continue
+    }
+
+    fn write(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
+        let Some(meta) = ctx.ws_meta() else {
+            fail("write callback without WebSocket metadata");
+        };
+        if meta.flags & BINARY == 0 {
+            if meta.flags & PONG != 0 {
+                return Flow::Continue;
+            }
+            if meta.flags & CLOSE != 0 && self.recvd == self.msgs {
+                return Flow::Continue; // the server's answer to our CLOSE
+            }
+            fail(&format!(
+                "unexpected frame flags {:#x} ({} of {} messages echoed)",
+                meta.flags, self.recvd, self.msgs
+            ));
+        }
+        self.cur += data.len();
+        if !meta.is_message_end() {
+            return Flow::Continue;
+        }
+        if self.cur != self.payload.len() {
+            fail(&format!(
+                "echo of {} bytes, sent {}",
+                self.cur,
+                self.payload.len()
+            ));
+        }
+        self.cur = 0;
+        self.recvd += 1;
+        if self.sent < self.msgs {
+            self.sent += 1;
+            send_one(ctx.ws(), &self.payload);
+        } else if self.recvd == self.msgs {
+            let shared = self.shared.clone();
+            let mut ph = shared.lock().unwrap_or_else(|e| e.into_inner());
+            ph.finished += 1;
+            if ph.finished == self.conns {
+                ph.meter.done();
+                close_all(ctx, &ph.ids);
+            }
+        }
+        Flow::Continue
+    }
+}
+
+/// Starts the close handshake (1000) on every connection.
+fn close_all(ctx: &mut Ctx<'_>, ids: &[TransferId]) {
+    let me = ctx.id();
+    for &id in ids {
+        let ws = if id == me { ctx.ws() } else { ctx.ws_of(id) };
+        if let Err(e) = ws.and_then(|mut ws| ws.close(1000, "")) {
+            fail(&format!("close: {e}"));
+        }
+    }
+}
+
+fn main() {
+    let a = Args::parse();
+    let meter = Meter::new();
+    if !(a.url.starts_with("ws://") || a.url.starts_with("wss://")) {
+        usage(&format!("not a ws:// URL: {}", a.url));
+    }
+    let payload: Arc<[u8]> = (0..a.size).map(|i| (i % 251) as u8).collect();
+    let first = a.window.min(a.msgs);
+    // Room for a whole window of frames, so a send never comes back short.
+    let queue = MAX_SEND_QUEUE.max(first * (a.size + MAX_HEADER_LEN) + MIN_SEND_QUEUE);
+    let shared = Arc::new(Mutex::new(Phases {
+        meter,
+        ids: Vec::with_capacity(a.conns),
+        opened: 0,
+        finished: 0,
+    }));
+    let mut multi = Multi::new();
+    {
+        let mut ph = shared.lock().unwrap_or_else(|e| e.into_inner());
+        for _ in 0..a.conns {
+            let handler = Bench {
+                shared: shared.clone(),
+                payload: payload.clone(),
+                conns: a.conns,
+                msgs: a.msgs,
+                sent: first,
+                recvd: 0,
+                cur: 0,
+            };
+            let mut easy = Easy::with_handler(&a.url, handler)
+                .unwrap_or_else(|e| fail(&format!("{}: {e}", a.url)));
+            easy.ws_max_send_queue(queue);
+            ph.ids.push(multi.add(easy));
+        }
+    }
+    let mut completed = 0;
+    while completed < a.conns {
+        multi
+            .poll(Some(Duration::from_secs(1)))
+            .unwrap_or_else(|e| fail(&format!("poll: {e}")));
+        while let Some(msg) = multi.info_read() {
+            if let Err(e) = msg.result {
+                let ph = shared.lock().unwrap_or_else(|e| e.into_inner());
+                fail(&format!(
+                    "transfer failed: {e} ({} of {} upgraded, {} finished)",
+                    ph.opened, a.conns, ph.finished
+                ));
+            }
+            completed += 1;
+        }
+    }
+    let mut ph = shared.lock().unwrap_or_else(|e| e.into_inner());
+    if ph.finished != a.conns && a.msgs > 0 {
+        fail("transfers ended before every message was echoed");
+    }
+    ph.meter.t_closed = Some(Instant::now());
+    ph.meter.report(&a);
+}
