@@ -329,10 +329,9 @@ struct Bench {
     cur: usize,
 }
 
-impl Bench {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Phases> {
-        self.shared.lock().unwrap_or_else(|e| e.into_inner())
-    }
+/// The shared state; a panic elsewhere does not poison the numbers.
+fn lock(m: &Mutex<Phases>) -> std::sync::MutexGuard<'_, Phases> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Sends one binary message; anything but the whole of it accepted is an error (the send
@@ -351,7 +350,7 @@ fn send_one(ws: Result<curlew::ws::WsHandle<'_>, curlew::ws::WsError>, payload: 
 impl Handler for Bench {
     fn ws_open(&mut self, ctx: &mut Ctx<'_>) -> Flow {
         let shared = self.shared.clone();
-        let mut ph = shared.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ph = lock(&shared);
         ph.opened += 1;
         if ph.opened < self.conns {
             return Flow::Continue;
@@ -408,7 +407,7 @@ impl Handler for Bench {
             send_one(ctx.ws(), &self.payload);
         } else if self.recvd == self.msgs {
             let shared = self.shared.clone();
-            let mut ph = shared.lock().unwrap_or_else(|e| e.into_inner());
+            let mut ph = lock(&shared);
             ph.finished += 1;
             if ph.finished == self.conns {
                 ph.meter.done();
@@ -448,7 +447,7 @@ fn main() {
     }));
     let mut multi = Multi::new();
     {
-        let mut ph = shared.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ph = lock(&shared);
         for _ in 0..a.conns {
             let handler = Bench {
                 shared: shared.clone(),
@@ -472,7 +471,7 @@ fn main() {
             .unwrap_or_else(|e| fail(&format!("poll: {e}")));
         while let Some(msg) = multi.info_read() {
             if let Err(e) = msg.result {
-                let ph = shared.lock().unwrap_or_else(|e| e.into_inner());
+                let ph = lock(&shared);
                 fail(&format!(
                     "transfer failed: {e} ({} of {} upgraded, {} finished)",
                     ph.opened, a.conns, ph.finished
@@ -481,7 +480,7 @@ fn main() {
             completed += 1;
         }
     }
-    let mut ph = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let mut ph = lock(&shared);
     if ph.finished != a.conns && a.msgs > 0 {
         fail("transfers ended before every message was echoed");
     }
