@@ -3,10 +3,12 @@
 //! Starts its own loopback servers (HTTP and HTTPS, with the test CA checked in under
 //! `tests/support/data`), then drives thousands of transfers through ONE `Multi`: plain GETs,
 //! HTTPS GETs, POST uploads, chunked gzip responses that are decoded on the fly, and redirects,
-//! with a per-host connection limit so connections are reused. It prints a short summary.
+//! with a per-host connection limit so connections are reused, and WebSocket transfers beside
+//! them in the same `Multi` (each echoes messages with a tungstenite server from inside its
+//! write callback). It prints a short summary.
 //!
 //! ```text
-//! cargo run --release --example demo [-- --transfers 2000 --conns 16]
+//! cargo run --release --example demo [-- --transfers 2000 --conns 16 --websockets 200]
 //! ```
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -24,13 +26,15 @@ const KEY: &[u8] = include_bytes!("../tests/support/data/server.key");
 fn main() {
     let mut transfers = 2000usize;
     let mut conns = 16usize;
+    let mut websockets = 200usize;
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
         match (pair[0].as_str(), pair.get(1).and_then(|v| v.parse().ok())) {
             ("--transfers", Some(n)) => transfers = n,
             ("--conns", Some(n)) => conns = n,
+            ("--websockets", Some(n)) => websockets = n,
             _ => {
-                eprintln!("usage: demo [--transfers N] [--conns C]");
+                eprintln!("usage: demo [--transfers N] [--conns C] [--websockets W]");
                 std::process::exit(2);
             }
         }
@@ -39,11 +43,22 @@ fn main() {
     let accepted = Arc::new(AtomicUsize::new(0));
     let http = serve(None, accepted.clone());
     let https = serve(Some(tls_config()), accepted.clone());
-    println!("servers: http://{http} and https://{https} (loopback, started by the demo)");
+    let ws = serve_ws();
+    println!(
+        "servers: http://{http}, https://{https} and ws://{ws} (loopback, started by the demo)"
+    );
 
     let mut multi = Multi::new();
     multi.set_max_host_connections(conns);
     let start = Instant::now();
+    // The WebSocket transfers join the same Multi and run beside the HTTP ones.
+    let mut ws_ids = Vec::new();
+    for _ in 0..websockets {
+        let e = Easy::with_handler(&format!("ws://{ws}/echo"), WsEcho::default()).expect("URL");
+        ws_ids.push(multi.add(e));
+    }
+    let mut ws_done = 0usize;
+    let mut ws_msgs = 0usize;
     let mut added = 0usize;
     let mut done = 0usize;
     let mut failed = 0usize;
@@ -52,7 +67,7 @@ fn main() {
     let mut kinds = [0usize; 5];
     // Keep a bounded number in flight, like a real crawler would.
     let in_flight = conns * 4;
-    while done < transfers {
+    while done < transfers || ws_done < websockets {
         while added < transfers && added - done < in_flight {
             multi.add(make_transfer(added, &http.to_string(), &https.to_string()));
             kinds[added % 5] += 1;
@@ -60,8 +75,17 @@ fn main() {
         }
         multi.poll(Some(Duration::from_secs(1))).expect("poll");
         while let Some(msg) = multi.info_read() {
-            done += 1;
             let easy = multi.remove(msg.id).expect("finished transfer");
+            if let Some(w) = easy.handler::<WsEcho>() {
+                ws_done += 1;
+                ws_msgs += w.received;
+                if msg.result.is_err() || w.received != WS_ROUNDS {
+                    failed += 1;
+                    eprintln!("websocket: {:?} after {} messages", msg.result, w.received);
+                }
+                continue;
+            }
+            done += 1;
             let info = easy.info();
             connects += u64::from(info.num_connects);
             let counted = easy.handler::<Check>().expect("our handler");
@@ -83,17 +107,83 @@ fn main() {
         kinds[0], kinds[1], kinds[2], kinds[3], kinds[4]
     );
     println!(
-        "connections made: {connects} (server accepted {}), limit {conns} per host",
+        "websockets: {ws_done} transfers, {ws_msgs} messages echoed from inside write callbacks"
+    );
+    println!(
+        "HTTP connections made: {connects} (servers accepted {}), limit {conns} per host",
         accepted.load(Ordering::Relaxed)
     );
     println!("body bytes: {bytes}");
     println!(
-        "time: {secs:.3} s, {:.0} transfers/s, one Multi, one thread",
-        done as f64 / secs
+        "time: {secs:.3} s for {} transfers, {:.0} transfers/s, one Multi, one thread",
+        done + ws_done,
+        (done + ws_done) as f64 / secs
     );
     if failed > 0 {
         std::process::exit(1);
     }
+}
+
+/// Messages each WebSocket transfer exchanges before it closes.
+const WS_ROUNDS: usize = 10;
+
+/// Sends a message on open, then answers every echo from inside the write callback, closing
+/// after `WS_ROUNDS` messages.
+#[derive(Default)]
+struct WsEcho {
+    received: usize,
+}
+
+impl Handler for WsEcho {
+    fn ws_open(&mut self, ctx: &mut Ctx<'_>) -> Flow {
+        let _ = ctx
+            .ws()
+            .and_then(|mut ws| ws.send_text("hello over websocket"));
+        Flow::Continue
+    }
+    fn write(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
+        let Some(meta) = ctx.ws_meta() else {
+            return Flow::Abort;
+        };
+        if meta.is_close() || !meta.is_message_end() {
+            return Flow::Continue;
+        }
+        self.received += 1;
+        let Ok(mut ws) = ctx.ws() else {
+            return Flow::Abort;
+        };
+        let r = if self.received == WS_ROUNDS {
+            ws.close(1000, "done").map(|_| 0)
+        } else {
+            ws.send(data, meta.flags)
+        };
+        if r.is_err() {
+            return Flow::Abort;
+        }
+        Flow::Continue
+    }
+}
+
+/// A tungstenite echo server (an independent implementation) on loopback.
+fn serve_ws() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = stream.set_nodelay(true);
+                let Ok(mut ws) = tungstenite::accept(stream) else {
+                    return;
+                };
+                while let Ok(m) = ws.read() {
+                    if (m.is_text() || m.is_binary()) && ws.send(m).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
 }
 
 /// Counts body bytes and checks them against what the server promised.

@@ -42,6 +42,9 @@ struct Done {
     answer: Answer,
 }
 
+/// When a name was resolved, and to what.
+type Cached = (Instant, Arc<[SocketAddr]>);
+
 pub(crate) struct Resolver {
     jobs: Sender<Job>,
     jobs_rx: Receiver<Job>,
@@ -51,7 +54,7 @@ pub(crate) struct Resolver {
     threads: usize,
     spawned: usize,
     in_flight: usize,
-    cache: HashMap<(String, u16), (Instant, Arc<[SocketAddr]>)>,
+    cache: HashMap<(String, u16), Cached>,
     ttl: Duration,
 }
 

@@ -314,7 +314,7 @@ mod tests {
 
     #[test]
     fn display_and_source() {
-        let io = std::io::Error::new(std::io::ErrorKind::Other, "boom");
+        let io = std::io::Error::other("boom");
         let e = Error::new(ErrorKind::RecvError, "reading body").with_source(io);
         assert_eq!(e.to_string(), "receive error: reading body");
         assert_eq!(std::error::Error::source(&e).unwrap().to_string(), "boom");

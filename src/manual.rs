@@ -80,6 +80,57 @@
 //! | `CURLMOPT_MAX_TOTAL_CONNECTIONS`, `MAX_HOST_CONNECTIONS`, `MAXCONNECTS` | [`Multi::set_max_total_connections`](crate::Multi::set_max_total_connections), [`Multi::set_max_host_connections`](crate::Multi::set_max_host_connections), [`Multi::set_max_idle_connections`](crate::Multi::set_max_idle_connections) |
 //! | `CURLcode` | [`ErrorKind`](crate::ErrorKind) ([`ErrorKind::curl_code`](crate::ErrorKind::curl_code) gives the number) |
 //!
+//!
+//! # 4. WebSocket
+//!
+//! A `ws://` or `wss://` URL makes a WebSocket transfer; it lives in the same [`Multi`](crate::Multi)
+//! as the HTTP ones. The upgrade is verified (`Sec-WebSocket-Accept`, `Upgrade`, `Connection`,
+//! subprotocols and extensions the client did not offer are rejected); any answer but 101
+//! fails with [`ErrorKind::HttpReturnedError`](crate::ErrorKind::HttpReturnedError) and the
+//! status in [`TransferInfo::response_code`](crate::TransferInfo::response_code). Bytes that
+//! arrive with the 101 are the first WebSocket bytes, in every mode.
+//!
+//! **Callback model** (default). [`Handler::ws_open`](crate::Handler::ws_open) runs once after
+//! the upgrade; every received chunk goes to [`Handler::write`](crate::Handler::write) with its
+//! metadata in [`Ctx::ws_meta`](crate::Ctx::ws_meta): a chunk never spans two frames, the type
+//! flag is on every fragment, `CONT` on all fragments but the last, `offset`/`bytesleft`/`len`
+//! as in `curl_ws_frame`. Large frames are streamed in chunks, never buffered whole. From any
+//! callback, [`Ctx::ws`](crate::Ctx::ws) sends on the current transfer and
+//! [`Ctx::ws_of`](crate::Ctx::ws_of) on any other: sends are queued in a bounded queue and never
+//! block (libcurl blocks here).
+//!
+//! **Connect-only model** ([`Easy::connect_only`](crate::Easy::connect_only), curl's
+//! `CONNECT_ONLY=2`). The transfer is reported done by [`Multi::info_read`](crate::Multi::info_read)
+//! as soon as the upgrade is; it stays in the multi, which keeps flushing its send queue and
+//! timing its close handshake. [`Multi::ws`](crate::Multi::ws) gives a
+//! [`WsHandle`](crate::ws::WsHandle) whose `recv` and `send` are non-blocking and answer
+//! [`WsError::WouldBlock`](crate::ws::WsError::WouldBlock) (curl's `CURLE_AGAIN`).
+//!
+//! **Control frames.** Pings are answered automatically (one pending pong at most: a ping
+//! flood cannot grow memory) unless [`Easy::ws_auto_pong`](crate::Easy::ws_auto_pong) is off.
+//! Pongs and close frames are shown to the application. A peer's close is echoed with its code;
+//! the application's close waits at most [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout)
+//! for the peer's. Control frames go between fragments, never inside a frame.
+//!
+//! **Violations** (masked server frame, RSV bits, reserved opcodes, fragmented or oversized
+//! control frames, stray or missing continuations, bad close codes or payloads, invalid UTF-8,
+//! frames or messages over the limits) send a close with 1002, 1007 or 1009 and fail the
+//! transfer with [`ErrorKind::WsProtocol`](crate::ErrorKind::WsProtocol).
+//!
+//! | libcurl | curlew |
+//! |---|---|
+//! | `curl_ws_send(h, buf, len, &sent, 0, flags)` | [`WsHandle::send`](crate::ws::WsHandle::send) → `Ok(sent)`; `WouldBlock` only when nothing was accepted |
+//! | `curl_ws_send(..., fragsize, CURLWS_OFFSET)` | [`WsHandle::send_offset`](crate::ws::WsHandle::send_offset) |
+//! | `curl_ws_start_frame` | [`WsHandle::start_frame`](crate::ws::WsHandle::start_frame) |
+//! | `curl_ws_recv` | [`WsHandle::recv`](crate::ws::WsHandle::recv) (connect-only; the payload is borrowed, no copy) |
+//! | `curl_ws_meta` | [`Ctx::ws_meta`](crate::Ctx::ws_meta) (inside the write callback) |
+//! | `struct curl_ws_frame` | [`WsFrame`](crate::ws::WsFrame) (`flags`, `offset`, `bytesleft`, `len`) |
+//! | `CURLWS_TEXT`, `BINARY`, `CONT`, `CLOSE`, `PING`, `PONG`, `OFFSET` | [`ws::TEXT`](crate::ws::TEXT), [`ws::BINARY`](crate::ws::BINARY), [`ws::CONT`](crate::ws::CONT), [`ws::CLOSE`](crate::ws::CLOSE), [`ws::PING`](crate::ws::PING), [`ws::PONG`](crate::ws::PONG), [`ws::OFFSET`](crate::ws::OFFSET) (same values) |
+//! | `CURLOPT_WS_OPTIONS` `CURLWS_RAW_MODE` | [`Easy::ws_raw_mode`](crate::Easy::ws_raw_mode) |
+//! | `CURLOPT_WS_OPTIONS` `CURLWS_NOAUTOPONG` | [`Easy::ws_auto_pong`](crate::Easy::ws_auto_pong)`(false)` |
+//! | `CURLOPT_CONNECT_ONLY` = 2 | [`Easy::connect_only`](crate::Easy::connect_only) |
+//! | (none) | [`Handler::ws_open`](crate::Handler::ws_open), [`Easy::ws_protocols`](crate::Easy::ws_protocols), [`Easy::ws_max_frame_size`](crate::Easy::ws_max_frame_size), [`Easy::ws_max_message_size`](crate::Easy::ws_max_message_size), [`Easy::ws_max_send_queue`](crate::Easy::ws_max_send_queue), [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout), [`Easy::ws_validate_utf8`](crate::Easy::ws_validate_utf8) |
+//!
 //! Differences worth knowing: the per-host limit counts connections per (scheme class, host,
 //! port, TLS settings), not per host name alone; the low-speed check uses consecutive windows
 //! of `LOW_SPEED_TIME` rather than a sliding one.

@@ -970,8 +970,9 @@ impl Transfer {
             // Work through buffered bytes first. A body can also be complete with nothing
             // buffered: its last bytes were handed over just before a pause.
             let buffered = self.conn.as_ref().map_or(0, |c| c.buffered().len());
-            let body_done =
-                self.recv == Recv::Body && self.decoder.as_ref().is_some_and(|d| d.is_done());
+            let body_done = self.conn.is_some()
+                && self.recv == Recv::Body
+                && self.decoder.as_ref().is_some_and(|d| d.is_done());
             if buffered > 0 || body_done {
                 let progressed = self.process_input(core, id, h, now)?;
                 if self.state != State::Active {

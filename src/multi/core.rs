@@ -541,6 +541,7 @@ impl Core {
     }
 
     /// Forget a connection attempt that failed (it holds no slot of its own).
+    #[allow(clippy::boxed_local)] // the caller's connection is boxed; no point unboxing it
     pub(crate) fn drop_attempt(&mut self, mut conn: Box<Conn>) {
         if conn.token != usize::MAX && self.conns.contains(conn.token) {
             let _ = self.registry.deregister(conn.source());

@@ -1,3 +1,5 @@
+#![allow(clippy::result_large_err)] // tungstenite's handshake callback signature
+
 //! An independent WebSocket peer for interop tests: tungstenite in the server role, on
 //! 127.0.0.1:0, one thread per connection. Not our own codec.
 
