@@ -44,7 +44,9 @@ const MAX_MESSAGE: u64 = 64 << 20;
 const DEFAULT_SEND_QUEUE: usize = 32 << 20;
 /// After a loop-driven send found the queue full, wait this long before the next try (a send
 /// marks the transfer for a turn of the multi; retrying at once would spin).
-const RETRY_PAUSE: Duration = Duration::from_millis(2);
+const RETRY_PAUSE: Duration = Duration::from_millis(1);
+/// The longest wait in `Multi::poll` when nothing is pending.
+const POLL_WAIT: Duration = Duration::from_millis(50);
 
 const USAGE: &str = "usage: autobahn_client [--url ws://127.0.0.1:9001] [--agent curlew] \
 [--cases SPEC] [--parallel K] [--send-queue BYTES] [--case-timeout SECS] [--verbose]";
@@ -123,8 +125,8 @@ struct Outbox {
 enum Pump {
     /// Everything was handed to the session.
     Empty,
-    /// The send queue is full; the rest waits.
-    Full,
+    /// The send queue is full; the rest waits. `true` when some bytes were taken first.
+    Full(bool),
     /// No more sends are possible.
     Stopped,
 }
@@ -132,17 +134,19 @@ enum Pump {
 impl Outbox {
     /// Hands as much as the send queue takes to the session, continuing the open frame first.
     fn pump(&mut self, ws: &mut WsHandle<'_>) -> Pump {
+        let mut took = false;
         while let Some((msg, ty)) = self.queue.front() {
             match ws.send(&msg[self.sent..], *ty) {
                 Ok(n) => {
                     self.sent += n;
+                    took = true;
                     if self.sent < msg.len() {
-                        return Pump::Full;
+                        return Pump::Full(true);
                     }
                     self.queue.pop_front();
                     self.sent = 0;
                 }
-                Err(WsError::WouldBlock) => return Pump::Full,
+                Err(WsError::WouldBlock) => return Pump::Full(took),
                 Err(e) => {
                     if !matches!(e, WsError::Closed) {
                         self.error.get_or_insert_with(|| format!("send: {e}"));
@@ -266,8 +270,15 @@ fn run_jobs(
         if active.is_empty() {
             return Ok(());
         }
-        m.poll(Some(Duration::from_millis(50)))
-            .map_err(|e| format!("poll: {e}"))?;
+        // With echoes waiting for room, come back soon: the multi reports no event when the
+        // socket drains, only the next turn shows the room.
+        let waiting = active.values().any(|a| {
+            a.outbox
+                .as_ref()
+                .is_some_and(|o| !o.lock().unwrap_or_else(|p| p.into_inner()).queue.is_empty())
+        });
+        let wait = if waiting { RETRY_PAUSE } else { POLL_WAIT };
+        m.poll(Some(wait)).map_err(|e| format!("poll: {e}"))?;
         while let Some(msg) = m.info_read() {
             let Some(a) = active.remove(&msg.id) else {
                 continue;
@@ -296,8 +307,8 @@ fn run_jobs(
             }
             let Ok(mut ws) = m.ws(id) else { continue };
             ob.retry_at = match ob.pump(&mut ws) {
-                Pump::Full => Some(now + RETRY_PAUSE),
-                Pump::Empty | Pump::Stopped => None,
+                Pump::Full(false) => Some(now + RETRY_PAUSE),
+                Pump::Full(true) | Pump::Empty | Pump::Stopped => None,
             };
         }
         for id in expired {

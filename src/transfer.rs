@@ -1394,6 +1394,7 @@ impl Transfer {
         let keep = clean
             && self.send == Send::Done
             && !self.opts.forbid_reuse
+            && !sent_connection_close(&self.opts.headers)
             && self.head.as_ref().is_some_and(|h| h.keep_alive())
             && self.decoder.as_ref().is_none_or(|d| d.is_done())
             && self.conn.as_ref().is_some_and(|c| c.buffered().is_empty());
@@ -1567,6 +1568,16 @@ fn user_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a st
         .rev()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
+}
+
+/// Whether the request carried `Connection: close`: then the client must not send another
+/// request on the connection (RFC 9112 §9.6), whatever the server answers.
+fn sent_connection_close(headers: &[(String, String)]) -> bool {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))
+        .flat_map(|(_, v)| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("close"))
 }
 
 fn is_conn_failure(e: &Error) -> bool {

@@ -303,3 +303,25 @@ fn easy_perform_twice_reuses_the_connection() {
 fn srv_head_len(n: usize) -> u64 {
     format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n").len() as u64
 }
+
+#[test]
+fn request_connection_close_is_honoured_by_the_client() {
+    // RFC 9112 §9.6: after sending "Connection: close" the client must not
+    // send another request on that connection, even if the server keeps it.
+    let srv = Server::start(|c: &mut Conn| {
+        while c.read_request().is_some() {
+            c.respond(200, &[], b"kept open");
+        }
+    });
+    let mut m = Multi::new();
+    let mut e = Easy::new(&srv.url("/")).unwrap();
+    e.header("Connection", "close").unwrap();
+    let id = m.add(e);
+    finish(&mut m)[&id].unwrap();
+    assert_eq!(m.connection_counts(), (0, 0));
+    let id = m.add(Easy::new(&srv.url("/")).unwrap());
+    let f = finish(&mut m).remove(&id).unwrap();
+    f.unwrap();
+    assert!(!f.easy.info().reused);
+    assert_eq!(srv.accepted(), 2);
+}

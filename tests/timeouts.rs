@@ -149,3 +149,30 @@ fn failures_do_not_disturb_other_transfers() {
         assert_eq!(r[&id].unwrap().body(), b"good");
     }
 }
+
+#[test]
+fn total_timeout_while_waiting_for_a_connection_slot() {
+    let srv = silent_server();
+    let mut m = Multi::new();
+    m.set_max_host_connections(1);
+    let mut hog = Easy::new(&srv.url("/hog")).unwrap();
+    hog.timeout(Some(Duration::from_secs(20)));
+    let hog = m.add(hog);
+    let mut waiter = Easy::new(&srv.url("/waiter")).unwrap();
+    waiter.timeout(Some(Duration::from_millis(200)));
+    let waiter = m.add(waiter);
+    // The waiter times out in the queue; then the hog is cancelled.
+    let deadline = std::time::Instant::now() + RUN_BOUND;
+    let msg = loop {
+        assert!(std::time::Instant::now() < deadline, "no timeout");
+        m.poll(Some(Duration::from_millis(50))).unwrap();
+        if let Some(msg) = m.info_read() {
+            break msg;
+        }
+    };
+    assert_eq!(msg.id, waiter);
+    assert_eq!(msg.result.unwrap_err().kind(), ErrorKind::OperationTimedout);
+    assert!(m.remove(hog).is_some());
+    assert_eq!(m.running(), 0);
+    assert_eq!(srv.requests(), 1);
+}

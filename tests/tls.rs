@@ -356,3 +356,39 @@ fn unpause_after_the_server_finished_sending() {
     f.unwrap();
     assert_same_bytes(&f.easy.handler::<PauseFirst>().unwrap().body, &body);
 }
+
+#[test]
+fn many_tls_transfers_over_few_connections() {
+    let srv = Server::start_tls(
+        server_config("server.pem", "server.key"),
+        routes(|req| Response::ok(req.path().to_string())),
+    );
+    let mut m = Multi::new();
+    m.set_max_host_connections(4);
+    let ids: Vec<_> = (0..100)
+        .map(|i| m.add(get(&srv.url(&format!("/{i}")))))
+        .collect();
+    let r = finish(&mut m);
+    let mut connects = 0;
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(r[id].unwrap().body(), format!("/{i}").as_bytes());
+        connects += r[id].easy.info().num_connects as usize;
+    }
+    assert!(srv.accepted() <= 4, "accepted {}", srv.accepted());
+    assert_eq!(connects, srv.accepted());
+}
+
+#[test]
+fn tls_perform_twice_reuses() {
+    let srv = https("server");
+    let mut e = Easy::new(&srv.url("/")).unwrap();
+    e.ca_file(ca_path()).timeout(Some(RUN_BOUND));
+    e.perform().unwrap();
+    assert!(!e.info().reused);
+    assert!(e.info().appconnect_time > std::time::Duration::ZERO);
+    e.perform().unwrap();
+    assert!(e.info().reused);
+    assert_eq!(e.info().num_connects, 0);
+    assert_eq!(e.collected().unwrap().body, b"securesecure");
+    assert_eq!(srv.accepted(), 1);
+}

@@ -50,12 +50,15 @@
 //!
 //! * **Ping** (§5.5.2, §5.5.3): with [`WsConfig::auto_pong`] (the default) a
 //!   Ping is answered with a Pong echoing its payload and is *not* returned
-//!   to the application (as libcurl does). At most one automatic Pong is
-//!   pending: a newer Ping replaces an older Pong that has not started to be
-//!   written, whether it still waits for room or already sits at the end of
-//!   the transmit queue, so a ping flood cannot grow memory (§5.5.3 allows
-//!   answering only the most recent Ping). No Pong is sent once our Close is
-//!   committed (as tungstenite does) or after the peer's Close.
+//!   to the application (as libcurl does). Every Ping gets its Pong while
+//!   the Pong fits in the transmit queue (Autobahn|Testsuite 2.10 expects a
+//!   Pong per Ping). When it does not fit, or while a data frame is only
+//!   partly queued, a newer Ping replaces the older Pong that has not started
+//!   to be written, whether it waits in its slot or sits at the end of the
+//!   queue, so a ping flood cannot grow memory beyond the queue bound
+//!   (§5.5.3 allows answering only the most recent Ping). No Pong is sent
+//!   once our Close is committed (as tungstenite does) or after the peer's
+//!   Close.
 //! * **Close** (§5.5.1): the peer's Close is returned to the application,
 //!   recorded ([`peer_close`](WsSession::peer_close)) and, unless we already
 //!   committed a Close, echoed with the same status code and an empty reason
@@ -554,7 +557,10 @@ impl WsSession {
         if self.close_committed || self.eof {
             return;
         }
-        if self.pong_tail > 0 {
+        // Autobahn fix (2.10): replace the unwritten Pong at the end of the queue only when
+        // the new one does not fit; until then every Ping is answered.
+        let wire_len = CONTROL_HEADER_LEN + payload.len().min(MAX_CONTROL_PAYLOAD);
+        if self.pong_tail > 0 && self.tx.room() < wire_len {
             // §5.5.3: only the most recent Ping needs an answer.
             self.tx.truncate_back(self.pong_tail);
             self.pong_tail = 0;
@@ -1241,33 +1247,40 @@ mod tests {
     #[test]
     fn ping_flood_keeps_one_pending_pong() {
         let ping = |i: u32| srv(true, OpCode::Ping, &i.to_be_bytes());
-        // Idle connection, nothing written: the queued Pong is replaced.
+        const PONG_LEN: usize = CONTROL_HEADER_LEN + 4;
+        // Room in the queue: every Ping is answered (Autobahn 2.10).
         let mut s = session(WsConfig::default());
-        for i in 0..1000 {
+        for i in 0..10 {
             assert_eq!(recv(&mut s, &[&ping(i)]), (vec![], None));
-            assert_eq!(s.send_queue_len(), CONTROL_HEADER_LEN + 4);
         }
+        assert_eq!(s.send_queue_len(), 10 * PONG_LEN);
         let mut peer = Peer::new();
         assert_eq!(
             peer.pump(&mut s),
-            vec![sent(OpCode::Pong, true, &999u32.to_be_bytes())]
+            (0..10u32)
+                .map(|i| sent(OpCode::Pong, true, &i.to_be_bytes()))
+                .collect::<Vec<_>>()
         );
 
-        // A Pong partly written is no longer replaceable; the next one is.
-        for i in 0..10 {
-            recv(&mut s, &[&ping(i)]);
+        // A full queue of Pongs: a newer Ping replaces the last unwritten one.
+        let mut s = session(bounded(MIN_SEND_QUEUE));
+        let cap = MIN_SEND_QUEUE / PONG_LEN;
+        for i in 0..1000 {
+            assert_eq!(recv(&mut s, &[&ping(i)]), (vec![], None));
+            assert_eq!(s.send_queue_len(), (i as usize + 1).min(cap) * PONG_LEN);
         }
+        // A Pong partly written is no longer replaceable; the next one is.
+        let mut peer = Peer::new();
         peer.pump_max(&mut s, 3);
-        recv(&mut s, &[&ping(10)]);
-        recv(&mut s, &[&ping(11)]);
-        assert_eq!(s.send_queue_len(), 2 * (CONTROL_HEADER_LEN + 4) - 3);
-        assert_eq!(
-            peer.pump(&mut s),
-            vec![
-                sent(OpCode::Pong, true, &9u32.to_be_bytes()),
-                sent(OpCode::Pong, true, &11u32.to_be_bytes())
-            ]
-        );
+        recv(&mut s, &[&ping(1000)]); // fits again
+        recv(&mut s, &[&ping(1001)]); // replaces 1000
+        assert_eq!(s.send_queue_len(), (cap + 1) * PONG_LEN - 3);
+        let want: Vec<Sent> = (0..cap as u32 - 1)
+            .chain([999, 1001])
+            .map(|i| sent(OpCode::Pong, true, &i.to_be_bytes()))
+            .collect();
+        assert_eq!(peer.pump(&mut s), want);
+        let mut s = session(WsConfig::default());
 
         // While a data frame is half-queued the Pong waits in its slot.
         s.start_frame(BINARY, 4).unwrap();
