@@ -78,6 +78,10 @@ pub enum DebugKind {
 ///         Flow::Continue
 ///     }
 /// }
+///
+/// let easy = curlew::Easy::with_handler("http://127.0.0.1:8080/", Count(0))?;
+/// assert_eq!(easy.handler::<Count>().map(|c| c.0), Some(0));
+/// # Ok::<(), curlew::Error>(())
 /// ```
 pub trait Handler: Any + Send {
     /// One call per response header line, status line first and the empty line last, line

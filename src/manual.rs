@@ -106,8 +106,9 @@
 //! [`WsHandle`](crate::ws::WsHandle) whose `recv` and `send` are non-blocking and answer
 //! [`WsError::WouldBlock`](crate::ws::WsError::WouldBlock) (curl's `CURLE_AGAIN`).
 //!
-//! **Control frames.** Pings are answered automatically (one pending pong at most: a ping
-//! flood cannot grow memory) unless [`Easy::ws_auto_pong`](crate::Easy::ws_auto_pong) is off.
+//! **Control frames.** Pings are answered automatically, one pong per ping while it fits in the
+//! send queue (beyond that only the latest ping is answered, so a ping flood cannot grow memory
+//! past the queue bound) unless [`Easy::ws_auto_pong`](crate::Easy::ws_auto_pong) is off.
 //! Pongs and close frames are shown to the application. A peer's close is echoed with its code;
 //! the application's close waits at most [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout)
 //! for the peer's. Control frames go between fragments, never inside a frame.

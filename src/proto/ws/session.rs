@@ -1245,7 +1245,7 @@ mod tests {
     }
 
     #[test]
-    fn ping_flood_keeps_one_pending_pong() {
+    fn every_ping_answered_until_the_queue_bound() {
         let ping = |i: u32| srv(true, OpCode::Ping, &i.to_be_bytes());
         const PONG_LEN: usize = CONTROL_HEADER_LEN + 4;
         // Room in the queue: every Ping is answered (Autobahn 2.10).
@@ -1280,9 +1280,10 @@ mod tests {
             .map(|i| sent(OpCode::Pong, true, &i.to_be_bytes()))
             .collect();
         assert_eq!(peer.pump(&mut s), want);
-        let mut s = session(WsConfig::default());
 
         // While a data frame is half-queued the Pong waits in its slot.
+        let mut s = session(WsConfig::default());
+        let mut peer = Peer::new();
         s.start_frame(BINARY, 4).unwrap();
         assert_eq!(s.send(b"ab", 0, 0), Ok(2));
         let before = s.send_queue_len();
