@@ -282,12 +282,6 @@ impl Transfer {
         }
     }
 
-    fn debug(&self, h: &mut dyn Handler, kind: DebugKind, data: &[u8]) {
-        if self.opts.verbose {
-            h.debug(kind, data);
-        }
-    }
-
     fn text(&self, h: &mut dyn Handler, msg: impl FnOnce() -> String) {
         if self.opts.verbose {
             let mut m = msg();
@@ -707,7 +701,9 @@ impl Transfer {
             head.encode(&mut self.head_buf)
         }
         .map_err(|e| Error::new(ErrorKind::BadFunctionArgument, e.to_string()))?;
-        self.debug(h, DebugKind::HeaderOut, &self.head_buf.clone());
+        if self.opts.verbose {
+            h.debug(DebugKind::HeaderOut, &self.head_buf);
+        }
         self.head_sent = 0;
         self.body_sent = 0;
         self.ubuf_pos = 0;
