@@ -175,7 +175,7 @@ const SC_PAGESIZE: c_int = 30;
 struct Usage {
     user_s: f64,
     sys_s: f64,
-    max_rss_kb: i64,
+    max_rss_kb: c_long,
 }
 
 fn rusage() -> Usage {
@@ -199,7 +199,7 @@ fn rusage() -> Usage {
     Usage {
         user_s: secs(&ru.ru_utime),
         sys_s: secs(&ru.ru_stime),
-        max_rss_kb: ru.ru_maxrss as i64,
+        max_rss_kb: ru.ru_maxrss,
     }
 }
 

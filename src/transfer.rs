@@ -630,7 +630,8 @@ impl Transfer {
             extra.push(("Accept-Encoding".into(), "gzip, deflate".into()));
         }
         let mut expect_continue = false;
-        match &self.body {
+        let request_body = if is_ws { &Body::None } else { &self.body };
+        match request_body {
             Body::None => {
                 if matches!(self.method.as_str(), "POST" | "PUT") && !has("content-length") {
                     extra.push(("Content-Length".into(), "0".into()));
@@ -790,8 +791,9 @@ impl Transfer {
                 Send::Done | Send::WaitContinue => return Ok(()),
                 Send::Head => {
                     let head = &self.head_buf[self.head_sent..];
+                    let is_ws = self.target.scheme.is_ws();
                     let body: &[u8] = match &self.body {
-                        Body::Bytes(b) if !self.expect_continue => &b[..],
+                        Body::Bytes(b) if !self.expect_continue && !is_ws => &b[..],
                         _ => &[],
                     };
                     let n = match conn.write_vectored(&[IoSlice::new(head), IoSlice::new(body)]) {
@@ -813,7 +815,11 @@ impl Transfer {
                     }
                     if self.head_sent == self.head_buf.len() {
                         self.info.request_size += self.head_buf.len() as u64;
-                        self.send = if self.expect_continue {
+                        self.send = if is_ws {
+                            // A WebSocket upgrade has no body: a read callback feeds frames
+                            // once the connection is open.
+                            Send::Done
+                        } else if self.expect_continue {
                             self.deadline_expect = Some(now + self.opts.expect_100_timeout);
                             Send::WaitContinue
                         } else {

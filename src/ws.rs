@@ -190,6 +190,14 @@ impl WsHandle<'_> {
         self.meta
     }
 
+    /// The socket of a connect-only transfer, to wait for readiness in your own loop
+    /// (`CURLINFO_ACTIVESOCKET`); `None` in the callback model.
+    #[cfg(unix)]
+    pub fn socket(&mut self) -> Option<std::os::unix::io::RawFd> {
+        use std::os::unix::io::AsRawFd;
+        self.conn.as_deref_mut().map(|c| c.source().as_raw_fd())
+    }
+
     /// Bytes queued and not yet written to the socket.
     pub fn queued(&self) -> usize {
         self.session.send_queue_len()

@@ -172,7 +172,7 @@ fn connect_only_send_and_recv() {
 #[test]
 fn broadcast_from_one_callback_to_many() {
     let peer = WsPeer::echo();
-    const N: usize = 20;
+    const N: usize = 100;
     let ids: Arc<Mutex<Vec<TransferId>>> = Arc::default();
     struct Caster {
         ids: Arc<Mutex<Vec<TransferId>>>,
@@ -311,4 +311,76 @@ fn bytes_with_the_101_are_not_lost() {
         Easy::with_handler(&srv.url("/").replace("http://", "ws://"), Got::default()).unwrap();
     e.perform().expect("server closed cleanly with 1000");
     assert_eq!(e.handler::<Got>().unwrap().0, b"early");
+}
+
+#[test]
+fn read_callback_sends_frames_including_zero_length() {
+    let peer = WsPeer::start(|mut ws| {
+        // Record what arrives, then close.
+        let mut got = Vec::new();
+        while let Ok(m) = ws.read() {
+            match m {
+                tungstenite::Message::Binary(b) => got.push((false, b.to_vec())),
+                tungstenite::Message::Text(t) => got.push((true, t.as_bytes().to_vec())),
+                tungstenite::Message::Close(_) => break,
+                _ => {}
+            }
+            if got.len() == 3 {
+                let summary: Vec<String> = got
+                    .iter()
+                    .map(|(t, b)| format!("{}:{}", if *t { "T" } else { "B" }, b.len()))
+                    .collect();
+                let _ = ws.send(tungstenite::Message::text(summary.join(",")));
+                let _ = ws.close(None);
+            }
+        }
+        let _ = ws.flush();
+    });
+    /// Step 0: a plain 5-byte read (one BINARY frame); 1: start_frame(TEXT, 0) and return 0
+    /// (a zero-length frame, not EOF); 2: start_frame(TEXT, 3) then "abc"; then EOF.
+    struct Reader {
+        step: usize,
+        summary: Option<String>,
+    }
+    impl Handler for Reader {
+        fn read(&mut self, ctx: &mut Ctx<'_>, buf: &mut [u8]) -> curlew::ReadResult {
+            self.step += 1;
+            match self.step {
+                1 => {
+                    buf[..5].copy_from_slice(b"12345");
+                    curlew::ReadResult::Data(5)
+                }
+                2 => {
+                    ctx.ws().unwrap().start_frame(TEXT, 0).unwrap();
+                    curlew::ReadResult::Data(0)
+                }
+                3 => {
+                    ctx.ws().unwrap().start_frame(TEXT, 3).unwrap();
+                    buf[..3].copy_from_slice(b"abc");
+                    curlew::ReadResult::Data(3)
+                }
+                _ => curlew::ReadResult::Data(0),
+            }
+        }
+        fn write(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
+            if ctx.ws_meta().unwrap().is_text() {
+                self.summary = Some(String::from_utf8_lossy(data).into_owned());
+            }
+            Flow::Continue
+        }
+    }
+    let mut e = Easy::with_handler(
+        &peer.url("/"),
+        Reader {
+            step: 0,
+            summary: None,
+        },
+    )
+    .unwrap();
+    e.upload(None);
+    e.perform().unwrap();
+    assert_eq!(
+        e.handler::<Reader>().unwrap().summary.as_deref(),
+        Some("B:5,T:0,T:3")
+    );
 }

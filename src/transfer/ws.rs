@@ -12,14 +12,17 @@ use std::time::Instant;
 
 use super::{Next, State, Transfer};
 use crate::ctx::Ctx;
+use crate::easy::Body;
 use crate::error::{Error, ErrorKind, Result};
-use crate::handler::{DebugKind, Flow, Handler};
+use crate::handler::{DebugKind, Flow, Handler, ReadResult};
 use crate::multi::core::Core;
 use crate::multi::TransferId;
 use crate::proto::http1::ResponseHead;
+use crate::proto::ws::session::SendError;
 use crate::proto::ws::session::{CloseState, WsConfig, WsSession};
 use crate::proto::ws::{handshake, ProtocolError};
 use crate::transfer::STEP_RECV_BUDGET;
+use crate::ws::BINARY;
 use crate::ws::{WsFrame, WsHandle};
 
 /// A transfer's WebSocket state.
@@ -51,6 +54,16 @@ pub(crate) fn secure_random<const N: usize>() -> [u8; N] {
         }
     }
     b
+}
+
+fn upload_error(e: SendError) -> Error {
+    Error::new(
+        ErrorKind::ReadError,
+        format!(
+            "read callback data could not be sent: {}",
+            crate::ws::WsError::from(e)
+        ),
+    )
 }
 
 impl Transfer {
@@ -215,6 +228,9 @@ impl Transfer {
                 return Ok(next);
             }
         }
+        if matches!(self.body, Body::Read(_)) && !self.upload_eof && !self.ctl.send_paused {
+            self.ws_read_callback(core, id, h)?;
+        }
         self.ws_flush()?;
         let ws = self.ws.as_deref_mut().expect("checked");
         match ws.session.close_state() {
@@ -239,6 +255,92 @@ impl Transfer {
             }
         }
         Ok(Next::Yield)
+    }
+
+    /// The read-callback model of sending (curl 8.16 `READFUNCTION` + `curl_ws_start_frame`):
+    /// what the read callback returns goes out as one BINARY frame of that length, unless the
+    /// callback started a frame with [`WsHandle::start_frame`], in which case its bytes are that
+    /// frame's payload. A return of 0 ends the upload, except right after a `start_frame`
+    /// (zero-length frames are possible). Runs while the send queue has room.
+    fn ws_read_callback(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+    ) -> Result<()> {
+        loop {
+            let ws = self.ws.as_deref_mut().expect("checked");
+            // Bytes the queue did not take last time go first.
+            if self.ubuf_pos < self.ubuf.len() {
+                let flags = if ws.session.frame_in_progress().is_some() {
+                    0
+                } else {
+                    BINARY
+                };
+                match ws.session.send(&self.ubuf[self.ubuf_pos..], flags, 0) {
+                    Ok(n) => self.ubuf_pos += n,
+                    Err(SendError::WouldBlock) => return Ok(()),
+                    Err(e) => return Err(upload_error(e)),
+                }
+                if self.ubuf_pos < self.ubuf.len() {
+                    return Ok(());
+                }
+                continue;
+            }
+            let room = ws.session.send_room();
+            if room <= crate::proto::ws::MAX_HEADER_LEN {
+                return Ok(());
+            }
+            let cap =
+                (room - crate::proto::ws::MAX_HEADER_LEN).min(crate::transfer::UPLOAD_BUFFER_SIZE);
+            self.ubuf.resize(cap, 0);
+            self.ubuf_pos = 0;
+            let queued_before = ws.session.send_queue_len();
+            let in_frame_before = ws.session.frame_in_progress().is_some();
+            let r = h.read(
+                &mut Ctx {
+                    core: &mut *core,
+                    id,
+                    me: &mut self.ctl,
+                    info: &self.info,
+                    ws: Some(&mut ws.session),
+                    ws_meta: None,
+                },
+                &mut self.ubuf,
+            );
+            match r {
+                ReadResult::Pause => {
+                    self.ubuf.clear();
+                    self.ctl.send_paused = true;
+                    return Ok(());
+                }
+                ReadResult::Abort => {
+                    return Err(Error::new(
+                        ErrorKind::AbortedByCallback,
+                        "read callback asked to abort",
+                    ))
+                }
+                ReadResult::Data(n) if n > cap => {
+                    return Err(Error::new(
+                        ErrorKind::ReadError,
+                        "read callback returned more bytes than the buffer holds",
+                    ))
+                }
+                ReadResult::Data(0) => {
+                    self.ubuf.clear();
+                    let started = ws.session.send_queue_len() > queued_before
+                        || (!in_frame_before && ws.session.frame_in_progress().is_some());
+                    if !started {
+                        self.upload_eof = true;
+                        return Ok(());
+                    }
+                }
+                ReadResult::Data(n) => {
+                    self.ubuf.truncate(n);
+                    self.info.size_upload += n as u64;
+                }
+            }
+        }
     }
 
     /// Callback model: decode and deliver. `Some(next)` when the transfer ended.
