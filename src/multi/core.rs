@@ -108,6 +108,7 @@ pub(crate) struct Core {
     pub(crate) max_idle: usize,
     dirty: Vec<usize>,
     dirty_next: Vec<usize>,
+    dirty_spare: Vec<usize>,
     timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
     pub(crate) msgs: VecDeque<Message>,
     pub(crate) deferred: Vec<Deferred>,
@@ -135,6 +136,7 @@ impl Core {
             max_idle: DEFAULT_MAX_IDLE,
             dirty: Vec::new(),
             dirty_next: Vec::new(),
+            dirty_spare: Vec::new(),
             timers: BinaryHeap::new(),
             msgs: VecDeque::new(),
             deferred: Vec::new(),
@@ -277,14 +279,16 @@ impl Core {
             }
         }
         // Transfers that used up their budget last turn go first this turn.
-        let mut carried = std::mem::take(&mut self.dirty_next);
-        carried.append(&mut self.dirty);
-        self.dirty = carried;
+        if !self.dirty_next.is_empty() {
+            self.dirty_next.append(&mut self.dirty);
+            std::mem::swap(&mut self.dirty, &mut self.dirty_next);
+        }
         for _ in 0..MAX_ROUNDS {
             if self.dirty.is_empty() {
                 break;
             }
-            let list = std::mem::take(&mut self.dirty);
+            let spare = std::mem::take(&mut self.dirty_spare);
+            let mut list = std::mem::replace(&mut self.dirty, spare);
             for (i, &idx) in list.iter().enumerate() {
                 if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.step_one(idx, now))) {
                     // Transfers after the panicking one keep their turn (their dirty flag is
@@ -293,11 +297,12 @@ impl Core {
                     resume_unwind(panic);
                 }
             }
+            list.clear();
+            self.dirty_spare = list;
             self.apply_deferred();
         }
         // Whatever is still dirty runs next turn (the poller will not block).
-        let mut rest = std::mem::take(&mut self.dirty);
-        self.dirty_next.append(&mut rest);
+        self.dirty_next.append(&mut self.dirty);
         if self.timers.len() > 64 + 4 * self.slots.len() {
             self.compact_timers();
         }
@@ -613,6 +618,9 @@ impl Core {
                         if c.token == tok {
                             if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                                 c.readable = true;
+                            }
+                            if ev.is_read_closed() || ev.is_error() {
+                                c.read_closed = true;
                             }
                             if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
                                 c.writable = true;

@@ -56,6 +56,8 @@ pub(crate) struct Conn {
     pub(crate) phase: Phase,
     /// Edge-triggered read readiness: set by an event, cleared by `WouldBlock`.
     pub(crate) readable: bool,
+    /// The peer half-closed or the socket failed (EPOLLRDHUP/ERR seen): read to EOF.
+    pub(crate) read_closed: bool,
     /// Edge-triggered write readiness: set by an event, cleared by `WouldBlock`.
     pub(crate) writable: bool,
     /// The interest currently registered with the reactor.
@@ -101,6 +103,7 @@ impl Conn {
             stream,
             phase: Phase::TcpConnecting,
             readable: false,
+            read_closed: false,
             writable: false,
             registered: None,
             token: usize::MAX,
@@ -176,6 +179,15 @@ impl Conn {
         match self.stream.read(&mut self.rbuf[end..]) {
             Ok(n) => {
                 self.rend += n;
+                // Short read on a plain TCP socket: the kernel queue is empty now, and epoll
+                // (edge-triggered) reports the next arrival; skip the EAGAIN read.
+                if n > 0
+                    && n < self.rbuf.len() - end
+                    && !self.read_closed
+                    && matches!(self.stream, Stream::Tcp(_))
+                {
+                    self.readable = false;
+                }
                 if n == self.rbuf.len() - end && self.rbuf.len() < RECV_BUFFER_MAX {
                     // The read filled the buffer: the peer sends faster than we drain, grow.
                     let grown = (self.rbuf.len() * 2).min(RECV_BUFFER_MAX);
