@@ -113,6 +113,13 @@ pub trait Handler: Any + Send {
         Flow::Continue
     }
 
+    /// The WebSocket send queue drained after a send was refused ([`WsError::WouldBlock`](crate::ws::WsError::WouldBlock))
+    /// or accepted only in part: send the rest now with [`Ctx::ws`](crate::Ctx::ws). Called
+    /// once per such episode, never on the hot path of sends that fit.
+    fn ws_writable(&mut self, ctx: &mut Ctx<'_>) {
+        let _ = ctx;
+    }
+
     /// Restart the upload from its first byte, for a retry or a 307/308 redirect
     /// (`CURLOPT_SEEKFUNCTION` to 0). Return `false` if that is impossible; the transfer then
     /// fails with [`ErrorKind::SendFailRewind`](crate::ErrorKind::SendFailRewind).

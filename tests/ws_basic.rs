@@ -384,3 +384,85 @@ fn read_callback_sends_frames_including_zero_length() {
         Some("B:5,T:0,T:3")
     );
 }
+
+#[test]
+fn ws_writable_resumes_a_send_cut_short_by_the_queue_bound() {
+    const MSG: usize = 1 << 20;
+    const COUNT: usize = 8;
+    // The peer reports how many bytes it got in each message, then closes.
+    let peer = WsPeer::start(|mut ws| {
+        let mut sizes = Vec::new();
+        while let Ok(m) = ws.read() {
+            if let tungstenite::Message::Binary(b) = m {
+                sizes.push(b.len().to_string());
+                if sizes.len() == COUNT {
+                    let _ = ws.send(tungstenite::Message::text(sizes.join(",")));
+                }
+            }
+        }
+    });
+    struct Pump {
+        payload: Vec<u8>,
+        sent_msgs: usize,
+        offset: usize,
+        wakeups: usize,
+        report: Option<String>,
+    }
+    impl Pump {
+        fn pump(&mut self, ctx: &mut Ctx<'_>) {
+            let mut ws = ctx.ws().unwrap();
+            while self.sent_msgs < COUNT {
+                let flags = if self.offset == 0 { BINARY } else { 0 };
+                match ws.send(&self.payload[self.offset..], flags) {
+                    Ok(n) => self.offset += n,
+                    Err(WsError::WouldBlock) => return,
+                    Err(e) => panic!("{e}"),
+                }
+                if self.offset < MSG {
+                    return; // cut short: wait for ws_writable
+                }
+                self.offset = 0;
+                self.sent_msgs += 1;
+            }
+        }
+    }
+    impl Handler for Pump {
+        fn ws_open(&mut self, ctx: &mut Ctx<'_>) -> Flow {
+            self.pump(ctx);
+            Flow::Continue
+        }
+        fn ws_writable(&mut self, ctx: &mut Ctx<'_>) {
+            self.wakeups += 1;
+            self.pump(ctx);
+        }
+        fn write(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
+            if ctx.ws_meta().unwrap().is_text() {
+                self.report = Some(String::from_utf8_lossy(data).into_owned());
+                ctx.ws().unwrap().close(1000, "").unwrap();
+            }
+            Flow::Continue
+        }
+    }
+    let mut e = Easy::with_handler(
+        &peer.url("/"),
+        Pump {
+            payload: vec![0x5a; MSG],
+            sent_msgs: 0,
+            offset: 0,
+            wakeups: 0,
+            report: None,
+        },
+    )
+    .unwrap();
+    e.ws_max_send_queue(64 * 1024);
+    e.perform().unwrap();
+    let p = e.handler::<Pump>().unwrap();
+    assert_eq!(p.sent_msgs, COUNT);
+    assert!(
+        p.wakeups >= COUNT,
+        "resumed from ws_writable ({} times)",
+        p.wakeups
+    );
+    let want = vec![MSG.to_string(); COUNT].join(",");
+    assert_eq!(p.report.as_deref(), Some(want.as_str()));
+}

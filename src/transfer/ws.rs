@@ -25,6 +25,9 @@ use crate::transfer::STEP_RECV_BUDGET;
 use crate::ws::BINARY;
 use crate::ws::{WsFrame, WsHandle};
 
+/// Most `ws_writable` rounds in one step; the rest continue next turn (fairness).
+const WRITABLE_ROUNDS: usize = 16;
+
 /// A transfer's WebSocket state.
 pub(crate) struct WsState {
     pub(crate) session: WsSession,
@@ -232,6 +235,39 @@ impl Transfer {
             self.ws_read_callback(core, id, h)?;
         }
         self.ws_flush()?;
+        // Resume senders the queue bound cut short. Each round may refill and drain the queue
+        // again without the socket ever blocking (so no event would come): loop, bounded, and
+        // carry on next turn if the budget runs out.
+        let mut rounds = 0;
+        while self
+            .ws
+            .as_deref_mut()
+            .expect("checked")
+            .session
+            .take_writable()
+        {
+            rounds += 1;
+            if rounds > WRITABLE_ROUNDS {
+                self.ws
+                    .as_deref_mut()
+                    .expect("checked")
+                    .session
+                    .mark_blocked();
+                self.budget_spent = true;
+                break;
+            }
+            let ws = self.ws.as_deref_mut().expect("checked");
+            h.ws_writable(&mut Ctx {
+                core,
+                id,
+                me: &mut self.ctl,
+                info: &self.info,
+                ws: Some(&mut ws.session),
+                ws_meta: None,
+            });
+            // What the callback queued goes out in this same step.
+            self.ws_flush()?;
+        }
         let ws = self.ws.as_deref_mut().expect("checked");
         match ws.session.close_state() {
             CloseState::CloseSent if ws.close_deadline.is_none() => {

@@ -425,6 +425,9 @@ pub struct WsSession {
     peer_close: Option<PeerClose>,
     failed: Option<ProtocolError>,
     eof: bool,
+    /// A send was refused or cut short by the queue bound since the last
+    /// [`WsSession::take_writable`].
+    blocked: bool,
 }
 
 impl fmt::Debug for WsSession {
@@ -459,6 +462,7 @@ impl WsSession {
             peer_close: None,
             failed: None,
             eof: false,
+            blocked: false,
             cfg,
         }
     }
@@ -638,6 +642,32 @@ impl WsSession {
     /// whole (`Ok(0)`). In raw mode `data` is queued as is (`flags` and
     /// `fragsize` must be 0).
     pub fn send(&mut self, data: &[u8], flags: u32, fragsize: u64) -> Result<usize, SendError> {
+        let r = self.send_inner(data, flags, fragsize);
+        match r {
+            Ok(n) if n < data.len() => self.blocked = true,
+            Err(SendError::WouldBlock) => self.blocked = true,
+            _ => {}
+        }
+        r
+    }
+
+    /// True once, when a send was refused or cut short by the queue bound and the queue has
+    /// since drained completely: the moment to resume sending (the driver's "writable again"
+    /// notification).
+    pub fn take_writable(&mut self) -> bool {
+        if self.blocked && self.tx.len == 0 {
+            self.blocked = false;
+            return true;
+        }
+        false
+    }
+
+    /// Keep the "writable again" notification pending (the driver stopped early).
+    pub fn mark_blocked(&mut self) {
+        self.blocked = true;
+    }
+
+    fn send_inner(&mut self, data: &[u8], flags: u32, fragsize: u64) -> Result<usize, SendError> {
         if flags & !ALL_FLAGS != 0 {
             return Err(SendError::InvalidArgument);
         }
