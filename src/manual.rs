@@ -97,7 +97,10 @@
 //! as in `curl_ws_frame`. Large frames are streamed in chunks, never buffered whole. From any
 //! callback, [`Ctx::ws`](crate::Ctx::ws) sends on the current transfer and
 //! [`Ctx::ws_of`](crate::Ctx::ws_of) on any other: sends are queued in a bounded queue and never
-//! block (libcurl blocks here).
+//! block (libcurl blocks here). A send the queue bound cut short (fewer bytes accepted, or
+//! `WouldBlock`) is resumed from [`Handler::ws_writable`](crate::Handler::ws_writable), called
+//! once the queue has drained. With [`Easy::upload`](crate::Easy::upload), the read callback
+//! feeds frames as in curl 8.16 (`READFUNCTION` + `curl_ws_start_frame`).
 //!
 //! **Connect-only model** ([`Easy::connect_only`](crate::Easy::connect_only), curl's
 //! `CONNECT_ONLY=2`). The transfer is reported done by [`Multi::info_read`](crate::Multi::info_read)
@@ -130,7 +133,7 @@
 //! | `CURLOPT_WS_OPTIONS` `CURLWS_RAW_MODE` | [`Easy::ws_raw_mode`](crate::Easy::ws_raw_mode) |
 //! | `CURLOPT_WS_OPTIONS` `CURLWS_NOAUTOPONG` | [`Easy::ws_auto_pong`](crate::Easy::ws_auto_pong)`(false)` |
 //! | `CURLOPT_CONNECT_ONLY` = 2 | [`Easy::connect_only`](crate::Easy::connect_only) |
-//! | (none) | [`Handler::ws_open`](crate::Handler::ws_open), [`Easy::ws_protocols`](crate::Easy::ws_protocols), [`Easy::ws_max_frame_size`](crate::Easy::ws_max_frame_size), [`Easy::ws_max_message_size`](crate::Easy::ws_max_message_size), [`Easy::ws_max_send_queue`](crate::Easy::ws_max_send_queue), [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout), [`Easy::ws_validate_utf8`](crate::Easy::ws_validate_utf8) |
+//! | (none) | [`Handler::ws_open`](crate::Handler::ws_open), [`Handler::ws_writable`](crate::Handler::ws_writable), [`Easy::ws_protocols`](crate::Easy::ws_protocols), [`Easy::ws_max_frame_size`](crate::Easy::ws_max_frame_size), [`Easy::ws_max_message_size`](crate::Easy::ws_max_message_size), [`Easy::ws_max_send_queue`](crate::Easy::ws_max_send_queue), [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout), [`Easy::ws_validate_utf8`](crate::Easy::ws_validate_utf8) |
 //!
 //! Differences worth knowing: the per-host limit counts connections per (scheme class, host,
 //! port, TLS settings), not per host name alone; the low-speed check uses consecutive windows
