@@ -83,7 +83,13 @@ pub(crate) struct WsOptions {
     pub(crate) max_send_queue: usize,
     pub(crate) close_timeout: Duration,
     pub(crate) validate_utf8: bool,
+    pub(crate) message_mode: bool,
+    pub(crate) keepalive: Option<(Duration, Duration)>,
+    pub(crate) keepalive_close_code: u16,
 }
+
+/// Close code sent when a keepalive ping gets no pong (1011, internal error; configurable).
+pub const DEFAULT_WS_KEEPALIVE_CLOSE_CODE: u16 = 1011;
 
 impl Default for WsOptions {
     fn default() -> Self {
@@ -97,6 +103,9 @@ impl Default for WsOptions {
             max_send_queue: crate::proto::ws::MAX_SEND_QUEUE,
             close_timeout: DEFAULT_WS_CLOSE_TIMEOUT,
             validate_utf8: true,
+            message_mode: false,
+            keepalive: None,
+            keepalive_close_code: DEFAULT_WS_KEEPALIVE_CLOSE_CODE,
         }
     }
 }
@@ -508,6 +517,37 @@ impl Easy {
     pub fn ws_validate_utf8(&mut self, on: bool) -> &mut Self {
         self.opts.ws.validate_utf8 = on;
         self
+    }
+
+    /// Message mode: whole reassembled messages go to
+    /// [`Handler::ws_message`](crate::Handler::ws_message) instead of chunks to the write
+    /// callback (libcurl lists this as future work). Bounded by
+    /// [`Easy::ws_max_message_size`]. In connect-only mode use
+    /// [`WsHandle::recv_message`](crate::ws::WsHandle::recv_message) instead.
+    pub fn ws_message_mode(&mut self, on: bool) -> &mut Self {
+        self.opts.ws.message_mode = on;
+        self
+    }
+
+    /// Keepalive (callback model): send a ping after `interval` without received bytes; if no
+    /// pong arrives within `timeout`, close with [`DEFAULT_WS_KEEPALIVE_CLOSE_CODE`] (or the
+    /// code set with [`Easy::ws_keepalive_close_code`]) and fail with
+    /// [`ErrorKind::OperationTimedout`]. `None` turns it off (the default).
+    pub fn ws_keepalive(&mut self, keepalive: Option<(Duration, Duration)>) -> &mut Self {
+        self.opts.ws.keepalive = keepalive.filter(|(i, _)| !i.is_zero());
+        self
+    }
+
+    /// The close code sent when a keepalive ping times out.
+    pub fn ws_keepalive_close_code(&mut self, code: u16) -> Result<&mut Self> {
+        if !crate::proto::ws::is_valid_close_code(code) {
+            return Err(Error::new(
+                ErrorKind::BadFunctionArgument,
+                format!("{code} is not a close code that may be sent"),
+            ));
+        }
+        self.opts.ws.keepalive_close_code = code;
+        Ok(self)
     }
 
     /// What the transfer reported (`curl_easy_getinfo`).

@@ -113,6 +113,16 @@ pub trait Handler: Any + Send {
         Flow::Continue
     }
 
+    /// Message mode ([`Easy::ws_message_mode`](crate::Easy::ws_message_mode)): one whole,
+    /// reassembled message (or a control frame: pong, close, and ping when auto-pong is off),
+    /// instead of chunks to [`Handler::write`]. `frame.flags` has the type, never `CONT`;
+    /// `frame.len` is the message length. Messages are bounded by the max message size.
+    /// [`Flow::Pause`] keeps the message and delivers it again after unpause.
+    fn ws_message(&mut self, ctx: &mut Ctx<'_>, msg: &[u8], frame: crate::ws::WsFrame) -> Flow {
+        let _ = (ctx, msg, frame);
+        Flow::Continue
+    }
+
     /// The WebSocket send queue drained after a send was refused ([`WsError::WouldBlock`](crate::ws::WsError::WouldBlock))
     /// or accepted only in part: send the rest now with [`Ctx::ws`](crate::Ctx::ws). Called
     /// once per such episode, never on the hot path of sends that fit.

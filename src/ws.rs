@@ -203,6 +203,35 @@ impl WsHandle<'_> {
         self.session.send_queue_len()
     }
 
+    /// Receive one whole message in connect-only mode (message mode for `recv`): chunks are
+    /// appended to `buf` until the message ends, then its flags (type, never `CONT`) are
+    /// returned. On [`WsError::WouldBlock`] the bytes so far stay in `buf`: call again with the
+    /// same buffer. Control frames (pong, close, ping with auto-pong off) come back on their
+    /// own when no message is in progress; between fragments, pings and pongs are skipped and
+    /// a close answers [`WsError::Closed`]. Bounded by the max message size.
+    pub fn recv_message(&mut self, buf: &mut Vec<u8>) -> Result<u32, WsError> {
+        loop {
+            let (frame, data) = self.recv()?;
+            let control = frame.flags & (TEXT | BINARY) == 0;
+            if control {
+                if buf.is_empty() {
+                    buf.extend_from_slice(data);
+                    return Ok(frame.flags);
+                }
+                // Between the fragments of a message: a close ends it; pings and pongs are
+                // skipped (pings were answered) so the partial message stays intact.
+                if frame.is_close() {
+                    return Err(WsError::Closed);
+                }
+                continue;
+            }
+            buf.extend_from_slice(data);
+            if frame.is_message_end() {
+                return Ok(frame.flags & !CONT);
+            }
+        }
+    }
+
     /// Receive the next chunk of the next frame, non-blocking, in connect-only mode
     /// (`curl_ws_recv`). The payload is borrowed from the connection's buffer until the next
     /// call. Pings are answered automatically (unless auto-pong is off) and not returned.

@@ -22,8 +22,8 @@ use crate::proto::ws::session::SendError;
 use crate::proto::ws::session::{CloseState, WsConfig, WsSession};
 use crate::proto::ws::{handshake, ProtocolError};
 use crate::transfer::STEP_RECV_BUDGET;
-use crate::ws::BINARY;
 use crate::ws::{WsFrame, WsHandle};
+use crate::ws::{BINARY, CONT, PONG, TEXT};
 
 /// Most `ws_writable` rounds in one step; the rest continue next turn (fairness).
 const WRITABLE_ROUNDS: usize = 16;
@@ -34,7 +34,19 @@ pub(crate) struct WsState {
     /// Metadata of a chunk held while the write callback paused.
     held_meta: Option<WsFrame>,
     close_deadline: Option<Instant>,
+    /// Message mode: the message being reassembled (buffer reused across messages).
+    msg_buf: Vec<u8>,
+    /// Message mode: a whole message in `msg_buf` that a paused callback has not taken yet.
+    msg_ready: Option<u32>,
+    /// Keepalive: when bytes last arrived.
+    last_rx: Instant,
+    /// Keepalive: our ping is out; the pong must come before this.
+    pong_deadline: Option<Instant>,
 }
+
+/// A message-mode buffer larger than this is released after its message (idle connections
+/// hold no large buffers).
+const MSG_BUF_KEEP: usize = 64 * 1024;
 
 /// 16 bytes from the secure random source of the TLS provider.
 pub(crate) fn secure_random<const N: usize>() -> [u8; N] {
@@ -57,6 +69,38 @@ pub(crate) fn secure_random<const N: usize>() -> [u8; N] {
         }
     }
     b
+}
+
+/// Message mode: hand one whole message (or control frame) to [`Handler::ws_message`].
+#[allow(clippy::too_many_arguments)]
+fn deliver_message(
+    h: &mut dyn Handler,
+    core: &mut Core,
+    id: TransferId,
+    ctl: &mut crate::multi::core::Control,
+    info: &crate::info::TransferInfo,
+    session: &mut WsSession,
+    msg: &[u8],
+    flags: u32,
+) -> Flow {
+    let frame = WsFrame {
+        flags: flags & !CONT,
+        offset: 0,
+        bytesleft: 0,
+        len: msg.len(),
+    };
+    h.ws_message(
+        &mut Ctx {
+            core,
+            id,
+            me: ctl,
+            info,
+            ws: Some(session),
+            ws_meta: Some(frame),
+        },
+        msg,
+        frame,
+    )
 }
 
 fn upload_error(e: SendError) -> Error {
@@ -150,6 +194,10 @@ impl Transfer {
             session: WsSession::new(cfg, secure_random::<32>()),
             held_meta: None,
             close_deadline: None,
+            msg_buf: Vec::new(),
+            msg_ready: None,
+            last_rx: now,
+            pong_deadline: None,
         }));
         self.info.starttransfer_time = now.saturating_duration_since(self.started.unwrap_or(now));
         self.state = State::Ws;
@@ -164,7 +212,15 @@ impl Transfer {
 
     /// The close-handshake deadline, if one runs.
     pub(crate) fn ws_deadline(&self) -> Option<Instant> {
-        self.ws.as_ref().and_then(|w| w.close_deadline)
+        let ws = self.ws.as_ref()?;
+        let keepalive = match (self.opts.ws.keepalive, self.opts.ws.connect_only) {
+            (Some((interval, _)), false) => match ws.pong_deadline {
+                Some(at) => Some(at),
+                None => Some(ws.last_rx + interval),
+            },
+            _ => None,
+        };
+        [ws.close_deadline, keepalive].into_iter().flatten().min()
     }
 
     /// A borrowed handle on this transfer's session (and its connection in connect-only mode).
@@ -226,8 +282,39 @@ impl Transfer {
                 }
             }
         }
+        if !self.ctl.recv_paused {
+            let ws = self.ws.as_deref_mut().expect("checked");
+            if let Some(flags) = ws.msg_ready.take() {
+                let flow = deliver_message(
+                    h,
+                    core,
+                    id,
+                    &mut self.ctl,
+                    &self.info,
+                    &mut ws.session,
+                    &ws.msg_buf,
+                    flags,
+                );
+                match flow {
+                    Flow::Pause => {
+                        ws.msg_ready = Some(flags);
+                        self.ctl.recv_paused = true;
+                    }
+                    Flow::Abort => {
+                        return Err(Error::new(
+                            ErrorKind::WriteError,
+                            "message callback refused the message",
+                        ))
+                    }
+                    Flow::Continue => ws.msg_buf.clear(),
+                }
+            }
+        }
         if !self.opts.ws.connect_only {
             if let Some(next) = self.ws_receive(core, id, h, now)? {
+                return Ok(next);
+            }
+            if let Some(next) = self.ws_keepalive(core, now)? {
                 return Ok(next);
             }
         }
@@ -379,6 +466,44 @@ impl Transfer {
         }
     }
 
+    /// Keepalive (callback model): a ping after `interval` without received bytes; no pong
+    /// within `timeout` closes with the configured code and fails with a timeout.
+    fn ws_keepalive(&mut self, core: &mut Core, now: Instant) -> Result<Option<Next>> {
+        let Some((interval, timeout)) = self.opts.ws.keepalive else {
+            return Ok(None);
+        };
+        let ws = self.ws.as_deref_mut().expect("checked");
+        if ws.session.close_state() != CloseState::Open {
+            return Ok(None);
+        }
+        match ws.pong_deadline {
+            Some(at) if now >= at => {
+                let _ = ws
+                    .session
+                    .close(Some(self.opts.ws.keepalive_close_code), "keepalive timeout");
+                let _ = self.ws_flush();
+                let e = Error::new(
+                    ErrorKind::OperationTimedout,
+                    format!(
+                        "no pong within {} ms of a keepalive ping",
+                        timeout.as_millis()
+                    ),
+                );
+                self.ws_finish(core, now, Err(e));
+                Ok(Some(Next::Again))
+            }
+            None if now >= ws.last_rx + interval => {
+                match ws.session.ping(b"curlew-keepalive") {
+                    Ok(()) => ws.pong_deadline = Some(now + timeout),
+                    // The queue is busy (a frame in progress or full): try again a bit later.
+                    Err(_) => ws.last_rx = now,
+                }
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Callback model: decode and deliver. `Some(next)` when the transfer ended.
     fn ws_receive(
         &mut self,
@@ -404,6 +529,63 @@ impl Transfer {
                             h.debug(DebugKind::DataIn, chunk.payload);
                         }
                         self.info.size_download += chunk.payload.len() as u64;
+                        if meta.flags & PONG != 0 {
+                            ws.pong_deadline = None;
+                        }
+                        if self.opts.ws.message_mode {
+                            let whole = meta.flags & (TEXT | BINARY) == 0 || meta.is_message_end();
+                            let flow = if whole && ws.msg_buf.is_empty() {
+                                // A control frame, or a message in one chunk: no copy.
+                                deliver_message(
+                                    h,
+                                    core,
+                                    id,
+                                    &mut self.ctl,
+                                    &self.info,
+                                    &mut ws.session,
+                                    chunk.payload,
+                                    meta.flags,
+                                )
+                            } else {
+                                ws.msg_buf.extend_from_slice(chunk.payload);
+                                if whole {
+                                    let f = deliver_message(
+                                        h,
+                                        core,
+                                        id,
+                                        &mut self.ctl,
+                                        &self.info,
+                                        &mut ws.session,
+                                        &ws.msg_buf,
+                                        meta.flags,
+                                    );
+                                    if f != Flow::Pause {
+                                        ws.msg_buf.clear();
+                                        if ws.msg_buf.capacity() > MSG_BUF_KEEP {
+                                            ws.msg_buf = Vec::new();
+                                        }
+                                    }
+                                    f
+                                } else {
+                                    Flow::Continue
+                                }
+                            };
+                            if flow == Flow::Pause {
+                                if ws.msg_buf.is_empty() {
+                                    ws.msg_buf.extend_from_slice(chunk.payload);
+                                }
+                                ws.msg_ready = Some(meta.flags & !CONT);
+                                self.ctl.recv_paused = true;
+                            }
+                            conn.consume(n);
+                            if flow == Flow::Abort {
+                                return Err(Error::new(
+                                    ErrorKind::WriteError,
+                                    "message callback refused the message",
+                                ));
+                            }
+                            continue;
+                        }
                         let flow = h.write(
                             &mut Ctx {
                                 core,
@@ -458,7 +640,10 @@ impl Transfer {
                     self.ws_finish(core, now, r);
                     return Ok(Some(Next::Again));
                 }
-                Ok(n) => budget = budget.saturating_sub(n),
+                Ok(n) => {
+                    budget = budget.saturating_sub(n);
+                    self.ws.as_deref_mut().expect("checked").last_rx = now;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {

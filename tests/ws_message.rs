@@ -1,0 +1,189 @@
+//! Message mode (whole reassembled messages, callback and connect-only) and keepalive.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use curlew::ws::{WsError, WsFrame, BINARY, CONT, TEXT};
+use curlew::{Ctx, Easy, ErrorKind, Flow, Handler, Multi};
+use support::ws_peer::WsPeer;
+
+#[derive(Default)]
+struct Msgs {
+    got: Vec<(u32, Vec<u8>)>,
+    chunks_seen: usize,
+}
+
+impl Handler for Msgs {
+    fn ws_open(&mut self, ctx: &mut Ctx<'_>) -> Flow {
+        let mut ws = ctx.ws().unwrap();
+        ws.send(b"frag-", TEXT | CONT).unwrap();
+        ws.send(b"mented", TEXT).unwrap();
+        ws.send(&vec![9u8; 300_000], BINARY).unwrap();
+        Flow::Continue
+    }
+    fn write(&mut self, _ctx: &mut Ctx<'_>, _data: &[u8]) -> Flow {
+        self.chunks_seen += 1;
+        Flow::Continue
+    }
+    fn ws_message(&mut self, ctx: &mut Ctx<'_>, msg: &[u8], frame: WsFrame) -> Flow {
+        assert_eq!(frame.len, msg.len());
+        assert_eq!(frame.flags & CONT, 0);
+        if frame.is_close() {
+            return Flow::Continue;
+        }
+        self.got.push((frame.flags, msg.to_vec()));
+        if self.got.len() == 2 {
+            ctx.ws().unwrap().close(1000, "").unwrap();
+        }
+        Flow::Continue
+    }
+}
+
+#[test]
+fn callback_message_mode_reassembles() {
+    // tungstenite echoes whole messages; send them back fragmented so reassembly is real.
+    let peer = WsPeer::start(|mut ws| {
+        use tungstenite::protocol::frame::coding::{Data, OpCode};
+        use tungstenite::protocol::frame::Frame;
+        while let Ok(m) = ws.read() {
+            let (op, data) = match m {
+                tungstenite::Message::Text(t) => (Data::Text, t.as_bytes().to_vec()),
+                tungstenite::Message::Binary(b) => (Data::Binary, b.to_vec()),
+                _ => continue,
+            };
+            let half = data.len() / 2;
+            let _ = ws.write(tungstenite::Message::Frame(Frame::message(
+                data[..half].to_vec(),
+                OpCode::Data(op),
+                false,
+            )));
+            let _ = ws.write(tungstenite::Message::Frame(Frame::message(
+                data[half..].to_vec(),
+                OpCode::Data(Data::Continue),
+                true,
+            )));
+            let _ = ws.flush();
+        }
+    });
+    let mut e = Easy::with_handler(&peer.url("/"), Msgs::default()).unwrap();
+    e.ws_message_mode(true);
+    e.perform().unwrap();
+    let h = e.handler::<Msgs>().unwrap();
+    assert_eq!(h.chunks_seen, 0, "no chunks in message mode");
+    assert_eq!(h.got.len(), 2);
+    assert_eq!(h.got[0], (TEXT, b"frag-mented".to_vec()));
+    assert_eq!(h.got[1].0, BINARY);
+    assert_eq!(h.got[1].1, vec![9u8; 300_000]);
+}
+
+#[test]
+fn connect_only_recv_message() {
+    let peer = WsPeer::echo();
+    let mut m = Multi::new();
+    let mut e = Easy::new(&peer.url("/")).unwrap();
+    e.connect_only(true);
+    let id = m.add(e);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while m.info_read().is_none() {
+        m.poll(Some(Duration::from_millis(50))).unwrap();
+        assert!(Instant::now() < deadline);
+    }
+    let big = vec![b'x'; 200_000];
+    let mut off = 0;
+    while off < big.len() {
+        let flags = if off == 0 { BINARY } else { 0 };
+        match m.ws(id).unwrap().send(&big[off..], flags) {
+            Ok(n) => off += n,
+            Err(WsError::WouldBlock) => {}
+            Err(e) => panic!("{e}"),
+        }
+        m.poll(Some(Duration::from_millis(10))).unwrap();
+    }
+    let mut buf = Vec::new();
+    let flags = loop {
+        m.poll(Some(Duration::from_millis(20))).unwrap();
+        match m.ws(id).unwrap().recv_message(&mut buf) {
+            Ok(f) => break f,
+            Err(WsError::WouldBlock) => assert!(Instant::now() < deadline, "no echo"),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(flags, BINARY);
+    assert_eq!(buf, big);
+}
+
+#[test]
+fn keepalive_pings_and_survives_a_live_peer() {
+    // tungstenite answers pings: the transfer must stay up past several intervals.
+    let peer = WsPeer::start(|mut ws| {
+        let mut pings = 0;
+        while let Ok(m) = ws.read() {
+            if m.is_ping() {
+                pings += 1;
+                if pings == 3 {
+                    let _ = ws.send(tungstenite::Message::text("three pings"));
+                }
+            }
+        }
+    });
+    #[derive(Default)]
+    struct Wait(bool);
+    impl Handler for Wait {
+        fn write(&mut self, ctx: &mut Ctx<'_>, _d: &[u8]) -> Flow {
+            if ctx.ws_meta().unwrap().is_text() {
+                self.0 = true;
+                ctx.ws().unwrap().close(1000, "").unwrap();
+            }
+            Flow::Continue
+        }
+    }
+    let mut e = Easy::with_handler(&peer.url("/"), Wait::default()).unwrap();
+    e.ws_keepalive(Some((Duration::from_millis(50), Duration::from_secs(5))));
+    e.perform().unwrap();
+    assert!(e.handler::<Wait>().unwrap().0);
+}
+
+#[test]
+fn keepalive_without_pong_closes_1011_and_times_out() {
+    // A server that completes the upgrade and then never answers (reads nothing back).
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let tx = std::sync::Mutex::new(tx);
+    let srv = support::http_server::Server::start(move |c: &mut support::http_server::Conn| {
+        let Some(req) = c.read_request() else { return };
+        let key = req
+            .header("sec-websocket-key")
+            .unwrap_or_default()
+            .to_string();
+        let accept = {
+            use base64::Engine;
+            use sha1::{Digest, Sha1};
+            let mut h = Sha1::new();
+            h.update(key.as_bytes());
+            h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+            base64::engine::general_purpose::STANDARD.encode(h.finalize())
+        };
+        let _ = c.write_all(
+            format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n")
+                .as_bytes(),
+        );
+        let all = c.read_to_eof();
+        let _ = tx.lock().unwrap().send(all);
+    });
+    let mut e = Easy::new(&srv.url("/").replace("http://", "ws://")).unwrap();
+    e.ws_keepalive(Some((
+        Duration::from_millis(30),
+        Duration::from_millis(100),
+    )));
+    let err = e.perform().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::OperationTimedout, "{err}");
+    let sent = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    // First frame: our ping (0x89); then our close with 1011.
+    assert_eq!(sent[0], 0x89);
+    let ping_len = (sent[1] & 0x7f) as usize + 6;
+    let close = &sent[ping_len..];
+    assert_eq!(close[0], 0x88);
+    let key = &close[2..6];
+    let code = u16::from_be_bytes([close[6] ^ key[0], close[7] ^ key[1]]);
+    assert_eq!(code, 1011);
+}
