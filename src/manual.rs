@@ -109,6 +109,17 @@
 //! [`WsHandle`](crate::ws::WsHandle) whose `recv` and `send` are non-blocking and answer
 //! [`WsError::WouldBlock`](crate::ws::WsError::WouldBlock) (curl's `CURLE_AGAIN`).
 //!
+//! **Message mode** ([`Easy::ws_message_mode`](crate::Easy::ws_message_mode)): whole
+//! reassembled messages go to [`Handler::ws_message`](crate::Handler::ws_message) (a message in
+//! one chunk is passed without a copy; fragmented ones are collected in a per-transfer buffer
+//! reused across messages and released when it grew past 64 KiB). In connect-only mode,
+//! [`WsHandle::recv_message`](crate::ws::WsHandle::recv_message). Bounded by the max message size.
+//!
+//! **Keepalive** ([`Easy::ws_keepalive`](crate::Easy::ws_keepalive), callback model): a ping
+//! after an interval without received bytes; no pong within the timeout closes with 1011 (or
+//! [`Easy::ws_keepalive_close_code`](crate::Easy::ws_keepalive_close_code)) and fails with
+//! [`ErrorKind::OperationTimedout`](crate::ErrorKind::OperationTimedout).
+//!
 //! **Control frames.** Pings are answered automatically, one pong per ping while it fits in the
 //! send queue (beyond that only the latest ping is answered, so a ping flood cannot grow memory
 //! past the queue bound) unless [`Easy::ws_auto_pong`](crate::Easy::ws_auto_pong) is off.
