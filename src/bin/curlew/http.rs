@@ -1,0 +1,399 @@
+//! HTTP(S) transfers: curl's flags, one Multi for every URL (sequential, or `-Z` parallel).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use curlew::{Ctx, Easy, Flow, Handler, Multi, Progress, TransferId, TransferInfo};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::{common_options, report, secs, Args, Fail};
+
+/// Where one transfer's output goes.
+#[derive(Debug)]
+enum Dest {
+    Stdout,
+    /// Created at the first byte (or at the end of a successful empty transfer).
+    File(PathBuf, Option<File>),
+}
+
+/// The handler of one HTTP transfer: headers (with -i/-I) and body to the destination.
+struct Out {
+    dest: Dest,
+    headers: bool,
+    bar: Option<ProgressBar>,
+    error: Option<String>,
+}
+
+impl Out {
+    fn put(&mut self, data: &[u8]) -> Flow {
+        let r = match &mut self.dest {
+            Dest::Stdout => io::stdout().lock().write_all(data),
+            Dest::File(path, file) => {
+                if file.is_none() {
+                    match File::create(&*path) {
+                        Ok(f) => *file = Some(f),
+                        Err(e) => {
+                            self.error = Some(format!("{}: {e}", path.display()));
+                            return Flow::Abort;
+                        }
+                    }
+                }
+                file.as_mut().expect("just created").write_all(data)
+            }
+        };
+        match r {
+            Ok(()) => Flow::Continue,
+            Err(e) => {
+                self.error = Some(format!("write error: {e}"));
+                Flow::Abort
+            }
+        }
+    }
+
+    /// Flush and make sure an empty file exists after a successful transfer.
+    fn finish(&mut self, ok: bool) -> io::Result<()> {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        match &mut self.dest {
+            Dest::Stdout => io::stdout().flush(),
+            Dest::File(path, file) => match file {
+                Some(f) => f.flush(),
+                None if ok => File::create(&*path).map(drop),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+impl Handler for Out {
+    fn header(&mut self, _ctx: &mut Ctx<'_>, line: &[u8]) -> Flow {
+        if self.headers {
+            return self.put(line);
+        }
+        Flow::Continue
+    }
+
+    fn write(&mut self, _ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
+        self.put(data)
+    }
+
+    fn progress(&mut self, _ctx: &mut Ctx<'_>, p: &Progress) -> bool {
+        if let Some(bar) = &self.bar {
+            if p.dltotal > 0 {
+                bar.set_length(p.dltotal);
+            }
+            bar.set_position(p.dlnow);
+        }
+        true
+    }
+}
+
+/// The request body from -d / --data-binary (joined with `&` like curl).
+fn request_body(args: &Args) -> Result<Option<Vec<u8>>, Fail> {
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    let items = args
+        .data
+        .iter()
+        .map(|d| (d, true))
+        .chain(args.data_binary.iter().map(|d| (d, false)));
+    for (d, strip) in items {
+        let mut bytes = match d.strip_prefix('@') {
+            Some("-") => {
+                let mut v = Vec::new();
+                io::stdin()
+                    .read_to_end(&mut v)
+                    .map_err(|e| Fail::new(26, format!("reading stdin: {e}")))?;
+                v
+            }
+            Some(path) => {
+                std::fs::read(path).map_err(|e| Fail::new(26, format!("reading {path}: {e}")))?
+            }
+            None => d.as_bytes().to_vec(),
+        };
+        if strip && d.starts_with('@') {
+            bytes.retain(|&b| b != b'\n' && b != b'\r');
+        }
+        parts.push(bytes);
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(parts.join(&b'&')))
+}
+
+/// The file name `-O` uses: the last segment of the URL's path.
+fn remote_name(url: &str) -> Result<String, Fail> {
+    let no_query = url.split(['?', '#']).next().unwrap_or("");
+    let path = no_query
+        .split_once("://")
+        .map_or(no_query, |(_, rest)| rest);
+    let path = path.split_once('/').map_or("", |(_, p)| p);
+    match path.rsplit('/').next() {
+        Some(name) if !name.is_empty() => Ok(name.to_string()),
+        _ => Err(Fail::new(
+            23,
+            format!("{url}: remote file name has no length"),
+        )),
+    }
+}
+
+/// Where URL number `i` writes.
+fn destination(args: &Args, i: usize, url: &str) -> Result<Dest, Fail> {
+    let name = match args.output.get(i) {
+        Some(p) if p.as_os_str() == "-" => return Ok(Dest::Stdout),
+        Some(p) => p.clone(),
+        None if args.remote_name => PathBuf::from(remote_name(url)?),
+        None => return Ok(Dest::Stdout),
+    };
+    Ok(Dest::File(
+        match &args.output_dir {
+            Some(dir) if name.is_relative() => dir.join(name),
+            _ => name,
+        },
+        None,
+    ))
+}
+
+fn build(
+    args: &Args,
+    i: usize,
+    url: &str,
+    body: &Option<Vec<u8>>,
+    bars: &Option<MultiProgress>,
+) -> Result<Easy, Fail> {
+    let dest = destination(args, i, url)?;
+    let bar = bars.as_ref().map(|m| {
+        let bar = m.add(ProgressBar::new(0));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bytes:>10}/{total_bytes:10} {bar:30} {bytes_per_sec:>12} {eta:>4} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(url.to_string());
+        bar
+    });
+    let show_bar = bar.is_some();
+    let mut easy = Easy::with_handler(
+        url,
+        Out {
+            dest,
+            headers: args.include || args.head,
+            bar,
+            error: None,
+        },
+    )?;
+    common_options(args, &mut easy)?;
+    if let Some(b) = body {
+        easy.body(b.clone());
+        // Like curl: -d data is a form, whatever the method (-X PUT -d ...).
+        let typed = args.header.iter().any(|h| {
+            h.split_once(':')
+                .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case("content-type"))
+        });
+        if !typed {
+            easy.header("Content-Type", "application/x-www-form-urlencoded")?;
+        }
+    }
+    if let Some(m) = &args.request {
+        easy.method(m)?;
+    }
+    if args.head {
+        easy.nobody(true);
+    }
+    easy.follow_location(args.location)
+        .max_redirects(u32::try_from(args.max_redirs).unwrap_or(u32::MAX))
+        .accept_encoding(args.compressed)
+        .fail_on_error(args.fail)
+        .progress(show_bar);
+    if let Some(t) = args.max_time {
+        easy.timeout(Some(secs("--max-time", t)?));
+    }
+    Ok(easy)
+}
+
+/// Run every URL; the exit code is the last failure's.
+pub fn run(args: &Args) -> Result<(), Fail> {
+    let body = request_body(args)?;
+    let bars = (io::stderr().is_terminal() && !args.silent).then(|| {
+        let m = MultiProgress::new();
+        m.set_draw_target(ProgressDrawTarget::stderr());
+        m
+    });
+    let max = if args.parallel {
+        args.parallel_max.max(1)
+    } else {
+        1
+    };
+    let mut multi = Multi::new();
+    multi
+        .set_max_total_connections(max)
+        .set_max_host_connections(max);
+    let mut last: Option<u8> = None;
+    let mut next = 0;
+    let mut running: HashMap<TransferId, usize> = HashMap::new();
+    loop {
+        while next < args.urls.len() && running.len() < max {
+            let i = next;
+            next += 1;
+            match build(args, i, &args.urls[i], &body, &bars) {
+                Ok(easy) => {
+                    running.insert(multi.add(easy), i);
+                }
+                Err(f) => {
+                    report(args, &f);
+                    last = Some(f.code);
+                }
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        multi
+            .poll(None)
+            .map_err(|e| Fail::new(2, format!("poll: {e}")))?;
+        while let Some(msg) = multi.info_read() {
+            if running.remove(&msg.id).is_none() {
+                continue;
+            }
+            let Some(mut easy) = multi.remove(msg.id) else {
+                continue;
+            };
+            let mut fail = msg.result.err().map(Fail::from);
+            if let Some(out) = easy.handler_mut::<Out>() {
+                if let (Some(f), Some(e)) = (&mut fail, out.error.take()) {
+                    f.msg = e;
+                }
+                if let Err(e) = out.finish(fail.is_none()) {
+                    fail.get_or_insert(Fail::new(23, format!("write error: {e}")));
+                }
+            }
+            let code = fail.as_ref().map_or(0, |f| f.code);
+            if let Some(fmt) = &args.write_out {
+                let s = write_out(fmt, easy.info(), code);
+                let mut o = io::stdout().lock();
+                let _ = o.write_all(s.as_bytes());
+                let _ = o.flush();
+            }
+            if let Some(f) = fail {
+                report(args, &f);
+                last = Some(f.code);
+            }
+        }
+    }
+    match last {
+        Some(code) => Err(Fail::new(code, "")),
+        None => Ok(()),
+    }
+}
+
+/// Expand a `-w` format: `%{var}`, `%%`, and the escapes `\n`, `\r`, `\t`, `\\`.
+pub fn write_out(fmt: &str, info: &TransferInfo, exitcode: u8) -> String {
+    let mut out = String::new();
+    let mut rest = fmt;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("%{") {
+            if let Some(end) = after.find('}') {
+                let var = &after[..end];
+                match variable(var, info, exitcode) {
+                    Some(v) => out.push_str(&v),
+                    None => {
+                        out.push_str("%{");
+                        out.push_str(var);
+                        out.push('}');
+                    }
+                }
+                rest = &after[end + 1..];
+                continue;
+            }
+        }
+        if let Some(after) = rest.strip_prefix("%%") {
+            out.push('%');
+            rest = after;
+            continue;
+        }
+        if let Some(after) = rest.strip_prefix('\\') {
+            let esc = match after.chars().next() {
+                Some('n') => Some('\n'),
+                Some('r') => Some('\r'),
+                Some('t') => Some('\t'),
+                Some('\\') => Some('\\'),
+                _ => None,
+            };
+            if let Some(e) = esc {
+                out.push(e);
+                rest = &after[1..];
+                continue;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+fn variable(var: &str, info: &TransferInfo, exitcode: u8) -> Option<String> {
+    let t = |d: std::time::Duration| format!("{:.6}", d.as_secs_f64());
+    Some(match var {
+        "http_code" | "response_code" => format!("{:03}", info.response_code),
+        "time_total" => t(info.total_time),
+        "time_namelookup" => t(info.namelookup_time),
+        "time_connect" => t(info.connect_time),
+        "time_appconnect" => t(info.appconnect_time),
+        "time_pretransfer" => t(info.pretransfer_time),
+        "time_starttransfer" => t(info.starttransfer_time),
+        "time_redirect" => t(info.redirect_time),
+        "size_download" => info.size_download.to_string(),
+        "size_upload" => info.size_upload.to_string(),
+        "size_header" => info.header_size.to_string(),
+        "size_request" => info.request_size.to_string(),
+        "num_connects" => info.num_connects.to_string(),
+        "num_redirects" => info.redirect_count.to_string(),
+        "url_effective" => info.effective_url.clone(),
+        "redirect_url" => info.redirect_url.clone().unwrap_or_default(),
+        "content_type" => info.content_type.clone().unwrap_or_default(),
+        "remote_ip" => info
+            .remote_addr
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default(),
+        "remote_port" => info
+            .remote_addr
+            .map(|a| a.port().to_string())
+            .unwrap_or_default(),
+        "exitcode" => exitcode.to_string(),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_out_expands() {
+        let info = TransferInfo {
+            response_code: 200,
+            size_download: 5,
+            effective_url: "http://h/".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            write_out(
+                "%{http_code} %{size_download} %{url_effective} %{nope}%%\\n",
+                &info,
+                0
+            ),
+            "200 5 http://h/ %{nope}%\n"
+        );
+    }
+
+    #[test]
+    fn remote_names() {
+        assert_eq!(remote_name("http://h/a/b.txt?x=1").unwrap(), "b.txt");
+        assert!(remote_name("http://h/").is_err());
+        assert!(remote_name("http://h").is_err());
+    }
+}

@@ -1,0 +1,243 @@
+//! `curlew`: a curl-like command-line tool for HTTP(S) and an nc-like one for WebSockets,
+//! built on the curlew library's public API only.
+//!
+//! ```text
+//! curlew -o page.html https://example.com/
+//! curlew -Z --output-dir out -O http://host/a http://host/b
+//! echo hello | curlew ws://host/echo
+//! ```
+
+mod http;
+mod ws;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use curlew::{Easy, Error, ErrorKind};
+
+/// Command-line options: curl's spelling and meaning for HTTP, nc-like WebSocket sessions.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "curlew",
+    version,
+    about = "Transfer a URL (http, https) or talk to a WebSocket (ws, wss) like nc"
+)]
+pub struct Args {
+    /// URLs: http/https transfer, ws/wss interactive session
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+
+    /// Write the body to FILE instead of stdout (once per URL)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Vec<PathBuf>,
+    /// Write output to a file named like the remote file
+    #[arg(short = 'O', long = "remote-name")]
+    pub remote_name: bool,
+    /// Directory for -o and -O files
+    #[arg(long = "output-dir", value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Include the response headers in the output
+    #[arg(short = 'i', long = "include")]
+    pub include: bool,
+    /// Show the document info (headers) only: a HEAD request
+    #[arg(short = 'I', long = "head")]
+    pub head: bool,
+    /// Request method
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    pub request: Option<String>,
+    /// Extra header "Name: value" (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub header: Vec<String>,
+    /// POST data (@file reads a file, newlines stripped); implies POST
+    #[arg(short = 'd', long = "data", value_name = "DATA")]
+    pub data: Vec<String>,
+    /// POST data as is (@file reads a file as is)
+    #[arg(long = "data-binary", value_name = "DATA")]
+    pub data_binary: Vec<String>,
+    /// Follow redirects
+    #[arg(short = 'L', long = "location")]
+    pub location: bool,
+    /// Most redirects to follow (-1: no limit)
+    #[arg(
+        long = "max-redirs",
+        value_name = "N",
+        default_value_t = 50,
+        allow_negative_numbers = true
+    )]
+    pub max_redirs: i64,
+    /// Ask for a compressed response and decode it
+    #[arg(long = "compressed")]
+    pub compressed: bool,
+    /// Fail with exit 22 on HTTP errors (status >= 400), without output
+    #[arg(short = 'f', long = "fail")]
+    pub fail: bool,
+    /// Silent mode: no progress bar, no error messages
+    #[arg(short = 's', long = "silent")]
+    pub silent: bool,
+    /// With -s, still show error messages
+    #[arg(short = 'S', long = "show-error")]
+    pub show_error: bool,
+    /// Trace the transfer on stderr
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+    /// Do not verify the server's TLS certificate
+    #[arg(short = 'k', long = "insecure")]
+    pub insecure: bool,
+    /// Trust the CA certificates in FILE (PEM)
+    #[arg(long = "cacert", value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Time allowed to connect, in seconds (fractions allowed)
+    #[arg(long = "connect-timeout", value_name = "SECS")]
+    pub connect_timeout: Option<f64>,
+    /// Time allowed for the whole operation, in seconds (fractions allowed)
+    #[arg(short = 'm', long = "max-time", value_name = "SECS")]
+    pub max_time: Option<f64>,
+    /// Print FMT after each transfer (%{http_code}, %{time_total}, ..., \n)
+    #[arg(short = 'w', long = "write-out", value_name = "FMT")]
+    pub write_out: Option<String>,
+    /// Run the transfers in parallel
+    #[arg(short = 'Z', long = "parallel")]
+    pub parallel: bool,
+    /// Most transfers in flight with -Z
+    #[arg(long = "parallel-max", value_name = "N", default_value_t = 50)]
+    pub parallel_max: usize,
+
+    /// WebSocket: send stdin chunks as BINARY messages (default: each line a TEXT message)
+    #[arg(long = "ws-binary")]
+    pub ws_binary: bool,
+    /// WebSocket: a TEXT message to send right after the upgrade (repeatable)
+    #[arg(long = "ws-send", value_name = "DATA")]
+    pub ws_send: Vec<String>,
+    /// WebSocket: exit 0 after N messages received
+    #[arg(long = "ws-count", value_name = "N")]
+    pub ws_count: Option<u64>,
+    /// WebSocket: send a PING every SECS seconds
+    #[arg(long = "ws-ping", value_name = "SECS")]
+    pub ws_ping: Option<f64>,
+    /// WebSocket: offer subprotocol P (repeatable, in order of preference)
+    #[arg(long = "ws-subprotocol", value_name = "P")]
+    pub ws_subprotocol: Vec<String>,
+    /// WebSocket: offer permessage-deflate (not supported yet)
+    #[arg(long = "ws-compress")]
+    pub ws_compress: bool,
+}
+
+impl Args {
+    /// Whether error messages go to stderr.
+    pub fn show_errors(&self) -> bool {
+        !self.silent || self.show_error
+    }
+}
+
+/// A failure of the tool: the exit code and the message.
+#[derive(Debug)]
+pub struct Fail {
+    pub code: u8,
+    pub msg: String,
+}
+
+impl Fail {
+    pub fn new(code: u8, msg: impl Into<String>) -> Fail {
+        Fail {
+            code,
+            msg: msg.into(),
+        }
+    }
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Fail {
+        Fail::new(exit_code(e.kind()), describe(&e))
+    }
+}
+
+/// curl's exit number for an error kind.
+pub fn exit_code(kind: ErrorKind) -> u8 {
+    u8::try_from(kind.curl_code()).unwrap_or(2)
+}
+
+/// A one-line description of an error, its cause included.
+pub fn describe(e: &Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(c) = src {
+        let c_text = c.to_string();
+        if !s.contains(&c_text) {
+            s.push_str(": ");
+            s.push_str(&c_text);
+        }
+        src = c.source();
+    }
+    s
+}
+
+/// Print `curlew: (CODE) MSG` unless silenced.
+pub fn report(args: &Args, fail: &Fail) {
+    if args.show_errors() && !fail.msg.is_empty() {
+        let _ = writeln!(std::io::stderr(), "curlew: ({}) {}", fail.code, fail.msg);
+    }
+}
+
+/// Seconds (fractions allowed) as a Duration; bad values are a usage error.
+pub fn secs(flag: &str, v: f64) -> Result<Duration, Fail> {
+    Duration::try_from_secs_f64(v)
+        .map_err(|_| Fail::new(2, format!("{flag}: bad number of seconds {v}")))
+}
+
+/// Parse `-H "Name: value"`.
+pub fn parse_header(h: &str) -> Result<(String, String), Fail> {
+    match h.split_once(':') {
+        Some((n, v)) => Ok((n.trim().to_string(), v.trim().to_string())),
+        None => Err(Fail::new(
+            43,
+            format!("bad header {h:?} (want \"Name: value\")"),
+        )),
+    }
+}
+
+/// The options shared by HTTP and WebSocket transfers.
+pub fn common_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
+    for h in &args.header {
+        let (n, v) = parse_header(h)?;
+        easy.header(&n, &v)?;
+    }
+    easy.verbose(args.verbose).insecure(args.insecure);
+    if let Some(ca) = &args.cacert {
+        easy.ca_file(ca);
+    }
+    if let Some(t) = args.connect_timeout {
+        easy.connect_timeout(secs("--connect-timeout", t)?);
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.ws_compress {
+        eprintln!("curlew: --ws-compress: permessage-deflate is not supported yet");
+        return ExitCode::from(2);
+    }
+    let is_ws = args.urls.iter().any(|u| {
+        let l = u.to_ascii_lowercase();
+        l.starts_with("ws://") || l.starts_with("wss://")
+    });
+    let result = if is_ws {
+        if args.urls.len() != 1 {
+            Err(Fail::new(2, "a WebSocket session takes exactly one URL"))
+        } else {
+            ws::run(&args)
+        }
+    } else {
+        http::run(&args)
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            report(&args, &f);
+            ExitCode::from(f.code)
+        }
+    }
+}

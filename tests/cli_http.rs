@@ -1,0 +1,382 @@
+//! End-to-end tests of the `curlew` tool in HTTP(S) mode: the built binary against loopback
+//! servers, flag group by flag group, and each exit code of the contract.
+
+mod support;
+
+use std::io::Read as _;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::client::{raw_server, silent_server};
+use support::http_server::{keep_alive_responder, routes, Conn, Response, Server};
+use support::tls::{ca_path, server_config};
+
+/// Run the tool with `args` (stdin empty), killing it after a generous bound.
+fn curlew(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_curlew"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn curlew");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stdout.read_to_end(&mut v);
+        v
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stderr.read_to_end(&mut v);
+        v
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("curlew {args:?} did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Output {
+        status,
+        stdout: out_t.join().unwrap(),
+        stderr: err_t.join().unwrap(),
+    }
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `/hello`, `/echo` (method + body back), `/404`, `/r/N` (N redirects then /hello),
+/// `/headers` (the request's X-Test header back), `/gzip`.
+fn app() -> Server {
+    Server::start(routes(|req| match req.path() {
+        "/hello" => Response::ok("hello world"),
+        "/echo" => Response::ok(
+            [
+                req.method.as_bytes(),
+                b" ",
+                req.header("content-type").unwrap_or("-").as_bytes(),
+                b" ",
+                &req.body,
+            ]
+            .concat(),
+        ),
+        "/404" => Response::new(404).body("not here"),
+        "/headers" => Response::ok(format!(
+            "x-test={} accept-encoding={}",
+            req.header("x-test").unwrap_or("-"),
+            req.header("accept-encoding").unwrap_or("-")
+        )),
+        "/gzip" => {
+            Response::ok(support::gzip(b"compressed body")).header("Content-Encoding", "gzip")
+        }
+        p if p.starts_with("/r/") => {
+            let n: u32 = p[3..].parse().unwrap_or(0);
+            if n == 0 {
+                Response::redirect(302, "/hello")
+            } else {
+                Response::redirect(302, &format!("/r/{}", n - 1))
+            }
+        }
+        _ => Response::new(404),
+    }))
+}
+
+#[test]
+fn download_to_stdout_and_file() {
+    let srv = app();
+    let o = curlew(&["-s", &srv.url("/hello")]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "hello world");
+
+    let dir = tempdir("download");
+    let file = dir.join("out.txt");
+    let o = curlew(&["-s", "-o", file.to_str().unwrap(), &srv.url("/hello")]);
+    assert_eq!(code(&o), 0);
+    assert!(o.stdout.is_empty());
+    assert_eq!(std::fs::read(&file).unwrap(), b"hello world");
+}
+
+#[test]
+fn include_and_head() {
+    let srv = app();
+    let o = curlew(&["-s", "-i", &srv.url("/hello")]);
+    let out = text(&o.stdout);
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.ends_with("\r\n\r\nhello world"), "{out}");
+
+    let o = curlew(&["-s", "-I", &srv.url("/hello")]);
+    assert_eq!(code(&o), 0);
+    let out = text(&o.stdout);
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(!out.contains("hello world"), "{out}");
+    assert_eq!(srv.last_request().unwrap().method, "HEAD");
+}
+
+#[test]
+fn request_method_headers_and_data() {
+    let srv = app();
+    let o = curlew(&[
+        "-s",
+        "-X",
+        "PUT",
+        "-d",
+        "a=1",
+        "-d",
+        "b=2",
+        &srv.url("/echo"),
+    ]);
+    assert_eq!(
+        text(&o.stdout),
+        "PUT application/x-www-form-urlencoded a=1&b=2"
+    );
+
+    let o = curlew(&["-s", "-d", "x", &srv.url("/echo")]);
+    assert_eq!(text(&o.stdout), "POST application/x-www-form-urlencoded x");
+
+    let dir = tempdir("data");
+    let f = dir.join("body.txt");
+    std::fs::write(&f, "line1\nline2\n").unwrap();
+    let at = format!("@{}", f.display());
+    let o = curlew(&["-s", "-d", &at, &srv.url("/echo")]);
+    assert!(
+        text(&o.stdout).ends_with(" line1line2"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = curlew(&[
+        "-s",
+        "--data-binary",
+        &at,
+        "-H",
+        "Content-Type: text/plain",
+        &srv.url("/echo"),
+    ]);
+    assert_eq!(text(&o.stdout), "POST text/plain line1\nline2\n");
+
+    let o = curlew(&["-s", "-H", "X-Test: yes", &srv.url("/headers")]);
+    assert_eq!(text(&o.stdout), "x-test=yes accept-encoding=-");
+}
+
+#[test]
+fn compressed() {
+    let srv = app();
+    let o = curlew(&["-s", "--compressed", &srv.url("/gzip")]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(text(&o.stdout), "compressed body");
+    let o = curlew(&["-s", "--compressed", &srv.url("/headers")]);
+    assert!(text(&o.stdout).contains("gzip"), "{}", text(&o.stdout));
+}
+
+#[test]
+fn location_and_too_many_redirects_47() {
+    let srv = app();
+    let o = curlew(&["-s", &srv.url("/r/2")]);
+    assert_eq!(code(&o), 0);
+    assert!(!text(&o.stdout).contains("hello world"));
+
+    let o = curlew(&["-s", "-L", "-w", "%{url_effective}", &srv.url("/r/2")]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(text(&o.stdout), format!("hello world{}", srv.url("/hello")));
+
+    let o = curlew(&["-sS", "-L", "--max-redirs", "1", &srv.url("/r/3")]);
+    assert_eq!(code(&o), 47, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("(47)"));
+}
+
+#[test]
+fn fail_22_silent_and_show_error() {
+    let srv = app();
+    let o = curlew(&["-s", &srv.url("/404")]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(text(&o.stdout), "not here");
+
+    let o = curlew(&["-f", &srv.url("/404")]);
+    assert_eq!(code(&o), 22);
+    assert!(o.stdout.is_empty());
+    assert!(text(&o.stderr).contains("(22)"), "{}", text(&o.stderr));
+
+    let o = curlew(&["-sf", &srv.url("/404")]);
+    assert_eq!(code(&o), 22);
+    assert!(o.stderr.is_empty(), "{}", text(&o.stderr));
+
+    let o = curlew(&["-sSf", &srv.url("/404")]);
+    assert_eq!(code(&o), 22);
+    assert!(text(&o.stderr).contains("(22)"));
+}
+
+#[test]
+fn verbose_goes_to_stderr() {
+    let srv = app();
+    let o = curlew(&["-s", "-v", &srv.url("/hello")]);
+    assert_eq!(text(&o.stdout), "hello world");
+    let err = text(&o.stderr);
+    assert!(err.contains("> GET /hello HTTP/1.1"), "{err}");
+    assert!(err.contains("< HTTP/1.1 200"), "{err}");
+}
+
+#[test]
+fn write_out_variables() {
+    let srv = app();
+    let o = curlew(&[
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{size_download} %{num_connects} %{url_effective} %{time_total}\\n",
+        &srv.url("/hello"),
+    ]);
+    assert_eq!(code(&o), 0);
+    let out = text(&o.stdout);
+    let f: Vec<&str> = out.trim_end_matches('\n').split(' ').collect();
+    assert!(out.ends_with('\n'));
+    assert_eq!(&f[..4], &["200", "11", "1", &srv.url("/hello")]);
+    assert!(f[4].parse::<f64>().is_ok(), "{out}");
+}
+
+#[test]
+fn parallel_100_urls_reuse_connections() {
+    let srv = Server::start(keep_alive_responder(b"item".to_vec()));
+    let dir = tempdir("parallel");
+    let urls: Vec<String> = (0..100).map(|i| srv.url(&format!("/f{i}"))).collect();
+    let mut args = vec![
+        "-s",
+        "-Z",
+        "--parallel-max",
+        "4",
+        "--output-dir",
+        dir.to_str().unwrap(),
+        "-O",
+    ];
+    args.extend(urls.iter().map(String::as_str));
+    let o = curlew(&args);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    for i in 0..100 {
+        assert_eq!(std::fs::read(dir.join(format!("f{i}"))).unwrap(), b"item");
+    }
+    assert!(srv.accepted() <= 10, "accepted {}", srv.accepted());
+}
+
+#[test]
+fn parallel_with_per_url_output() {
+    let srv = app();
+    let dir = tempdir("per-url");
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let o = curlew(&[
+        "-s",
+        "-Z",
+        "-o",
+        a.to_str().unwrap(),
+        "-o",
+        b.to_str().unwrap(),
+        &srv.url("/hello"),
+        &srv.url("/echo"),
+    ]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(std::fs::read(&a).unwrap(), b"hello world");
+    assert_eq!(std::fs::read(&b).unwrap(), b"GET - ");
+}
+
+#[test]
+fn sequential_urls_reuse_one_connection() {
+    let srv = Server::start(keep_alive_responder(b"x".to_vec()));
+    let o = curlew(&["-s", &srv.url("/1"), &srv.url("/2"), &srv.url("/3")]);
+    assert_eq!(text(&o.stdout), "xxx");
+    assert_eq!(srv.accepted(), 1);
+}
+
+#[test]
+fn https_with_cacert_and_insecure() {
+    let srv = Server::start_tls(
+        server_config("server.pem", "server.key"),
+        keep_alive_responder(b"secure".to_vec()),
+    );
+    let ca = ca_path();
+    let o = curlew(&["-s", "--cacert", ca.to_str().unwrap(), &srv.url("/")]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "secure");
+    let o = curlew(&["-s", "-k", &srv.url("/")]);
+    assert_eq!(code(&o), 0);
+    // 60: the test CA is not in the system store.
+    let o = curlew(&["-sS", &srv.url("/")]);
+    assert_eq!(code(&o), 60, "{}", text(&o.stderr));
+}
+
+#[test]
+fn exit_1_3_6_7() {
+    assert_eq!(code(&curlew(&["-s", "gopher://127.0.0.1/"])), 1);
+    assert_eq!(code(&curlew(&["-s", "http://"])), 3);
+    assert_eq!(code(&curlew(&["-s", "http://nonexistent.invalid/"])), 6);
+    let addr = support::refused_addr();
+    assert_eq!(code(&curlew(&["-s", &format!("http://{addr}/")])), 7);
+}
+
+#[test]
+fn exit_28_max_time_and_connect_timeout_accepts_fractions() {
+    let srv = silent_server();
+    let o = curlew(&[
+        "-sS",
+        "--connect-timeout",
+        "2.5",
+        "-m",
+        "0.3",
+        &srv.url("/"),
+    ]);
+    assert_eq!(code(&o), 28, "{}", text(&o.stderr));
+}
+
+#[test]
+fn exit_35_tls_handshake() {
+    let plain = Server::start(|c: &mut Conn| {
+        use std::io::Read;
+        let _ = c.read(&mut [0u8; 1]);
+        let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    });
+    let url = plain.url("/").replace("http:", "https:");
+    assert_eq!(code(&curlew(&["-s", "-k", &url])), 35);
+}
+
+#[test]
+fn exit_52_got_nothing_and_56_recv_error() {
+    let srv = raw_server(Vec::new());
+    assert_eq!(code(&curlew(&["-s", &srv.url("/")])), 52);
+    let reset = Server::start(|c: &mut Conn| {
+        if c.read_request().is_some() {
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\npartial");
+            c.close_abruptly();
+        }
+    });
+    let rc = code(&curlew(&["-s", &reset.url("/")]));
+    // A reset reads as a receive error (56); a clean close mid-body as a partial file (18).
+    assert!(rc == 56 || rc == 18, "{rc}");
+}
+
+#[test]
+fn ws_compress_is_refused() {
+    let o = curlew(&["--ws-compress", "ws://127.0.0.1:1/"]);
+    assert_eq!(code(&o), 2);
+    assert_eq!(
+        text(&o.stderr).trim_end(),
+        "curlew: --ws-compress: permessage-deflate is not supported yet"
+    );
+}
+
+/// A fresh empty directory under the target dir.
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("curlew-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

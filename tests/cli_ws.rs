@@ -1,0 +1,323 @@
+//! End-to-end tests of the `curlew` tool in WebSocket mode (nc-like): stdin to the server, the
+//! server to stdout, against tungstenite peers on loopback (ws and wss).
+
+#![allow(clippy::result_large_err)] // tungstenite's handshake callback signature
+
+mod support;
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use support::http_server::{routes, Conn, Response, Server};
+use support::tls::{ca_path, server_config};
+use support::ws_peer::WsPeer;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::CloseFrame;
+use tungstenite::{Message, WebSocket};
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_curlew"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn curlew")
+}
+
+/// Wait (bounded) for the child and collect its output. `stdin` is dropped first unless kept.
+fn finish(mut child: Child, keep_stdin: Option<ChildStdin>) -> Output {
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stdout.read_to_end(&mut v);
+        v
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stderr.read_to_end(&mut v);
+        v
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("curlew did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    drop(keep_stdin);
+    Output {
+        status,
+        stdout: out_t.join().unwrap(),
+        stderr: err_t.join().unwrap(),
+    }
+}
+
+/// Run with `input` on stdin, then end of stdin.
+fn run_with_input(args: &[&str], input: &[u8]) -> Output {
+    let mut child = spawn(args);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input).unwrap();
+    drop(stdin);
+    finish(child, None)
+}
+
+/// Run with stdin left open (the tool must end by itself).
+fn run_stdin_open(args: &[&str]) -> Output {
+    let mut child = spawn(args);
+    let stdin = child.stdin.take();
+    finish(child, stdin)
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn stdin_lines_to_text_messages_and_back() {
+    let peer = WsPeer::echo();
+    let o = run_with_input(
+        &[&peer.url("/echo")],
+        b"hello\nworld\n\nlast without newline",
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "hello\nworld\n\nlast without newline\n");
+}
+
+#[test]
+fn binary_mode_is_raw() {
+    let peer = WsPeer::echo();
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let o = run_with_input(&["--ws-binary", &peer.url("/")], &data);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(o.stdout.len(), data.len());
+    assert!(o.stdout == data, "binary echo differs");
+}
+
+#[test]
+fn large_text_lines_survive_partial_sends() {
+    let peer = WsPeer::echo();
+    let line = "x".repeat(3 * 1024 * 1024);
+    let input = format!("{line}\n{line}\n{line}\n{line}\n");
+    let o = run_with_input(&[&peer.url("/")], input.as_bytes());
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert!(o.stdout == input.as_bytes(), "got {} bytes", o.stdout.len());
+}
+
+#[test]
+fn ws_send_and_count() {
+    let peer = WsPeer::echo();
+    let o = run_stdin_open(&[
+        "--ws-send",
+        "one",
+        "--ws-send",
+        "two",
+        "--ws-count",
+        "2",
+        &peer.url("/"),
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "one\ntwo\n");
+}
+
+#[test]
+fn ping_every_secs_and_server_pings_answered() {
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let peer = WsPeer::start(move |mut ws: WebSocket<TcpStream>| {
+        // Ping the client and wait for its pong, then wait for one of its pings.
+        ws.send(Message::Ping(b"srv".to_vec().into())).unwrap();
+        let (mut pong, mut ping) = (false, false);
+        while !(pong && ping) {
+            match ws.read() {
+                Ok(Message::Pong(p)) => pong = &p[..] == b"srv",
+                Ok(Message::Ping(_)) => ping = true,
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+        let _ = tx.lock().unwrap().send(());
+        ws.send(Message::text("done")).unwrap();
+        let _ = ws.read();
+    });
+    let o = run_stdin_open(&["--ws-ping", "0.05", "--ws-count", "1", &peer.url("/")]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "done\n");
+    rx.recv_timeout(Duration::from_secs(10)).unwrap();
+}
+
+#[test]
+fn subprotocols_and_headers_in_the_handshake() {
+    let seen = Arc::new(Mutex::new((String::new(), String::new())));
+    let s = seen.clone();
+    let peer = WsPeer::start_with(
+        move |req: &tungstenite::handshake::server::Request, mut resp| {
+            let h = |n: &str| {
+                req.headers()
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            *s.lock().unwrap() = (h("sec-websocket-protocol"), h("x-token"));
+            resp.headers_mut()
+                .insert("Sec-WebSocket-Protocol", "chat.v2".parse().unwrap());
+            Ok(resp)
+        },
+        |mut ws: WebSocket<TcpStream>| {
+            ws.send(Message::text("hi")).unwrap();
+            let _ = ws.read();
+        },
+    );
+    let o = run_stdin_open(&[
+        "-v",
+        "--ws-subprotocol",
+        "chat.v1",
+        "--ws-subprotocol",
+        "chat.v2",
+        "-H",
+        "X-Token: abc",
+        "--ws-count",
+        "1",
+        &peer.url("/"),
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "hi\n");
+    let (protos, token) = seen.lock().unwrap().clone();
+    assert_eq!(protos, "chat.v1, chat.v2");
+    assert_eq!(token, "abc");
+    assert!(text(&o.stderr).contains("chat.v2"), "{}", text(&o.stderr));
+}
+
+fn closing_peer(code: u16, reason: &'static str) -> WsPeer {
+    WsPeer::start(move |mut ws: WebSocket<TcpStream>| {
+        ws.send(Message::text("bye soon")).unwrap();
+        let _ = ws.close(Some(CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        }));
+        while ws.read().is_ok() {}
+    })
+}
+
+#[test]
+fn server_close_codes() {
+    let peer = closing_peer(4000, "going away now");
+    let o = run_stdin_open(&[&peer.url("/")]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "bye soon\n");
+    assert!(
+        text(&o.stderr).contains("closed: 4000 going away now"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    let peer = closing_peer(1000, "normal");
+    let o = run_stdin_open(&[&peer.url("/")]);
+    assert_eq!(code(&o), 0);
+    assert!(!text(&o.stderr).contains("closed:"), "{}", text(&o.stderr));
+    let o = run_stdin_open(&["-v", &peer.url("/")]);
+    assert_eq!(code(&o), 0);
+    assert!(
+        text(&o.stderr).contains("closed: 1000 normal"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// A peer that writes `raw` bytes after the upgrade and reports the close code it gets back.
+fn violating_peer(raw: &'static [u8]) -> (WsPeer, mpsc::Receiver<Option<u16>>) {
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let peer = WsPeer::start(move |mut ws: WebSocket<TcpStream>| {
+        ws.get_mut().write_all(raw).unwrap();
+        let code = loop {
+            match ws.read() {
+                Ok(Message::Close(c)) => break c.map(|c| u16::from(c.code)),
+                Ok(_) => {}
+                Err(_) => break None,
+            }
+        };
+        let _ = tx.lock().unwrap().send(code);
+    });
+    (peer, rx)
+}
+
+#[test]
+fn protocol_violation_closes_with_the_right_code_and_exits_56() {
+    // A masked frame from the server: 1002.
+    let (peer, rx) = violating_peer(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2]);
+    let o = run_stdin_open(&["-s", &peer.url("/")]);
+    assert_eq!(code(&o), 56, "{}", text(&o.stderr));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(10)).unwrap(),
+        Some(1002)
+    );
+
+    // Invalid UTF-8 in a text frame: 1007.
+    let (peer, rx) = violating_peer(&[0x81, 0x02, 0xff, 0xfe]);
+    let o = run_stdin_open(&["-s", &peer.url("/")]);
+    assert_eq!(code(&o), 56, "{}", text(&o.stderr));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(10)).unwrap(),
+        Some(1007)
+    );
+}
+
+#[test]
+fn refused_upgrade_exits_22() {
+    let srv = Server::start(routes(|_| Response::new(403).body("no")));
+    let url = srv.url("/").replace("http:", "ws:");
+    let o = run_stdin_open(&["-sS", &url]);
+    assert_eq!(code(&o), 22, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("403"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn wss_with_cacert() {
+    let srv = Server::start_tls(server_config("server.pem", "server.key"), |c: &mut Conn| {
+        if let Ok(mut ws) = tungstenite::accept(c) {
+            while let Ok(m) = ws.read() {
+                if (m.is_text() || m.is_binary()) && ws.send(m).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let url = srv.url("/").replace("https:", "wss:");
+    let ca = ca_path();
+    let o = run_with_input(&["--cacert", ca.to_str().unwrap(), &url], b"secret\n");
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "secret\n");
+    // Without the CA: 60.
+    let o = run_with_input(&["-s", &url], b"x\n");
+    assert_eq!(code(&o), 60);
+}
+
+#[test]
+fn connect_errors_and_timeout() {
+    let addr = support::refused_addr();
+    assert_eq!(code(&run_stdin_open(&["-s", &format!("ws://{addr}/")])), 7);
+    assert_eq!(
+        code(&run_stdin_open(&["-s", "ws://nonexistent.invalid/"])),
+        6
+    );
+    assert_eq!(code(&run_stdin_open(&["-s", "ws://"])), 3);
+    // An idle session with -m ends with 28.
+    let peer = WsPeer::echo();
+    let o = run_stdin_open(&["-sS", "-m", "0.3", &peer.url("/")]);
+    assert_eq!(code(&o), 28, "{}", text(&o.stderr));
+}
