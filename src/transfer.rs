@@ -23,12 +23,20 @@ use crate::multi::core::{Checkout, Control, Core};
 use crate::multi::{Multi, TransferId};
 use crate::proto::http1::{
     body_kind, encode_chunk_header, BodyDecoder, BodyKind, ContentCoding, ContentDecoder, Decoded,
-    ParseError, RequestHead, ResponseHead, ResponseParser, Version, LAST_CHUNK, MAX_DECODED_BYTES,
+    HeadWriter, ParseError, ResponseHead, ResponseParser, Version, LAST_CHUNK, MAX_DECODED_BYTES,
 };
 use crate::transport::{tls, Conn, Phase, PoolKey, Stream};
 use crate::url::Target;
 
 mod ws;
+
+/// The transfer's current target: `opts.target`, or where a redirect led. A macro rather than
+/// a method so that it borrows only the two fields it reads.
+macro_rules! target {
+    ($x:expr) => {
+        $x.redirected.as_ref().unwrap_or(&$x.opts.target)
+    };
+}
 
 /// Bytes one transfer may receive in one step before yielding to the others (fairness).
 pub const STEP_RECV_BUDGET: usize = 512 * 1024;
@@ -94,8 +102,9 @@ pub(crate) struct Transfer {
     progress_dirty: bool,
     budget_spent: bool,
 
-    // The current request (redirects change these).
-    target: Target,
+    // The current request (redirects change these). The target is `opts.target` until a
+    // redirect is followed (no copy of it per transfer); see the `target!` macro.
+    redirected: Option<Target>,
     method: String,
     body: Body,
     strip_auth: bool,
@@ -138,14 +147,18 @@ pub(crate) struct Transfer {
 impl Transfer {
     /// A transfer starts with fresh info, like curl's per-perform `Curl_initinfo`: an `Easy`
     /// added again (or performed again) does not carry counts over from its last run.
-    pub(crate) fn new(opts: Options, private: Option<Box<Multi>>) -> Self {
+    /// `old` is the info of the `Easy`'s last run: only its URL buffer is kept.
+    pub(crate) fn new(opts: Options, mut old: TransferInfo, private: Option<Box<Multi>>) -> Self {
         let now = Instant::now();
+        let mut effective_url = std::mem::take(&mut old.effective_url);
+        effective_url.clear();
+        effective_url.push_str(opts.target.url.as_str());
         let info = TransferInfo {
-            effective_url: opts.target.url.to_string(),
+            effective_url,
             ..TransferInfo::default()
         };
         Transfer {
-            target: opts.target.clone(),
+            redirected: None,
             method: String::new(),
             body: opts.body.clone(),
             opts,
@@ -418,23 +431,24 @@ impl Transfer {
             self.fresh = self.opts.fresh_connect;
         }
         self.req_start = now;
-        let tls_id = if self.target.scheme.is_tls() {
+        let tls_id = if target!(self).scheme.is_tls() {
             core.tls.get(&self.opts.tls)?.0
         } else {
             0
         };
-        let key = Arc::new(PoolKey {
-            tls: self.target.scheme.is_tls(),
-            host: self.target.host.to_ascii_lowercase(),
-            port: self.target.port,
+        let key = core.pool_key(
+            target!(self).scheme.is_tls(),
+            &target!(self).host,
+            target!(self).port,
             tls_id,
-        });
+        );
         match core.checkout(&key, self.fresh, id) {
             Checkout::Reused(conn) => {
                 self.text(h, || {
                     format!(
                         "Re-using existing connection #{} with host {}",
-                        conn.serial, self.target.host
+                        conn.serial,
+                        target!(self).host
                     )
                 });
                 self.slot_key = Some(key);
@@ -449,16 +463,18 @@ impl Transfer {
                 self.deadline_connect = Some(now + self.opts.connect_timeout);
                 self.slot_key = Some(key);
                 self.info.reused = false;
-                match core
-                    .resolver
-                    .resolve(&self.target.host, self.target.port, id.as_u64(), now)
-                {
+                match core.resolver.resolve(
+                    &target!(self).host,
+                    target!(self).port,
+                    id.as_u64(),
+                    now,
+                ) {
                     Some(ans) => {
                         self.on_resolved(ans, now);
                         Ok(Next::Again)
                     }
                     None => {
-                        self.text(h, || format!("Resolving {}", self.target.host));
+                        self.text(h, || format!("Resolving {}", target!(self).host));
                         self.state = State::Resolving;
                         Ok(Next::Yield)
                     }
@@ -523,9 +539,9 @@ impl Transfer {
                         continue;
                     }
                 };
-                let stream = if self.target.scheme.is_tls() {
+                let stream = if target!(self).scheme.is_tls() {
                     let (_, cfg) = core.tls.get(&self.opts.tls)?;
-                    Stream::new_tls(tcp, tls::connect(cfg, &self.target.host)?)
+                    Stream::new_tls(tcp, tls::connect(cfg, &target!(self).host)?)
                 } else {
                     Stream::Tcp(tcp)
                 };
@@ -565,13 +581,13 @@ impl Transfer {
                         self.deadline_attempt = None;
                         let (serial, remote) = (conn.serial, conn.remote);
                         self.text(h, || {
-                            format!("Connected to {} ({remote}) #{serial}", self.target.host)
+                            format!("Connected to {} ({remote}) #{serial}", target!(self).host)
                         });
                     }
                     if !ready {
                         return Ok(Next::Yield);
                     }
-                    if self.target.scheme.is_tls() {
+                    if target!(self).scheme.is_tls() {
                         self.info.appconnect_time =
                             now.saturating_duration_since(self.started.unwrap_or(now));
                         self.text(h, || "TLS handshake done".into());
@@ -603,59 +619,85 @@ impl Transfer {
             self.lowspeed = Some((now + time, self.info.size_download + self.info.size_upload));
         }
         self.info.pretransfer_time = now.saturating_duration_since(self.started.unwrap_or(now));
-        self.info.effective_url = self.target.url.to_string();
-        let is_ws = self.target.scheme.is_ws();
-        self.method = match (&self.opts.method, &self.body) {
-            (_, _) if is_ws => "GET".into(),
-            (Some(m), _) => m.clone(),
-            (None, Body::Bytes(_)) => "POST".into(),
-            (None, Body::Read(_)) => "PUT".into(),
-            (None, Body::None) => "GET".into(),
-        };
-        let mut extra: Vec<(String, String)> = Vec::with_capacity(8);
-        if is_ws {
-            self.ws_request_headers(&mut extra);
+        if self.info.effective_url != target!(self).url.as_str() {
+            self.info.effective_url.clear();
+            self.info.effective_url.push_str(target!(self).url.as_str());
         }
+        let is_ws = target!(self).scheme.is_ws();
+        let method: &str = match (&self.opts.method, &self.body) {
+            (_, _) if is_ws => "GET",
+            (Some(m), _) => m,
+            (None, Body::Bytes(_)) => "POST",
+            (None, Body::Read(_)) => "PUT",
+            (None, Body::None) => "GET",
+        };
+        if self.method != method {
+            self.method.clear();
+            self.method.push_str(method);
+        }
+        // Take over the storage the connection's last transfer left behind.
+        if let Some(c) = self.conn.as_mut() {
+            if self.head_buf.capacity() == 0 {
+                std::mem::swap(&mut self.head_buf, &mut c.head_buf);
+            }
+            if self.parser.is_none() {
+                self.parser = c.parser.take().filter(|p| p.has_limits(&self.opts.limits));
+            }
+        }
+        // Written straight into the reused head buffer: no field list, no owned pairs.
+        let mut ws_extra: Vec<(String, String)> = Vec::new();
+        if is_ws {
+            self.ws_request_headers(&mut ws_extra);
+        }
+        let bad = |e: crate::proto::http1::RequestError| {
+            Error::new(ErrorKind::BadFunctionArgument, e.to_string())
+        };
         let user_headers = &self.opts.headers;
         let has = |n: &str| user_headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+        // A user Host replaces ours in its place, first after the request line (RFC 9112
+        // §3.2); an empty one removes it.
+        let host = user_header(user_headers, "host").unwrap_or(&target!(self).host_header);
+        let mut w = HeadWriter::start(
+            &mut self.head_buf,
+            &self.method,
+            &target!(self).request_target,
+            host,
+        )
+        .map_err(bad)?;
+        for (n, v) in &ws_extra {
+            w.field(n, v).map_err(bad)?;
+        }
         if let Some(ua) = &self.opts.user_agent {
             if !has("user-agent") {
-                extra.push(("User-Agent".into(), ua.clone()));
+                w.field("User-Agent", ua).map_err(bad)?;
             }
         }
         if !has("accept") {
-            extra.push(("Accept".into(), "*/*".into()));
+            w.trusted("Accept", "*/*");
         }
         if self.opts.accept_encoding && !has("accept-encoding") {
-            extra.push(("Accept-Encoding".into(), "gzip, deflate".into()));
+            w.trusted("Accept-Encoding", "gzip, deflate");
         }
         let mut expect_continue = false;
         let request_body = if is_ws { &Body::None } else { &self.body };
         match request_body {
             Body::None => {
                 if matches!(self.method.as_str(), "POST" | "PUT") && !has("content-length") {
-                    extra.push(("Content-Length".into(), "0".into()));
+                    w.trusted("Content-Length", "0");
                 }
             }
             Body::Bytes(b) => {
                 if !has("content-length") && !has("transfer-encoding") {
-                    extra.push(("Content-Length".into(), b.len().to_string()));
+                    w.trusted_num("Content-Length", b.len() as u64);
                 }
                 if self.method == "POST" && !has("content-type") {
-                    extra.push((
-                        "Content-Type".into(),
-                        "application/x-www-form-urlencoded".into(),
-                    ));
+                    w.trusted("Content-Type", "application/x-www-form-urlencoded");
                 }
             }
             Body::Read(size) => {
                 match size {
-                    Some(n) if !has("content-length") => {
-                        extra.push(("Content-Length".into(), n.to_string()))
-                    }
-                    None if !has("transfer-encoding") => {
-                        extra.push(("Transfer-Encoding".into(), "chunked".into()))
-                    }
+                    Some(n) if !has("content-length") => w.trusted_num("Content-Length", *n),
+                    None if !has("transfer-encoding") => w.trusted("Transfer-Encoding", "chunked"),
                     _ => {}
                 }
                 let big = size.is_none_or(|n| n > EXPECT_100_THRESHOLD);
@@ -665,7 +707,7 @@ impl Transfer {
                     .find(|(k, _)| k.eq_ignore_ascii_case("expect"));
                 match user_expect {
                     None if big => {
-                        extra.push(("Expect".into(), "100-continue".into()));
+                        w.trusted("Expect", "100-continue");
                         expect_continue = true;
                     }
                     Some((_, v)) if v.eq_ignore_ascii_case("100-continue") => {
@@ -675,33 +717,20 @@ impl Transfer {
                 }
             }
         }
-        self.expect_continue = expect_continue;
         let strip = self.strip_auth;
-        let user = self.opts.headers.iter().filter(|(n, v)| {
-            !v.is_empty()
-                && !n.eq_ignore_ascii_case("host")
-                && !(strip
+        for (n, v) in user_headers {
+            let skip = v.is_empty()
+                || n.eq_ignore_ascii_case("host")
+                || (strip
                     && (n.eq_ignore_ascii_case("authorization")
                         || n.eq_ignore_ascii_case("cookie")
-                        || n.eq_ignore_ascii_case("proxy-authorization")))
-        });
-        let headers: Vec<(String, String)> = extra.into_iter().chain(user.cloned()).collect();
-        // A user Host replaces ours in its place, first after the request line (RFC 9112
-        // §3.2); an empty one removes it.
-        let host = user_header(&self.opts.headers, "host").unwrap_or(&self.target.host_header);
-        let head = RequestHead {
-            method: &self.method,
-            target: &self.target.request_target,
-            host,
-            headers: &headers,
-        };
-        self.head_buf.clear();
-        if host.is_empty() {
-            head.encode_without_host(&mut self.head_buf)
-        } else {
-            head.encode(&mut self.head_buf)
+                        || n.eq_ignore_ascii_case("proxy-authorization")));
+            if !skip {
+                w.field(n, v).map_err(bad)?;
+            }
         }
-        .map_err(|e| Error::new(ErrorKind::BadFunctionArgument, e.to_string()))?;
+        w.finish();
+        self.expect_continue = expect_continue;
         if self.opts.verbose {
             h.debug(DebugKind::HeaderOut, &self.head_buf);
         }
@@ -791,7 +820,7 @@ impl Transfer {
                 Send::Done | Send::WaitContinue => return Ok(()),
                 Send::Head => {
                     let head = &self.head_buf[self.head_sent..];
-                    let is_ws = self.target.scheme.is_ws();
+                    let is_ws = target!(self).scheme.is_ws();
                     let body: &[u8] = match &self.body {
                         Body::Bytes(b) if !self.expect_continue && !is_ws => &b[..],
                         _ => &[],
@@ -1062,8 +1091,8 @@ impl Transfer {
             }
         }
         let status = head.status();
-        if self.target.scheme.is_ws() && !(100..200).contains(&status)
-            || status == 101 && self.target.scheme.is_ws()
+        if target!(self).scheme.is_ws() && !(100..200).contains(&status)
+            || status == 101 && target!(self).scheme.is_ws()
         {
             self.info.response_code = status;
             self.info.http_version = Some(match head.version() {
@@ -1107,9 +1136,15 @@ impl Transfer {
             Version::Http10 => HttpVersion::Http10,
             Version::Http11 => HttpVersion::Http11,
         });
-        self.info.content_type = head
-            .header("content-type")
-            .map(|v| String::from_utf8_lossy(v).into_owned());
+        match head.header("content-type") {
+            None => self.info.content_type = None,
+            Some(v) => {
+                self.info.content_type = Some(match std::str::from_utf8(v) {
+                    Ok(t) => t.to_owned(),
+                    Err(_) => String::from_utf8_lossy(v).into_owned(),
+                });
+            }
+        }
         if self.send == Send::WaitContinue {
             // A final answer before we sent the body: do not send it; the connection cannot
             // carry another request (the server may still expect the body).
@@ -1121,18 +1156,24 @@ impl Transfer {
         }
         let kind = body_kind(&head, self.method == "HEAD" || self.opts.nobody, false)
             .map_err(parse_error)?;
-        let length = head.content_length().ok().flatten();
+        let length = match kind {
+            BodyKind::Length(n) => Some(n),
+            _ => head.content_length().ok().flatten(),
+        };
         self.info.content_length_download = match kind {
             BodyKind::None => length.filter(|_| self.method == "HEAD"),
             _ => length,
         };
         // Redirects.
-        let location = head
-            .header("location")
-            .map(|v| String::from_utf8_lossy(v).trim().to_string());
         let is_redirect = matches!(status, 301 | 302 | 303 | 307 | 308);
+        let location = if is_redirect {
+            head.header("location")
+                .map(|v| String::from_utf8_lossy(v).trim().to_string())
+        } else {
+            None
+        };
         if let (true, Some(loc)) = (is_redirect, &location) {
-            match self.target.join(loc) {
+            match target!(self).join(loc) {
                 Ok(next) if self.opts.follow => {
                     if self.redirects >= self.opts.max_redirects {
                         return Err(Error::new(
@@ -1140,7 +1181,7 @@ impl Transfer {
                             format!("maximum ({}) redirects followed", self.opts.max_redirects),
                         ));
                     }
-                    if next.scheme.is_ws() != self.target.scheme.is_ws() {
+                    if next.scheme.is_ws() != target!(self).scheme.is_ws() {
                         return Err(Error::new(
                             ErrorKind::UnsupportedProtocol,
                             format!("redirect to {} changes the protocol", next.url),
@@ -1400,10 +1441,19 @@ impl Transfer {
             && self.head.as_ref().is_some_and(|h| h.keep_alive())
             && self.decoder.as_ref().is_none_or(|d| d.is_done())
             && self.conn.as_ref().is_some_and(|c| c.buffered().is_empty());
-        if let Some(conn) = self.conn.take() {
+        if let Some(mut conn) = self.conn.take() {
             self.slot_key = None;
             if !keep {
                 self.text(h, || format!("Closing connection #{}", conn.serial));
+            } else {
+                // Leave the per-request storage to the connection's next transfer.
+                conn.head_buf = std::mem::take(&mut self.head_buf);
+                if let Some(mut p) = self.parser.take() {
+                    if let Some(head) = self.head.take() {
+                        p.recycle(head);
+                    }
+                    conn.parser = Some(p);
+                }
             }
             core.release(conn, keep);
         }
@@ -1471,14 +1521,14 @@ impl Transfer {
                 ));
             }
         }
-        if !self.target.same_origin(&next) && !self.opts.unrestricted_auth {
+        if !target!(self).same_origin(&next) && !self.opts.unrestricted_auth {
             self.strip_auth = true;
         }
         self.redirects += 1;
         self.info.redirect_count = self.redirects;
         self.info.redirect_time = now.saturating_duration_since(self.started.unwrap_or(now));
-        self.target = next;
-        self.info.effective_url = self.target.url.to_string();
+        self.info.effective_url = next.url.to_string();
+        self.redirected = Some(next);
         self.retried = false;
         self.fresh = self.opts.fresh_connect;
         self.deadline_connect = None;

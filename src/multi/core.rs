@@ -96,12 +96,15 @@ pub(crate) struct Core {
     next_gen: u32,
     pub(crate) conns: Slab<ConnEntry>,
     /// Idle connections by key, most recently used last.
-    idle: HashMap<Arc<PoolKey>, Vec<usize>>,
+    idle: HashMap<Arc<PoolKey>, Vec<usize>, KeyHash>,
     idle_count: usize,
     /// Open connections (active + idle + being connected) by key, and in total.
-    open_by_key: HashMap<Arc<PoolKey>, usize>,
+    open_by_key: HashMap<Arc<PoolKey>, usize, KeyHash>,
     open_total: usize,
-    pending: HashMap<Arc<PoolKey>, VecDeque<TransferId>>,
+    pending: HashMap<Arc<PoolKey>, VecDeque<TransferId>, KeyHash>,
+    /// The key handed out last: transfers to the same origin share it (no allocation per
+    /// request).
+    last_key: Option<Arc<PoolKey>>,
     pending_count: usize,
     pub(crate) max_total: usize,
     pub(crate) max_host: usize,
@@ -125,11 +128,12 @@ impl Core {
             slots: Slab::new(),
             next_gen: 1,
             conns: Slab::new(),
-            idle: HashMap::new(),
+            idle: HashMap::default(),
             idle_count: 0,
-            open_by_key: HashMap::new(),
+            open_by_key: HashMap::default(),
             open_total: 0,
-            pending: HashMap::new(),
+            pending: HashMap::default(),
+            last_key: None,
             pending_count: 0,
             max_total: 0,
             max_host: 0,
@@ -153,8 +157,8 @@ impl Core {
     pub(crate) fn add(&mut self, easy: Easy) -> TransferId {
         let gen = self.next_gen;
         self.next_gen = self.next_gen.wrapping_add(1).max(1);
-        let (opts, handler, _info, private) = easy.into_parts();
-        let xfer = Box::new(Transfer::new(opts, private));
+        let (opts, handler, info, private) = easy.into_parts();
+        let xfer = Box::new(Transfer::new(opts, info, private));
         let index = self.slots.insert(Slot {
             gen,
             xfer: Some(xfer),
@@ -443,6 +447,33 @@ impl Core {
         self.serial - 1
     }
 
+    /// The pool key for an origin; the same `Arc` as last time when the origin repeats.
+    pub(crate) fn pool_key(
+        &mut self,
+        tls: bool,
+        host: &str,
+        port: u16,
+        tls_id: u64,
+    ) -> Arc<PoolKey> {
+        if let Some(k) = &self.last_key {
+            if k.tls == tls
+                && k.port == port
+                && k.tls_id == tls_id
+                && k.host.eq_ignore_ascii_case(host)
+            {
+                return k.clone();
+            }
+        }
+        let k = Arc::new(PoolKey {
+            tls,
+            host: host.to_ascii_lowercase(),
+            port,
+            tls_id,
+        });
+        self.last_key = Some(k.clone());
+        k
+    }
+
     /// Get a pooled connection, or the right to open one, or wait.
     pub(crate) fn checkout(&mut self, key: &Arc<PoolKey>, fresh: bool, id: TransferId) -> Checkout {
         if !fresh {
@@ -675,4 +706,55 @@ pub(crate) fn cancelled() -> Error {
 #[allow(dead_code)]
 fn _assert_send(m: Multi) -> impl Send {
     m
+}
+
+/// The pool maps' hasher: FxHash-style multiply-rotate over the key's few bytes. The keys are
+/// origins the application asked for (or redirects it allowed, bounded in number), so a
+/// DoS-resistant SipHash buys nothing on this per-request path.
+type KeyHash = std::hash::BuildHasherDefault<KeyHasher>;
+
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl KeyHasher {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
 }

@@ -23,6 +23,7 @@ use mio::net::TcpStream;
 use mio::Interest;
 
 use crate::error::{Error, ErrorKind};
+use crate::proto::http1::ResponseParser;
 
 pub(crate) mod tls;
 
@@ -78,6 +79,10 @@ pub(crate) struct Conn {
     pub(crate) serial: u64,
     /// The server said `Connection: close` or the transfer could not finish cleanly.
     pub(crate) no_reuse: bool,
+    /// Per-request storage left by the last transfer on this connection for the next one:
+    /// the request head buffer and the response parser (with its head storage).
+    pub(crate) head_buf: Vec<u8>,
+    pub(crate) parser: Option<ResponseParser>,
 }
 
 /// What makes two connections interchangeable (curl's connection-reuse match).
@@ -116,6 +121,8 @@ impl Conn {
             remote,
             serial,
             no_reuse: false,
+            head_buf: Vec::new(),
+            parser: None,
         }
     }
 

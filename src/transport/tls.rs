@@ -28,17 +28,28 @@ pub(crate) struct TlsOptions {
 #[derive(Default)]
 pub(crate) struct TlsConfigs {
     configs: HashMap<TlsOptions, (u64, Arc<ClientConfig>)>,
+    /// The config handed out last: a comparison instead of hashing the options per request.
+    last: Option<(TlsOptions, u64, Arc<ClientConfig>)>,
 }
 
 impl TlsConfigs {
     /// The config for `opts` and its id (for the pool key).
     pub(crate) fn get(&mut self, opts: &TlsOptions) -> Result<(u64, Arc<ClientConfig>)> {
-        if let Some(c) = self.configs.get(opts) {
-            return Ok(c.clone());
+        if let Some((o, id, c)) = &self.last {
+            if o == opts {
+                return Ok((*id, c.clone()));
+            }
         }
-        let cfg = Arc::new(build(opts)?);
-        let id = self.configs.len() as u64 + 1;
-        self.configs.insert(opts.clone(), (id, cfg.clone()));
+        let (id, cfg) = match self.configs.get(opts) {
+            Some(c) => c.clone(),
+            None => {
+                let cfg = Arc::new(build(opts)?);
+                let id = self.configs.len() as u64 + 1;
+                self.configs.insert(opts.clone(), (id, cfg.clone()));
+                (id, cfg)
+            }
+        };
+        self.last = Some((opts.clone(), id, cfg.clone()));
         Ok((id, cfg))
     }
 }

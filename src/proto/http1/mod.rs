@@ -92,6 +92,7 @@ pub use body::{
     MAX_CHUNK_SIZE_DIGITS,
 };
 pub use content::ContentDecoder;
+pub(crate) use request::HeadWriter;
 pub use request::{has_header, RequestError, RequestHead};
 pub use response::{body_kind, BodyKind, ContentCoding, ResponseHead, ResponseParser, Version};
 
@@ -251,7 +252,7 @@ fn trim_ows(mut s: &[u8]) -> &[u8] {
 
 /// Position of the first LF in `s`.
 fn find_lf(s: &[u8]) -> Option<usize> {
-    s.iter().position(|&b| b == b'\n')
+    memchr::memchr(b'\n', s)
 }
 
 #[cfg(test)]

@@ -143,6 +143,84 @@ impl RequestHead<'_> {
     }
 }
 
+/// Writes a request head field by field straight into a reused buffer, without building a
+/// field list first (the engine's per-request path). The request line and `Host` are checked
+/// like [`RequestHead::validate`]; fields added with [`HeadWriter::field`] are checked too,
+/// [`HeadWriter::trusted`] ones (the engine's own constant names) are not.
+pub(crate) struct HeadWriter<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl<'a> HeadWriter<'a> {
+    /// Clears `out` and writes `METHOD target HTTP/1.1` and, when `host` is not empty,
+    /// `Host: host`.
+    pub(crate) fn start(
+        out: &'a mut Vec<u8>,
+        method: &str,
+        target: &str,
+        host: &str,
+    ) -> Result<Self, RequestError> {
+        if !is_token(method) {
+            return Err(RequestError::BadMethod);
+        }
+        if target.is_empty() || !is_visible(target) {
+            return Err(RequestError::BadTarget);
+        }
+        if !is_visible(host) {
+            return Err(RequestError::BadHost);
+        }
+        out.clear();
+        out.reserve(method.len() + target.len() + host.len() + 96);
+        out.extend_from_slice(method.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(target.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        if !host.is_empty() {
+            out.extend_from_slice(b"Host: ");
+            out.extend_from_slice(host.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        Ok(HeadWriter { out })
+    }
+
+    /// A field whose name is known to be a token and whose value holds no CR, LF or NUL.
+    pub(crate) fn trusted(&mut self, name: &str, value: &str) {
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(b':');
+        if !value.is_empty() {
+            self.out.push(b' ');
+            self.out.extend_from_slice(value.as_bytes());
+        }
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// A field with a decimal value, e.g. `Content-Length`.
+    pub(crate) fn trusted_num(&mut self, name: &str, n: u64) {
+        use std::io::Write as _;
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b": ");
+        let _ = write!(self.out, "{n}");
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// A caller-supplied field, checked first.
+    pub(crate) fn field(&mut self, name: &str, value: &str) -> Result<(), RequestError> {
+        if !is_token(name) {
+            return Err(RequestError::BadHeaderName);
+        }
+        if !is_safe_value(value) {
+            return Err(RequestError::BadHeaderValue);
+        }
+        self.trusted(name, value);
+        Ok(())
+    }
+
+    /// Ends the head with the empty line.
+    pub(crate) fn finish(self) {
+        self.out.extend_from_slice(b"\r\n");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

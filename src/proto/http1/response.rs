@@ -60,11 +60,54 @@ struct HeaderSpan {
     value: Span,
 }
 
+/// The header fields the engine looks up on every response, indexed once while the head
+/// is built so that framing and reuse checks never rescan the header list.
+const KNOWN: [&str; 6] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "content-type",
+    "content-encoding",
+    "location",
+];
+const K_CONTENT_LENGTH: usize = 0;
+const K_TRANSFER_ENCODING: usize = 1;
+const K_CONNECTION: usize = 2;
+const K_CONTENT_ENCODING: usize = 4;
+
+/// Index of `name` in [`KNOWN`] (case-insensitive).
+fn known_index(name: &[u8]) -> Option<usize> {
+    let i = match name.len() {
+        14 => 0,
+        17 => 1,
+        10 => 2,
+        12 => 3,
+        16 => 4,
+        8 => 5,
+        _ => return None,
+    };
+    // For token names (what httparse accepts) OR-ing 0x20 lowercases letters and leaves
+    // every other token byte distinct from the lowercase letters and '-' of KNOWN.
+    let k = KNOWN[i].as_bytes();
+    let diff = name
+        .iter()
+        .zip(k)
+        .fold(0u8, |d, (&a, &b)| d | ((a | 0x20) ^ b));
+    (diff == 0).then_some(i)
+}
+
+/// Where the [`KNOWN`] fields are: the first occurrence and how many there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Known {
+    first: [u32; KNOWN.len()],
+    count: [u8; KNOWN.len()],
+}
+
 /// A complete response head. It owns one copy of the head bytes (from the
 /// status line to the final empty line) and indexes into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseHead {
-    raw: Bytes,
+    raw: Vec<u8>,
     /// Copy of `raw` with CR/LF inside header values replaced by SP; only
     /// present when a value used obsolete line folding.
     unfolded: Option<Bytes>,
@@ -73,6 +116,7 @@ pub struct ResponseHead {
     status: u16,
     reason: Span,
     headers: Vec<HeaderSpan>,
+    known: Known,
 }
 
 impl ResponseHead {
@@ -108,6 +152,11 @@ impl ResponseHead {
     /// The value of the first header field called `name` (compared
     /// case-insensitively), without surrounding whitespace.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
+        if let Some(k) = known_index(name.as_bytes()) {
+            if name.eq_ignore_ascii_case(KNOWN[k]) {
+                return self.known_first(k);
+            }
+        }
         self.headers
             .iter()
             .find(|h| self.span(h.name).eq_ignore_ascii_case(name.as_bytes()))
@@ -162,6 +211,16 @@ impl ResponseHead {
     /// The `Content-Length`, if present. Repeated fields and comma lists are
     /// accepted when every value is the same (RFC 9112 §6.3 item 5).
     pub fn content_length(&self) -> Result<Option<u64>, ParseError> {
+        match self.known.count[K_CONTENT_LENGTH] {
+            0 => return Ok(None),
+            1 => {
+                let v = self.known_first(K_CONTENT_LENGTH).unwrap_or(&[]);
+                if let Some(n) = parse_decimal(trim_ows(v)) {
+                    return Ok(Some(n));
+                }
+            }
+            _ => {}
+        }
         let mut found: Option<u64> = None;
         for value in self.header_all("content-length") {
             let mut any = false;
@@ -185,7 +244,7 @@ impl ResponseHead {
     /// `chunked`; [`ParseError::TransferEncodingUnsupported`] for any other
     /// list, since no other transfer coding can be undone here.
     pub fn is_chunked(&self) -> Result<bool, ParseError> {
-        if self.header("transfer-encoding").is_none() {
+        if self.known.count[K_TRANSFER_ENCODING] == 0 {
             return Ok(false);
         }
         let mut codings = tokens(self.header_all("transfer-encoding"));
@@ -198,6 +257,16 @@ impl ResponseHead {
     /// Whether the comma-separated `Connection` lists (over all fields) hold
     /// `token`, compared case-insensitively.
     pub fn connection_has(&self, token: &str) -> bool {
+        match self.known.count[K_CONNECTION] {
+            0 => return false,
+            1 => {
+                let v = self.known_first(K_CONNECTION).unwrap_or(&[]);
+                if !v.contains(&b',') {
+                    return trim_ows(v).eq_ignore_ascii_case(token.as_bytes());
+                }
+            }
+            _ => {}
+        }
         tokens(self.header_all("connection")).any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
     }
 
@@ -212,8 +281,8 @@ impl ResponseHead {
         if self.connection_has("close") {
             return false;
         }
-        let te = self.header("transfer-encoding").is_some();
-        if te && self.header("content-length").is_some() {
+        let te = self.known.count[K_TRANSFER_ENCODING] > 0;
+        if te && self.known.count[K_CONTENT_LENGTH] > 0 {
             return false;
         }
         match self.version {
@@ -226,7 +295,9 @@ impl ResponseHead {
     /// `identity` entries are ignored; several real codings stacked give
     /// [`ContentCoding::Unsupported`].
     pub fn content_encoding(&self) -> Option<ContentCoding> {
-        self.header("content-encoding")?;
+        if self.known.count[K_CONTENT_ENCODING] == 0 {
+            return None;
+        }
         let mut codings = tokens(self.header_all("content-encoding"))
             .filter(|c| !c.eq_ignore_ascii_case(b"identity"));
         let coding = match (codings.next(), codings.next()) {
@@ -245,13 +316,22 @@ impl ResponseHead {
         Some(coding)
     }
 
+    /// The value of the first [`KNOWN`] field number `k`, if any.
+    fn known_first(&self, k: usize) -> Option<&[u8]> {
+        if self.known.count[k] == 0 {
+            return None;
+        }
+        let h = self.headers.get(self.known.first[k] as usize)?;
+        Some(self.value(h.value))
+    }
+
     fn span(&self, (a, b): Span) -> &[u8] {
         self.raw.get(a..b).unwrap_or(&[])
     }
 
     fn value(&self, (a, b): Span) -> &[u8] {
         self.unfolded
-            .as_ref()
+            .as_deref()
             .unwrap_or(&self.raw)
             .get(a..b)
             .unwrap_or(&[])
@@ -322,6 +402,11 @@ pub struct ResponseParser {
     start: Option<usize>,
     /// Scan position: no head terminator starts before it.
     scanned: usize,
+    /// A scanned line started with SP or HTAB: a header value may be folded.
+    fold_seen: bool,
+    /// Storage of a head given back with [`ResponseParser::recycle`], reused by the next.
+    spare_raw: Vec<u8>,
+    spare_headers: Vec<HeaderSpan>,
 }
 
 impl ResponseParser {
@@ -341,7 +426,28 @@ impl ResponseParser {
             slots: Vec::with_capacity(slots),
             start: None,
             scanned: 0,
+            fold_seen: false,
+            spare_raw: Vec::new(),
+            spare_headers: Vec::new(),
         }
+    }
+
+    /// Whether this parser enforces exactly `limits` (so it can serve another transfer).
+    pub(crate) fn has_limits(&self, limits: &Limits) -> bool {
+        self.max_header_bytes == limits.max_header_bytes && self.max_headers == limits.max_headers
+    }
+
+    /// Takes back the storage of a head that is no longer needed, for the next one.
+    pub(crate) fn recycle(&mut self, head: ResponseHead) {
+        let ResponseHead {
+            mut raw,
+            mut headers,
+            ..
+        } = head;
+        raw.clear();
+        headers.clear();
+        self.spare_raw = raw;
+        self.spare_headers = headers;
     }
 
     /// Forgets any partial scan, for a new buffer. The parser also resets
@@ -349,6 +455,7 @@ impl ResponseParser {
     pub fn reset(&mut self) {
         self.start = None;
         self.scanned = 0;
+        self.fold_seen = false;
     }
 
     /// Parses the head at the front of `buf`, which must be the same buffer
@@ -382,7 +489,7 @@ impl ResponseParser {
             return Err(ParseError::BadVersion);
         }
         loop {
-            match find_terminator(buf, self.scanned) {
+            match find_terminator(buf, self.scanned, &mut self.fold_seen) {
                 Ok(end) => {
                     if end > self.max_header_bytes {
                         return Err(ParseError::HeadTooLarge);
@@ -418,7 +525,15 @@ impl ResponseParser {
     ) -> Result<Option<ResponseHead>, ParseError> {
         let head = buf.get(..end).ok_or(ParseError::BadHeader)?;
         let mut slots = recycle(std::mem::take(&mut self.slots));
-        let result = build_head(&self.config, head, start, &mut slots, self.max_headers);
+        let result = build_head(
+            &self.config,
+            head,
+            start,
+            &mut slots,
+            self.max_headers,
+            self.fold_seen,
+            (&mut self.spare_raw, &mut self.spare_headers),
+        );
         self.slots = recycle(slots);
         result
     }
@@ -427,7 +542,8 @@ impl ResponseParser {
 /// Finds the end of the header section in `buf`, scanning from `from`:
 /// `Ok(end)` just past the empty line, or `Err(resume)`, where the next scan
 /// has to start.
-fn find_terminator(buf: &[u8], from: usize) -> Result<usize, usize> {
+/// Sets `fold_seen` when a line starts with SP or HTAB (obsolete line folding).
+fn find_terminator(buf: &[u8], from: usize, fold_seen: &mut bool) -> Result<usize, usize> {
     let mut i = from;
     loop {
         let Some(lf) = buf.get(i..).and_then(find_lf).map(|r| r + i) else {
@@ -441,6 +557,10 @@ fn find_terminator(buf: &[u8], from: usize) -> Result<usize, usize> {
                 Some(b'\n') => return Ok(lf + 3),
                 Some(_) => i = lf + 1,
             },
+            Some(b' ' | b'\t') => {
+                *fold_seen = true;
+                i = lf + 1;
+            }
             Some(_) => i = lf + 1,
         }
     }
@@ -483,6 +603,8 @@ fn build_head<'b>(
     start: usize,
     slots: &mut Vec<httparse::Header<'b>>,
     max_headers: usize,
+    may_fold: bool,
+    (spare_raw, spare_headers): (&mut Vec<u8>, &mut Vec<HeaderSpan>),
 ) -> Result<Option<ResponseHead>, ParseError> {
     let spare: &mut [MaybeUninit<httparse::Header<'b>>] = slots.spare_capacity_mut();
     let n = spare.len().min(max_headers);
@@ -504,12 +626,21 @@ fn build_head<'b>(
     };
     let raw_slice = buf.get(start..head_len).ok_or(ParseError::BadHeader)?;
 
-    let mut headers = Vec::with_capacity(resp.headers.len());
+    let mut headers = std::mem::take(spare_headers);
+    headers.clear();
+    headers.reserve(resp.headers.len());
     let mut folded = false;
-    for h in resp.headers.iter() {
+    let mut known = Known::default();
+    for (i, h) in resp.headers.iter().enumerate() {
         let name = offset_in(raw_slice, h.name.as_bytes())?;
         let value = offset_in(raw_slice, h.value)?;
-        folded |= h.value.iter().any(|&b| b == b'\r' || b == b'\n');
+        folded |= may_fold && memchr::memchr2(b'\r', b'\n', h.value).is_some();
+        if let Some(k) = known_index(h.name.as_bytes()) {
+            if known.count[k] == 0 {
+                known.first[k] = i as u32;
+            }
+            known.count[k] = known.count[k].saturating_add(1);
+        }
         headers.push(HeaderSpan { name, value });
     }
 
@@ -541,14 +672,18 @@ fn build_head<'b>(
         None
     };
 
+    let mut raw = std::mem::take(spare_raw);
+    raw.clear();
+    raw.extend_from_slice(raw_slice);
     Ok(Some(ResponseHead {
-        raw: Bytes::copy_from_slice(raw_slice),
+        raw,
         unfolded,
         head_len,
         version,
         status,
         reason,
         headers,
+        known,
     }))
 }
 
