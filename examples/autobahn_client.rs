@@ -3,8 +3,12 @@
 //!
 //! ```text
 //! autobahn_client [--url ws://127.0.0.1:9001] [--agent curlew] [--cases SPEC] [--parallel K]
-//!                 [--send-queue BYTES] [--case-timeout SECS] [--verbose]
+//!                 [--send-queue BYTES] [--case-timeout SECS] [--compress] [--verbose]
 //! ```
+//!
+//! `--compress` offers permessage-deflate (RFC 7692, `Easy::ws_compress`) on every case
+//! connection: 12.* and 13.* need it, the other cases then run compressed where the server
+//! accepts.
 //!
 //! 1. `/getCaseCount` answers one text message, the number of cases N.
 //! 2. `/runCase?case=i&agent=NAME` for every selected i: every message received is echoed back
@@ -49,7 +53,7 @@ const RETRY_PAUSE: Duration = Duration::from_millis(1);
 const POLL_WAIT: Duration = Duration::from_millis(50);
 
 const USAGE: &str = "usage: autobahn_client [--url ws://127.0.0.1:9001] [--agent curlew] \
-[--cases SPEC] [--parallel K] [--send-queue BYTES] [--case-timeout SECS] [--verbose]";
+[--cases SPEC] [--parallel K] [--send-queue BYTES] [--case-timeout SECS] [--compress] [--verbose]";
 
 struct Args {
     url: String,
@@ -59,6 +63,7 @@ struct Args {
     send_queue: usize,
     case_timeout: Duration,
     verbose: bool,
+    compress: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -70,6 +75,7 @@ fn parse_args() -> Result<Args, String> {
         send_queue: DEFAULT_SEND_QUEUE,
         case_timeout: Duration::from_secs(120),
         verbose: false,
+        compress: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -87,6 +93,7 @@ fn parse_args() -> Result<Args, String> {
                 a.case_timeout = Duration::from_secs(num("--case-timeout", &value()?)?)
             }
             "-v" | "--verbose" => a.verbose = true,
+            "--compress" => a.compress = true,
             "-h" | "--help" => return Err(USAGE.into()),
             _ => return Err(format!("unknown argument {arg}\n{USAGE}")),
         }
@@ -236,6 +243,10 @@ fn new_easy(args: &Args, path: &str, handler: impl Handler) -> Result<Easy, Stri
         .ws_max_frame_size(MAX_MESSAGE)
         .ws_max_send_queue(args.send_queue)
         .connect_timeout(Duration::from_secs(10));
+    if args.compress {
+        e.ws_compress(Some(curlew::ws::DeflateConfig::default()))
+            .map_err(|e| e.to_string())?;
+    }
     Ok(e)
 }
 

@@ -86,6 +86,8 @@ pub(crate) struct WsOptions {
     pub(crate) message_mode: bool,
     pub(crate) keepalive: Option<(Duration, Duration)>,
     pub(crate) keepalive_close_code: u16,
+    /// permessage-deflate offer (RFC 7692), `None`: not offered.
+    pub(crate) compress: Option<crate::proto::ws::DeflateConfig>,
 }
 
 /// Close code sent when a keepalive ping gets no pong (1011, internal error; configurable).
@@ -106,6 +108,7 @@ impl Default for WsOptions {
             message_mode: false,
             keepalive: None,
             keepalive_close_code: DEFAULT_WS_KEEPALIVE_CLOSE_CODE,
+            compress: None,
         }
     }
 }
@@ -517,6 +520,33 @@ impl Easy {
     pub fn ws_validate_utf8(&mut self, on: bool) -> &mut Self {
         self.opts.ws.validate_utf8 = on;
         self
+    }
+
+    /// Offer permessage-deflate (RFC 7692) with these parameters (`None`, the default: no
+    /// compression). `DeflateConfig::default()` offers plain `permessage-deflate;
+    /// client_max_window_bits` and compresses every message. The server's answer is checked
+    /// strictly: an unknown, duplicate or out-of-range parameter, one the offer does not
+    /// allow, or any other extension fails the upgrade with
+    /// [`ErrorKind::WeirdServerReply`]. A server that declines leaves the connection
+    /// uncompressed.
+    ///
+    /// When it is in force, messages of at least `threshold` bytes are sent compressed and
+    /// compressed messages arrive inflated: each chunk's [`WsFrame`](crate::ws::WsFrame) then has
+    /// `offset` = position in the inflated message, `bytesleft` = 0 (the inflated size is
+    /// unknown in advance) and `CONT` on every chunk but the message's last; an inflated
+    /// message larger than [`Easy::ws_max_message_size`] closes with 1009. In raw mode
+    /// nothing is inflated or compressed: the bytes are passed as they are on the wire.
+    /// Window bits outside 8..=15 are refused with [`ErrorKind::BadFunctionArgument`].
+    pub fn ws_compress(
+        &mut self,
+        config: Option<crate::proto::ws::DeflateConfig>,
+    ) -> Result<&mut Self> {
+        if let Some(c) = &config {
+            c.validate()
+                .map_err(|e| Error::new(ErrorKind::BadFunctionArgument, e.to_string()))?;
+        }
+        self.opts.ws.compress = config;
+        Ok(self)
     }
 
     /// Message mode: whole reassembled messages go to

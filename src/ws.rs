@@ -15,6 +15,7 @@ use crate::proto::ws::FrameMeta;
 use crate::transport::Conn;
 
 pub use crate::proto::ws::flags::{BINARY, CLOSE, CONT, OFFSET, PING, PONG, TEXT};
+pub use crate::proto::ws::DeflateConfig;
 
 /// Metadata of a received chunk: libcurl's `struct curl_ws_frame`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -22,9 +23,13 @@ pub struct WsFrame {
     /// [`TEXT`], [`BINARY`], [`CLOSE`], [`PING`] or [`PONG`], plus [`CONT`] on every data
     /// fragment but the last of its message (the type flag is on every fragment).
     pub flags: u32,
-    /// Where this chunk starts in its frame's payload.
+    /// Where this chunk starts in its frame's payload. For a message inflated by
+    /// permessage-deflate ([`Easy::ws_compress`](crate::Easy::ws_compress)): where it starts
+    /// in the inflated message.
     pub offset: u64,
     /// Payload bytes of this frame still to come after this chunk (0: the frame is complete).
+    /// Always 0 for an inflated message (its size is unknown until its end, which is the
+    /// chunk without [`CONT`]).
     pub bytesleft: u64,
     /// Length of this chunk.
     pub len: usize,
@@ -242,14 +247,27 @@ impl WsHandle<'_> {
             return Err(WsError::NotWebSocket);
         };
         loop {
-            if !conn.buffered().is_empty() {
+            let inflating = self.session.deflate().is_some();
+            if !conn.buffered().is_empty() || (inflating && self.session.inflate_pending()) {
                 let (rpos, rend) = (conn.rpos, conn.rend);
                 let input = &mut conn.rbuf[rpos..rend];
-                let (n, chunk) = self
-                    .session
-                    .handle_input(input)
-                    .map_err(WsError::Protocol)?;
-                let meta = chunk.map(|c| (WsFrame::from_meta(&c.meta), c.meta.len));
+                // permessage-deflate: inflated chunks land in the session's spare buffer.
+                let mut out = self.session.take_inflate_buffer();
+                let r = self.session.handle_input_into(input, &mut out);
+                let meta = r.map(|(n, chunk)| {
+                    let meta = chunk.map(|c| {
+                        let inflated = inflating && c.meta.rsv1 && c.meta.opcode.is_data();
+                        (WsFrame::from_meta(&c.meta), c.meta.len, inflated)
+                    });
+                    (n, meta)
+                });
+                self.session.restore_inflate_buffer(out);
+                let (n, meta) = meta.map_err(WsError::Protocol)?;
+                if let Some((frame, len, true)) = meta {
+                    conn.consume(n);
+                    return Ok((frame, &self.session.inflate_buffer()[..len]));
+                }
+                let meta = meta.map(|(f, len, _)| (f, len));
                 // Borrow juggling: re-slice the payload after consuming the header bytes.
                 if let Some((frame, len)) = meta {
                     let start = rpos + n - len;

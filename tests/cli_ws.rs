@@ -321,3 +321,49 @@ fn connect_errors_and_timeout() {
     let o = run_stdin_open(&["-sS", "-m", "0.3", &peer.url("/")]);
     assert_eq!(code(&o), 28, "{}", text(&o.stderr));
 }
+
+/// `--ws-compress` offers permessage-deflate with client_max_window_bits and inflates what the
+/// server compresses.
+#[test]
+fn ws_compress_offers_and_inflates() {
+    let offer = Arc::new(Mutex::new(None::<String>));
+    let o2 = offer.clone();
+    let srv = Server::start(move |c: &mut Conn| {
+        let Some(req) = c.read_request() else { return };
+        *o2.lock().unwrap() = req.header("sec-websocket-extensions").map(str::to_string);
+        let key = req
+            .header("sec-websocket-key")
+            .unwrap_or_default()
+            .to_string();
+        let accept = {
+            use base64::Engine;
+            use sha1::{Digest, Sha1};
+            let mut h = Sha1::new();
+            h.update(key.as_bytes());
+            h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+            base64::engine::general_purpose::STANDARD.encode(h.finalize())
+        };
+        let head = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+        );
+        let mut z = flate2::Compress::new(flate2::Compression::default(), false);
+        let mut payload = Vec::with_capacity(4096);
+        z.compress_vec(b"squeezed hello", &mut payload, flate2::FlushCompress::Sync)
+            .unwrap();
+        payload.truncate(payload.len() - 4);
+        let mut out = head.into_bytes();
+        out.push(0xC1); // FIN + RSV1 + text
+        out.push(payload.len() as u8);
+        out.extend_from_slice(&payload);
+        let _ = c.write_all(&out);
+        let _ = c.read_to_eof();
+    });
+    let url = srv.url("/").replace("http://", "ws://");
+    let o = run_stdin_open(&["--ws-compress", "--ws-count", "1", &url]);
+    assert_eq!(code(&o), 0, "stderr: {}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "squeezed hello\n");
+    drop(srv);
+    let offered = offer.lock().unwrap().clone().unwrap_or_default();
+    assert!(offered.contains("permessage-deflate"), "{offered}");
+    assert!(offered.contains("client_max_window_bits"), "{offered}");
+}

@@ -20,7 +20,7 @@ use crate::multi::TransferId;
 use crate::proto::http1::ResponseHead;
 use crate::proto::ws::session::SendError;
 use crate::proto::ws::session::{CloseState, WsConfig, WsSession};
-use crate::proto::ws::{handshake, ProtocolError};
+use crate::proto::ws::{deflate, handshake, ProtocolError};
 use crate::transfer::STEP_RECV_BUDGET;
 use crate::ws::{WsFrame, WsHandle};
 use crate::ws::{BINARY, CONT, PONG, TEXT};
@@ -33,6 +33,9 @@ pub(crate) struct WsState {
     pub(crate) session: WsSession,
     /// Metadata of a chunk held while the write callback paused.
     held_meta: Option<WsFrame>,
+    /// Output buffer of [`WsSession::handle_input_into`] (inflated permessage-deflate data);
+    /// the receive loop also runs while `inflate_pending()` (output of consumed input).
+    pub(crate) rx_buf: Vec<u8>,
     close_deadline: Option<Instant>,
     /// Message mode: the message being reassembled (buffer reused across messages).
     msg_buf: Vec<u8>,
@@ -151,6 +154,11 @@ impl Transfer {
                 self.opts.ws.protocols.join(", "),
             ));
         }
+        if let Some(c) = &self.opts.ws.compress {
+            if !has("sec-websocket-extensions") {
+                extra.push(("Sec-WebSocket-Extensions".into(), c.offer()));
+            }
+        }
     }
 
     /// A final response to an upgrade request.
@@ -171,7 +179,7 @@ impl Transfer {
             &headers,
             &self.ws_key,
             &self.opts.ws.protocols,
-            false,
+            self.opts.ws.compress.is_some(),
         )
         .map_err(|e| {
             Error::new(
@@ -181,6 +189,18 @@ impl Transfer {
         })?;
         self.info.ws_protocol = accepted.protocol;
         let o = &self.opts.ws;
+        // permessage-deflate (RFC 7692): the server's answer, checked strictly.
+        let deflate = match &o.compress {
+            Some(c) => deflate::negotiate(c, &accepted.extensions)
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::WeirdServerReply,
+                        format!("bad WebSocket upgrade: permessage-deflate: {e}"),
+                    )
+                })?
+                .map(|n| (n, c.threshold)),
+            None => None,
+        };
         let cfg = WsConfig {
             max_frame_size: o.max_frame_size,
             max_message_size: o.max_message_size,
@@ -190,8 +210,13 @@ impl Transfer {
             validate_utf8: o.validate_utf8,
             allow_rsv1: false,
         };
+        let mut session = WsSession::new(cfg, secure_random::<32>());
+        if let Some((n, threshold)) = deflate {
+            session.set_deflate(n, threshold);
+        }
         self.ws = Some(Box::new(WsState {
-            session: WsSession::new(cfg, secure_random::<32>()),
+            session,
+            rx_buf: Vec::new(),
             held_meta: None,
             close_deadline: None,
             msg_buf: Vec::new(),
@@ -519,10 +544,10 @@ impl Transfer {
             }
             let conn = self.conn.as_deref_mut().expect("checked");
             let ws = self.ws.as_deref_mut().expect("checked");
-            if conn.rend > conn.rpos {
+            if conn.rend > conn.rpos || ws.session.inflate_pending() {
                 let (rpos, rend) = (conn.rpos, conn.rend);
                 let input = &mut conn.rbuf[rpos..rend];
-                match ws.session.handle_input(input) {
+                match ws.session.handle_input_into(input, &mut ws.rx_buf) {
                     Ok((n, Some(chunk))) => {
                         let meta = WsFrame::from_meta(&chunk.meta);
                         if self.opts.verbose {

@@ -216,10 +216,6 @@ pub fn common_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if args.ws_compress {
-        eprintln!("curlew: --ws-compress: permessage-deflate is not supported yet");
-        return ExitCode::from(2);
-    }
     let is_ws = args.urls.iter().any(|u| {
         let l = u.to_ascii_lowercase();
         l.starts_with("ws://") || l.starts_with("wss://")

@@ -204,6 +204,11 @@ pub fn run(args: &Args) -> Result<(), Fail> {
     let mut easy = Easy::new(url)?;
     common_options(args, &mut easy)?;
     easy.connect_only(true);
+    if args.ws_compress {
+        // Offer permessage-deflate with client_max_window_bits (no value: the server may pick
+        // the window); context takeover as the server accepts.
+        easy.ws_compress(Some(curlew::ws::DeflateConfig::default()))?;
+    }
     if !args.ws_subprotocol.is_empty() {
         easy.ws_protocols(&args.ws_subprotocol)?;
     }

@@ -288,6 +288,9 @@ pub enum ProtocolError {
     InvalidClosePayload,
     /// A Close frame carrying a status code not allowed on the wire (§7.4).
     InvalidCloseCode(u16),
+    /// A compressed message (permessage-deflate, RFC 7692) that does not
+    /// inflate (status 1007).
+    InvalidCompressedData,
 }
 
 impl ProtocolError {
@@ -295,7 +298,7 @@ impl ProtocolError {
     /// 1007 for invalid UTF-8, 1009 for size limits, 1002 otherwise.
     pub const fn close_code(&self) -> u16 {
         match self {
-            Self::InvalidUtf8 => close_code::INVALID_PAYLOAD,
+            Self::InvalidUtf8 | Self::InvalidCompressedData => close_code::INVALID_PAYLOAD,
             Self::MessageTooBig => close_code::MESSAGE_TOO_BIG,
             _ => close_code::PROTOCOL_ERROR,
         }
@@ -323,6 +326,7 @@ impl fmt::Display for ProtocolError {
             Self::InvalidUtf8 => f.write_str("invalid UTF-8 in text message or close reason"),
             Self::InvalidClosePayload => f.write_str("close frame payload of length 1"),
             Self::InvalidCloseCode(c) => write!(f, "invalid close code {c}"),
+            Self::InvalidCompressedData => f.write_str("compressed message does not inflate"),
         }
     }
 }

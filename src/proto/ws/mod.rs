@@ -12,6 +12,7 @@
 //! | [`decoder`] | §5.1-§5.6, §8.1 | streaming decoder of server frames |
 //! | [`encoder`] | §5.1-§5.3 | masked frame writer, [`MaskRng`] |
 //! | [`utf8`] | §8.1 | incremental UTF-8 validation |
+//! | [`deflate`] | RFC 7692 | permessage-deflate negotiation, compressor, inflater |
 //!
 //! # Driving contract
 //!
@@ -20,8 +21,9 @@
 //!    `Sec-WebSocket-Key: `[`generate_key`]`(random16)` where `random16` comes
 //!    from a secure RNG. Pass the response status and headers to
 //!    [`validate_response`]; any error fails the connection. If the returned
-//!    [`Accepted::extensions`] enable permessage-deflate (RFC 7692), set
-//!    [`DecoderConfig::allow_rsv1`]. Bytes received after the response
+//!    [`Accepted::extensions`] enable permessage-deflate (RFC 7692, checked
+//!    with [`deflate::negotiate`]), set [`DecoderConfig::allow_rsv1`] (a
+//!    [`WsSession`] does it all with [`WsSession::set_deflate`]). Bytes received after the response
 //!    headers are the first WebSocket bytes.
 //! 2. **Receiving**. Keep received bytes in a buffer of at least
 //!    [`MIN_RECV_BUFFER`] bytes. Call [`Decoder::decode`] on the unconsumed
@@ -49,6 +51,7 @@
 #![deny(missing_docs)]
 
 pub mod decoder;
+pub mod deflate;
 pub mod encoder;
 pub mod frame;
 pub mod handshake;
@@ -59,6 +62,7 @@ pub use decoder::{
     parse_close_payload, Chunk, Decoder, DecoderConfig, FrameMeta, MAX_FRAME_SIZE,
     MAX_MESSAGE_SIZE, MIN_RECV_BUFFER,
 };
+pub use deflate::{DeflateConfig, DeflateError, Negotiated};
 pub use encoder::{encode_close, encode_frame, MaskRng, StreamingFrame};
 pub use frame::{
     close_code, is_valid_close_code, FrameHeader, OpCode, ProtocolError, MAX_CONTROL_PAYLOAD,

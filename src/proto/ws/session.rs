@@ -79,13 +79,53 @@
 //!
 //! With [`WsConfig::raw_mode`] (libcurl's `CURLWS_RAW_MODE`) nothing is
 //! decoded or encoded: `handle_input` returns all input as one chunk and
-//! `send` queues bytes as they are (still bounded).
+//! `send` queues bytes as they are (still bounded). permessage-deflate is
+//! never applied in raw mode: compressed frames pass as they are.
+//!
+//! # permessage-deflate (RFC 7692)
+//!
+//! After negotiating the extension ([`deflate::negotiate`](super::deflate::negotiate)),
+//! call [`set_deflate`](WsSession::set_deflate) before the first input or
+//! send. Then:
+//!
+//! * **Receiving**: use [`handle_input_into`](WsSession::handle_input_into)
+//!   with an output buffer the caller owns (it is sized to
+//!   [`INFLATE_CHUNK`]); compressed messages are returned *inflated*, in
+//!   chunks of at most that size, and text is UTF-8-validated after
+//!   inflation. For an inflated message the [`FrameMeta`] describes the
+//!   inflated message as one stream of unknown length: `offset` is the
+//!   position of the chunk in the inflated message, `bytes_left` is always 0
+//!   (unknown), `fin` is set on the last chunk only (so every other chunk
+//!   carries `CONT`), `rsv1` is set, and the wire fragmentation is not
+//!   visible. A message inflating to more than
+//!   [`WsConfig::max_message_size`] fails with
+//!   [`ProtocolError::MessageTooBig`] (close 1009) after at most that much
+//!   output; memory stays bounded by the output buffer, the 32 KiB window
+//!   and one input chunk. Data that does not inflate fails with
+//!   [`ProtocolError::InvalidCompressedData`] (1007). The plain
+//!   [`handle_input`](WsSession::handle_input) passes compressed payloads
+//!   through untouched (`meta.rsv1` set) and must not be mixed with
+//!   `handle_input_into` on one session.
+//! * **Sending**: [`send`](WsSession::send) compresses each data message of
+//!   at least the threshold (sync flush; the `00 00 ff ff` tail stripped at
+//!   the end of the message; RSV1 on the first frame only). Every call
+//!   compresses its bytes into one whole frame, so a call is accepted only
+//!   as far as its worst-case compressed size fits in the queue: a partial
+//!   acceptance ends the frame as a non-final fragment and the next call
+//!   continues the message. Fragmented sends (`CONT`) compress across
+//!   fragments. `OFFSET` streaming and [`start_frame`](WsSession::start_frame)
+//!   announce a length before the data and therefore send the message
+//!   uncompressed (RSV1 clear); inside a compressed fragmented message they
+//!   fail with [`SendError::InvalidArgument`]. Messages below the threshold,
+//!   and all messages when the server limited our window to 8 bits (zlib
+//!   cannot produce it), go uncompressed, as RFC 7692 §6 allows.
 
 use std::fmt;
 
 use super::decoder::{
     parse_close_payload, Chunk, Decoder, DecoderConfig, FrameMeta, MAX_FRAME_SIZE, MAX_MESSAGE_SIZE,
 };
+use super::deflate::{self, Compressor, Inflater, Negotiated};
 use super::encoder::MaskRng;
 use super::flags::{BINARY, CLOSE, CONT, OFFSET, PING, PONG, TEXT};
 use super::frame::{
@@ -93,6 +133,33 @@ use super::frame::{
     MAX_PAYLOAD_LEN,
 };
 use super::mask::copy_masked;
+use super::utf8::Utf8Validator;
+
+/// Size of the output buffer [`WsSession::handle_input_into`] inflates into:
+/// the largest inflated chunk.
+pub const INFLATE_CHUNK: usize = 64 * 1024;
+
+/// The compressed message being received.
+#[derive(Debug)]
+struct RxInflate {
+    opcode: OpCode,
+    offset: u64,
+    check_utf8: bool,
+    utf8: Utf8Validator,
+}
+
+/// Negotiated permessage-deflate state.
+struct DeflateState {
+    params: Negotiated,
+    threshold: usize,
+    comp: Compressor,
+    infl: Inflater,
+    /// Compressed output of the current send (reused).
+    scratch: Vec<u8>,
+    /// The outgoing fragmented message in progress is compressed.
+    tx_compressed: bool,
+    rx: Option<RxInflate>,
+}
 
 /// Default [`WsConfig::max_send_queue`]: 4 MiB of queued, unwritten bytes.
 pub const MAX_SEND_QUEUE: usize = 4 << 20;
@@ -428,6 +495,9 @@ pub struct WsSession {
     /// A send was refused or cut short by the queue bound since the last
     /// [`WsSession::take_writable`].
     blocked: bool,
+    deflate: Option<Box<DeflateState>>,
+    /// See [`WsSession::take_inflate_buffer`].
+    spare_out: Vec<u8>,
 }
 
 impl fmt::Debug for WsSession {
@@ -463,8 +533,64 @@ impl WsSession {
             failed: None,
             eof: false,
             blocked: false,
+            deflate: None,
+            spare_out: Vec::new(),
             cfg,
         }
+    }
+
+    /// Enables permessage-deflate with the negotiated parameters and the
+    /// send threshold (messages shorter than it go uncompressed); RSV1 is
+    /// then accepted on incoming data messages. Call it before the first
+    /// input and the first send. Ignored in raw mode. See the
+    /// [module docs](self#permessage-deflate-rfc-7692).
+    pub fn set_deflate(&mut self, params: Negotiated, threshold: usize) {
+        if self.cfg.raw_mode {
+            return;
+        }
+        self.cfg.allow_rsv1 = true;
+        self.decoder = Decoder::new(self.cfg.decoder_config());
+        self.deflate = Some(Box::new(DeflateState {
+            params,
+            threshold,
+            comp: Compressor::new(&params),
+            infl: Inflater::new(&params, self.cfg.max_message_size),
+            scratch: Vec::new(),
+            tx_compressed: false,
+            rx: None,
+        }));
+    }
+
+    /// A [`handle_input_into`](Self::handle_input_into) output buffer kept in
+    /// the session for drivers with nowhere else to keep one: take it, pass
+    /// it, give it back with [`restore_inflate_buffer`](Self::restore_inflate_buffer)
+    /// and read the chunk from [`inflate_buffer`](Self::inflate_buffer).
+    pub fn take_inflate_buffer(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.spare_out)
+    }
+
+    /// Gives back the buffer of [`take_inflate_buffer`](Self::take_inflate_buffer).
+    pub fn restore_inflate_buffer(&mut self, buf: Vec<u8>) {
+        self.spare_out = buf;
+    }
+
+    /// The buffer of [`take_inflate_buffer`](Self::take_inflate_buffer).
+    pub fn inflate_buffer(&self) -> &[u8] {
+        &self.spare_out
+    }
+
+    /// True while inflated output of input already consumed is still to be
+    /// returned by [`handle_input_into`](Self::handle_input_into) (call it
+    /// even without new input).
+    pub fn inflate_pending(&self) -> bool {
+        self.deflate
+            .as_ref()
+            .is_some_and(|d| d.rx.is_some() && d.infl.has_pending())
+    }
+
+    /// The negotiated permessage-deflate parameters, if enabled.
+    pub fn deflate(&self) -> Option<Negotiated> {
+        self.deflate.as_ref().map(|d| d.params)
     }
 
     /// The configuration.
@@ -542,6 +668,105 @@ impl WsSession {
             },
             Ok(r) => Ok(r),
         }
+    }
+
+    /// Like [`handle_input`](Self::handle_input), but compressed messages
+    /// (permessage-deflate, see [`set_deflate`](Self::set_deflate)) are
+    /// returned inflated, in chunks written to `out` (resized to
+    /// [`INFLATE_CHUNK`] on first use; keep it between calls). A call may
+    /// return a chunk while consuming no input (`(0, Some(chunk))`): more
+    /// inflated output of data already consumed. Without deflate (or in raw
+    /// mode) it is exactly `handle_input`. See the
+    /// [module docs](self#permessage-deflate-rfc-7692) for the chunk
+    /// metadata of inflated messages.
+    pub fn handle_input_into<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        out: &'a mut Vec<u8>,
+    ) -> Result<(usize, Option<Chunk<'a>>), ProtocolError> {
+        if self.deflate.is_none() || self.cfg.raw_mode {
+            return self.handle_input(input);
+        }
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let draining = self
+            .deflate
+            .as_ref()
+            .is_some_and(|d| d.rx.is_some() && d.infl.has_pending());
+        if draining {
+            return Ok((0, self.inflate_chunk(out)?));
+        }
+        let (n, chunk) = self.handle_input(input)?;
+        match chunk {
+            Some(c) if c.meta.rsv1 && c.meta.opcode.is_data() => {
+                let validate = self.cfg.validate_utf8;
+                let d = self.deflate.as_deref_mut().expect("checked");
+                if d.rx.is_none() {
+                    d.rx = Some(RxInflate {
+                        opcode: c.meta.opcode,
+                        offset: 0,
+                        check_utf8: validate && c.meta.opcode == OpCode::Text,
+                        utf8: Utf8Validator::new(),
+                    });
+                }
+                d.infl.feed(c.payload, c.meta.is_message_end());
+                Ok((n, self.inflate_chunk(out)?))
+            }
+            other => Ok((n, other)),
+        }
+    }
+
+    /// Inflates the next piece of the compressed message into `out`.
+    fn inflate_chunk<'a>(
+        &mut self,
+        out: &'a mut Vec<u8>,
+    ) -> Result<Option<Chunk<'a>>, ProtocolError> {
+        if out.len() < INFLATE_CHUNK {
+            out.resize(INFLATE_CHUNK, 0);
+        }
+        let d = self.deflate.as_deref_mut().expect("deflate enabled");
+        let r = d.infl.drain(&mut out[..INFLATE_CHUNK]);
+        let (made, done) = match r {
+            Ok(v) => v,
+            Err(e) => {
+                let e = match e {
+                    deflate::InflateError::TooBig => ProtocolError::MessageTooBig,
+                    deflate::InflateError::Invalid => ProtocolError::InvalidCompressedData,
+                };
+                self.fail(e);
+                return Err(e);
+            }
+        };
+        let out: &'a Vec<u8> = out;
+        let payload = &out[..made];
+        let Some(rx) = d.rx.as_mut() else {
+            return Ok(None);
+        };
+        if rx.check_utf8 {
+            let ok = rx.utf8.feed(payload).is_ok() && (!done || rx.utf8.finish().is_ok());
+            if !ok {
+                self.fail(ProtocolError::InvalidUtf8);
+                return Err(ProtocolError::InvalidUtf8);
+            }
+        }
+        if made == 0 && !done {
+            return Ok(None);
+        }
+        let meta = FrameMeta {
+            opcode: rx.opcode,
+            fin: done,
+            rsv1: true,
+            is_continuation: rx.offset > 0,
+            offset: rx.offset,
+            bytes_left: 0,
+            len: made,
+        };
+        rx.offset += made as u64;
+        if done {
+            d.rx = None;
+        }
+        Ok(Some(Chunk { meta, payload }))
     }
 
     /// The peer closed the TCP connection (read end-of-stream). Clean when
@@ -693,6 +918,19 @@ impl WsSession {
         if self.failed.is_some() || self.eof {
             return Err(SendError::Closed);
         }
+        if let (Some(d), None) = (self.deflate.as_deref(), self.out) {
+            let compress = if self.msg.is_some() {
+                d.tx_compressed
+            } else {
+                flags & OFFSET == 0 && d.comp.is_enabled() && data.len() >= d.threshold
+            };
+            if compress {
+                if flags & OFFSET != 0 {
+                    return Err(SendError::InvalidArgument);
+                }
+                return self.send_compressed(data, flags);
+            }
+        }
         if let Some(f) = self.out {
             let fl = flags & DATA_FLAGS;
             let ty = fl & (TEXT | BINARY);
@@ -735,7 +973,60 @@ impl WsSession {
         if self.out.is_some() {
             return Err(SendError::FrameInProgress);
         }
+        if self.msg.is_some() && self.deflate.as_ref().is_some_and(|d| d.tx_compressed) {
+            return Err(SendError::InvalidArgument);
+        }
         self.begin_frame(flags, len, false)
+    }
+
+    /// permessage-deflate: compresses as much of `data` as surely fits into
+    /// one whole frame (RSV1 on the first frame of the message).
+    fn send_compressed(&mut self, data: &[u8], flags: u32) -> Result<usize, SendError> {
+        if self.close_committed {
+            return Err(SendError::Closed);
+        }
+        let fin_req = flags & CONT == 0;
+        let (opcode, ty) = match (self.msg, flags & (TEXT | BINARY)) {
+            (None, TEXT) => (OpCode::Text, TEXT),
+            (None, BINARY) => (OpCode::Binary, BINARY),
+            (Some(m), 0) => (OpCode::Continuation, m),
+            (Some(m), t) if t == m => (OpCode::Continuation, m),
+            _ => return Err(SendError::InvalidArgument),
+        };
+        self.flush_pending();
+        if self.ctrl_slot.is_some() || self.pong_slot.is_some() {
+            return Err(SendError::WouldBlock);
+        }
+        let room = self.tx.room().saturating_sub(MAX_HEADER_LEN);
+        let k = data.len().min(deflate::max_input_for(room));
+        if k == 0 && (!data.is_empty() || room < deflate::compress_bound(0)) {
+            return Err(SendError::WouldBlock);
+        }
+        let fin = fin_req && k == data.len();
+        let d = self.deflate.as_deref_mut().expect("deflate enabled");
+        let mut scratch = std::mem::take(&mut d.scratch);
+        d.comp.compress(&data[..k], fin, &mut scratch);
+        d.tx_compressed = !fin;
+        let key = self.rng.next_key();
+        self.put_header(&FrameHeader {
+            fin,
+            rsv1: self.msg.is_none(),
+            rsv2: false,
+            rsv3: false,
+            opcode,
+            mask: Some(key),
+            payload_len: scratch.len() as u64,
+        });
+        self.tx.push_masked(&scratch, key, 0);
+        if scratch.capacity() > 4 * INFLATE_CHUNK {
+            scratch = Vec::new();
+        }
+        if let Some(d) = self.deflate.as_deref_mut() {
+            d.scratch = scratch;
+        }
+        self.msg = if fin { None } else { Some(ty) };
+        self.flush_pending();
+        Ok(k)
     }
 
     /// Queues a Ping (≤ 125 bytes); same as `send(payload, PING, 0)`.
@@ -1987,5 +2278,321 @@ mod tests {
             // Nothing after our Close.
             assert!(peer.buf.is_empty(), "bytes after the close frame");
         }
+    }
+
+    // ----- permessage-deflate ----------------------------------------------
+
+    const PMD: Negotiated = Negotiated {
+        client_no_context_takeover: false,
+        server_no_context_takeover: false,
+        client_max_window_bits: 15,
+        server_max_window_bits: 15,
+    };
+
+    fn deflate_session(cfg: WsConfig, n: Negotiated, threshold: usize) -> WsSession {
+        let mut s = session(cfg);
+        s.set_deflate(n, threshold);
+        s
+    }
+
+    fn drain_raw(s: &mut WsSession) -> Vec<(FrameHeader, Vec<u8>)> {
+        let mut raw = Vec::new();
+        while s.wants_write() {
+            let b = s.poll_transmit().to_vec();
+            raw.extend_from_slice(&b);
+            s.consume_transmit(b.len());
+        }
+        raw_frames(&raw)
+    }
+
+    /// The server side of our compressed stream.
+    fn server_inflater(n: Negotiated) -> Inflater {
+        Inflater::new(
+            &Negotiated {
+                server_no_context_takeover: n.client_no_context_takeover,
+                ..n
+            },
+            u64::MAX >> 1,
+        )
+    }
+
+    fn inflate_msg(inf: &mut Inflater, payload: &[u8]) -> Vec<u8> {
+        inf.feed(payload, true);
+        let mut out = vec![0; 1000];
+        let mut msg = Vec::new();
+        loop {
+            let (n, done) = inf.drain(&mut out).unwrap();
+            msg.extend_from_slice(&out[..n]);
+            if done {
+                return msg;
+            }
+        }
+    }
+
+    /// Reassembles the client's data messages: (opcode, compressed, payload).
+    fn client_messages(
+        frames: &[(FrameHeader, Vec<u8>)],
+        n: Negotiated,
+    ) -> Vec<(OpCode, bool, Vec<u8>)> {
+        let mut inf = server_inflater(n);
+        let mut out = Vec::new();
+        let mut cur: Option<(OpCode, bool, Vec<u8>)> = None;
+        for (h, p) in frames {
+            if h.opcode.is_control() {
+                assert!(!h.rsv1);
+                continue;
+            }
+            match cur.as_mut() {
+                None => cur = Some((h.opcode, h.rsv1, p.clone())),
+                Some(c) => {
+                    assert_eq!(h.opcode, OpCode::Continuation);
+                    assert!(!h.rsv1, "RSV1 on a continuation frame");
+                    c.2.extend_from_slice(p);
+                }
+            }
+            if h.fin {
+                let (op, z, p) = cur.take().unwrap();
+                let p = if z { inflate_msg(&mut inf, &p) } else { p };
+                out.push((op, z, p));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn deflate_sends_compressed_messages_and_fragments() {
+        for cnt in [false, true] {
+            let n = Negotiated {
+                client_no_context_takeover: cnt,
+                ..PMD
+            };
+            let mut s = deflate_session(WsConfig::default(), n, 10);
+            let big = "curlew ".repeat(2000);
+            assert_eq!(s.send(big.as_bytes(), TEXT, 0), Ok(big.len()));
+            assert_eq!(s.send(big.as_bytes(), TEXT, 0), Ok(big.len()));
+            assert_eq!(s.send(b"tiny", BINARY, 0), Ok(4));
+            assert_eq!(s.send(b"", TEXT, 0), Ok(0));
+            assert_eq!(
+                s.send(b"first fragment, long enough", TEXT | CONT, 0),
+                Ok(27)
+            );
+            assert_eq!(s.ping(b"p"), Ok(()));
+            assert_eq!(s.start_frame(TEXT, 3), Err(SendError::InvalidArgument));
+            assert_eq!(
+                s.send(b"x", TEXT | OFFSET, 1),
+                Err(SendError::InvalidArgument)
+            );
+            assert_eq!(s.send(b"2nd", CONT, 0), Ok(3));
+            assert_eq!(s.send(b"last", TEXT, 0), Ok(4));
+            // OFFSET streaming and start_frame go uncompressed.
+            assert_eq!(s.send(b"abcdefghijkl", BINARY | OFFSET, 12), Ok(12));
+            let frames = drain_raw(&mut s);
+            let msgs = client_messages(&frames, n);
+            let want: Vec<(OpCode, bool, Vec<u8>)> = vec![
+                (OpCode::Text, true, big.clone().into_bytes()),
+                (OpCode::Text, true, big.clone().into_bytes()),
+                (OpCode::Binary, false, b"tiny".to_vec()),
+                (OpCode::Text, false, vec![]),
+                (
+                    OpCode::Text,
+                    true,
+                    b"first fragment, long enough2ndlast".to_vec(),
+                ),
+                (OpCode::Binary, false, b"abcdefghijkl".to_vec()),
+            ];
+            assert!(msgs == want, "{cnt}");
+            let sizes: Vec<usize> = frames.iter().map(|f| f.1.len()).collect();
+            assert!(sizes[0] < 200, "{sizes:?}");
+            if !cnt {
+                assert!(sizes[1] < sizes[0], "{sizes:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn deflate_send_respects_the_queue_bound() {
+        let bound = 2000;
+        let mut s = deflate_session(bounded(bound), PMD, 0);
+        let data: Vec<u8> = (0..50_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        let mut raw = Vec::new();
+        let mut off = 0;
+        while off < data.len() {
+            match s.send(&data[off..], BINARY, 0) {
+                Ok(n) => off += n,
+                Err(SendError::WouldBlock) => {}
+                Err(e) => panic!("{e}"),
+            }
+            assert!(s.send_queue_len() <= bound);
+            let b = s.poll_transmit().to_vec();
+            raw.extend_from_slice(&b);
+            s.consume_transmit(b.len());
+        }
+        let frames = raw_frames(&raw);
+        assert!(frames.len() > 20);
+        let msgs = client_messages(&frames, PMD);
+        assert_eq!(msgs.len(), 1);
+        assert!(msgs[0].2 == data);
+    }
+
+    /// A compressed server frame (RSV1 on the first one).
+    fn srv_z(fin: bool, op: OpCode, rsv1: bool, payload: &[u8]) -> Vec<u8> {
+        let mut v = srv(fin, op, payload);
+        if rsv1 {
+            v[0] |= 0x40;
+        }
+        v
+    }
+
+    fn recv_into(
+        s: &mut WsSession,
+        pieces: &[&[u8]],
+    ) -> (Vec<(u32, Vec<u8>)>, Option<ProtocolError>) {
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        let mut msgs = Vec::new();
+        let mut cur: Option<(u32, Vec<u8>)> = None;
+        for p in pieces {
+            buf.extend_from_slice(p);
+            loop {
+                let r = s.handle_input_into(&mut buf, &mut out);
+                let (n, chunk) = match r {
+                    Ok(v) => v,
+                    Err(e) => return (msgs, Some(e)),
+                };
+                let done = n == 0 && chunk.is_none();
+                if let Some(c) = chunk {
+                    assert!(c.payload.len() <= INFLATE_CHUNK);
+                    let fl = c.meta.curl_flags();
+                    let e = cur.get_or_insert((fl & !CONT, Vec::new()));
+                    if c.meta.rsv1 {
+                        assert_eq!(c.meta.offset, e.1.len() as u64);
+                        assert_eq!(c.meta.bytes_left, 0);
+                    }
+                    e.1.extend_from_slice(c.payload);
+                    if c.meta.is_message_end() {
+                        msgs.push(cur.take().unwrap());
+                    }
+                }
+                buf.drain(..n);
+                if done {
+                    break;
+                }
+            }
+        }
+        (msgs, None)
+    }
+
+    #[test]
+    fn deflate_receives_inflated_messages_at_every_split_point() {
+        for snt in [false, true] {
+            let n = Negotiated {
+                server_no_context_takeover: snt,
+                ..PMD
+            };
+            // The server's compressor: its "client" side is our server side.
+            let mut z = Compressor::new(&Negotiated {
+                client_no_context_takeover: snt,
+                ..n
+            });
+            let mut w = Vec::new();
+            let mut input = Vec::new();
+            z.compress("héllo héllo héllo".as_bytes(), true, &mut w);
+            input.extend(srv_z(true, OpCode::Text, true, &w));
+            input.extend(srv(true, OpCode::Text, b"plain"));
+            z.compress(&[5u8; 300], false, &mut w);
+            input.extend(srv_z(false, OpCode::Binary, true, &w));
+            input.extend(srv(true, OpCode::Ping, b"p"));
+            z.compress(&[6u8; 200_000], true, &mut w);
+            input.extend(srv_z(true, OpCode::Continuation, false, &w));
+            z.compress("héllo héllo héllo".as_bytes(), true, &mut w);
+            input.extend(srv_z(true, OpCode::Text, true, &w));
+            z.compress(b"", true, &mut w);
+            input.extend(srv_z(true, OpCode::Binary, true, &w));
+            input.extend(srv(true, OpCode::Close, &close_body(1000, "")));
+            let mut big = vec![5u8; 300];
+            big.extend([6u8; 200_000]);
+            let want = vec![
+                (TEXT, "héllo héllo héllo".as_bytes().to_vec()),
+                (TEXT, b"plain".to_vec()),
+                (BINARY, big),
+                (TEXT, "héllo héllo héllo".as_bytes().to_vec()),
+                (BINARY, vec![]),
+                (CLOSE, close_body(1000, "")),
+            ];
+            let run = |pieces: &[&[u8]]| {
+                let mut s = deflate_session(WsConfig::default(), n, 0);
+                let (m, e) = recv_into(&mut s, pieces);
+                assert_eq!(e, None);
+                m
+            };
+            assert!(run(&[&input]) == want);
+            for i in (0..=input.len()).step_by(7) {
+                assert!(run(&[&input[..i], &input[i..]]) == want, "split at {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn deflate_rsv1_rules_and_errors() {
+        // RSV1 without negotiation.
+        let mut s = session(WsConfig::default());
+        let f = srv_z(true, OpCode::Text, true, b"\x00");
+        assert_eq!(
+            recv_into(&mut s, &[&f]).1,
+            Some(ProtocolError::ReservedBits)
+        );
+        // RSV1 on a continuation frame, or on a control frame.
+        let mut s = deflate_session(WsConfig::default(), PMD, 0);
+        let mut f = srv(false, OpCode::Text, b"a");
+        f.extend(srv_z(true, OpCode::Continuation, true, b"b"));
+        assert_eq!(
+            recv_into(&mut s, &[&f]).1,
+            Some(ProtocolError::ReservedBits)
+        );
+        let mut s = deflate_session(WsConfig::default(), PMD, 0);
+        let f = srv_z(true, OpCode::Ping, true, b"");
+        assert_eq!(
+            recv_into(&mut s, &[&f]).1,
+            Some(ProtocolError::ReservedBits)
+        );
+        // Garbage: 1007.
+        let mut s = deflate_session(WsConfig::default(), PMD, 0);
+        let f = srv_z(true, OpCode::Binary, true, &[0xff; 10]);
+        let e = recv_into(&mut s, &[&f]).1.unwrap();
+        assert_eq!(
+            (e, e.close_code()),
+            (ProtocolError::InvalidCompressedData, 1007)
+        );
+        // Invalid UTF-8 after inflation.
+        let mut z = Compressor::new(&PMD);
+        let mut w = Vec::new();
+        z.compress(b"ok \xff", true, &mut w);
+        let mut s = deflate_session(WsConfig::default(), PMD, 0);
+        let f = srv_z(true, OpCode::Text, true, &w);
+        assert_eq!(recv_into(&mut s, &[&f]).1, Some(ProtocolError::InvalidUtf8));
+        let frames = drain_raw(&mut s);
+        assert_eq!(frames[0].1, 1007u16.to_be_bytes());
+    }
+
+    #[test]
+    fn deflate_bomb_closes_with_1009() {
+        let mut z = Compressor::new(&PMD);
+        let mut w = Vec::new();
+        z.compress(&vec![0u8; 32 << 20], true, &mut w);
+        assert!(w.len() < 100_000);
+        let cfg = WsConfig {
+            max_message_size: 1 << 20,
+            ..WsConfig::default()
+        };
+        let mut s = deflate_session(cfg, PMD, 0);
+        let f = srv_z(true, OpCode::Binary, true, &w);
+        let (msgs, e) = recv_into(&mut s, &[&f]);
+        assert!(msgs.is_empty());
+        let e = e.unwrap();
+        assert_eq!((e, e.close_code()), (ProtocolError::MessageTooBig, 1009));
+        let frames = drain_raw(&mut s);
+        assert_eq!(frames[0].0.opcode, OpCode::Close);
+        assert_eq!(frames[0].1, 1009u16.to_be_bytes());
+        assert!(s.handle_input_into(&mut [], &mut Vec::new()).is_err());
     }
 }
