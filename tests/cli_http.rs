@@ -363,16 +363,6 @@ fn exit_52_got_nothing_and_56_recv_error() {
     assert!(rc == 56 || rc == 18, "{rc}");
 }
 
-#[test]
-fn ws_compress_is_refused() {
-    let o = curlew(&["--ws-compress", "ws://127.0.0.1:1/"]);
-    assert_eq!(code(&o), 2);
-    assert_eq!(
-        text(&o.stderr).trim_end(),
-        "curlew: --ws-compress: permessage-deflate is not supported yet"
-    );
-}
-
 /// A fresh empty directory under the target dir.
 fn tempdir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("curlew-cli-{}-{name}", std::process::id()));
