@@ -278,14 +278,7 @@ fn bytes_with_the_101_are_not_lost() {
     let srv = Server::start(|c: &mut support::http_server::Conn| {
         if let Some(req) = c.read_request() {
             let key = req.header("sec-websocket-key").unwrap().to_string();
-            let accept = {
-                use base64::Engine;
-                use sha1::{Digest, Sha1};
-                let mut h = Sha1::new();
-                h.update(key.as_bytes());
-                h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-                base64::engine::general_purpose::STANDARD.encode(h.finalize())
-            };
+            let accept = support::ws_accept(&key);
             let mut out = format!(
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
             )

@@ -28,22 +28,13 @@ fn wait_done(m: &mut Multi, id: TransferId) -> curlew::Result<()> {
     }
 }
 
-fn accept_key(key: &str) -> String {
-    use base64::Engine;
-    use sha1::{Digest, Sha1};
-    let mut h = Sha1::new();
-    h.update(key.as_bytes());
-    h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-    base64::engine::general_purpose::STANDARD.encode(h.finalize())
-}
-
 /// Reads the upgrade request, records its offer, answers 101 with `ext` (if any).
 fn upgrade(c: &mut Conn, ext: Option<&str>, offer: &Mutex<Option<String>>) -> bool {
     let Some(req) = c.read_request() else {
         return false;
     };
     *offer.lock().unwrap() = req.header("sec-websocket-extensions").map(str::to_string);
-    let accept = accept_key(req.header("sec-websocket-key").unwrap());
+    let accept = support::ws_accept(req.header("sec-websocket-key").unwrap());
     let mut resp = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
     );

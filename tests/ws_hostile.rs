@@ -8,15 +8,6 @@ use std::sync::{Arc, Mutex};
 use curlew::{Easy, ErrorKind};
 use support::http_server::{Conn, Server};
 
-fn accept_key(key: &str) -> String {
-    use base64::Engine;
-    use sha1::{Digest, Sha1};
-    let mut h = Sha1::new();
-    h.update(key.as_bytes());
-    h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-    base64::engine::general_purpose::STANDARD.encode(h.finalize())
-}
-
 /// Reads one masked client frame: (opcode, unmasked payload).
 fn read_client_frame(c: &mut Conn) -> Option<(u8, Vec<u8>)> {
     let h = c.read_exact_bytes(2).ok()?;
@@ -53,7 +44,7 @@ fn hostile(evil: Vec<u8>) -> (Server, Arc<Mutex<Option<u16>>>) {
             .to_string();
         let head = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-            accept_key(&key)
+            support::ws_accept(&key)
         );
         let _ = c.write_all(head.as_bytes());
         let _ = c.write_all(&evil);

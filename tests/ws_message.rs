@@ -155,14 +155,7 @@ fn keepalive_without_pong_closes_1011_and_times_out() {
             .header("sec-websocket-key")
             .unwrap_or_default()
             .to_string();
-        let accept = {
-            use base64::Engine;
-            use sha1::{Digest, Sha1};
-            let mut h = Sha1::new();
-            h.update(key.as_bytes());
-            h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-            base64::engine::general_purpose::STANDARD.encode(h.finalize())
-        };
+        let accept = support::ws_accept(&key);
         let _ = c.write_all(
             format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n")
                 .as_bytes(),

@@ -94,3 +94,14 @@ pub fn refused_addr() -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     l.local_addr().expect("local_addr")
 }
+
+/// The `Sec-WebSocket-Accept` value for `key` (RFC 6455 §4.2.2), computed here with sha1 and
+/// base64 directly, independently of the library's own handshake code, for scripted servers.
+pub fn ws_accept(key: &str) -> String {
+    use base64::Engine;
+    use sha1::{Digest, Sha1};
+    let mut h = Sha1::new();
+    h.update(key.trim().as_bytes());
+    h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(h.finalize())
+}
