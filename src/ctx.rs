@@ -111,11 +111,14 @@ impl<'a> Ctx<'a> {
     pub fn ws(&mut self) -> Result<WsHandle<'_>, WsError> {
         let meta = self.ws_meta;
         match self.ws.as_deref_mut() {
-            Some(session) => Ok(WsHandle {
-                session,
-                conn: None,
-                meta,
-            }),
+            Some(session) => {
+                crate::multi::core::lend_send_buffer(&mut self.core.bufs, session);
+                Ok(WsHandle {
+                    session,
+                    conn: None,
+                    meta,
+                })
+            }
             None => Err(WsError::NotWebSocket),
         }
     }
@@ -127,14 +130,9 @@ impl<'a> Ctx<'a> {
         if id == self.id {
             return self.ws();
         }
-        if self.core.transfer(id).is_none() {
-            return Err(WsError::UnknownTransfer);
-        }
-        self.core.mark_dirty(id);
-        let x = self.core.transfer_mut(id).ok_or(WsError::UnknownTransfer)?;
         // A connect-only transfer can be read from here too (non-blocking); a callback-model
         // transfer's data goes to its own write callback.
-        x.ws_handle().ok_or(WsError::NotWebSocket)
+        self.core.ws_handle(id)
     }
 
     /// Add a transfer to this multi. It starts after the current step; its id is valid now.

@@ -1023,6 +1023,9 @@ impl Transfer {
                 self.budget_spent = true;
                 return Ok(Next::Yield);
             }
+            if conn.rbuf.is_empty() {
+                conn.rbuf = core.bufs.take_rx();
+            }
             match conn.fill() {
                 Ok(0) => return self.on_eof(core, id, h, now),
                 Ok(n) => {

@@ -22,7 +22,7 @@ use crate::handler::Handler;
 use crate::multi::{Message, Multi, TransferId};
 use crate::transfer::{State, Transfer};
 use crate::transport::tls::TlsConfigs;
-use crate::transport::{Conn, PoolKey};
+use crate::transport::{BufPool, Conn, PoolKey};
 
 /// Per-transfer flags a callback may change on its own transfer while it is being stepped.
 #[derive(Debug, Default, Clone, Copy)]
@@ -118,6 +118,8 @@ pub(crate) struct Core {
     pub(crate) resolver: Resolver,
     pub(crate) registry: Registry,
     pub(crate) tls: TlsConfigs,
+    /// Buffers lent to connections with bytes in flight (idle ones hold none).
+    pub(crate) bufs: BufPool,
     serial: u64,
     pub(crate) running: usize,
 }
@@ -147,6 +149,7 @@ impl Core {
             resolver,
             registry,
             tls: TlsConfigs::default(),
+            bufs: BufPool::default(),
             serial: 0,
             running: 0,
         }
@@ -197,6 +200,29 @@ impl Core {
 
     pub(crate) fn transfer_mut(&mut self, id: TransferId) -> Option<&mut Transfer> {
         self.slot_mut(id).and_then(|s| s.xfer.as_deref_mut())
+    }
+
+    /// The WebSocket handle of a transfer (not the one being stepped), its send queue given
+    /// storage from the pool; the transfer is marked dirty so the loop flushes what is queued
+    /// and parks the buffers again.
+    pub(crate) fn ws_handle(
+        &mut self,
+        id: TransferId,
+    ) -> Result<crate::ws::WsHandle<'_>, crate::ws::WsError> {
+        use crate::ws::WsError;
+        if self.transfer(id).is_none() {
+            return Err(WsError::UnknownTransfer);
+        }
+        self.mark_dirty(id);
+        let Core { slots, bufs, .. } = self;
+        let x = slots
+            .get_mut(id.index as usize)
+            .and_then(|s| s.xfer.as_deref_mut())
+            .ok_or(WsError::UnknownTransfer)?;
+        if let Some(ws) = x.ws.as_deref_mut() {
+            lend_send_buffer(bufs, &mut ws.session);
+        }
+        x.ws_handle().ok_or(WsError::NotWebSocket)
     }
 
     pub(crate) fn pause(&mut self, id: TransferId, dir: Direction) -> bool {
@@ -358,6 +384,7 @@ impl Core {
                 self.timers.push(Reverse((at, idx, gen)));
             }
         }
+        x.park_buffers(&mut self.bufs);
         let slot = &mut self.slots[idx];
         slot.xfer = Some(x);
         slot.handler = Some(h);
@@ -592,7 +619,7 @@ impl Core {
             return;
         }
         conn.uses += 1;
-        conn.shrink_idle();
+        self.bufs.park_rx(&mut conn);
         let key = conn.key.clone();
         let tok = conn.token;
         if self.idle_count >= self.max_idle {
@@ -694,6 +721,15 @@ impl TransferId {
         TransferId {
             index: v as u32,
             gen: (v >> 32) as u32,
+        }
+    }
+}
+
+/// Give a WebSocket session send-queue storage from the pool if it has none.
+pub(crate) fn lend_send_buffer(bufs: &mut BufPool, session: &mut crate::proto::ws::WsSession) {
+    if !session.has_send_buffer() {
+        if let Some(b) = session.give_send_buffer(bufs.take_tx()) {
+            bufs.put_tx(b);
         }
     }
 }

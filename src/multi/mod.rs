@@ -227,15 +227,7 @@ impl Multi {
     /// connect-only mode (`curl_ws_send`, `curl_ws_recv`). The multi flushes what you queue at
     /// its next turn; in connect-only mode sends also try the socket at once.
     pub fn ws(&mut self, id: TransferId) -> Result<crate::ws::WsHandle<'_>, crate::ws::WsError> {
-        if self.core.transfer(id).is_none() {
-            return Err(crate::ws::WsError::UnknownTransfer);
-        }
-        self.core.mark_dirty(id);
-        let x = self
-            .core
-            .transfer_mut(id)
-            .ok_or(crate::ws::WsError::UnknownTransfer)?;
-        x.ws_handle().ok_or(crate::ws::WsError::NotWebSocket)
+        self.core.ws_handle(id)
     }
 
     /// A handle that wakes this multi from another thread (`curl_multi_wakeup`).

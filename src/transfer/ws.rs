@@ -22,6 +22,7 @@ use crate::proto::ws::session::SendError;
 use crate::proto::ws::session::{CloseState, WsConfig, WsSession};
 use crate::proto::ws::{deflate, handshake, ProtocolError};
 use crate::transfer::STEP_RECV_BUDGET;
+use crate::transport::BufPool;
 use crate::ws::{WsFrame, WsHandle};
 use crate::ws::{BINARY, CONT, PONG, TEXT};
 
@@ -227,12 +228,30 @@ impl Transfer {
         self.info.starttransfer_time = now.saturating_duration_since(self.started.unwrap_or(now));
         self.state = State::Ws;
         self.send = super::Send::Done;
+        // The HTTP side is over: an open WebSocket holds no request or response storage.
+        self.parser = None;
+        self.head_buf = Vec::new();
+        self.decoded = Vec::new();
+        self.ubuf = Vec::new();
         if self.opts.ws.connect_only {
             // curl CONNECT_ONLY=2: the transfer is "done" once the upgrade is; it stays in the
             // multi, which keeps flushing its send queue.
             self.established = true;
         }
         Ok(())
+    }
+
+    /// Give idle buffers back to the pool: the receive buffer once every byte is consumed,
+    /// the send queue's storage once it is empty (called after every step).
+    pub(crate) fn park_buffers(&mut self, pool: &mut BufPool) {
+        if let Some(c) = self.conn.as_deref_mut() {
+            pool.park_rx(c);
+        }
+        if let Some(ws) = self.ws.as_deref_mut() {
+            if let Some(b) = ws.session.take_send_buffer() {
+                pool.put_tx(b);
+            }
+        }
     }
 
     /// The close-handshake deadline, if one runs.
@@ -652,6 +671,9 @@ impl Transfer {
             if budget == 0 {
                 self.budget_spent = true;
                 return Ok(None);
+            }
+            if conn.rbuf.is_empty() {
+                conn.rbuf = core.bufs.take_rx();
             }
             match conn.fill() {
                 Ok(0) => {

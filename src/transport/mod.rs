@@ -102,6 +102,80 @@ pub const RECV_BUFFER_MIN: usize = 16 * 1024;
 /// beyond 256 KiB there is nothing to win on loopback).
 pub const RECV_BUFFER_MAX: usize = 256 * 1024;
 
+/// Most bytes of idle buffers a multi keeps for reuse (see [`BufPool`]).
+pub const BUF_POOL_MAX_BYTES: usize = 2 << 20;
+
+/// Receive and send buffers lent to connections while they have bytes in flight.
+///
+/// A connection gives its receive buffer back when it has consumed every byte (and a
+/// WebSocket session its send queue's storage when the queue is empty), so an idle connection
+/// holds no buffer at all; the next read (or send) borrows one again. The pool is the multi's,
+/// so its size follows the number of connections active *at once*, not the number open, and
+/// the steady state allocates nothing: buffers go round between the pool and the connections.
+/// At most [`BUF_POOL_MAX_BYTES`] are kept.
+#[derive(Default)]
+pub(crate) struct BufPool {
+    rx: Vec<Vec<u8>>,
+    tx: Vec<Vec<u8>>,
+    bytes: usize,
+}
+
+impl BufPool {
+    /// A receive buffer (at least [`RECV_BUFFER_MIN`], zeroed once when first made).
+    pub(crate) fn take_rx(&mut self) -> Vec<u8> {
+        match self.rx.pop() {
+            Some(b) => {
+                self.bytes -= b.len();
+                b
+            }
+            None => vec![0; RECV_BUFFER_MIN],
+        }
+    }
+
+    /// Send-queue storage for a WebSocket session.
+    pub(crate) fn take_tx(&mut self) -> Vec<u8> {
+        match self.tx.pop() {
+            Some(b) => {
+                self.bytes -= b.len();
+                b
+            }
+            None => vec![0; TX_BUFFER_MIN],
+        }
+    }
+
+    pub(crate) fn put_rx(&mut self, b: Vec<u8>) {
+        if b.len() >= RECV_BUFFER_MIN && self.bytes + b.len() <= BUF_POOL_MAX_BYTES {
+            self.bytes += b.len();
+            self.rx.push(b);
+        }
+    }
+
+    pub(crate) fn put_tx(&mut self, b: Vec<u8>) {
+        if !b.is_empty() && self.bytes + b.len() <= BUF_POOL_MAX_BYTES {
+            self.bytes += b.len();
+            self.tx.push(b);
+        }
+    }
+
+    /// Take back a connection's receive buffer if it holds no unconsumed bytes.
+    pub(crate) fn park_rx(&mut self, conn: &mut Conn) {
+        if conn.rpos >= conn.rend && !conn.rbuf.is_empty() {
+            conn.rpos = 0;
+            conn.rend = 0;
+            self.put_rx(std::mem::take(&mut conn.rbuf));
+        }
+    }
+
+    /// Buffers kept now (for tests and the debug output).
+    #[allow(dead_code)]
+    pub(crate) fn kept_bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// The send-queue storage handed to a WebSocket session that has none.
+pub(crate) const TX_BUFFER_MIN: usize = 512;
+
 impl Conn {
     pub(crate) fn new(stream: Stream, remote: SocketAddr, key: Arc<PoolKey>, serial: u64) -> Conn {
         Conn {
@@ -207,21 +281,6 @@ impl Conn {
                     self.readable = false;
                 }
                 Err(e)
-            }
-        }
-    }
-
-    /// Release memory held by an idle connection (idle connections hold no large buffers).
-    ///
-    /// A grown buffer goes back to [`RECV_BUFFER_MIN`]; the minimum one is kept, because the
-    /// next request on this connection needs it at once (freeing it cost a 16 KiB calloc per
-    /// request, half of the per-request instructions on small keep-alive requests).
-    pub(crate) fn shrink_idle(&mut self) {
-        if self.rpos >= self.rend {
-            self.rpos = 0;
-            self.rend = 0;
-            if self.rbuf.len() > RECV_BUFFER_MIN {
-                self.rbuf = vec![0; RECV_BUFFER_MIN];
             }
         }
     }
@@ -490,4 +549,62 @@ impl TlsStream {
 
 fn connect_err(e: io::Error) -> Error {
     Error::new(ErrorKind::CouldntConnect, e.to_string()).with_source(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn() -> Conn {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let tcp = TcpStream::connect(addr).unwrap();
+        let key = Arc::new(PoolKey {
+            tls: false,
+            host: "127.0.0.1".into(),
+            port: addr.port(),
+            tls_id: 0,
+        });
+        Conn::new(Stream::Tcp(tcp), addr, key, 0)
+    }
+
+    #[test]
+    fn pool_lends_and_takes_back_drained_buffers_only() {
+        let mut pool = BufPool::default();
+        let mut c = conn();
+        c.rbuf = pool.take_rx();
+        assert_eq!(c.rbuf.len(), RECV_BUFFER_MIN);
+        let ptr = c.rbuf.as_ptr();
+        // Unconsumed bytes: the connection keeps its buffer.
+        c.rend = 10;
+        c.rpos = 4;
+        pool.park_rx(&mut c);
+        assert_eq!(c.rbuf.len(), RECV_BUFFER_MIN);
+        assert_eq!(pool.kept_bytes(), 0);
+        // Drained: the buffer goes back, and the next borrower gets the same one.
+        c.consume(6);
+        pool.park_rx(&mut c);
+        assert!(c.rbuf.is_empty());
+        assert_eq!(pool.kept_bytes(), RECV_BUFFER_MIN);
+        let again = pool.take_rx();
+        assert_eq!(again.as_ptr(), ptr);
+        assert_eq!(pool.kept_bytes(), 0);
+    }
+
+    #[test]
+    fn pool_keeps_at_most_its_byte_bound() {
+        let mut pool = BufPool::default();
+        for _ in 0..(BUF_POOL_MAX_BYTES / RECV_BUFFER_MIN + 10) {
+            pool.put_rx(vec![0; RECV_BUFFER_MIN]);
+            pool.put_tx(vec![0; TX_BUFFER_MIN]);
+        }
+        assert!(pool.kept_bytes() <= BUF_POOL_MAX_BYTES);
+        // Undersized receive buffers and empty send buffers are never kept.
+        let before = pool.kept_bytes();
+        pool.put_tx(Vec::new());
+        assert_eq!(pool.kept_bytes(), before);
+        let mut small = BufPool::default();
+        small.put_rx(vec![0; 100]);
+        assert_eq!(small.kept_bytes(), 0);
+    }
 }

@@ -395,9 +395,12 @@ pub struct ResponseParser {
     max_header_bytes: usize,
     max_headers: usize,
     config: httparse::ParserConfig,
-    /// Header slots for httparse, allocated once; always empty between calls
-    /// (httparse fills the spare capacity).
+    /// Header slots for httparse, allocated when the first complete head
+    /// arrives (a parser waiting for an answer holds nothing), then kept;
+    /// always empty between calls (httparse fills the spare capacity).
     slots: Vec<httparse::Header<'static>>,
+    /// How many slots to allocate.
+    nslots: usize,
     /// Offset of the status line once it started (after leading empty lines).
     start: Option<usize>,
     /// Scan position: no head terminator starts before it.
@@ -423,7 +426,8 @@ impl ResponseParser {
             max_header_bytes: limits.max_header_bytes,
             max_headers: limits.max_headers,
             config,
-            slots: Vec::with_capacity(slots),
+            slots: Vec::new(),
+            nslots: slots,
             start: None,
             scanned: 0,
             fold_seen: false,
@@ -525,6 +529,9 @@ impl ResponseParser {
     ) -> Result<Option<ResponseHead>, ParseError> {
         let head = buf.get(..end).ok_or(ParseError::BadHeader)?;
         let mut slots = recycle(std::mem::take(&mut self.slots));
+        if slots.capacity() < self.nslots {
+            slots.reserve_exact(self.nslots);
+        }
         let result = build_head(
             &self.config,
             head,
@@ -963,8 +970,12 @@ mod tests {
     #[test]
     fn parser_reuse_keeps_slot_allocation() {
         let mut p = ResponseParser::new(&Limits::default());
+        // Nothing is allocated until a head arrives.
+        assert_eq!(p.slots.capacity(), 0);
+        assert_eq!(p.parse(TYPICAL).unwrap().unwrap().status(), 200);
         let ptr = p.slots.as_ptr();
         let cap = p.slots.capacity();
+        assert!(cap > 0);
         for _ in 0..3 {
             let h = p.parse(TYPICAL).unwrap().unwrap();
             assert_eq!(h.status(), 200);

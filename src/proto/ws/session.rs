@@ -1265,6 +1265,35 @@ impl WsSession {
         self.tx.len > 0
     }
 
+    /// Takes the send queue's storage when nothing is queued, so an idle session holds no
+    /// buffer (the caller may pool it and give it back with
+    /// [`give_send_buffer`](Self::give_send_buffer)). `None` while bytes are queued or when
+    /// the session has no storage.
+    pub fn take_send_buffer(&mut self) -> Option<Vec<u8>> {
+        if self.tx.len != 0 || self.tx.buf.is_empty() {
+            return None;
+        }
+        self.tx.head = 0;
+        Some(std::mem::take(&mut self.tx.buf))
+    }
+
+    /// Gives the send queue storage to use (its contents are irrelevant). Ignored, and the
+    /// buffer returned, when the queue already has storage.
+    pub fn give_send_buffer(&mut self, buf: Vec<u8>) -> Option<Vec<u8>> {
+        if !self.tx.buf.is_empty() || buf.is_empty() {
+            return Some(buf);
+        }
+        self.tx.buf = buf;
+        self.tx.head = 0;
+        None
+    }
+
+    /// Whether the send queue has storage (a session that sent nothing yet, or whose buffer
+    /// was taken, has none).
+    pub fn has_send_buffer(&self) -> bool {
+        !self.tx.buf.is_empty()
+    }
+
     /// Queued, unwritten bytes.
     pub fn send_queue_len(&self) -> usize {
         self.tx.len
@@ -1331,6 +1360,29 @@ impl WsSession {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn send_buffer_can_be_taken_only_when_the_queue_is_empty() {
+        let mut s = WsSession::new(WsConfig::default(), [7; 32]);
+        assert!(!s.has_send_buffer());
+        assert!(s.take_send_buffer().is_none());
+        assert!(s.give_send_buffer(vec![0; 64]).is_none());
+        assert!(s.has_send_buffer());
+        // A second buffer is refused and handed back.
+        assert_eq!(s.give_send_buffer(vec![0; 32]).map(|b| b.len()), Some(32));
+        s.send(b"hello", TEXT, 0).unwrap();
+        assert!(s.take_send_buffer().is_none(), "bytes are queued");
+        let n = s.send_queue_len();
+        s.consume_transmit(n);
+        let b = s
+            .take_send_buffer()
+            .expect("empty queue gives its storage back");
+        assert_eq!(b.len(), 64);
+        assert!(!s.has_send_buffer());
+        // Sending again without storage allocates its own.
+        s.send(b"again", TEXT, 0).unwrap();
+        assert!(s.has_send_buffer());
+    }
+
     use super::super::flags::{BINARY, CLOSE, CONT, OFFSET, PING, PONG, TEXT};
     use super::*;
 
