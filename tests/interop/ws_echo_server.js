@@ -46,11 +46,11 @@ function parseArgs(argv) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const perMessageDeflate = {
-  serverNoContextTakeover: args.serverNoContextTakeover,
-  clientNoContextTakeover: args.clientNoContextTakeover,
-  threshold: 0,
-};
+// Options left unset accept what the client offers (ws refuses an offer of
+// server_no_context_takeover when serverNoContextTakeover is false rather than unset).
+const perMessageDeflate = { threshold: 0 };
+if (args.serverNoContextTakeover) perMessageDeflate.serverNoContextTakeover = true;
+if (args.clientNoContextTakeover) perMessageDeflate.clientNoContextTakeover = true;
 if (args.serverMaxWindowBits !== undefined) perMessageDeflate.serverMaxWindowBits = args.serverMaxWindowBits;
 if (args.clientMaxWindowBits !== undefined) perMessageDeflate.clientMaxWindowBits = args.clientMaxWindowBits;
 
