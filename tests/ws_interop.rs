@@ -632,6 +632,18 @@ fn recv_one(m: &mut Multi, id: TransferId, deadline: Instant) -> (u32, Vec<u8>) 
     }
 }
 
+/// The server's count of bytes received so far (its answer to `?wire`).
+fn wire_bytes(m: &mut Multi, id: TransferId, deadline: Instant) -> u64 {
+    send_all(m, id, b"?wire", TEXT, deadline);
+    let (ty, answer) = recv_one(m, id, deadline);
+    assert_eq!(ty, TEXT, "?wire answer type");
+    let answer = String::from_utf8(answer).unwrap();
+    answer
+        .strip_prefix("wire:")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("?wire answered {answer:?}"))
+}
+
 /// Connect-only: negotiate `case` with `peer`, send `plan` one message at a time.
 fn run_connect_only(peer: Peer, case: &Case, plan: &[Msg]) {
     let ctx = format!("{peer:?}, connect-only, {}", case.name);
@@ -658,6 +670,18 @@ fn run_connect_only(peer: Peer, case: &Case, plan: &[Msg]) {
     assert_eq!(ty, TEXT, "{ctx}: ?ext answer type");
     check_negotiation(&ctx, case, headers.extensions(), &answer);
 
+    // Proof that curlew does compress: 64 KiB of JSON cost the server far fewer wire bytes.
+    let before = wire_bytes(&mut m, id, deadline);
+    let probe = whole(Kind::Json, 64 * KIB);
+    send_all(&mut m, id, &probe.whole, probe.ty, deadline);
+    let (ty, got) = recv_one(&mut m, id, deadline);
+    check_echo(&ctx, &probe, ty, &got);
+    let cost = wire_bytes(&mut m, id, deadline) - before;
+    assert!(
+        cost < probe.whole.len() as u64 / 2,
+        "{ctx}: 64 KiB of JSON took {cost} bytes on the wire: not compressed?"
+    );
+
     for msg in plan {
         for (flags, part) in &msg.parts {
             send_all(&mut m, id, part, *flags, deadline);
@@ -670,7 +694,11 @@ fn run_connect_only(peer: Peer, case: &Case, plan: &[Msg]) {
     let (ty, body) = recv_one(&mut m, id, deadline);
     assert_eq!(ty & CLOSE, CLOSE, "{ctx}: close answer");
     assert_eq!(body.get(..2), Some(&1000u16.to_be_bytes()[..]), "{ctx}");
-    eprintln!("{ctx}: {} messages in {:?}", plan.len(), started.elapsed());
+    eprintln!(
+        "{ctx}: {} messages in {:?} (64 KiB of JSON sent in {cost} wire bytes)",
+        plan.len(),
+        started.elapsed()
+    );
 }
 
 // ---- callback model -------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 // Listens on 127.0.0.1, port 0, and prints the port as the first line of stdout. Echoes every
 // message with its type (text stays text, binary stays binary). The text message "?ext" is
 // answered with "ext:" + the Sec-WebSocket-Extensions header of the handshake response (empty
-// when compression was not negotiated). Exits when stdin reaches end of file, so a test that
+// when compression was not negotiated), and "?wire" with "wire:" + the number of bytes received
+// on the connection so far (so a test can tell that the client did compress). Exits when stdin reaches end of file, so a test that
 // dies leaves no server behind.
 //
 // Flags: --server-no-context-takeover --client-no-context-takeover
@@ -66,6 +67,10 @@ wss.on('connection', (ws, req) => {
   ws.on('message', (data, isBinary) => {
     if (!isBinary && data.length === 4 && data.toString() === '?ext') {
       ws.send('ext:' + req.curlewExt);
+      return;
+    }
+    if (!isBinary && data.length === 5 && data.toString() === '?wire') {
+      ws.send('wire:' + req.socket.bytesRead);
       return;
     }
     const n = args.fragment;

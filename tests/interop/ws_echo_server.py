@@ -5,7 +5,8 @@ curlew's interop tests (tests/ws_interop.rs; installed by .ci/interop-setup.sh).
 Listens on 127.0.0.1, port 0, and prints the port as the first line of stdout. Echoes every
 message with its type (text stays text, binary stays binary). The text message "?ext" is
 answered with "ext:" + the Sec-WebSocket-Extensions header of the handshake response
-(empty when compression was not negotiated). Exits when stdin reaches end of file, so a
+(empty when compression was not negotiated), and "?wire" with "wire:" + the number of bytes
+received on the connection so far (so a test can tell that the client did compress). Exits when stdin reaches end of file, so a
 test that dies leaves no server behind.
 
 The flags configure what the server requests or accepts (websockets'
@@ -18,7 +19,7 @@ import os
 import sys
 import threading
 
-from websockets.asyncio.server import serve
+from websockets.asyncio.server import ServerConnection, serve
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
 
@@ -49,6 +50,16 @@ def exit_on_stdin_eof():
         os._exit(0)
 
 
+class CountingConnection(ServerConnection):
+    """Counts the bytes received on the socket (for "?wire")."""
+
+    wire_in = 0
+
+    def data_received(self, data):
+        self.wire_in += len(data)
+        super().data_received(data)
+
+
 async def main(args):
     factory = ServerPerMessageDeflateFactory(
         server_no_context_takeover=args.server_no_context_takeover,
@@ -62,6 +73,8 @@ async def main(args):
         async for msg in ws:
             if msg == "?ext":
                 await ws.send("ext:" + ext)
+            elif msg == "?wire":
+                await ws.send("wire:%d" % ws.wire_in)
             elif args.fragment and len(msg) > args.fragment:
                 n = args.fragment
                 await ws.send([msg[i : i + n] for i in range(0, len(msg), n)])
@@ -73,6 +86,7 @@ async def main(args):
         "127.0.0.1",
         0,
         compression=None,
+        create_connection=CountingConnection,
         extensions=[factory],
         max_size=args.max_size,
         ping_interval=None,
