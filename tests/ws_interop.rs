@@ -732,6 +732,8 @@ struct Conversation {
     /// Chunks of the message being received (chunk mode).
     cur: Vec<u8>,
     chunks: usize,
+    /// `ws_writable` calls (sends resumed after the queue filled).
+    writable: usize,
     closed_by_us: bool,
     close_echo: Option<Vec<u8>>,
 }
@@ -747,6 +749,7 @@ impl Conversation {
             received: 0,
             cur: Vec::new(),
             chunks: 0,
+            writable: 0,
             closed_by_us: false,
             close_echo: None,
         }
@@ -806,6 +809,7 @@ impl Handler for Conversation {
     }
 
     fn ws_writable(&mut self, ctx: &mut Ctx<'_>) {
+        self.writable += 1;
         self.pump(ctx);
     }
 
@@ -844,6 +848,9 @@ impl Handler for Conversation {
     }
 }
 
+/// The send queue bound in the callback model.
+const SEND_QUEUE: usize = 256 * KIB;
+
 /// Callback model (message mode or chunks): negotiate `case` with `peer`, run `plan`.
 fn run_callbacks(peer: Peer, case: &Case, plan: Vec<Msg>, message_mode: bool) {
     let mode = if message_mode {
@@ -855,8 +862,12 @@ fn run_callbacks(peer: Peer, case: &Case, plan: Vec<Msg>, message_mode: bool) {
     let started = Instant::now();
     let srv = EchoServer::start(peer, &case.server);
     let n = plan.len();
+    let over_queue = plan.iter().any(|m| m.whole.len() > SEND_QUEUE);
     let mut e = Easy::with_handler(&srv.url(), Conversation::new(ctx.clone(), plan)).unwrap();
+    // A small send queue: large messages go out as many partial compressed sends, resumed
+    // from `ws_writable` (connect-only keeps the default 4 MiB queue).
     e.ws_max_message_size(MAX_MESSAGE)
+        .ws_max_send_queue(SEND_QUEUE)
         .ws_message_mode(message_mode)
         .timeout(Some(DEADLINE));
     e.ws_compress(Some(case.offer)).unwrap();
@@ -890,6 +901,9 @@ fn run_callbacks(peer: Peer, case: &Case, plan: Vec<Msg>, message_mode: bool) {
     assert_eq!(close.get(..2), Some(&1000u16.to_be_bytes()[..]), "{ctx}");
     if !message_mode {
         assert!(c.chunks > n, "{ctx}: chunks");
+    }
+    if over_queue {
+        assert!(c.writable > 0, "{ctx}: the send queue never filled");
     }
     check_negotiation(
         &ctx,
