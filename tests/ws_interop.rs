@@ -580,6 +580,14 @@ fn check_negotiation(ctx: &str, case: &Case, client_saw: Option<String>, server_
 
 #[track_caller]
 fn check_echo(ctx: &str, msg: &Msg, ty: u32, got: &[u8]) {
+    if ty & CLOSE != 0 {
+        let code = got.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]]));
+        let reason = String::from_utf8_lossy(got.get(2..).unwrap_or_default());
+        panic!(
+            "{ctx}: {}: the server closed instead of echoing: {code:?} {reason:?}",
+            msg.label
+        );
+    }
     assert_eq!(ty, msg.ty, "{ctx}: {}: echo type", msg.label);
     if got != msg.whole {
         let at = got
