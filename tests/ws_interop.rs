@@ -4,12 +4,18 @@
 //! `/opt/curlew-interop`).
 //!
 //! For every case of a parameter matrix (each no-context-takeover flag offered by the client
-//! or requested by the server, client and server window bits 9..=15, threshold 0) a test
-//! checks that the negotiated `Sec-WebSocket-Extensions` is the expected one on both sides
-//! (the server reports its own answer for the text message `?ext`), then sends messages of
-//! 0 bytes to 4 MiB, text and binary, compressible (short and long match distances) and
-//! random, some of them fragmented, and checks every echo byte for byte. Both WebSocket models
-//! are used: connect-only ([`curlew::ws::WsHandle`]) and callbacks (message mode and chunks).
+//! or requested by the server, client and server window bits 9..=15 (and a server asking for
+//! 8), threshold 0 (and once 1024)) a test checks that the negotiated
+//! `Sec-WebSocket-Extensions` is the expected one on both sides (the server reports its own
+//! answer for the text message `?ext`) and, in the connect-only runs, that curlew really
+//! compresses (the server counts the wire bytes of a 64 KiB JSON message for `?wire`); then
+//! it sends messages of 0 bytes to 4 MiB, text and binary, compressible (short and long match
+//! distances) and random, some of them fragmented, and checks every echo byte for byte. The
+//! servers echo some messages fragmented. Both WebSocket models are used: connect-only
+//! ([`curlew::ws::WsHandle`]) and callbacks (message mode and chunks, with a small send queue).
+//!
+//! Sizes are spread to keep the debug-build run short: every kind up to 1 MiB on default
+//! parameters, 4 MiB for each kind once per server, up to 256 KiB in the other cells.
 //!
 //! Without the runtimes the tests print `SKIPPED: ...` and pass, unless
 //! `CURLEW_REQUIRE_INTEROP=1` (CI), which makes them fail.
@@ -312,6 +318,15 @@ fn matrix() -> Vec<Case> {
                 ..server(false, true, None, None)
             },
             want: want(false, true, None, None),
+        },
+        Case {
+            name: "threshold 1024: shorter messages go uncompressed between compressed ones",
+            offer: DeflateConfig {
+                threshold: 1024,
+                ..offer(false, false, None, None)
+            },
+            server: ServerParams::default(),
+            want: Ext::default(),
         },
         Case {
             name: "server lowers the offered windows (client 14->10, server 13->11)",
