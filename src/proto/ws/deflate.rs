@@ -362,6 +362,13 @@ impl Compressor {
             if out.ends_with(&DEFLATE_TAIL) {
                 out.truncate(out.len() - DEFLATE_TAIL.len());
             }
+            // zlib emits nothing for a sync flush with no input since the previous one (an
+            // empty message under context takeover, or an empty last fragment). An empty
+            // payload would make the peer inflate a bare `00 00 ff ff`, which is no valid
+            // block: send the single 0x00 of an empty stored block instead (§7.2.3.6).
+            if out.is_empty() {
+                out.push(0x00);
+            }
             if self.no_context_takeover {
                 self.c.reset();
             }
@@ -742,6 +749,44 @@ mod tests {
         assert_eq!(out, [0x00]);
         let mut inf = Inflater::new(&FULL, 10);
         assert_eq!(inflate_all(&mut inf, &[&out], 10), b"");
+    }
+
+    /// Found by the interop tests (Python `websockets` and Node `ws` failed with "invalid
+    /// stored block lengths"): with context takeover, an empty message after another one, or
+    /// an empty last fragment, came out as an empty payload instead of 0x00.
+    #[test]
+    fn empty_message_or_last_fragment_after_data_is_one_zero_byte() {
+        let mut c = Compressor::new(&FULL);
+        let mut inf = Inflater::new(&FULL, 1 << 20);
+        // A peer's plain raw inflater, fed exactly what RFC 7692 §7.2.2 says.
+        let mut z = Decompress::new(false);
+        let mut peer = |payload: &[u8]| {
+            let mut input = payload.to_vec();
+            input.extend_from_slice(&DEFLATE_TAIL);
+            let mut buf = Vec::with_capacity(1 << 16);
+            z.decompress_vec(&input, &mut buf, FlushDecompress::Sync)
+                .expect("valid deflate");
+            buf
+        };
+        let mut out = Vec::new();
+        let mut check = |c: &mut Compressor, parts: &[&[u8]]| {
+            let mut wire = Vec::new();
+            for (i, p) in parts.iter().enumerate() {
+                c.compress(p, i + 1 == parts.len(), &mut out);
+                wire.extend_from_slice(&out);
+            }
+            let msg = parts.concat();
+            assert_eq!(inflate_all(&mut inf, &[&wire], 4096), msg);
+            assert_eq!(peer(&wire), msg);
+            wire
+        };
+        check(&mut c, &[b"first"]);
+        assert_eq!(check(&mut c, &[b""]), [0x00]);
+        assert_eq!(check(&mut c, &[b""]), [0x00]);
+        check(&mut c, &[b"x"]);
+        check(&mut c, &[b"some data", b""]);
+        check(&mut c, &[b"", b"", b""]);
+        check(&mut c, &[b"after"]);
     }
 
     #[test]
