@@ -229,3 +229,27 @@ pub fn assert_same_bytes(got: &[u8], want: &[u8]) {
         );
     }
 }
+
+/// Runs the transfer for `bad_url` (configured by `setup`, total timeout 20 s)
+/// in one [`Multi`] beside three healthy 200,000-byte downloads from a server of
+/// their own, which must all finish intact; returns the bad transfer's outcome.
+#[track_caller]
+pub fn beside_healthy(bad_url: &str, setup: impl FnOnce(&mut Easy)) -> Finished {
+    use super::http_server::{routes, Response};
+    let good_body = pattern(200_000);
+    let body = good_body.clone();
+    let good = Server::start(routes(move |_| Response::ok(body.clone())));
+    let mut m = Multi::new();
+    let mut e = rec_easy(bad_url);
+    e.timeout(Some(Duration::from_secs(20)));
+    setup(&mut e);
+    let bad_id = m.add(e);
+    let good_ids: Vec<_> = (0..3)
+        .map(|_| m.add(rec_easy(&good.url("/good"))))
+        .collect();
+    let mut r = finish(&mut m);
+    for id in good_ids {
+        assert_same_bytes(r[&id].unwrap().body(), &good_body);
+    }
+    r.remove(&bad_id).expect("message for the bad transfer")
+}
