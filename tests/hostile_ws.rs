@@ -435,7 +435,9 @@ fn ping_flood_is_answered_within_the_send_queue_bound() {
     // pongs are replaced, not queued. The session survives: the server then closes
     // with 1000 and the client answers it.
     const PINGS: u32 = 100_000;
-    let stats: Arc<Mutex<Option<(u32, u32, Option<Vec<u8>>)>>> = Arc::default();
+    /// (pongs received, last ping answered, payload of the client's close reply)
+    type Tally = (u32, u32, Option<Vec<u8>>);
+    let stats: Arc<Mutex<Option<Tally>>> = Arc::default();
     let s2 = stats.clone();
     let srv = Server::start(move |c: &mut Conn| {
         let Some(req) = c.read_request() else { return };
@@ -566,4 +568,35 @@ fn upgrade_answer_with_an_extension_not_offered() {
         "not offered",
         |_| {},
     );
+}
+
+/// Records the sizes of the whole messages delivered in message mode.
+#[derive(Default)]
+struct Messages(Vec<usize>);
+
+impl Handler for Messages {
+    fn ws_message(&mut self, _ctx: &mut Ctx<'_>, msg: &[u8], _frame: curlew::ws::WsFrame) -> Flow {
+        self.0.push(msg.len());
+        Flow::Continue
+    }
+}
+
+#[test]
+fn message_mode_reassembly_is_bounded_1009() {
+    // A whole message is buffered in message mode: 100 fragments of 60,000 bytes (6 MB)
+    // against a 64 KiB message limit fail at the second fragment; one small message first.
+    let mut v = frame(0x81, b"small");
+    for i in 0..100u8 {
+        v.push(if i == 0 { 0x02 } else { 0x00 });
+        v.push(126);
+        v.extend(60_000u16.to_be_bytes());
+        v.extend(std::iter::repeat_n(i, 60_000));
+    }
+    let (srv, seen) = hostile("", v);
+    let mut e = Easy::with_handler(&ws_url(&srv), Messages::default()).unwrap();
+    e.ws_message_mode(true).ws_max_message_size(64 << 10);
+    let f = beside_healthy_ws(e);
+    assert_eq!(f.kind(), Some(ErrorKind::WsProtocol), "{:?}", f.result);
+    assert_eq!(close_code_sent(&seen), Some(1009));
+    assert_eq!(f.easy.handler::<Messages>().unwrap().0, [5]);
 }
