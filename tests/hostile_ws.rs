@@ -600,3 +600,51 @@ fn message_mode_reassembly_is_bounded_1009() {
     assert_eq!(close_code_sent(&seen), Some(1009));
     assert_eq!(f.easy.handler::<Messages>().unwrap().0, [5]);
 }
+
+#[test]
+fn frames_after_the_peer_close_are_not_delivered() {
+    // The server closes, then keeps talking: the client answers the close, delivers the close
+    // frame only, and ends cleanly.
+    let mut v = frame(0x88, &1000u16.to_be_bytes());
+    v.extend(frame(0x81, b"after close"));
+    v.extend(frame(0x89, b"ping after close"));
+    let (srv, seen) = hostile("", v);
+    let f = beside_healthy_ws(rec_easy(&ws_url(&srv)));
+    f.unwrap();
+    assert_eq!(close_code_sent(&seen), Some(1000));
+    assert_eq!(f.body(), 1000u16.to_be_bytes());
+}
+
+#[test]
+fn peer_never_answering_our_close_times_out() {
+    // We close; the server reads it and holds the connection open without answering.
+    struct Closer;
+    impl Handler for Closer {
+        fn ws_open(&mut self, ctx: &mut Ctx<'_>) -> Flow {
+            ctx.ws().unwrap().close(1000, "bye").unwrap();
+            Flow::Continue
+        }
+    }
+    let seen: Seen = Arc::default();
+    let s2 = seen.clone();
+    let srv = Server::start(move |c: &mut Conn| {
+        let Some(req) = c.read_request() else { return };
+        let key = req.header("sec-websocket-key").unwrap_or_default();
+        let _ = c.write_all(answer_101(key, "").as_bytes());
+        let close = read_client_frame(c)
+            .filter(|(op, _)| *op == 8)
+            .map(|(_, p)| p);
+        *s2.lock().unwrap() = Some(close);
+        c.read_to_eof(); // hold the connection until the client drops it
+    });
+    let mut e = Easy::with_handler(&ws_url(&srv), Closer).unwrap();
+    e.ws_close_timeout(std::time::Duration::from_millis(300));
+    let f = beside_healthy_ws(e);
+    assert_eq!(
+        f.kind(),
+        Some(ErrorKind::OperationTimedout),
+        "{:?}",
+        f.result
+    );
+    assert_eq!(close_code_sent(&seen), Some(1000));
+}
