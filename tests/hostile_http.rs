@@ -13,10 +13,11 @@ mod support;
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use curlew::proto::http1::MAX_HEADER_BYTES;
-use curlew::{ErrorKind, Multi};
+use curlew::{Easy, ErrorKind, Multi};
 use support::client::*;
 use support::http_server::*;
 
@@ -394,5 +395,33 @@ fn endless_interim_responses_are_too_large() {
         header_bytes(&f) <= 3 * MAX_HEADER_BYTES,
         "{}",
         header_bytes(&f)
+    );
+}
+
+#[test]
+fn a_paused_transfer_stops_reading_from_a_fast_server() {
+    // The application pauses at the first body bytes; the server streams up to 256 MiB.
+    // The client must stop reading (TCP pushes back), not buffer the stream: the server's
+    // writes block after the socket buffers (a few MiB) are full.
+    let sent: Arc<Mutex<Option<usize>>> = Arc::default();
+    let s2 = sent.clone();
+    let srv = Server::start(move |c: &mut Conn| {
+        if c.read_request().is_none() {
+            return;
+        }
+        let _ = c.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+        *s2.lock().unwrap() = Some(pump_until_blocked(c, &[b'x'; 1 << 16]));
+    });
+    let good_body = pattern(200_000);
+    let b = good_body.clone();
+    let good = Server::start(routes(move |_| Response::ok(b.clone())));
+    let paused = Easy::with_handler(&srv.url("/"), PauseForever::default()).unwrap();
+    let healthy = (0..3).map(|_| rec_easy(&good.url("/"))).collect();
+    let n = paused_beside_healthy(paused, &sent, healthy, |f| {
+        assert_same_bytes(f.unwrap().body(), &good_body)
+    });
+    assert!(
+        n < 64 << 20,
+        "the server wrote {n} bytes to a paused client"
     );
 }

@@ -648,3 +648,58 @@ fn peer_never_answering_our_close_times_out() {
     );
     assert_eq!(close_code_sent(&seen), Some(1000));
 }
+
+/// The application pauses at the first chunk (callback model) or the first whole message
+/// (message mode); the server streams up to 256 MiB of 64 KiB frames. The client must stop
+/// reading, not buffer the stream: the server's writes block after the socket buffers (a few
+/// MiB) are full.
+fn paused_transfer_stops_reading(message_mode: bool) {
+    {
+        let sent: Arc<Mutex<Option<usize>>> = Arc::default();
+        let s2 = sent.clone();
+        let srv = Server::start(move |c: &mut Conn| {
+            let Some(req) = c.read_request() else { return };
+            let key = req.header("sec-websocket-key").unwrap_or_default();
+            let _ = c.write_all(answer_101(key, "").as_bytes());
+            let mut f = vec![0x82, 126, 0xff, 0xf0];
+            f.extend_from_slice(&[7u8; 0xfff0]);
+            *s2.lock().unwrap() = Some(pump_until_blocked(c, &f));
+        });
+        let peer = WsPeer::echo();
+        let body = pattern(300_000);
+        let http = Server::start(keep_alive_responder(body.clone()));
+        let mut paused = Easy::with_handler(&ws_url(&srv), PauseForever::default()).unwrap();
+        paused.ws_message_mode(message_mode);
+        let echo = Easy::with_handler(
+            &peer.url("/"),
+            Echo {
+                n: 50,
+                got: Vec::new(),
+                cur: Vec::new(),
+            },
+        )
+        .unwrap();
+        let healthy = vec![echo, rec_easy(&http.url("/"))];
+        let n = paused_beside_healthy(paused, &sent, healthy, |f| {
+            f.unwrap();
+            match f.easy.handler::<Echo>() {
+                Some(e) => assert_eq!(e.got.len(), 50),
+                None => assert_same_bytes(f.body(), &body),
+            }
+        });
+        assert!(
+            n < 64 << 20,
+            "message mode {message_mode}: the server wrote {n} bytes to a paused client"
+        );
+    }
+}
+
+#[test]
+fn a_paused_transfer_stops_reading_from_a_fast_server() {
+    paused_transfer_stops_reading(false);
+}
+
+#[test]
+fn a_paused_message_mode_transfer_stops_reading_from_a_fast_server() {
+    paused_transfer_stops_reading(true);
+}
