@@ -3,7 +3,8 @@
 //! negotiation matrix, compressed messages in both directions with and without context
 //! takeover, fragments, RSV1 rules and a decompression bomb.
 //!
-//! The connect-only model is used ([`curlew::ws::WsHandle::recv`]).
+//! The connect-only model is used ([`curlew::ws::WsHandle::recv`]). The callback model's
+//! bomb, beside healthy neighbours, is in `hostile_ws.rs`.
 
 mod support;
 

@@ -229,3 +229,98 @@ pub fn assert_same_bytes(got: &[u8], want: &[u8]) {
         );
     }
 }
+
+/// Runs the transfer for `bad_url` (configured by `setup`, total timeout 20 s)
+/// in one [`Multi`] beside three healthy 200,000-byte downloads from a server of
+/// their own, which must all finish intact; returns the bad transfer's outcome.
+#[track_caller]
+pub fn beside_healthy(bad_url: &str, setup: impl FnOnce(&mut Easy)) -> Finished {
+    use super::http_server::{routes, Response};
+    let good_body = pattern(200_000);
+    let body = good_body.clone();
+    let good = Server::start(routes(move |_| Response::ok(body.clone())));
+    let mut m = Multi::new();
+    let mut e = rec_easy(bad_url);
+    e.timeout(Some(Duration::from_secs(20)));
+    setup(&mut e);
+    let bad_id = m.add(e);
+    let good_ids: Vec<_> = (0..3)
+        .map(|_| m.add(rec_easy(&good.url("/good"))))
+        .collect();
+    let mut r = finish(&mut m);
+    for id in good_ids {
+        assert_same_bytes(r[&id].unwrap().body(), &good_body);
+    }
+    r.remove(&bad_id).expect("message for the bad transfer")
+}
+
+/// Writes `chunk` over and over on `c` (at most 256 MiB) until a write makes no
+/// progress for 500 ms or fails; returns the bytes written. Against a client that stopped reading,
+/// that is what the socket buffers hold (a few MiB), not the whole stream.
+pub fn pump_until_blocked(c: &mut Conn, chunk: &[u8]) -> usize {
+    c.tcp()
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .expect("write timeout");
+    let mut n = 0;
+    while n < 256 << 20 {
+        if c.write_all(chunk).is_err() {
+            break;
+        }
+        n += chunk.len();
+    }
+    n
+}
+
+/// Handler: pauses receiving at the first data it is given (write callback or, in
+/// WebSocket message mode, the first message) and never unpauses.
+#[derive(Debug, Default)]
+pub struct PauseForever {
+    pub calls: usize,
+}
+
+impl Handler for PauseForever {
+    fn write(&mut self, _ctx: &mut Ctx<'_>, _data: &[u8]) -> Flow {
+        self.calls += 1;
+        Flow::Pause
+    }
+    fn ws_message(&mut self, _ctx: &mut Ctx<'_>, _msg: &[u8], _frame: curlew::ws::WsFrame) -> Flow {
+        self.calls += 1;
+        Flow::Pause
+    }
+}
+
+/// Runs `paused` (a [`PauseForever`] transfer against a server that records what
+/// [`pump_until_blocked`] wrote in `sent`) beside `healthy` transfers in one
+/// [`Multi`] until the server gave up and the healthy ones finished; checks the
+/// healthy ones with `check`, then removes the paused one. Returns the bytes the
+/// server managed to write.
+#[track_caller]
+pub fn paused_beside_healthy(
+    paused: Easy,
+    sent: &std::sync::Mutex<Option<usize>>,
+    healthy: Vec<Easy>,
+    check: impl Fn(&Finished),
+) -> usize {
+    let mut m = Multi::new();
+    let pid = m.add(paused);
+    let ids: Vec<_> = healthy.into_iter().map(|e| m.add(e)).collect();
+    let mut done = HashMap::new();
+    let deadline = Instant::now() + RUN_BOUND;
+    while sent.lock().unwrap().is_none() || done.len() < ids.len() {
+        assert!(Instant::now() < deadline, "still running: {m:?}");
+        m.poll(Some(Duration::from_millis(20))).expect("poll");
+        while let Some(msg) = m.info_read() {
+            assert_ne!(msg.id, pid, "the paused transfer ended: {:?}", msg.result);
+            done.insert(msg.id, msg.result);
+        }
+    }
+    for id in ids {
+        let result = done.remove(&id).expect("finished");
+        let easy = m.remove(id).expect("in the multi");
+        check(&Finished { result, easy });
+    }
+    let easy = m.remove(pid).expect("paused transfer still in the multi");
+    assert!(easy.handler::<PauseForever>().unwrap().calls >= 1);
+    let n = sent.lock().unwrap().expect("set");
+    n
+}
