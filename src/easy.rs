@@ -392,6 +392,14 @@ impl Easy {
         self
     }
 
+    /// Cap on the bytes of all the response heads answering one request, interim (1xx) heads
+    /// included (curl's `MAX_HTTP_RESP_HEADER_SIZE`); default
+    /// [`proto::http1::MAX_RESPONSE_HEADS_BYTES`](crate::proto::http1::MAX_RESPONSE_HEADS_BYTES).
+    pub fn max_response_heads_bytes(&mut self, n: usize) -> &mut Self {
+        self.opts.limits.max_response_heads_bytes = n;
+        self
+    }
+
     /// Cap on the number of response headers; default
     /// [`proto::http1::MAX_HEADERS`](crate::proto::http1::MAX_HEADERS).
     pub fn max_headers(&mut self, n: usize) -> &mut Self {

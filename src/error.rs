@@ -63,9 +63,11 @@ pub enum ErrorKind {
     /// saw a status of 400 or above (`CURLE_HTTP_RETURNED_ERROR`). The status is readable from
     /// the transfer's info.
     HttpReturnedError,
-    /// A header, frame, message, body or decoded size exceeded its configured cap
-    /// (`CURLE_TOO_LARGE`, `CURLE_FILESIZE_EXCEEDED`).
+    /// A header, frame, message or decoded size exceeded its configured cap (`CURLE_TOO_LARGE`).
     TooLarge,
+    /// The body is larger than the `max_filesize` option allows
+    /// (`CURLE_FILESIZE_EXCEEDED`).
+    FileSizeExceeded,
     /// A callback asked to abort: the progress callback returned `false`, or a callback returned
     /// [`Flow::Abort`](crate::Flow::Abort) (`CURLE_ABORTED_BY_CALLBACK`).
     AbortedByCallback,
@@ -107,6 +109,7 @@ impl ErrorKind {
             TooManyRedirects => "CURLE_TOO_MANY_REDIRECTS",
             HttpReturnedError => "CURLE_HTTP_RETURNED_ERROR",
             TooLarge => "CURLE_TOO_LARGE",
+            FileSizeExceeded => "CURLE_FILESIZE_EXCEEDED",
             AbortedByCallback => "CURLE_ABORTED_BY_CALLBACK",
             WriteError => "CURLE_WRITE_ERROR",
             ReadError => "CURLE_READ_ERROR",
@@ -144,6 +147,7 @@ impl ErrorKind {
             SslCacertBadFile => 77,
             SendFailRewind => 65,
             TooLarge => 100,
+            FileSizeExceeded => 63,
         }
     }
 
@@ -168,6 +172,7 @@ impl ErrorKind {
             TooManyRedirects => "too many redirects",
             HttpReturnedError => "HTTP returned error",
             TooLarge => "too large",
+            FileSizeExceeded => "maximum file size exceeded",
             AbortedByCallback => "aborted by callback",
             WriteError => "write callback error",
             ReadError => "read callback error",

@@ -136,6 +136,8 @@ pub(crate) struct Transfer {
     redirect: Option<(u16, Target)>,
     got_bytes: bool,
     finish_after_held: bool,
+    /// Bytes of the heads answering the current request (interim ones included).
+    heads_bytes: usize,
 
     /// WebSocket state once the upgrade succeeded.
     pub(crate) ws: Option<Box<ws::WsState>>,
@@ -208,6 +210,7 @@ impl Transfer {
             redirect: None,
             got_bytes: false,
             finish_after_held: false,
+            heads_bytes: 0,
             ws: None,
             ws_key: String::new(),
             established: false,
@@ -746,6 +749,7 @@ impl Transfer {
             None => self.parser = Some(ResponseParser::new(&self.opts.limits)),
         }
         self.head = None;
+        self.heads_bytes = 0;
         self.decoder = None;
         self.content = None;
         self.discard = false;
@@ -1081,6 +1085,16 @@ impl Transfer {
         };
         conn.consume(head.head_len());
         self.info.header_size += head.head_len() as u64;
+        self.heads_bytes += head.head_len();
+        if self.heads_bytes > self.opts.limits.max_response_heads_bytes {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "response heads of one request over {} bytes",
+                    self.opts.limits.max_response_heads_bytes
+                ),
+            ));
+        }
         for line in head.lines() {
             if self.opts.verbose {
                 h.debug(DebugKind::HeaderIn, line);
@@ -1210,7 +1224,7 @@ impl Transfer {
         if let (Some(max), Some(len)) = (self.opts.max_filesize, length) {
             if len > max && self.redirect.is_none() {
                 return Err(Error::new(
-                    ErrorKind::TooLarge,
+                    ErrorKind::FileSizeExceeded,
                     format!("Content-Length {len} exceeds the maximum file size {max}"),
                 ));
             }
@@ -1273,7 +1287,7 @@ impl Transfer {
                     if let Some(max) = self.opts.max_filesize {
                         if self.info.size_download > max {
                             return Err(Error::new(
-                                ErrorKind::TooLarge,
+                                ErrorKind::FileSizeExceeded,
                                 format!("body exceeds the maximum file size {max}"),
                             ));
                         }
@@ -1296,7 +1310,8 @@ impl Transfer {
                         }
                         Some(cd) => {
                             self.decoded.clear();
-                            cd.decode(data, &mut self.decoded).map_err(parse_error)?;
+                            cd.decode(data, &mut self.decoded)
+                                .map_err(|e| self.decode_error(e))?;
                             if self.decoded.is_empty() {
                                 Flow::Continue
                             } else {
@@ -1427,7 +1442,8 @@ impl Transfer {
     ) -> Result<()> {
         if let Some(mut cd) = self.content.take() {
             self.decoded.clear();
-            cd.finish(&mut self.decoded).map_err(parse_error)?;
+            cd.finish(&mut self.decoded)
+                .map_err(|e| self.decode_error(e))?;
             if !self.decoded.is_empty() {
                 let data = std::mem::take(&mut self.decoded);
                 let flow = self.deliver(core, id, h, &data)?;
@@ -1651,15 +1667,31 @@ fn recv_error(e: io::Error) -> Error {
             } else {
                 ErrorKind::RecvError
             };
-            return Error::new(kind, format!("TLS: {inner}"));
+            let msg = format!("TLS: {inner}");
+            return Error::new(kind, msg).with_source(e);
         }
     }
     Error::new(ErrorKind::RecvError, e.to_string()).with_source(e)
 }
 
+impl Transfer {
+    /// A content-decoder error: output over `max_filesize` is that option's error
+    /// (`CURLE_FILESIZE_EXCEEDED`), over the built-in cap [`TooLarge`](ErrorKind::TooLarge).
+    fn decode_error(&self, e: ParseError) -> Error {
+        if matches!(e, ParseError::DecodedTooLarge { .. }) && self.opts.max_filesize.is_some() {
+            return Error::new(ErrorKind::FileSizeExceeded, e.to_string()).with_source(e);
+        }
+        parse_error(e)
+    }
+}
+
 fn parse_error(e: ParseError) -> Error {
     let kind = match &e {
-        ParseError::HeadTooLarge | ParseError::TooManyHeaders => ErrorKind::TooLarge,
+        ParseError::HeadTooLarge
+        | ParseError::TooManyHeaders
+        | ParseError::TrailerTooLarge
+        | ParseError::ChunkExtTooLong
+        | ParseError::DecodedTooLarge { .. } => ErrorKind::TooLarge,
         ParseError::TruncatedBody { .. } => ErrorKind::PartialFile,
         ParseError::BadContentEncoding => ErrorKind::BadContentEncoding,
         _ => ErrorKind::WeirdServerReply,

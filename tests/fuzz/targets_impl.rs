@@ -279,6 +279,7 @@ fn http_limits(opts: u8) -> Limits {
             max_chunk_ext_bytes: 16,
             max_trailer_bytes: 64,
             max_decoded_bytes: 4096,
+            max_response_heads_bytes: 512,
         }
     } else {
         Limits {

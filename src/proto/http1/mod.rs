@@ -99,6 +99,10 @@ pub use response::{body_kind, BodyKind, ContentCoding, ResponseHead, ResponsePar
 /// Default cap on the size of a response header section, including the status
 /// line and the terminating empty line (curl's `CURL_MAX_HTTP_HEADER`).
 pub const MAX_HEADER_BYTES: usize = 100 * 1024;
+
+/// Default cap on the bytes of all response heads of one request, interim (1xx) ones included
+/// (curl's `MAX_HTTP_RESP_HEADER_SIZE`).
+pub const MAX_RESPONSE_HEADS_BYTES: usize = 300 * 1024;
 /// Default cap on the number of header fields in one response head.
 pub const MAX_HEADERS: usize = 128;
 /// Default cap on the bytes that follow the hex digits on one chunk size line
@@ -128,6 +132,9 @@ pub struct Limits {
     pub max_trailer_bytes: usize,
     /// Maximum decoded output of a content decoder ([`MAX_DECODED_BYTES`]).
     pub max_decoded_bytes: u64,
+    /// Maximum bytes of all the heads answering one request, interim (1xx) heads included
+    /// ([`MAX_RESPONSE_HEADS_BYTES`]): endless `102 Processing` answers end here.
+    pub max_response_heads_bytes: usize,
 }
 
 impl Default for Limits {
@@ -138,6 +145,7 @@ impl Default for Limits {
             max_chunk_ext_bytes: MAX_CHUNK_EXT_BYTES,
             max_trailer_bytes: MAX_TRAILER_BYTES,
             max_decoded_bytes: MAX_DECODED_BYTES,
+            max_response_heads_bytes: MAX_RESPONSE_HEADS_BYTES,
         }
     }
 }
