@@ -54,7 +54,7 @@ mod error;
 mod handler;
 mod info;
 pub mod manual;
-mod multi;
+pub mod multi;
 pub mod proto;
 mod transfer;
 mod transport;
@@ -72,7 +72,10 @@ pub use crate::handler::{
     default_debug, Collector, DebugKind, Discard, Flow, Handler, Progress, ReadResult,
 };
 pub use crate::info::{HttpVersion, TransferInfo};
-pub use crate::multi::{Message, Multi, MultiWaker, TransferId, DEFAULT_MAX_IDLE, EVENTS_CAPACITY};
+pub use crate::multi::{
+    CommandError, CommandSender, Message, Multi, MultiWaker, Ready, SocketWhat, TransferId,
+    COMMAND_CAPACITY, DEFAULT_MAX_IDLE, EVENTS_CAPACITY, SOCKET_TIMEOUT,
+};
 pub use crate::transfer::{CONNECT_ATTEMPT_MAX, STEP_RECV_BUDGET, UPLOAD_BUFFER_SIZE};
 pub use crate::transport::{RECV_BUFFER_MAX, RECV_BUFFER_MIN};
 pub use crate::url::Scheme;

@@ -19,6 +19,8 @@ use crate::dns::Resolver;
 use crate::easy::Easy;
 use crate::error::{Error, ErrorKind};
 use crate::handler::Handler;
+use crate::multi::command::{Command, PendingCommand};
+use crate::multi::external::{External, SocketWhat, INTERNAL};
 use crate::multi::{Message, Multi, TransferId};
 use crate::transfer::{State, Transfer};
 use crate::transport::tls::TlsConfigs;
@@ -120,12 +122,24 @@ pub(crate) struct Core {
     pub(crate) tls: TlsConfigs,
     /// Buffers lent to connections with bytes in flight (idle ones hold none).
     pub(crate) bufs: BufPool,
+    /// The socket table when an external loop drives the multi (`socket_action`).
+    pub(crate) ext: Option<Box<External>>,
+    /// Commands from other threads ([`CommandSender`](crate::CommandSender)).
+    pub(crate) cmd_rx: crossbeam_channel::Receiver<Command>,
+    /// A command that did not fit (a full send queue), retried first; later commands wait
+    /// behind it, so each transfer's commands apply in order.
+    stalled: Option<PendingCommand>,
+    pub(crate) dropped_commands: u64,
     serial: u64,
     pub(crate) running: usize,
 }
 
 impl Core {
-    pub(crate) fn new(registry: Registry, resolver: Resolver) -> Core {
+    pub(crate) fn new(
+        registry: Registry,
+        resolver: Resolver,
+        cmd_rx: crossbeam_channel::Receiver<Command>,
+    ) -> Core {
         Core {
             slots: Slab::new(),
             next_gen: 1,
@@ -150,6 +164,10 @@ impl Core {
             registry,
             tls: TlsConfigs::default(),
             bufs: BufPool::default(),
+            ext: None,
+            cmd_rx,
+            stalled: None,
+            dropped_commands: 0,
             serial: 0,
             running: 0,
         }
@@ -229,9 +247,24 @@ impl Core {
         match self.transfer_mut(id) {
             Some(x) => {
                 x.ctl.pause(dir);
+                self.ext_mark(id);
                 true
             }
             None => false,
+        }
+    }
+
+    /// `socket_action` mode: what transfer `id`'s socket waits for may have changed.
+    fn ext_mark(&mut self, id: TransferId) {
+        if self.ext.is_none() {
+            return;
+        }
+        let fd = self
+            .transfer(id)
+            .and_then(|x| x.conn.as_deref())
+            .map(Conn::fd);
+        if let (Some(ext), Some(fd)) = (self.ext.as_deref_mut(), fd) {
+            ext.mark(fd);
         }
     }
 
@@ -240,6 +273,7 @@ impl Core {
             Some(x) => {
                 x.ctl.unpause(dir);
                 self.mark_dirty(id);
+                self.ext_mark(id);
                 true
             }
             None => false,
@@ -284,6 +318,7 @@ impl Core {
 
     /// One turn after the poller returned: DNS answers, timers, dirty transfers, deferred ops.
     pub(crate) fn run(&mut self, now: Instant) {
+        self.apply_commands();
         let mut answers = Vec::new();
         self.resolver
             .drain(now, |req, ans| answers.push((req, ans)));
@@ -330,6 +365,10 @@ impl Core {
             list.clear();
             self.dirty_spare = list;
             self.apply_deferred();
+        }
+        if self.stalled.is_some() {
+            // The flushes of this turn may have made room.
+            self.apply_commands();
         }
         // Whatever is still dirty runs next turn (the poller will not block).
         self.dirty_next.append(&mut self.dirty);
@@ -385,6 +424,9 @@ impl Core {
             }
         }
         x.park_buffers(&mut self.bufs);
+        if let (Some(ext), Some(c)) = (self.ext.as_deref_mut(), x.conn.as_deref_mut()) {
+            ext.mark(c.fd());
+        }
         let slot = &mut self.slots[idx];
         slot.xfer = Some(x);
         slot.handler = Some(h);
@@ -594,6 +636,12 @@ impl Core {
         let tok = self.conns.insert(ConnEntry::Owned(owner));
         conn.token = tok;
         let interest = Interest::READABLE | Interest::WRITABLE;
+        if let Some(ext) = self.ext.as_deref_mut() {
+            ext.add(conn.fd(), tok);
+            conn.registered = Some(interest);
+            return Ok(());
+        }
+        conn.short_read_ok = true;
         if let Err(e) = self.registry.register(conn.source(), Token(tok), interest) {
             self.conns.remove(tok);
             conn.token = usize::MAX;
@@ -603,11 +651,21 @@ impl Core {
         Ok(())
     }
 
+    /// Stop watching a connection's socket (it is about to be closed).
+    fn deregister(&mut self, conn: &mut Conn) {
+        match self.ext.as_deref_mut() {
+            Some(ext) => ext.remove(conn.fd()),
+            None => {
+                let _ = self.registry.deregister(conn.source());
+            }
+        }
+    }
+
     /// Forget a connection attempt that failed (it holds no slot of its own).
     #[allow(clippy::boxed_local)] // the caller's connection is boxed; no point unboxing it
     pub(crate) fn drop_attempt(&mut self, mut conn: Box<Conn>) {
         if conn.token != usize::MAX && self.conns.contains(conn.token) {
-            let _ = self.registry.deregister(conn.source());
+            self.deregister(&mut conn);
             self.conns.remove(conn.token);
         }
     }
@@ -637,6 +695,9 @@ impl Core {
                 }
             }
         }
+        if let Some(ext) = self.ext.as_deref_mut() {
+            ext.mark(conn.fd());
+        }
         self.conns[tok] = ConnEntry::Idle(conn);
         self.idle.entry(key.clone()).or_default().push(tok);
         self.idle_count += 1;
@@ -645,7 +706,7 @@ impl Core {
 
     /// Close a connection whose table entry still exists.
     pub(crate) fn close_conn(&mut self, mut conn: Box<Conn>) {
-        let _ = self.registry.deregister(conn.source());
+        self.deregister(&mut conn);
         if self.conns.contains(conn.token) {
             self.conns.remove(conn.token);
         }
@@ -656,15 +717,27 @@ impl Core {
     }
 
     fn close_unregistered(&mut self, mut conn: Box<Conn>) {
-        let _ = self.registry.deregister(conn.source());
+        self.deregister(&mut conn);
         conn.close();
         let key = conn.key.clone();
         drop(conn);
         self.release_slot(&key);
     }
 
-    /// A readiness event for connection `tok`.
+    /// A readiness event from mio for connection `tok`.
     pub(crate) fn on_event(&mut self, tok: usize, ev: &mio::event::Event) {
+        let closed = ev.is_read_closed() || ev.is_error();
+        self.on_ready(
+            tok,
+            ev.is_readable() || closed,
+            ev.is_writable() || ev.is_write_closed() || ev.is_error(),
+            closed,
+        );
+    }
+
+    /// Connection `tok` is readable and/or writable; `closed`: the peer hung up or the socket
+    /// failed (read to EOF).
+    pub(crate) fn on_ready(&mut self, tok: usize, readable: bool, writable: bool, closed: bool) {
         let Some(entry) = self.conns.get_mut(tok) else {
             return;
         };
@@ -674,15 +747,9 @@ impl Core {
                 if let Some(x) = self.transfer_mut(id) {
                     if let Some(c) = x.conn.as_deref_mut() {
                         if c.token == tok {
-                            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                                c.readable = true;
-                            }
-                            if ev.is_read_closed() || ev.is_error() {
-                                c.read_closed = true;
-                            }
-                            if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
-                                c.writable = true;
-                            }
+                            c.readable |= readable;
+                            c.read_closed |= closed;
+                            c.writable |= writable;
                         }
                     }
                     self.mark_dirty(id);
@@ -690,7 +757,7 @@ impl Core {
             }
             ConnEntry::Idle(conn) => {
                 // The server closed (or wrote to) an idle connection: it is no longer usable.
-                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                if readable {
                     let alive = conn.is_alive();
                     if !alive {
                         let key = conn.key.clone();
@@ -703,6 +770,44 @@ impl Core {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// What the socket of connection `tok` waits for now (`socket_action` mode): read unless
+    /// its transfer is paused, write while the socket refused bytes or is still connecting.
+    pub(crate) fn want(&self, tok: usize) -> SocketWhat {
+        if tok == INTERNAL {
+            return SocketWhat::In;
+        }
+        match self.conns.get(tok) {
+            Some(ConnEntry::Idle(_)) => SocketWhat::In,
+            Some(ConnEntry::Owned(id)) => match self.transfer(*id) {
+                Some(x) => match x.conn.as_deref() {
+                    Some(c) if c.token == tok => {
+                        External::interest(!x.ctl.recv_paused, !c.writable)
+                    }
+                    _ => SocketWhat::InOut,
+                },
+                None => SocketWhat::InOut,
+            },
+            None => SocketWhat::Remove,
+        }
+    }
+
+    /// Apply the commands other threads queued, in order, until one does not fit.
+    fn apply_commands(&mut self) {
+        loop {
+            let cmd = match self.stalled.take() {
+                Some(c) => c,
+                None => match self.cmd_rx.try_recv() {
+                    Ok(c) => PendingCommand::new(c),
+                    Err(_) => return,
+                },
+            };
+            if let Some(back) = cmd.apply(self) {
+                self.stalled = Some(back);
+                return;
             }
         }
     }

@@ -23,9 +23,17 @@ use crate::easy::Easy;
 use crate::error::Error;
 use crate::info::TransferInfo;
 
+pub(crate) mod command;
 pub(crate) mod core;
+pub mod external;
 
+use std::os::fd::{AsRawFd, RawFd};
+
+use self::command::Command;
+pub use self::command::{CommandError, CommandSender, COMMAND_CAPACITY};
 use self::core::Core;
+use self::external::{External, TimerState};
+pub use self::external::{Ready, SocketCallback, SocketWhat, TimerCallback, SOCKET_TIMEOUT};
 
 /// The token of the multi's waker (DNS answers and [`MultiWaker::wake`]).
 const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
@@ -81,6 +89,7 @@ pub struct Multi {
     poll: mio::Poll,
     events: mio::Events,
     waker: Arc<mio::Waker>,
+    cmd_tx: crossbeam_channel::Sender<Command>,
     core: Core,
 }
 
@@ -118,24 +127,175 @@ impl Multi {
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER_TOKEN)?);
         let registry = poll.registry().try_clone()?;
         let resolver = crate::dns::Resolver::new(waker.clone(), crate::dns::DNS_THREADS);
+        let (cmd_tx, cmd_rx) = crossbeam_channel::bounded(COMMAND_CAPACITY);
         Ok(Multi {
             poll,
             events: mio::Events::with_capacity(EVENTS_CAPACITY),
-            core: Core::new(registry, resolver),
+            core: Core::new(registry, resolver, cmd_rx),
+            cmd_tx,
             waker,
         })
     }
 
+    /// A multi driven by your own event loop through [`Multi::socket_action`]
+    /// (`CURLMOPT_SOCKETFUNCTION` + `CURLMOPT_TIMERFUNCTION`); see the
+    /// [`external`] module for the rules. `socket` is told which sockets to watch and for what,
+    /// `timer` when to call `socket_action(SOCKET_TIMEOUT, ..)`. [`Multi::poll`],
+    /// [`Multi::perform`] and [`Multi::run`] return an `Unsupported` error on such a multi.
+    ///
+    /// ```no_run
+    /// use std::collections::HashMap;
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Instant;
+    /// use curlew::multi::{Ready, SocketWhat, SOCKET_TIMEOUT};
+    /// use curlew::{Easy, Multi};
+    ///
+    /// // What the callbacks ask for, kept for your loop (here: a plain map and a deadline).
+    /// let watch = Arc::new(Mutex::new(HashMap::<i32, SocketWhat>::new()));
+    /// let deadline = Arc::new(Mutex::new(None::<Instant>));
+    /// let (w, d) = (watch.clone(), deadline.clone());
+    /// let mut multi = Multi::with_socket_callbacks(
+    ///     Box::new(move |fd, what, _token| {
+    ///         let mut w = w.lock().unwrap();
+    ///         if what == SocketWhat::Remove { w.remove(&fd); } else { w.insert(fd, what); }
+    ///     }),
+    ///     Box::new(move |t| *d.lock().unwrap() = t.map(|t| Instant::now() + t)),
+    /// )?;
+    /// multi.add(Easy::new("http://127.0.0.1:8080/")?);
+    /// while multi.running() > 0 {
+    ///     // ... wait with your own poller on the sockets in `watch` until `deadline` ...
+    ///     # let (ready_fd, events): (Option<i32>, Ready) = (None, Ready::NONE);
+    ///     match ready_fd {
+    ///         Some(fd) => multi.socket_action(fd, events)?,
+    ///         None => multi.socket_action(SOCKET_TIMEOUT, Ready::NONE)?,
+    ///     };
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_socket_callbacks(
+        socket: SocketCallback,
+        timer: TimerCallback,
+    ) -> io::Result<Multi> {
+        let mut m = Self::try_new()?;
+        let internal = m.poll.as_raw_fd();
+        m.core.ext = Some(Box::new(External::new(internal, socket, timer)));
+        Ok(m)
+    }
+
+    /// Act on a socket your loop saw ready, or on the timer (`fd` = [`SOCKET_TIMEOUT`]), then
+    /// do all the work that is ready (`curl_multi_socket_action`). Returns the number of running
+    /// transfers. Only for a multi made by [`Multi::with_socket_callbacks`]. An unknown socket
+    /// (one reported removed a moment ago) is ignored. `Ready::NONE` on a socket tries both
+    /// directions.
+    pub fn socket_action(&mut self, fd: RawFd, events: Ready) -> io::Result<usize> {
+        let Some(ext) = self.core.ext.as_deref_mut() else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "socket_action needs a multi made by Multi::with_socket_callbacks",
+            ));
+        };
+        let now = Instant::now();
+        if fd == SOCKET_TIMEOUT {
+            // The one-shot timer fired: any deadline from now on is news to the application.
+            ext.timer = TimerState::Off;
+        } else if let Some(tok) = ext.sockets.get(&fd).map(|e| e.tok) {
+            if tok == external::INTERNAL {
+                // Drain the internal poller (the waker); DNS answers and commands are taken
+                // by the turn below.
+                match self.poll.poll(&mut self.events, Some(Duration::ZERO)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            } else {
+                let none = events == Ready::NONE;
+                self.core.on_ready(
+                    tok,
+                    events.readable || events.error || none,
+                    events.writable || events.error || none,
+                    events.error,
+                );
+            }
+        }
+        self.core.run(now);
+        self.sync_external();
+        Ok(self.core.running)
+    }
+
+    /// Give socket `fd` your token (`curl_multi_assign`); the socket callback receives it from
+    /// then on. `false` if the multi does not know the socket (or is not in `socket_action`
+    /// mode).
+    pub fn assign(&mut self, fd: RawFd, token: u64) -> bool {
+        match self
+            .core
+            .ext
+            .as_deref_mut()
+            .and_then(|e| e.sockets.get_mut(&fd))
+        {
+            Some(e) => {
+                e.token = Some(token);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Report socket and timer changes to the application's callbacks.
+    fn sync_external(&mut self) {
+        let Some(mut ext) = self.core.ext.take() else {
+            return;
+        };
+        let core = &self.core;
+        ext.report(|tok| core.want(tok));
+        let next = if self.core.has_work() {
+            TimerState::Now
+        } else {
+            match self.core.next_deadline() {
+                Some(at) => TimerState::At(at),
+                None => TimerState::Off,
+            }
+        };
+        ext.set_timer(next, Instant::now());
+        self.core.ext = Some(ext);
+    }
+
+    /// A sender for commands from other threads (add a transfer, send on or close a
+    /// WebSocket), applied on the loop's thread; see [`CommandSender`].
+    pub fn command_sender(&self) -> CommandSender {
+        CommandSender {
+            tx: self.cmd_tx.clone(),
+            waker: self.waker.clone(),
+        }
+    }
+
+    /// Capacity of the command channel ([`COMMAND_CAPACITY`] by default). Call it before
+    /// handing out senders: senders made earlier are disconnected.
+    pub fn set_command_capacity(&mut self, n: usize) -> &mut Self {
+        let (tx, rx) = crossbeam_channel::bounded(n.max(1));
+        self.cmd_tx = tx;
+        self.core.cmd_rx = rx;
+        self
+    }
+
+    /// Commands dropped because their transfer was gone or not an open WebSocket.
+    pub fn dropped_commands(&self) -> u64 {
+        self.core.dropped_commands
+    }
+
     /// Add a transfer; it starts at the next `perform` or `poll` (`curl_multi_add_handle`).
     pub fn add(&mut self, easy: Easy) -> TransferId {
-        self.core.add(easy)
+        let id = self.core.add(easy);
+        self.sync_external();
+        id
     }
 
     /// Take a transfer out, finished or not, and get its [`Easy`] back, handler and info
     /// included (`curl_multi_remove_handle`). An unfinished transfer is cancelled and its
     /// connection closed. `None` for an unknown id.
     pub fn remove(&mut self, id: TransferId) -> Option<Easy> {
-        self.core.remove(id)
+        let easy = self.core.remove(id);
+        self.sync_external();
+        easy
     }
 
     /// Do all the work that is ready now, without waiting (`curl_multi_perform`). Returns the
@@ -149,6 +309,12 @@ impl Multi {
     /// that is ready (`curl_multi_poll` followed by `curl_multi_perform`). Returns the number of
     /// running transfers. With no running transfers and no timeout it returns at once.
     pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
+        if self.core.ext.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this multi is driven by socket_action",
+            ));
+        }
         let now = Instant::now();
         let mut wait = if self.core.has_work() {
             Some(Duration::ZERO)
@@ -215,18 +381,29 @@ impl Multi {
 
     /// Pause a direction of a transfer (`curl_easy_pause`). `false` for an unknown id.
     pub fn pause(&mut self, id: TransferId, dir: Direction) -> bool {
-        self.core.pause(id, dir)
+        let ok = self.core.pause(id, dir);
+        if ok {
+            self.core.mark_dirty(id);
+        }
+        self.sync_external();
+        ok
     }
 
     /// Resume a direction of a transfer; paused data is delivered at the next turn.
     pub fn unpause(&mut self, id: TransferId, dir: Direction) -> bool {
-        self.core.unpause(id, dir)
+        let ok = self.core.unpause(id, dir);
+        self.sync_external();
+        ok
     }
 
     /// The WebSocket of a transfer, from outside callbacks: send in either model, receive in
     /// connect-only mode (`curl_ws_send`, `curl_ws_recv`). The multi flushes what you queue at
     /// its next turn; in connect-only mode sends also try the socket at once.
     pub fn ws(&mut self, id: TransferId) -> Result<crate::ws::WsHandle<'_>, crate::ws::WsError> {
+        if let Some(ext) = self.core.ext.as_deref_mut() {
+            // The transfer is marked dirty to flush what the caller queues: ask for a turn.
+            ext.set_timer(TimerState::Now, Instant::now());
+        }
         self.core.ws_handle(id)
     }
 

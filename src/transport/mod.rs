@@ -63,6 +63,10 @@ pub(crate) struct Conn {
     pub(crate) writable: bool,
     /// The interest currently registered with the reactor.
     pub(crate) registered: Option<Interest>,
+    /// Readiness comes from our own edge-triggered epoll, which reports peer hang-up
+    /// (EPOLLRDHUP): a short read may then skip the `WouldBlock` read. Not with `socket_action`,
+    /// where the application's loop may not report hang-ups.
+    pub(crate) short_read_ok: bool,
     /// The reactor token (index in the multi's connection table).
     pub(crate) token: usize,
     /// Pool key: scheme class, host, port, TLS config id.
@@ -185,6 +189,7 @@ impl Conn {
             read_closed: false,
             writable: false,
             registered: None,
+            short_read_ok: false,
             token: usize::MAX,
             key,
             rbuf: Vec::new(),
@@ -205,6 +210,15 @@ impl Conn {
         match &mut self.stream {
             Stream::Tcp(s) => s,
             Stream::Tls(t) => &mut t.tcp,
+        }
+    }
+
+    /// The socket's descriptor (what `socket_action` reports).
+    pub(crate) fn fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match &self.stream {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Tls(t) => t.tcp.as_raw_fd(),
         }
     }
 
@@ -265,6 +279,7 @@ impl Conn {
                 if n > 0
                     && n < self.rbuf.len() - end
                     && !self.read_closed
+                    && self.short_read_ok
                     && matches!(self.stream, Stream::Tcp(_))
                 {
                     self.readable = false;
