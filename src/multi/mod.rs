@@ -427,7 +427,7 @@ impl Multi {
     }
 
     /// Most idle connections kept for reuse (`CURLMOPT_MAXCONNECTS`); default
-    /// [`DEFAULT_MAX_IDLE`](self::core::DEFAULT_MAX_IDLE).
+    /// [`DEFAULT_MAX_IDLE`].
     pub fn set_max_idle_connections(&mut self, n: usize) -> &mut Self {
         self.core.max_idle = n;
         self

@@ -106,7 +106,8 @@ pub const RECV_BUFFER_MIN: usize = 16 * 1024;
 /// beyond 256 KiB there is nothing to win on loopback).
 pub const RECV_BUFFER_MAX: usize = 256 * 1024;
 
-/// Most bytes of idle buffers a multi keeps for reuse (see [`BufPool`]).
+/// Most bytes of idle receive and send buffers a multi keeps for reuse (connections borrow
+/// them while bytes are in flight and give them back once drained).
 pub const BUF_POOL_MAX_BYTES: usize = 2 << 20;
 
 /// Receive and send buffers lent to connections while they have bytes in flight.

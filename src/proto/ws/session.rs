@@ -84,7 +84,7 @@
 //!
 //! # permessage-deflate (RFC 7692)
 //!
-//! After negotiating the extension ([`deflate::negotiate`](super::deflate::negotiate)),
+//! After negotiating the extension ([`deflate::negotiate`]),
 //! call [`set_deflate`](WsSession::set_deflate) before the first input or
 //! send. Then:
 //!
