@@ -462,3 +462,71 @@ fn commands_for_unknown_or_non_websocket_transfers_are_dropped_and_counted() {
         .unwrap_err();
     assert!(matches!(e, curlew::CommandError::Disconnected(d) if d == b"multi gone"));
 }
+
+#[test]
+fn connect_only_websocket_through_socket_action() {
+    let peer = WsPeer::echo();
+    let (mut lp, mut m) = Loop::new();
+    let mut e = Easy::new(&peer.url("/")).unwrap();
+    e.connect_only(true);
+    let id = m.add(e);
+    let mut events = mio::Events::with_capacity(16);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // The upgrade is done when the transfer reports completion.
+    loop {
+        assert!(Instant::now() < deadline);
+        lp.turn(&mut m, &mut events);
+        if let Some(msg) = m.info_read() {
+            assert_eq!(msg.id, id);
+            msg.result.unwrap();
+            break;
+        }
+    }
+    const N: usize = 50;
+    for i in 0..N {
+        let text = format!("message {i}");
+        assert_eq!(
+            m.ws(id).unwrap().send(text.as_bytes(), TEXT).unwrap(),
+            text.len()
+        );
+    }
+    // Echoes come back as the socket turns readable: recv until WouldBlock after each turn.
+    let mut got = Vec::new();
+    while got.len() < N {
+        assert!(Instant::now() < deadline, "{} of {N} echoes", got.len());
+        lp.turn(&mut m, &mut events);
+        loop {
+            match m.ws(id).unwrap().recv() {
+                Ok((frame, data)) => {
+                    assert!(frame.is_message_end());
+                    got.push(String::from_utf8(data.to_vec()).unwrap());
+                }
+                Err(curlew::ws::WsError::WouldBlock) => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    for (i, g) in got.iter().enumerate() {
+        assert_eq!(g, &format!("message {i}"));
+    }
+    assert!(lp
+        .watch
+        .lock()
+        .unwrap()
+        .what
+        .values()
+        .any(|w| *w != SocketWhat::Remove));
+    m.ws(id).unwrap().close(1000, "bye").unwrap();
+    let easy = m.remove(id).unwrap();
+    drop(easy);
+    // Removing the connect-only transfer closed its connection and freed its place.
+    assert_eq!(m.connection_counts(), (0, 0));
+    let w = lp.watch.lock().unwrap();
+    assert!(w.errors.is_empty(), "{:?}", w.errors);
+    assert_eq!(
+        w.what.len(),
+        1,
+        "only the internal socket is left: {:?}",
+        w.what
+    );
+}

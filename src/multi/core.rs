@@ -239,6 +239,15 @@ impl Core {
             .ok_or(WsError::UnknownTransfer)?;
         if let Some(ws) = x.ws.as_deref_mut() {
             lend_send_buffer(bufs, &mut ws.session);
+            // Connect-only: `recv` reads from the socket itself; it gets a pooled buffer too
+            // (the loop parks it again after its next step once drained).
+            if x.opts.ws.connect_only {
+                if let Some(c) = x.conn.as_deref_mut() {
+                    if c.rbuf.is_empty() {
+                        c.rbuf = bufs.take_rx();
+                    }
+                }
+            }
         }
         x.ws_handle().ok_or(WsError::NotWebSocket)
     }
@@ -505,6 +514,10 @@ impl Core {
         if !x.reported {
             self.running -= 1;
             x.abandon(self);
+        } else if let Some(conn) = x.conn.take() {
+            // A connect-only WebSocket reports completion at the upgrade and keeps its
+            // connection until it is removed: close it (and free its slot in the limits).
+            self.close_conn(conn);
         }
         Some(Easy::from_parts(x.opts, h, x.info, x.private))
     }
