@@ -209,6 +209,22 @@ extern "C" {
 
 /// `_SC_PAGESIZE` on Linux.
 const SC_PAGESIZE: c_int = 30;
+/// `_SC_CLK_TCK` on Linux.
+const SC_CLK_TCK: c_int = 2;
+
+/// User and system CPU seconds of a process, from its `/proc/<pid>/stat`.
+fn cpu_s_of(stat: &str) -> (f64, f64) {
+    let s = std::fs::read_to_string(stat).unwrap_or_default();
+    // The fields after the command name (which is in parentheses and may hold spaces):
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the ')'.
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let mut f = rest.split_whitespace().skip(11);
+    let ticks = |x: Option<&str>| x.and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let (u, k) = (ticks(f.next()), ticks(f.next()));
+    // SAFETY: sysconf has no memory-safety preconditions; it only reads a constant.
+    let hz = unsafe { sysconf(SC_CLK_TCK) }.max(1) as f64;
+    (u / hz, k / hz)
+}
 
 /// Current resident set size in KiB (from /proc/self/statm).
 fn rss_kb() -> u64 {
@@ -1357,6 +1373,14 @@ impl Server {
         (Server::Child { child, stdout }, addr)
     }
 
+    /// CPU seconds (user, system) of the server process; `None` when it runs on a thread here.
+    fn child_cpu_s(&self) -> Option<(f64, f64)> {
+        match self {
+            Server::Thread { .. } => None,
+            Server::Child { child, .. } => Some(cpu_s_of(&format!("/proc/{}/stat", child.id()))),
+        }
+    }
+
     /// RSS of the server process (KiB); `None` when it runs on a thread here.
     fn child_rss_kb(&self) -> Option<u64> {
         match self {
@@ -1606,6 +1630,8 @@ fn main() {
     }
     let close_s = stop_at.map_or(0.0, |t| t.elapsed().as_secs_f64());
     let rss_closed = rss_kb();
+    let cpu = cpu_s_of("/proc/self/stat");
+    let srv_cpu = server.child_cpu_s();
     let server_line = server.finish();
 
     let w = lock(&world);
@@ -1655,6 +1681,22 @@ fn main() {
     );
     if let (Some(s0), Some(sw), Some(se)) = (srv_start, srv_warm, srv_end) {
         println!("RSS (server process, KiB): start {s0} after warm-up {sw} end {se}");
+    }
+    let pct = |c: (f64, f64)| (c.0 + c.1) / wall * 100.0;
+    print!(
+        "CPU ({whose}): user {:.1} s sys {:.1} s ({:.0}% of one core)",
+        cpu.0,
+        cpu.1,
+        pct(cpu)
+    );
+    match srv_cpu {
+        Some(c) => println!(
+            "; server process: user {:.1} s sys {:.1} s ({:.0}%)",
+            c.0,
+            c.1,
+            pct(c)
+        ),
+        None => println!(),
     }
     println!(
         "RSS growth from warm-up to end: {growth:+.2}% (peak after warm-up {growth_max:+.2}%); close took {close_s:.1} s; wall {wall:.0} s"
