@@ -30,8 +30,9 @@
 //! in-flight byte budget (`--inflight-bytes`); connections queue for it in order.
 //!
 //! One line every `--report` seconds: elapsed time, messages and bytes sent and received,
-//! lost/duplicated/corrupted, open connections, the budget in use, RSS (of the whole process:
-//! client and server). At the end every connection is closed with 1000 and every transfer
+//! lost/duplicated/corrupted, open connections, connections waiting for budget, the budget in
+//! use, RSS (of the whole process: client and server; with `--server-process` the client's,
+//! and the server's in its own column). At the end every connection is closed with 1000 and every transfer
 //! must complete cleanly; then a summary with RSS at start, after warm-up, at the end and the
 //! maximum. Exit code 1 if any message was lost, duplicated or corrupted, any transfer failed
 //! or the close did not finish, or RSS grew more than 10% from the end of the warm-up to the
@@ -39,11 +40,17 @@
 //!
 //! Flags (defaults in brackets): `--conns` [10000], `--duration` seconds [600], `--warmup`
 //! seconds [30], `--seed` [1], `--max-size` bytes [262144], `--in-flight` messages per
-//! connection [1], `--inflight-bytes` [67108864], `--report` seconds [10].
+//! connection [1], `--inflight-bytes` [67108864], `--report` seconds [10], `--server-process`
+//! (run the echo server in a child process of this example instead of a thread).
 //!
 //! Client and server share the process, so it needs about two file descriptors per
 //! connection; it checks the soft `RLIMIT_NOFILE` (`/proc/self/limits`) first and says how
-//! many connections fit if the limit is too low.
+//! many connections fit if the limit is too low. With a limit of 20,000 open files, run the
+//! 10,000 connections with the server in a child process (each process then needs ~10,000):
+//!
+//! ```text
+//! cargo run --release --example soak -- --duration 600 --server-process
+//! ```
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
