@@ -964,6 +964,15 @@ impl WsSession {
     /// [`SendError::InvalidArgument`] for control flags (use
     /// [`send`](Self::send)), bad flags, `len` above 2^63 - 1 or raw mode.
     pub fn start_frame(&mut self, flags: u32, len: u64) -> Result<(), SendError> {
+        let r = self.start_frame_inner(flags, len);
+        if r == Err(SendError::WouldBlock) {
+            // Like a refused `send`: the driver reports "writable again" once the queue drains.
+            self.blocked = true;
+        }
+        r
+    }
+
+    fn start_frame_inner(&mut self, flags: u32, len: u64) -> Result<(), SendError> {
         if self.cfg.raw_mode || flags & !ALL_FLAGS != 0 || flags & CONTROL_FLAGS != 0 {
             return Err(SendError::InvalidArgument);
         }
@@ -1031,7 +1040,11 @@ impl WsSession {
 
     /// Queues a Ping (≤ 125 bytes); same as `send(payload, PING, 0)`.
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
-        self.send_control(OpCode::Ping, payload)
+        let r = self.send_control(OpCode::Ping, payload);
+        if r == Err(SendError::WouldBlock) {
+            self.blocked = true;
+        }
+        r
     }
 
     /// Starts the closing handshake (§5.5.1, §7.1.2) with an optional status
@@ -1902,6 +1915,25 @@ mod tests {
         assert_eq!(s.frame_in_progress(), None);
         assert_eq!(peer.pump(&mut s), vec![sent(OpCode::Binary, true, &data)]);
         assert!(s.tx.buf.len() <= 1000);
+    }
+
+    /// A `start_frame` or `ping` refused for lack of room asks for the "writable again"
+    /// notification, like a refused `send` (the soak example hung on a `start_frame` without).
+    #[test]
+    fn refused_start_frame_and_ping_ask_for_writable() {
+        let mut s = session(bounded(0));
+        assert_eq!(s.send(&[5; 127], BINARY, 0), Ok(127));
+        assert!(!s.take_writable());
+        assert_eq!(s.start_frame(TEXT, 10), Err(SendError::WouldBlock));
+        let mut peer = Peer::new();
+        peer.pump(&mut s);
+        assert!(s.take_writable(), "a refused start_frame must be resumable");
+        assert!(!s.take_writable());
+        assert_eq!(s.send(&[5; 127], BINARY, 0), Ok(127));
+        assert_eq!(s.ping(b"1"), Ok(()));
+        assert_eq!(s.ping(b"2"), Err(SendError::WouldBlock));
+        peer.pump(&mut s);
+        assert!(s.take_writable(), "a refused ping must be resumable");
     }
 
     #[test]
