@@ -3,7 +3,18 @@
 //!
 //! ```text
 //! ws_bench_client --url ws://127.0.0.1:P/ --conns C --msgs M --size S [--window K] [--threads 1]
+//!                 [--compress] [--payload bytes|json]
 //! ```
+//!
+//! Two options beyond the contract, for the permessage-deflate figures
+//! (`benches/RESULTS-deflate.md`):
+//!
+//! * `--compress`: offer permessage-deflate (RFC 7692) with the defaults
+//!   ([`DeflateConfig::default`]: context takeover, 15-bit windows, every message compressed);
+//! * `--payload json`: text messages of `S` bytes, JSON-like objects from a seeded generator
+//!   (`benches/support/json_msgs.rs`), 256 different ones generated before the connect phase,
+//!   each connection cycling through them from its own starting point. The default,
+//!   `--payload bytes`, is one binary message of the bytes `i % 251`, the same every time.
 //!
 //! One [`Multi`], the callback model. Three phases, as in the peer clients:
 //!
@@ -22,8 +33,11 @@
 //! The shared state (a mutex) is touched once per connection per phase, never per message. It
 //! prints the single result line of `shared/bench/common/src/lib.rs` (same fields, computed the
 //! same way: `getrusage`, `/proc/self/statm`), plus `msg_allocs=` (heap allocations of the whole
-//! process during the message phase, from a counting global allocator) and `lib=`. Any failure
-//! prints `client=curlew error: ...` to stderr and exits 1.
+//! process during the message phase, from a counting global allocator) and `lib=`, then
+//! `payload=`, `compress=`, `wire_bytes_out=` (WebSocket bytes written by all connections up
+//! to their last echo: frame headers and, compressed or not, payloads) and `wire_ratio=`
+//! (`wire_bytes_out` / (`C` × `M` × `S`)). Any failure prints `client=curlew error: ...` to
+//! stderr and exits 1.
 //!
 //! ```sh
 //! cargo build --release --example ws_bench_client
@@ -36,8 +50,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use curlew::proto::ws::{MAX_HEADER_LEN, MAX_SEND_QUEUE, MIN_SEND_QUEUE};
-use curlew::ws::{BINARY, CLOSE, PONG};
+use curlew::proto::ws::deflate::compress_bound;
+use curlew::proto::ws::{DeflateConfig, MAX_HEADER_LEN, MAX_SEND_QUEUE, MIN_SEND_QUEUE};
+use curlew::ws::{BINARY, CLOSE, PONG, TEXT};
 use curlew::{Ctx, Easy, Flow, Handler, Multi, TransferId};
 
 /// Counts heap allocations, to show that the message phase allocates nothing.
@@ -64,6 +79,10 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 }
 
+#[allow(dead_code)]
+#[path = "../benches/support/json_msgs.rs"]
+mod json_msgs;
+
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
 
@@ -82,10 +101,17 @@ struct Args {
     size: usize,
     window: usize,
     threads: usize,
+    /// Offer permessage-deflate.
+    compress: bool,
+    /// `--payload json`: varied JSON-like text messages.
+    json: bool,
 }
 
-const USAGE: &str =
-    "usage: --url ws://127.0.0.1:P/ --conns C --msgs M --size S [--window K] [--threads 1]";
+const USAGE: &str = "usage: --url ws://127.0.0.1:P/ --conns C --msgs M --size S [--window K] \
+                     [--threads 1] [--compress] [--payload bytes|json]";
+
+/// Different messages generated for `--payload json`.
+const JSON_POOL: usize = 256;
 
 fn usage(msg: &str) -> ! {
     eprintln!("error: {msg}");
@@ -107,6 +133,8 @@ impl Args {
             size: 16,
             window: 1,
             threads: 1,
+            compress: false,
+            json: false,
         };
         let argv: Vec<String> = std::env::args().skip(1).collect();
         let mut i = 0;
@@ -115,6 +143,11 @@ impl Args {
             if k == "-h" || k == "--help" {
                 println!("{USAGE}");
                 std::process::exit(0);
+            }
+            if k == "--compress" {
+                a.compress = true;
+                i += 1;
+                continue;
             }
             let v = argv
                 .get(i + 1)
@@ -126,6 +159,11 @@ impl Args {
                 "--size" => a.size = num(v),
                 "--window" => a.window = num(v),
                 "--threads" => a.threads = num(v),
+                "--payload" => match v.as_str() {
+                    "bytes" => a.json = false,
+                    "json" => a.json = true,
+                    _ => usage(&format!("--payload: bytes or json, not {v}")),
+                },
                 _ => usage(&format!("unknown argument {k}")),
             }
             i += 2;
@@ -261,7 +299,7 @@ impl Meter {
         self.ru_done = rusage();
     }
 
-    fn report(&self, a: &Args) {
+    fn report(&self, a: &Args, wire_out: u64) {
         let end = rusage();
         let tc = self.t_connected.unwrap_or_else(|| fail("never connected"));
         let td = self.t_done.unwrap_or_else(|| fail("never done"));
@@ -276,7 +314,8 @@ impl Meter {
             "client=curlew conns={} msgs={} size={} window={} wall_s={:.6} msgs_per_s={:.1} \
              MB_per_s={:.3} user_s={:.6} sys_s={:.6} cpu_s_per_1M_msgs={:.4} max_rss_kb={} \
              connect_s={:.6} close_s={:.6} msg_user_s={:.6} msg_sys_s={:.6} rss_start_kb={} \
-             rss_idle_kb={} threads={} msg_allocs={} lib=curlew/{}",
+             rss_idle_kb={} threads={} msg_allocs={} lib=curlew/{} payload={} compress={} \
+             wire_bytes_out={} wire_ratio={:.4}",
             a.conns,
             a.msgs,
             a.size,
@@ -297,6 +336,10 @@ impl Meter {
             a.threads,
             self.allocs_done - self.allocs_connected,
             env!("CARGO_PKG_VERSION"),
+            if a.json { "json" } else { "bytes" },
+            u8::from(a.compress),
+            wire_out,
+            wire_out as f64 / (total_msgs * a.size as f64),
         );
     }
 }
@@ -311,14 +354,21 @@ struct Phases {
     ids: Vec<TransferId>,
     opened: usize,
     finished: usize,
+    /// WebSocket bytes written by the connections that finished their messages.
+    wire_out: u64,
 }
 
 /// One connection's callbacks and counters.
 struct Bench {
     shared: Arc<Mutex<Phases>>,
-    /// The message, shared by every connection (the library copies it, masked, into the
-    /// connection's send queue).
-    payload: Arc<[u8]>,
+    /// The messages, shared by every connection (the library copies them, masked, into the
+    /// connection's send queue): one, or `JSON_POOL` for `--payload json`.
+    payloads: Arc<[Box<[u8]>]>,
+    /// This connection's index (its starting point in `payloads`).
+    index: usize,
+    /// `TEXT` (json) or `BINARY`.
+    kind: u32,
+    size: usize,
     conns: usize,
     msgs: usize,
     /// Messages handed to the library (the barrier release sends the first `min(K, M)`).
@@ -334,10 +384,15 @@ fn lock(m: &Mutex<Phases>) -> std::sync::MutexGuard<'_, Phases> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Sends one binary message; anything but the whole of it accepted is an error (the send
-/// queue is sized for the window).
-fn send_one(ws: Result<curlew::ws::WsHandle<'_>, curlew::ws::WsError>, payload: &[u8]) {
-    match ws.and_then(|mut ws| ws.send(payload, BINARY)) {
+/// Message `k` of connection `conn`.
+fn message(payloads: &[Box<[u8]>], conn: usize, k: usize) -> &[u8] {
+    &payloads[(conn * 61 + k) % payloads.len()]
+}
+
+/// Sends one message; anything but the whole of it accepted is an error (the send queue is
+/// sized for the window).
+fn send_one(ws: Result<curlew::ws::WsHandle<'_>, curlew::ws::WsError>, payload: &[u8], kind: u32) {
+    match ws.and_then(|mut ws| ws.send(payload, kind)) {
         Ok(n) if n == payload.len() => {}
         Ok(n) => fail(&format!(
             "send took {n} of {} bytes (send queue full)",
@@ -361,9 +416,9 @@ impl Handler for Bench {
         let me = ctx.id();
         for i in 0..ph.ids.len() {
             let id = ph.ids[i];
-            for _ in 0..first {
+            for k in 0..first {
                 let ws = if id == me { ctx.ws() } else { ctx.ws_of(id) };
-                send_one(ws, &self.payload);
+                send_one(ws, message(&self.payloads, i, k), self.kind);
             }
         }
         if self.msgs == 0 {
@@ -377,7 +432,7 @@ impl Handler for Bench {
         let Some(meta) = ctx.ws_meta() else {
             fail("write callback without WebSocket metadata");
         };
-        if meta.flags & BINARY == 0 {
+        if meta.flags & self.kind == 0 {
             if meta.flags & PONG != 0 {
                 return Flow::Continue;
             }
@@ -393,22 +448,20 @@ impl Handler for Bench {
         if !meta.is_message_end() {
             return Flow::Continue;
         }
-        if self.cur != self.payload.len() {
-            fail(&format!(
-                "echo of {} bytes, sent {}",
-                self.cur,
-                self.payload.len()
-            ));
+        if self.cur != self.size {
+            fail(&format!("echo of {} bytes, sent {}", self.cur, self.size));
         }
         self.cur = 0;
         self.recvd += 1;
         if self.sent < self.msgs {
+            let m = message(&self.payloads, self.index, self.sent);
             self.sent += 1;
-            send_one(ctx.ws(), &self.payload);
+            send_one(ctx.ws(), m, self.kind);
         } else if self.recvd == self.msgs {
             let shared = self.shared.clone();
             let mut ph = lock(&shared);
             ph.finished += 1;
+            ph.wire_out += ctx.info().size_upload;
             if ph.finished == self.conns {
                 ph.meter.done();
                 close_all(ctx, &ph.ids);
@@ -435,23 +488,42 @@ fn main() {
     if !(a.url.starts_with("ws://") || a.url.starts_with("wss://")) {
         usage(&format!("not a ws:// URL: {}", a.url));
     }
-    let payload: Arc<[u8]> = (0..a.size).map(|i| (i % 251) as u8).collect();
+    let payloads: Arc<[Box<[u8]>]> = if a.json {
+        json_msgs::json_messages(1, JSON_POOL, a.size)
+            .into_iter()
+            .map(Vec::into_boxed_slice)
+            .collect()
+    } else {
+        let bytes: Box<[u8]> = (0..a.size).map(|i| (i % 251) as u8).collect();
+        Arc::new([bytes])
+    };
+    let kind = if a.json { TEXT } else { BINARY };
     let first = a.window.min(a.msgs);
-    // Room for a whole window of frames, so a send never comes back short.
-    let queue = MAX_SEND_QUEUE.max(first * (a.size + MAX_HEADER_LEN) + MIN_SEND_QUEUE);
+    // Room for a whole window of frames, so a send never comes back short (a compressed send
+    // needs room for the worst case of its compressed size).
+    let frame = if a.compress {
+        compress_bound(a.size)
+    } else {
+        a.size
+    } + MAX_HEADER_LEN;
+    let queue = MAX_SEND_QUEUE.max(first * frame + MIN_SEND_QUEUE);
     let shared = Arc::new(Mutex::new(Phases {
         meter,
         ids: Vec::with_capacity(a.conns),
         opened: 0,
         finished: 0,
+        wire_out: 0,
     }));
     let mut multi = Multi::new();
     {
         let mut ph = lock(&shared);
-        for _ in 0..a.conns {
+        for index in 0..a.conns {
             let handler = Bench {
                 shared: shared.clone(),
-                payload: payload.clone(),
+                payloads: payloads.clone(),
+                index,
+                kind,
+                size: a.size,
                 conns: a.conns,
                 msgs: a.msgs,
                 sent: first,
@@ -461,6 +533,10 @@ fn main() {
             let mut easy = Easy::with_handler(&a.url, handler)
                 .unwrap_or_else(|e| fail(&format!("{}: {e}", a.url)));
             easy.ws_max_send_queue(queue);
+            if a.compress {
+                easy.ws_compress(Some(DeflateConfig::default()))
+                    .unwrap_or_else(|e| fail(&format!("ws_compress: {e}")));
+            }
             ph.ids.push(multi.add(easy));
         }
     }
@@ -485,5 +561,5 @@ fn main() {
         fail("transfers ended before every message was echoed");
     }
     ph.meter.t_closed = Some(Instant::now());
-    ph.meter.report(&a);
+    ph.meter.report(&a, ph.wire_out);
 }
