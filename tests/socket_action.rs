@@ -38,6 +38,16 @@ struct Watch {
     timer_calls: usize,
 }
 
+/// Whether `fd` is an open socket of this process (always true where we cannot tell).
+fn fd_is_open_socket(fd: RawFd) -> bool {
+    if cfg!(target_os = "linux") {
+        std::fs::read_link(format!("/proc/self/fd/{fd}"))
+            .is_ok_and(|p| p.to_string_lossy().starts_with("socket:"))
+    } else {
+        true
+    }
+}
+
 struct Loop {
     poll: mio::Poll,
     watch: Arc<Mutex<Watch>>,
@@ -63,6 +73,11 @@ impl Loop {
                         }
                         if token.is_none() || w.tokens.remove(&fd) != *token {
                             w.errors.push(format!("REMOVE of {fd} without its token"));
+                        }
+                        // As in curl (Curl_multi_closed runs before the close): the socket is
+                        // still open, so the application can still deregister it.
+                        if !fd_is_open_socket(fd) {
+                            w.errors.push(format!("REMOVE of {fd} after it was closed"));
                         }
                         w.removes += 1;
                         let _ = registry.deregister(&mut src);
@@ -349,6 +364,36 @@ fn paused_transfer_is_removed_then_watched_again() {
     assert_eq!(easy.handler::<PauseOnce>().unwrap().body, b"abcdef");
     let errors = &lp.watch.lock().unwrap().errors;
     assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn remove_is_reported_before_the_socket_is_closed() {
+    // The server reads the request and never answers; removing the transfer closes its
+    // connection. The REMOVE report must come while the descriptor is still open (curl's
+    // Curl_multi_closed), so the application can take it out of its poller: a poller that
+    // is not epoll (poll(2), IOCP-like tables) keeps the descriptor, and a number that was
+    // closed may already belong to another socket.
+    let srv = Server::start(|c: &mut support::http_server::Conn| {
+        if c.read_request().is_none() {
+            return;
+        }
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let (mut lp, mut m) = Loop::new();
+    let id = m.add(Easy::new(&srv.url("/silent")).unwrap());
+    let mut events = mio::Events::with_capacity(16);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // Until the request went out (the socket then waits for IN only).
+    while srv.requests() == 0 {
+        assert!(Instant::now() < deadline);
+        lp.turn(&mut m, &mut events);
+    }
+    assert_eq!(lp.watch.lock().unwrap().what.len(), 2);
+    assert!(m.remove(id).is_some());
+    let w = lp.watch.lock().unwrap();
+    assert_eq!(w.removes, 1);
+    assert_eq!(w.what.len(), 1, "only the internal socket");
+    assert!(w.errors.is_empty(), "{:?}", w.errors);
 }
 
 /// Counts the echoes of messages another thread sends.

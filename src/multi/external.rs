@@ -13,11 +13,15 @@
 //! - the socket callback reports **changes only**: a socket is reported when it first needs
 //!   watching, again when what it waits for changes, and with [`SocketWhat::Remove`] when it no
 //!   longer needs watching (closed, or a paused transfer that waits for nothing). Never twice in
-//!   a row with the same value;
+//!   a row with the same value. A socket that is being closed is reported removed *before* it
+//!   is closed, so you can still take the descriptor out of your poller;
 //! - each socket carries your token (curl's `socketp`): set it in the callback through the
 //!   `&mut Option<u64>` argument or with [`Multi::assign`](super::Multi::assign); the callback
 //!   receives it on every later report of that socket, up to and including its
-//!   [`SocketWhat::Remove`], after which it is forgotten;
+//!   [`SocketWhat::Remove`], after which it is forgotten. Descriptor numbers are reused at
+//!   once by the operating system (a new connection often gets the number a closed one had):
+//!   key your own per-socket state on the token, or drop it at `Remove`, never on the number
+//!   alone;
 //! - the timer callback receives `Some(duration)` for a new deadline (`Some(ZERO)`: call
 //!   `socket_action(SOCKET_TIMEOUT, ..)` as soon as you can) or `None` to cancel the timer. It is
 //!   called only when the deadline changes. The timer is one-shot: when it fires, call
@@ -144,8 +148,6 @@ pub(crate) struct External {
     pub(crate) sockets: HashMap<RawFd, SockEntry>,
     /// Sockets whose interest may have changed since the last report.
     changed: Vec<RawFd>,
-    /// Sockets closed since the last report, with their tokens, if they had been reported.
-    removed: Vec<(RawFd, Option<u64>)>,
     pub(crate) socket_cb: SocketCallback,
     pub(crate) timer_cb: TimerCallback,
     pub(crate) timer: TimerState,
@@ -160,7 +162,6 @@ impl External {
         let mut ext = External {
             sockets: HashMap::new(),
             changed: Vec::new(),
-            removed: Vec::new(),
             socket_cb,
             timer_cb,
             timer: TimerState::Off,
@@ -183,11 +184,13 @@ impl External {
         self.mark(fd);
     }
 
-    /// A socket is about to be closed.
+    /// A socket is about to be closed: report its removal now, while the descriptor is still
+    /// open (curl's `Curl_multi_closed`), so the application can take it out of its poller
+    /// before the number can be reused.
     pub(crate) fn remove(&mut self, fd: RawFd) {
-        if let Some(e) = self.sockets.remove(&fd) {
+        if let Some(mut e) = self.sockets.remove(&fd) {
             if e.reported.is_some() {
-                self.removed.push((fd, e.token));
+                (self.socket_cb)(fd, SocketWhat::Remove, &mut e.token);
             }
         }
     }
@@ -202,11 +205,9 @@ impl External {
         }
     }
 
-    /// Report removals, then changed interests; `want(tok)` says what a socket waits for now.
+    /// Report changed interests; `want(tok)` says what a socket waits for now. (Closed
+    /// sockets were reported by [`External::remove`].)
     pub(crate) fn report(&mut self, mut want: impl FnMut(usize) -> SocketWhat) {
-        for (fd, mut token) in self.removed.drain(..) {
-            (self.socket_cb)(fd, SocketWhat::Remove, &mut token);
-        }
         let mut changed = std::mem::take(&mut self.changed);
         for &fd in &changed {
             let Some(e) = self.sockets.get_mut(&fd) else {
