@@ -811,6 +811,8 @@ fn transmit(s: &mut WsSession, wire: &mut WireCheck, n: usize, check: bool) {
 /// written byte belongs to a well-formed masked frame and nothing follows
 /// our Close frame; once the Close is committed (or the connection failed
 /// or hit EOF) no new frame is accepted.
+/// Interleaved send / start_frame / ping / close / receive (paused or not) / partial writes /
+/// EOF against arbitrary peer bytes, with the queue bound and wire well-formedness checked.
 pub fn ws_session_ops(data: &[u8]) {
     let mut r = Reader::new(data);
     let (o1, o2) = (r.u8(), r.u8());
@@ -879,7 +881,12 @@ pub fn ws_session_ops(data: &[u8]) {
             4 => {
                 let len = usize::from(r.u8());
                 rx.extend_from_slice(r.take(len));
-                drive_input(&mut s, &mut rx);
+                // The high bit pauses receiving: the peer's bytes pile up unread while the
+                // other operations (sends, pings, close, writes) go on; the next unpaused
+                // input op delivers them all.
+                if op & 0x80 == 0 {
+                    drive_input(&mut s, &mut rx);
+                }
             }
             5 => {
                 // A well-formed (unmasked) frame header, then its payload.
