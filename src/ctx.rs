@@ -71,7 +71,7 @@ impl<'a> Ctx<'a> {
         if id == self.id {
             return Some(self.info);
         }
-        self.core.transfer(id).map(|x| &x.info)
+        self.core.transfer(id).map(|x| &*x.info)
     }
 
     /// Pause a direction of the current transfer (`curl_easy_pause`). Returning

@@ -127,9 +127,11 @@ impl Default for WsOptions {
 /// # Ok::<(), curlew::Error>(())
 /// ```
 pub struct Easy {
-    pub(crate) opts: Options,
+    // Boxed: an Easy moves into and out of its multi on every add and remove; its parts are
+    // moved as pointers, not copied (~1 KiB of options and info per transfer).
+    pub(crate) opts: Box<Options>,
     pub(crate) handler: Box<dyn Handler>,
-    pub(crate) info: TransferInfo,
+    pub(crate) info: Box<TransferInfo>,
     private: Option<Box<Multi>>,
 }
 
@@ -152,11 +154,11 @@ impl Easy {
     pub fn with_handler(url: &str, handler: impl Handler) -> Result<Easy> {
         let target = Target::parse(url)?;
         Ok(Easy {
-            info: TransferInfo {
+            info: Box::new(TransferInfo {
                 effective_url: target.url.to_string(),
                 ..Default::default()
-            },
-            opts: Options {
+            }),
+            opts: Box::new(Options {
                 target,
                 method: None,
                 nobody: false,
@@ -183,7 +185,7 @@ impl Easy {
                 fresh_connect: false,
                 fail_on_error: false,
                 ws: WsOptions::default(),
-            },
+            }),
             handler: Box::new(handler),
             private: None,
         })
@@ -435,14 +437,19 @@ impl Easy {
 
     pub(crate) fn into_parts(
         self,
-    ) -> (Options, Box<dyn Handler>, TransferInfo, Option<Box<Multi>>) {
+    ) -> (
+        Box<Options>,
+        Box<dyn Handler>,
+        Box<TransferInfo>,
+        Option<Box<Multi>>,
+    ) {
         (self.opts, self.handler, self.info, self.private)
     }
 
     pub(crate) fn from_parts(
-        opts: Options,
+        opts: Box<Options>,
         handler: Box<dyn Handler>,
-        info: TransferInfo,
+        info: Box<TransferInfo>,
         private: Option<Box<Multi>>,
     ) -> Easy {
         Easy {
@@ -600,7 +607,7 @@ impl Easy {
         let placeholder = Easy {
             opts: self.opts.clone(),
             handler: Box::new(crate::handler::Discard),
-            info: TransferInfo::default(),
+            info: Box::default(),
             private: None,
         };
         let me = std::mem::replace(self, placeholder);

@@ -34,7 +34,7 @@ mod ws;
 /// a method so that it borrows only the two fields it reads.
 macro_rules! target {
     ($x:expr) => {
-        $x.redirected.as_ref().unwrap_or(&$x.opts.target)
+        $x.redirected.as_deref().unwrap_or(&$x.opts.target)
     };
 }
 
@@ -80,8 +80,8 @@ enum Next {
 }
 
 pub(crate) struct Transfer {
-    pub(crate) opts: Options,
-    pub(crate) info: TransferInfo,
+    pub(crate) opts: Box<Options>,
+    pub(crate) info: Box<TransferInfo>,
     pub(crate) ctl: Control,
     pub(crate) state: State,
     pub(crate) conn: Option<Box<Conn>>,
@@ -104,7 +104,9 @@ pub(crate) struct Transfer {
 
     // The current request (redirects change these). The target is `opts.target` until a
     // redirect is followed (no copy of it per transfer); see the `target!` macro.
-    redirected: Option<Target>,
+    // Boxed (like `redirect`): rare, and the transfer stays small enough for the allocator's
+    // fast path.
+    redirected: Option<Box<Target>>,
     method: String,
     body: Body,
     strip_auth: bool,
@@ -133,7 +135,7 @@ pub(crate) struct Transfer {
     decoded: Vec<u8>,
     held: Vec<u8>,
     discard: bool,
-    redirect: Option<(u16, Target)>,
+    redirect: Option<(u16, Box<Target>)>,
     got_bytes: bool,
     finish_after_held: bool,
     /// Bytes of the heads answering the current request (interim ones included).
@@ -150,12 +152,17 @@ impl Transfer {
     /// A transfer starts with fresh info, like curl's per-perform `Curl_initinfo`: an `Easy`
     /// added again (or performed again) does not carry counts over from its last run.
     /// `old` is the info of the `Easy`'s last run: only its URL buffer is kept.
-    pub(crate) fn new(opts: Options, mut old: TransferInfo, private: Option<Box<Multi>>) -> Self {
+    pub(crate) fn new(
+        opts: Box<Options>,
+        mut info: Box<TransferInfo>,
+        private: Option<Box<Multi>>,
+    ) -> Self {
         let now = Instant::now();
-        let mut effective_url = std::mem::take(&mut old.effective_url);
+        let mut effective_url = std::mem::take(&mut info.effective_url);
         effective_url.clear();
         effective_url.push_str(opts.target.url.as_str());
-        let info = TransferInfo {
+        // Fresh info in the same box.
+        *info = TransferInfo {
             effective_url,
             ..TransferInfo::default()
         };
@@ -1207,7 +1214,7 @@ impl Transfer {
                     self.text(h, || {
                         format!("Issue another request to this URL: '{}'", next.url)
                     });
-                    self.redirect = Some((status, next));
+                    self.redirect = Some((status, Box::new(next)));
                     self.discard = true;
                 }
                 Ok(next) => self.info.redirect_url = Some(next.url.to_string()),
@@ -1520,7 +1527,7 @@ impl Transfer {
         &mut self,
         h: &mut dyn Handler,
         status: u16,
-        next: Target,
+        next: Box<Target>,
         now: Instant,
     ) -> Result<()> {
         let post_to_get = match status {

@@ -376,7 +376,7 @@ impl Multi {
 
     /// What a transfer has reported so far; `None` for an unknown id.
     pub fn info(&self, id: TransferId) -> Option<&TransferInfo> {
-        self.core.transfer(id).map(|x| &x.info)
+        self.core.transfer(id).map(|x| &*x.info)
     }
 
     /// Pause a direction of a transfer (`curl_easy_pause`). `false` for an unknown id.

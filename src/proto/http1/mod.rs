@@ -240,12 +240,27 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// True for the bytes RFC 9110 §5.6.2 allows in a token (`tchar`).
+/// True for the bytes RFC 9110 §5.6.2 allows in a token (`tchar`); a table lookup (this
+/// runs over the method and every header name of every request).
 fn is_tchar(b: u8) -> bool {
+    TCHAR[b as usize]
+}
+
+const fn tchar_slow(b: u8) -> bool {
     matches!(b,
         b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.'
         | b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
 }
+
+static TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = tchar_slow(i as u8);
+        i += 1;
+    }
+    t
+};
 
 /// Trims optional whitespace (SP / HTAB) from both ends.
 fn trim_ows(mut s: &[u8]) -> &[u8] {
