@@ -113,6 +113,14 @@ impl Default for WsOptions {
     }
 }
 
+/// What an [`Easy`] is made of, moved into and out of a multi.
+pub(crate) type EasyParts = (
+    Box<Options>,
+    Box<dyn Handler>,
+    Box<TransferInfo>,
+    Option<Box<Multi>>,
+);
+
 /// One transfer: a URL, its options and its [`Handler`] (libcurl's easy handle).
 ///
 /// Run it alone with [`Easy::perform`], or add it to a [`Multi`] to run it beside others.
@@ -435,14 +443,7 @@ impl Easy {
         self
     }
 
-    pub(crate) fn into_parts(
-        self,
-    ) -> (
-        Box<Options>,
-        Box<dyn Handler>,
-        Box<TransferInfo>,
-        Option<Box<Multi>>,
-    ) {
+    pub(crate) fn into_parts(self) -> EasyParts {
         (self.opts, self.handler, self.info, self.private)
     }
 
