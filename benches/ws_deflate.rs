@@ -173,6 +173,21 @@ fn print_ratios(msgs: &[Vec<u8>]) {
             wire as f64 / msgs.len() as f64,
         );
     }
+    let mut c = Compressor::with_level(&TAKEOVER, 1);
+    let mut out = Vec::new();
+    let payload: usize = msgs
+        .iter()
+        .map(|m| {
+            c.compress(m, true, &mut out);
+            out.len()
+        })
+        .sum();
+    eprintln!(
+        "ws_deflate:   {:<44} payload {:>7} B ratio {:.3}",
+        "deflate level 1 (context takeover)",
+        payload,
+        payload as f64 / raw as f64
+    );
 }
 
 fn bench_send(c: &mut Criterion) {
@@ -195,6 +210,17 @@ fn bench_send(c: &mut Criterion) {
             })
         });
     }
+    // `DeflateConfig::level`: the cheapest compressing level.
+    let mut s = WsSession::new(WsConfig::default(), [42; 32]);
+    s.set_deflate_with_level(TAKEOVER, 0, 1);
+    let mut i = 0;
+    g.bench_function("deflate_level1", |b| {
+        b.iter(|| {
+            let m = &msgs[i % N];
+            i += 1;
+            black_box(send_one(&mut s, black_box(m)))
+        })
+    });
     g.finish();
 }
 

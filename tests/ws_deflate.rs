@@ -186,6 +186,7 @@ fn offer_reflects_the_configuration() {
                 client_max_window_bits: Some(12),
                 server_max_window_bits: Some(10),
                 threshold: 0,
+                level: None,
             }),
             Some(
                 "permessage-deflate; client_no_context_takeover; server_no_context_takeover; \

@@ -251,6 +251,7 @@ fn offer(cnct: bool, snct: bool, cbits: Option<u8>, sbits: Option<u8>) -> Deflat
         client_max_window_bits: cbits,
         server_max_window_bits: sbits,
         threshold: 0,
+        level: None,
     }
 }
 

@@ -199,7 +199,7 @@ impl Transfer {
                         format!("bad WebSocket upgrade: permessage-deflate: {e}"),
                     )
                 })?
-                .map(|n| (n, c.threshold)),
+                .map(|n| (n, c.threshold, c.level.unwrap_or(deflate::DEFAULT_LEVEL))),
             None => None,
         };
         let cfg = WsConfig {
@@ -212,8 +212,8 @@ impl Transfer {
             allow_rsv1: false,
         };
         let mut session = WsSession::new(cfg, secure_random::<32>());
-        if let Some((n, threshold)) = deflate {
-            session.set_deflate(n, threshold);
+        if let Some((n, threshold, level)) = deflate {
+            session.set_deflate_with_level(n, threshold, level);
         }
         self.ws = Some(Box::new(WsState {
             session,

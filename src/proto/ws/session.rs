@@ -545,6 +545,12 @@ impl WsSession {
     /// input and the first send. Ignored in raw mode. See the
     /// [module docs](self#permessage-deflate-rfc-7692).
     pub fn set_deflate(&mut self, params: Negotiated, threshold: usize) {
+        self.set_deflate_with_level(params, threshold, super::deflate::DEFAULT_LEVEL);
+    }
+
+    /// [`set_deflate`](Self::set_deflate) with a compression level for outgoing messages
+    /// (0..=9).
+    pub fn set_deflate_with_level(&mut self, params: Negotiated, threshold: usize, level: u32) {
         if self.cfg.raw_mode {
             return;
         }
@@ -553,7 +559,7 @@ impl WsSession {
         self.deflate = Some(Box::new(DeflateState {
             params,
             threshold,
-            comp: Compressor::new(&params),
+            comp: Compressor::with_level(&params, level),
             infl: Inflater::new(&params, self.cfg.max_message_size),
             scratch: Vec::new(),
             tx_compressed: false,
