@@ -1001,13 +1001,7 @@ impl WsSession {
             return Err(SendError::Closed);
         }
         let fin_req = flags & CONT == 0;
-        let (opcode, ty) = match (self.msg, flags & (TEXT | BINARY)) {
-            (None, TEXT) => (OpCode::Text, TEXT),
-            (None, BINARY) => (OpCode::Binary, BINARY),
-            (Some(m), 0) => (OpCode::Continuation, m),
-            (Some(m), t) if t == m => (OpCode::Continuation, m),
-            _ => return Err(SendError::InvalidArgument),
-        };
+        let (opcode, ty) = self.data_opcode(flags)?;
         self.flush_pending();
         if self.ctrl_slot.is_some() || self.pong_slot.is_some() {
             return Err(SendError::WouldBlock);
@@ -1129,15 +1123,8 @@ impl WsSession {
         if len > MAX_PAYLOAD_LEN {
             return Err(SendError::InvalidArgument);
         }
-        let ty = flags & (TEXT | BINARY);
         let fin = flags & CONT == 0;
-        let (opcode, ty) = match (self.msg, ty) {
-            (None, TEXT) => (OpCode::Text, TEXT),
-            (None, BINARY) => (OpCode::Binary, BINARY),
-            (Some(m), 0) => (OpCode::Continuation, m),
-            (Some(m), t) if t == m => (OpCode::Continuation, m),
-            _ => return Err(SendError::InvalidArgument),
-        };
+        let (opcode, ty) = self.data_opcode(flags)?;
         self.flush_pending();
         if self.ctrl_slot.is_some() || self.pong_slot.is_some() {
             // Earlier control frames wait for room: go after them.
@@ -1282,6 +1269,18 @@ impl WsSession {
     /// True when bytes are queued for writing.
     pub fn wants_write(&self) -> bool {
         self.tx.len > 0
+    }
+
+    /// The opcode of the next data frame for `flags` (TEXT or BINARY starts a message; a
+    /// message in progress continues with no type or its own), and the message type.
+    fn data_opcode(&self, flags: u32) -> Result<(OpCode, u32), SendError> {
+        match (self.msg, flags & (TEXT | BINARY)) {
+            (None, TEXT) => Ok((OpCode::Text, TEXT)),
+            (None, BINARY) => Ok((OpCode::Binary, BINARY)),
+            (Some(m), 0) => Ok((OpCode::Continuation, m)),
+            (Some(m), t) if t == m => Ok((OpCode::Continuation, m)),
+            _ => Err(SendError::InvalidArgument),
+        }
     }
 
     /// Takes the send queue's storage when nothing is queued, so an idle session holds no
