@@ -107,7 +107,10 @@ pub(crate) struct Transfer {
     // Boxed (like `redirect`): rare, and the transfer stays small enough for the allocator's
     // fast path.
     redirected: Option<Box<Target>>,
-    method: String,
+    /// The request method: a static name for the usual ones (no allocation per request).
+    method: std::borrow::Cow<'static, str>,
+    /// Storage for `info.content_type`, kept from the last run of the same `Easy`.
+    spare_content_type: String,
     body: Body,
     strip_auth: bool,
     slot_key: Option<Arc<PoolKey>>,
@@ -158,6 +161,7 @@ impl Transfer {
         private: Option<Box<Multi>>,
     ) -> Self {
         let now = Instant::now();
+        let spare_content_type = info.content_type.take().unwrap_or_default();
         let mut effective_url = std::mem::take(&mut info.effective_url);
         effective_url.clear();
         effective_url.push_str(opts.target.url.as_str());
@@ -168,7 +172,8 @@ impl Transfer {
         };
         Transfer {
             redirected: None,
-            method: String::new(),
+            method: std::borrow::Cow::Borrowed(""),
+            spare_content_type,
             body: opts.body.clone(),
             opts,
             info,
@@ -642,8 +647,13 @@ impl Transfer {
             (None, Body::None) => "GET",
         };
         if self.method != method {
-            self.method.clear();
-            self.method.push_str(method);
+            self.method = match method {
+                "GET" => "GET".into(),
+                "POST" => "POST".into(),
+                "PUT" => "PUT".into(),
+                "HEAD" => "HEAD".into(),
+                other => other.to_owned().into(),
+            };
         }
         // Take over the storage the connection's last transfer left behind.
         if let Some(c) = self.conn.as_mut() {
@@ -692,7 +702,7 @@ impl Transfer {
         let request_body = if is_ws { &Body::None } else { &self.body };
         match request_body {
             Body::None => {
-                if matches!(self.method.as_str(), "POST" | "PUT") && !has("content-length") {
+                if matches!(&*self.method, "POST" | "PUT") && !has("content-length") {
                     w.trusted("Content-Length", "0");
                 }
             }
@@ -1160,13 +1170,21 @@ impl Transfer {
             Version::Http10 => HttpVersion::Http10,
             Version::Http11 => HttpVersion::Http11,
         });
-        match head.header("content-type") {
-            None => self.info.content_type = None,
+        // The string of the last run (or the last response of this one) is reused.
+        let mut ct = self
+            .info
+            .content_type
+            .take()
+            .unwrap_or_else(|| std::mem::take(&mut self.spare_content_type));
+        match head.content_type() {
+            None => self.spare_content_type = ct,
             Some(v) => {
-                self.info.content_type = Some(match std::str::from_utf8(v) {
-                    Ok(t) => t.to_owned(),
-                    Err(_) => String::from_utf8_lossy(v).into_owned(),
-                });
+                ct.clear();
+                match std::str::from_utf8(v) {
+                    Ok(t) => ct.push_str(t),
+                    Err(_) => ct.push_str(&String::from_utf8_lossy(v)),
+                }
+                self.info.content_type = Some(ct);
             }
         }
         if self.send == Send::WaitContinue {

@@ -118,10 +118,20 @@ fn firehoses_do_not_starve_100_slow_transfers() {
             assert_eq!(easy.collected().unwrap().body, b"okokokokok");
         }
     }
-    // The firehoses ran all along (at least a few of their chunks arrived) and are still
-    // running: neither side starved the other.
-    assert!(http_bytes.load(Ordering::Relaxed) > 1 << 20);
-    assert!(ws_bytes.load(Ordering::Relaxed) > 1 << 20);
+    // The firehoses ran meanwhile and are still running: neither side starved the other.
+    // (How much they moved in those ~50 ms depends on the machine's load, so the megabyte
+    // each must reach is checked over the rest of the deadline.)
+    assert!(http_bytes.load(Ordering::Relaxed) > 0);
+    assert!(ws_bytes.load(Ordering::Relaxed) > 0);
+    while http_bytes.load(Ordering::Relaxed) <= 1 << 20
+        || ws_bytes.load(Ordering::Relaxed) <= 1 << 20
+    {
+        assert!(Instant::now() < deadline, "a firehose stalled: {m:?}");
+        m.poll(Some(Duration::from_millis(100))).unwrap();
+        if let Some(msg) = m.info_read() {
+            panic!("a firehose ended: {:?}", msg.result);
+        }
+    }
     assert_eq!(m.running(), 2);
     drop(m.remove(h1));
     drop(m.remove(h2));

@@ -541,7 +541,7 @@ impl Core {
             if k.tls == tls
                 && k.port == port
                 && k.tls_id == tls_id
-                && k.host.eq_ignore_ascii_case(host)
+                && (k.host == host || k.host.eq_ignore_ascii_case(host))
             {
                 return k.clone();
             }
@@ -565,7 +565,12 @@ impl Core {
                 let ConnEntry::Idle(mut conn) = entry else {
                     continue;
                 };
-                if conn.is_alive() {
+                // In our own edge-triggered loop a drained idle socket that has had no event
+                // since cannot have been closed unseen, except in the instant since the last
+                // poll: that keep-alive race is what the retry on a reused connection is for
+                // (curl and hyper rely on it too). Skipping the probe saves a syscall per
+                // request. Anything else (socket_action mode, unread readiness) is probed.
+                if conn.drained_idle() || conn.is_alive() {
                     return Checkout::Reused(conn);
                 }
                 self.close_conn(conn);

@@ -73,6 +73,7 @@ const KNOWN: [&str; 6] = [
 const K_CONTENT_LENGTH: usize = 0;
 const K_TRANSFER_ENCODING: usize = 1;
 const K_CONNECTION: usize = 2;
+const K_CONTENT_TYPE: usize = 3;
 const K_CONTENT_ENCODING: usize = 4;
 
 /// Index of `name` in [`KNOWN`] (case-insensitive).
@@ -117,6 +118,11 @@ pub struct ResponseHead {
     reason: Span,
     headers: Vec<HeaderSpan>,
     known: Known,
+    /// A line of the head may be a continuation (starts with SP or HTAB): [`lines`]
+    /// scans for line ends instead of using the header spans.
+    ///
+    /// [`lines`]: ResponseHead::lines
+    may_fold: bool,
 }
 
 impl ResponseHead {
@@ -163,6 +169,12 @@ impl ResponseHead {
             .map(|h| self.value(h.value))
     }
 
+    /// The first `Content-Type` value (what [`header`](Self::header) gives for that name,
+    /// without the name lookup).
+    pub fn content_type(&self) -> Option<&[u8]> {
+        self.known_first(K_CONTENT_TYPE)
+    }
+
     /// The values of every header field called `name` (compared
     /// case-insensitively), in order of appearance.
     pub fn header_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
@@ -190,8 +202,29 @@ impl ResponseHead {
     /// then the final empty line. This is what curl hands to
     /// `CURLOPT_HEADERFUNCTION`, one call per line.
     pub fn lines(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        // Without folded lines every header line starts where its name does, so the line
+        // boundaries are known from the parse: no second scan of the head.
+        let spans = !self.may_fold && !self.headers.is_empty();
+        let final_len = if self.raw.ends_with(b"\n\r\n") { 2 } else { 1 };
+        let mut next = 0usize;
+        let mut pos = 0usize;
         let mut rest: &[u8] = &self.raw;
         std::iter::from_fn(move || {
+            if spans {
+                let raw = &self.raw[..];
+                if pos >= raw.len() {
+                    return None;
+                }
+                let end = match self.headers.get(next) {
+                    Some(h) => h.name.0,
+                    None if pos + final_len < raw.len() => raw.len() - final_len,
+                    None => raw.len(),
+                };
+                next += 1;
+                let line = raw.get(pos..end)?;
+                pos = end;
+                return Some(line);
+            }
             if rest.is_empty() {
                 return None;
             }
@@ -395,6 +428,10 @@ pub struct ResponseParser {
     max_header_bytes: usize,
     max_headers: usize,
     config: httparse::ParserConfig,
+    /// The same without obsolete line folding, for the one-pass first attempt.
+    fast_config: httparse::ParserConfig,
+    /// The one-pass attempt was made for the current head.
+    fast_tried: bool,
     /// Header slots for httparse, allocated when the first complete head
     /// arrives (a parser waiting for an answer holds nothing), then kept;
     /// always empty between calls (httparse fills the spare capacity).
@@ -419,6 +456,8 @@ impl ResponseParser {
         config
             .allow_obsolete_multiline_headers_in_responses(true)
             .allow_spaces_after_header_name_in_responses(true);
+        let mut fast_config = httparse::ParserConfig::default();
+        fast_config.allow_spaces_after_header_name_in_responses(true);
         // A header line takes at least 3 bytes ("a:\n"), so no head within
         // the byte cap can need more slots than this.
         let slots = limits.max_headers.min(limits.max_header_bytes / 3 + 1);
@@ -426,6 +465,8 @@ impl ResponseParser {
             max_header_bytes: limits.max_header_bytes,
             max_headers: limits.max_headers,
             config,
+            fast_config,
+            fast_tried: false,
             slots: Vec::new(),
             nslots: slots,
             start: None,
@@ -460,6 +501,7 @@ impl ResponseParser {
         self.start = None;
         self.scanned = 0;
         self.fold_seen = false;
+        self.fast_tried = false;
     }
 
     /// Parses the head at the front of `buf`, which must be the same buffer
@@ -492,6 +534,21 @@ impl ResponseParser {
         if line.get(..n) != b"HTTP/".get(..n) {
             return Err(ParseError::BadVersion);
         }
+        if !self.fast_tried {
+            // First look at this head: it usually arrived whole, so let httparse find its
+            // end in one pass (no line-by-line terminator scan first). Folded lines are not
+            // allowed here, so a head that parses has none; anything else (incomplete,
+            // folded, malformed, too many headers) goes the careful way below, which also
+            // keeps a head arriving in many pieces linear.
+            self.fast_tried = true;
+            let slots = recycle(std::mem::take(&mut self.slots));
+            let (result, slots) = self.fast_head(buf, start, slots);
+            self.slots = recycle(slots);
+            if let Some(head) = result {
+                self.reset();
+                return Ok(Some(head));
+            }
+        }
         loop {
             match find_terminator(buf, self.scanned, &mut self.fold_seen) {
                 Ok(end) => {
@@ -511,6 +568,32 @@ impl ResponseParser {
                 }
             }
         }
+    }
+
+    /// The one-pass attempt of [`parse`](Self::parse): `Some` only for a complete,
+    /// well-formed head without folded lines within the limits.
+    fn fast_head<'b>(
+        &mut self,
+        buf: &'b [u8],
+        start: usize,
+        mut slots: Vec<httparse::Header<'b>>,
+    ) -> (Option<ResponseHead>, Vec<httparse::Header<'b>>) {
+        let head = buf
+            .get(..buf.len().min(self.max_header_bytes))
+            .unwrap_or(&[]);
+        if slots.capacity() < self.nslots {
+            slots.reserve_exact(self.nslots);
+        }
+        let result = build_head(
+            &self.fast_config,
+            head,
+            start,
+            &mut slots,
+            self.max_headers,
+            false,
+            (&mut self.spare_raw, &mut self.spare_headers),
+        );
+        (result.ok().flatten(), slots)
     }
 
     fn incomplete(&self, len: usize) -> Result<Option<ResponseHead>, ParseError> {
@@ -691,6 +774,7 @@ fn build_head<'b>(
         reason,
         headers,
         known,
+        may_fold,
     }))
 }
 
@@ -1188,18 +1272,90 @@ mod tests {
             }
             let whole = parse_all(&buf);
             let growing = parse_growing(&buf, &Limits::default(), 1);
-            assert_eq!(
-                whole.as_ref().map(|h| h.as_ref().map(|h| h.raw().to_vec())),
-                growing
-                    .as_ref()
-                    .map(|h| h.as_ref().map(|h| h.raw().to_vec())),
-                "{buf:?}"
-            );
+            // The one-pass path (whole buffer) and the careful one (byte by byte) agree on
+            // everything, and the lines taken from the parse are the LF-split head.
+            assert_eq!(whole.as_ref().ok(), growing.as_ref().ok(), "{buf:?}");
+            assert_eq!(whole.is_err(), growing.is_err(), "{buf:?}");
             if let Ok(Some(h)) = whole {
                 let _ = (h.content_length(), h.is_chunked(), h.keep_alive());
                 let _ = body_kind(&h, false, false);
-                assert_eq!(h.lines().map(<[u8]>::len).sum::<usize>(), h.raw().len());
+                let scanned: Vec<&[u8]> = h.raw().split_inclusive(|&b| b == b'\n').collect();
+                assert_eq!(h.lines().collect::<Vec<_>>(), scanned, "{buf:?}");
             }
         }
+    }
+
+    /// Heads built from plausible pieces (line endings, spaces, folds, odd names, body bytes
+    /// after the head), some with a byte flipped: the one-pass path (whole buffer at once)
+    /// and the careful path (one byte at a time) give the same head or the same failure,
+    /// and the header-callback lines are the LF-split head.
+    #[test]
+    fn fast_and_careful_paths_agree() {
+        const STATUS: [&[u8]; 5] = [
+            b"HTTP/1.1 200 OK",
+            b"HTTP/1.0 404 Not Found",
+            b"HTTP/1.1 204",
+            b"HTTP/1.1 301 ",
+            b"\r\nHTTP/1.1 100 Continue",
+        ];
+        const NAMES: [&[u8]; 6] = [
+            b"Content-Length",
+            b"content-type",
+            b"X-A",
+            b"Set-Cookie",
+            b"Transfer-Encoding",
+            b"Location",
+        ];
+        const VALUES: [&[u8]; 6] = [b"12", b" text/html ", b"", b"a=1; b", b"chunked", b"/x y"];
+        let mut seed: u32 = 7;
+        let mut rnd = |n: usize| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (seed >> 16) as usize % n
+        };
+        let (mut complete, mut folded) = (0, 0);
+        for _ in 0..20_000 {
+            let eol: &[u8] = if rnd(4) == 0 { b"\n" } else { b"\r\n" };
+            let mut buf = STATUS[rnd(STATUS.len())].to_vec();
+            buf.extend_from_slice(eol);
+            for _ in 0..rnd(9) {
+                buf.extend_from_slice(NAMES[rnd(NAMES.len())]);
+                if rnd(8) == 0 {
+                    buf.push(b' ');
+                }
+                buf.push(b':');
+                if rnd(2) == 0 {
+                    buf.push(b' ');
+                }
+                buf.extend_from_slice(VALUES[rnd(VALUES.len())]);
+                if rnd(10) == 0 {
+                    buf.extend_from_slice(eol);
+                    buf.extend_from_slice(b" continued");
+                }
+                buf.extend_from_slice(eol);
+            }
+            buf.extend_from_slice(if rnd(4) == 0 { b"\n" } else { b"\r\n" });
+            buf.extend_from_slice(&b"body\r\n\r\nmore"[..rnd(13)]);
+            if rnd(5) == 0 {
+                let i = rnd(buf.len());
+                buf[i] = b"\r\n :\x00\xffA"[rnd(7)];
+            }
+            let whole = parse_all(&buf);
+            let growing = parse_growing(&buf, &Limits::default(), 1);
+            assert_eq!(whole.as_ref().ok(), growing.as_ref().ok(), "{buf:?}");
+            assert_eq!(whole.is_err(), growing.is_err(), "{buf:?}");
+            if let Ok(Some(h)) = whole {
+                complete += 1;
+                if h.raw().windows(2).any(|w| w == b"\n ") {
+                    folded += 1;
+                }
+                let scanned: Vec<&[u8]> = h.raw().split_inclusive(|&b| b == b'\n').collect();
+                assert_eq!(h.lines().collect::<Vec<_>>(), scanned, "{buf:?}");
+            }
+        }
+        // Not vacuous: most inputs are complete heads, some of them folded.
+        assert!(
+            complete > 10_000 && folded > 500,
+            "{complete} complete, {folded} folded"
+        );
     }
 }
