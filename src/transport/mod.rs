@@ -103,8 +103,9 @@ pub(crate) struct PoolKey {
 /// [`RECV_BUFFER_MAX`], and shrinks back when the connection goes idle.
 pub const RECV_BUFFER_MIN: usize = 16 * 1024;
 /// Largest receive buffer a connection grows to (curl's `CURLOPT_BUFFERSIZE` maximum is 10 MiB;
-/// beyond 256 KiB there is nothing to win on loopback).
-pub const RECV_BUFFER_MAX: usize = 256 * 1024;
+/// on loopback bulk downloads 1 MiB reads beat 256 KiB ones by ~12% and hyper by ~5%: the socket
+/// queue usually holds more than 256 KiB, and fewer, larger reads cost the kernel less).
+pub const RECV_BUFFER_MAX: usize = 1024 * 1024;
 
 /// Most bytes of idle receive and send buffers a multi keeps for reuse (connections borrow
 /// them while bytes are in flight and give them back once drained).
