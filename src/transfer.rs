@@ -1112,12 +1112,13 @@ impl Transfer {
                 ),
             ));
         }
+        let verbose = self.opts.verbose;
+        let mut ctx = Self::ctx(core, id, &mut self.ctl, &self.info);
         for line in head.lines() {
-            if self.opts.verbose {
+            if verbose {
                 h.debug(DebugKind::HeaderIn, line);
             }
-            let flow = h.header(&mut Self::ctx(core, id, &mut self.ctl, &self.info), line);
-            if flow == Flow::Abort {
+            if h.header(&mut ctx, line) == Flow::Abort {
                 return Err(Error::new(
                     ErrorKind::AbortedByCallback,
                     "header callback asked to abort",
