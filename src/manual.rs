@@ -17,7 +17,11 @@
 //!   read and write. A connection stays "readable" from an event until a read returns
 //!   `WouldBlock`, so a transfer that stops reading early (pause, budget) reads again without
 //!   a new event, and TLS plaintext buffered inside rustls is never stranded. There is no
-//!   `epoll_ctl` per request.
+//!   `epoll_ctl` per request, and a short read on a plain TCP socket ends the reading (the
+//!   kernel queue is empty and the next arrival is a new edge) instead of a read that only
+//!   says `WouldBlock`. A keep-alive GET costs one `writev`, one `recvfrom` and, shared by the
+//!   transfers ready at once, one `epoll_wait`: [`Multi::poll`](crate::Multi::poll) starts
+//!   the transfers added since the last call before it waits.
 //! - **Work proportional to readiness.** Only transfers named by an event, a timer or a
 //!   callback (the dirty set) are stepped in a turn; each receives at most
 //!   [`STEP_RECV_BUDGET`](crate::STEP_RECV_BUDGET) bytes per turn, so a fast transfer cannot
@@ -27,8 +31,10 @@
 //!   worker threads, started lazily, that answer on a crossbeam channel and wake the poller;
 //!   IP literals and `localhost` never reach them.
 //! - **Connection reuse.** Idle connections are pooled by (scheme class, host, port, TLS
-//!   settings). A pooled connection is checked on checkout (a readable idle socket is dead) and
-//!   closed as soon as the server closes it. A request that fails on a reused connection
+//!   settings). An idle pooled connection is closed as soon as its socket reports a hang-up
+//!   or stray bytes. On checkout, one drained by a short read and watched by the multi's own
+//!   edge-triggered poller is known to be open without a syscall; any other (e.g. in
+//!   `socket_action` mode) is probed with a one-byte `MSG_PEEK`. A request that fails on a reused connection
 //!   before any response byte arrived is retried once on a new connection when its body can
 //!   be sent again.
 //! - **Idle costs nothing.** Receive buffers and WebSocket send-queue storage are lent by a

@@ -676,14 +676,23 @@ impl Transfer {
         let has = |n: &str| user_headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
         // A user Host replaces ours in its place, first after the request line (RFC 9112
         // §3.2); an empty one removes it.
-        let host = user_header(user_headers, "host").unwrap_or(&target!(self).host_header);
-        let mut w = HeadWriter::start(
-            &mut self.head_buf,
-            &self.method,
-            &target!(self).request_target,
-            host,
-        )
-        .map_err(bad)?;
+        let user_host = user_header(user_headers, "host");
+        let mut w = match (&self.method, user_host) {
+            // A built-in method and the parsed URL's parts: valid by construction.
+            (std::borrow::Cow::Borrowed(m), None) => HeadWriter::start_valid(
+                &mut self.head_buf,
+                m,
+                &target!(self).request_target,
+                &target!(self).host_header,
+            ),
+            _ => HeadWriter::start(
+                &mut self.head_buf,
+                &self.method,
+                &target!(self).request_target,
+                user_host.unwrap_or(&target!(self).host_header),
+            )
+            .map_err(bad)?,
+        };
         for (n, v) in &ws_extra {
             w.field(n, v).map_err(bad)?;
         }
@@ -693,10 +702,10 @@ impl Transfer {
             }
         }
         if !has("accept") {
-            w.trusted("Accept", "*/*");
+            w.line(b"Accept: */*\r\n");
         }
         if self.opts.accept_encoding && !has("accept-encoding") {
-            w.trusted("Accept-Encoding", "gzip, deflate");
+            w.line(b"Accept-Encoding: gzip, deflate\r\n");
         }
         let mut expect_continue = false;
         let request_body = if is_ws { &Body::None } else { &self.body };

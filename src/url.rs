@@ -92,6 +92,15 @@ impl Target {
             request_target.push('?');
             request_target.push_str(q);
         }
+        // The url crate percent-encodes what a request line cannot carry; checked once here so
+        // that requests need not check again.
+        let visible = crate::proto::http1::request::is_visible;
+        if !visible(&request_target) || !visible(&host_header) || host_header.is_empty() {
+            return Err(Error::new(
+                ErrorKind::UrlMalformat,
+                "URL with a space or control byte in its host or path",
+            ));
+        }
         Ok(Target {
             url,
             scheme,

@@ -304,10 +304,13 @@ impl Multi {
         self.poll(Some(Duration::ZERO))
     }
 
-    /// Wait until a socket is ready, a timer expires, [`MultiWaker::wake`] is called or
-    /// `timeout` passes (`None`: no limit besides the transfers' timers), then do all the work
-    /// that is ready (`curl_multi_poll` followed by `curl_multi_perform`). Returns the number of
-    /// running transfers. With no running transfers and no timeout it returns at once.
+    /// Run the work queued since the last call (transfers added or unpaused, WebSocket data
+    /// queued from outside), then wait until a socket is ready, a timer expires,
+    /// [`MultiWaker::wake`] is called or `timeout` passes (`None`: no limit besides the
+    /// transfers' timers), then do all the work that is ready (`curl_multi_perform`,
+    /// `curl_multi_poll`, `curl_multi_perform`). The wait is skipped (made zero) when that first
+    /// run already finished a transfer or left work pending. Returns the number of running
+    /// transfers. With no running transfers and no timeout it returns at once.
     pub fn poll(&mut self, mut timeout: Option<Duration>) -> io::Result<usize> {
         if self.core.ext.is_some() {
             return Err(io::Error::new(

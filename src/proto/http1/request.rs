@@ -61,7 +61,7 @@ fn is_token(s: &str) -> bool {
 }
 
 /// No whitespace and no control bytes (SP, CTL, DEL).
-fn is_visible(s: &str) -> bool {
+pub(crate) fn is_visible(s: &str) -> bool {
     s.bytes().all(|b| b > 0x20 && b != 0x7f)
 }
 
@@ -181,6 +181,33 @@ impl<'a> HeadWriter<'a> {
             out.extend_from_slice(b"\r\n");
         }
         Ok(HeadWriter { out })
+    }
+
+    /// [`start`](Self::start) for parts known to be valid: a method from the built-in set and
+    /// the request target and `Host` value of a parsed URL (checked when it was parsed).
+    pub(crate) fn start_valid(
+        out: &'a mut Vec<u8>,
+        method: &str,
+        target: &str,
+        host: &str,
+    ) -> Self {
+        debug_assert!(
+            is_token(method) && !target.is_empty() && is_visible(target) && is_visible(host)
+        );
+        out.clear();
+        out.reserve(method.len() + target.len() + host.len() + 96);
+        out.extend_from_slice(method.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(target.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+        out.extend_from_slice(host.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        HeadWriter { out }
+    }
+
+    /// A whole field line, CRLF included, known to be valid.
+    pub(crate) fn line(&mut self, line: &'static [u8]) {
+        self.out.extend_from_slice(line);
     }
 
     /// A field whose name is known to be a token and whose value holds no CR, LF or NUL.
