@@ -26,6 +26,14 @@ use crate::transfer::{State, Transfer};
 use crate::transport::tls::TlsConfigs;
 use crate::transport::{BufPool, Conn, PoolKey};
 
+/// Both ends of the command channel (the sender is cloned into each [`CommandSender`]).
+///
+/// [`CommandSender`]: crate::multi::CommandSender
+pub(crate) type CommandChannel = (
+    crossbeam_channel::Sender<Command>,
+    crossbeam_channel::Receiver<Command>,
+);
+
 /// Per-transfer flags a callback may change on its own transfer while it is being stepped.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Control {
@@ -125,7 +133,11 @@ pub(crate) struct Core {
     /// The socket table when an external loop drives the multi (`socket_action`).
     pub(crate) ext: Option<Box<External>>,
     /// Commands from other threads ([`CommandSender`](crate::CommandSender)).
-    pub(crate) cmd_rx: crossbeam_channel::Receiver<Command>,
+    /// The command channel, made by the first [`Multi::command_sender`] call (its array of
+    /// [`COMMAND_CAPACITY`](crate::COMMAND_CAPACITY) slots is not worth its memory to a multi
+    /// that never gets commands).
+    pub(crate) cmd: std::sync::OnceLock<CommandChannel>,
+    pub(crate) cmd_capacity: usize,
     /// A command that did not fit (a full send queue), retried first; later commands wait
     /// behind it, so each transfer's commands apply in order.
     stalled: Option<PendingCommand>,
@@ -135,11 +147,7 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(
-        registry: Registry,
-        resolver: Resolver,
-        cmd_rx: crossbeam_channel::Receiver<Command>,
-    ) -> Core {
+    pub(crate) fn new(registry: Registry, resolver: Resolver) -> Core {
         Core {
             slots: Slab::new(),
             next_gen: 1,
@@ -165,7 +173,8 @@ impl Core {
             tls: TlsConfigs::default(),
             bufs: BufPool::default(),
             ext: None,
-            cmd_rx,
+            cmd: std::sync::OnceLock::new(),
+            cmd_capacity: crate::multi::COMMAND_CAPACITY,
             stalled: None,
             dropped_commands: 0,
             serial: 0,
@@ -818,9 +827,9 @@ impl Core {
         loop {
             let cmd = match self.stalled.take() {
                 Some(c) => c,
-                None => match self.cmd_rx.try_recv() {
-                    Ok(c) => PendingCommand::new(c),
-                    Err(_) => return,
+                None => match self.cmd.get().map(|(_, rx)| rx.try_recv()) {
+                    Some(Ok(c)) => PendingCommand::new(c),
+                    _ => return,
                 },
             };
             if let Some(back) = cmd.apply(self) {
@@ -828,6 +837,12 @@ impl Core {
                 return;
             }
         }
+    }
+
+    /// The command channel, made on first use.
+    pub(crate) fn command_channel(&self) -> &CommandChannel {
+        self.cmd
+            .get_or_init(|| crossbeam_channel::bounded(self.cmd_capacity))
     }
 
     /// Counts for tests and the demo: (open, idle).

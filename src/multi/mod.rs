@@ -29,7 +29,6 @@ pub mod external;
 
 use std::os::fd::{AsRawFd, RawFd};
 
-use self::command::Command;
 pub use self::command::{CommandError, CommandSender, COMMAND_CAPACITY};
 use self::core::Core;
 use self::external::{External, TimerState};
@@ -89,7 +88,6 @@ pub struct Multi {
     poll: mio::Poll,
     events: mio::Events,
     waker: Arc<mio::Waker>,
-    cmd_tx: crossbeam_channel::Sender<Command>,
     core: Core,
 }
 
@@ -127,12 +125,10 @@ impl Multi {
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER_TOKEN)?);
         let registry = poll.registry().try_clone()?;
         let resolver = crate::dns::Resolver::new(waker.clone(), crate::dns::DNS_THREADS);
-        let (cmd_tx, cmd_rx) = crossbeam_channel::bounded(COMMAND_CAPACITY);
         Ok(Multi {
             poll,
             events: mio::Events::with_capacity(EVENTS_CAPACITY),
-            core: Core::new(registry, resolver, cmd_rx),
-            cmd_tx,
+            core: Core::new(registry, resolver),
             waker,
         })
     }
@@ -263,7 +259,7 @@ impl Multi {
     /// WebSocket), applied on the loop's thread; see [`CommandSender`].
     pub fn command_sender(&self) -> CommandSender {
         CommandSender {
-            tx: self.cmd_tx.clone(),
+            tx: self.core.command_channel().0.clone(),
             waker: self.waker.clone(),
         }
     }
@@ -271,9 +267,8 @@ impl Multi {
     /// Capacity of the command channel ([`COMMAND_CAPACITY`] by default). Call it before
     /// handing out senders: senders made earlier are disconnected.
     pub fn set_command_capacity(&mut self, n: usize) -> &mut Self {
-        let (tx, rx) = crossbeam_channel::bounded(n.max(1));
-        self.cmd_tx = tx;
-        self.core.cmd_rx = rx;
+        self.core.cmd = std::sync::OnceLock::new();
+        self.core.cmd_capacity = n.max(1);
         self
     }
 
