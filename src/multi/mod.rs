@@ -313,26 +313,24 @@ impl Multi {
                 "this multi is driven by socket_action",
             ));
         }
-        let mut now = Instant::now();
         if self.core.has_work() {
             // Work queued since the last turn (transfers added, unpaused, written to by the
             // application) runs before the wait, not after a zero-timeout one: a request added
             // after the last response goes out in this call, and the wait below then covers
             // its answer. One `epoll_wait` per call instead of two.
             let before = self.core.msgs.len();
-            self.core.run(now);
+            self.core.run(Instant::now());
             if self.core.msgs.len() > before {
                 // Something finished already: hand it over without blocking.
                 timeout = Some(Duration::ZERO);
             }
-            now = Instant::now();
         }
         let mut wait = if self.core.has_work() {
             Some(Duration::ZERO)
         } else {
             match (timeout, self.core.next_deadline()) {
                 (t, Some(at)) => {
-                    let d = at.saturating_duration_since(now);
+                    let d = at.saturating_duration_since(Instant::now());
                     Some(t.map_or(d, |t| t.min(d)))
                 }
                 (t, None) => t,
