@@ -38,6 +38,11 @@ struct Count {
 }
 
 impl Handler for Count {
+    /// Header lines are not needed (as the libcurl client sets no header function).
+    fn wants_headers(&self) -> bool {
+        false
+    }
+
     fn write(&mut self, _ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
         self.bytes += data.len() as u64;
         Flow::Continue

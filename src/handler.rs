@@ -92,6 +92,16 @@ pub trait Handler: Any + Send {
         Flow::Continue
     }
 
+    /// Whether [`header`](Handler::header) wants the header lines (and trailers) at all;
+    /// `true` by default. A handler that never looks at them returns `false`, like a libcurl
+    /// program that sets no `CURLOPT_HEADERFUNCTION`: the lines are then not walked and
+    /// `header` is not called. The transfer still reads the head as always (status, info,
+    /// framing, redirects), and the debug callback still sees the lines in verbose mode.
+    /// Asked once per response head.
+    fn wants_headers(&self) -> bool {
+        true
+    }
+
     /// Body bytes, decoded when content decoding is on (`CURLOPT_WRITEFUNCTION`).
     fn write(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
         let _ = (ctx, data);

@@ -58,7 +58,7 @@
 //!
 //! | libcurl | curlew |
 //! |---|---|
-//! | `CURLOPT_HEADERFUNCTION` | [`Handler::header`](crate::Handler::header), one call per line |
+//! | `CURLOPT_HEADERFUNCTION` | [`Handler::header`](crate::Handler::header), one call per line; none set: [`Handler::wants_headers`](crate::Handler::wants_headers) returns `false` |
 //! | `CURLOPT_WRITEFUNCTION` | [`Handler::write`](crate::Handler::write); `Flow::Pause` = `CURL_WRITEFUNC_PAUSE`, `Flow::Abort` = short write |
 //! | `CURLOPT_READFUNCTION` | [`Handler::read`](crate::Handler::read) with [`Easy::upload`](crate::Easy::upload); `ReadResult::Pause` / `Abort` |
 //! | `CURLOPT_SEEKFUNCTION` (rewind) | [`Handler::rewind`](crate::Handler::rewind) |

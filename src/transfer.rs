@@ -1122,16 +1122,19 @@ impl Transfer {
             ));
         }
         let verbose = self.opts.verbose;
-        let mut ctx = Self::ctx(core, id, &mut self.ctl, &self.info);
-        for line in head.lines() {
-            if verbose {
-                h.debug(DebugKind::HeaderIn, line);
-            }
-            if h.header(&mut ctx, line) == Flow::Abort {
-                return Err(Error::new(
-                    ErrorKind::AbortedByCallback,
-                    "header callback asked to abort",
-                ));
+        let wanted = h.wants_headers();
+        if verbose || wanted {
+            let mut ctx = Self::ctx(core, id, &mut self.ctl, &self.info);
+            for line in head.lines() {
+                if verbose {
+                    h.debug(DebugKind::HeaderIn, line);
+                }
+                if wanted && h.header(&mut ctx, line) == Flow::Abort {
+                    return Err(Error::new(
+                        ErrorKind::AbortedByCallback,
+                        "header callback asked to abort",
+                    ));
+                }
             }
         }
         let status = head.status();
@@ -1387,7 +1390,7 @@ impl Transfer {
                     if self.opts.verbose {
                         h.debug(DebugKind::HeaderIn, &line);
                     }
-                    if !self.discard {
+                    if !self.discard && h.wants_headers() {
                         let flow =
                             h.header(&mut Self::ctx(core, id, &mut self.ctl, &self.info), &line);
                         if flow == Flow::Abort {

@@ -429,3 +429,67 @@ fn chunked_wins_over_content_length() {
     f.unwrap();
     assert_eq!(f.body(), b"hello");
 }
+
+/// A handler that asks for no header lines gets no `header` calls, trailers included, and
+/// the transfer reads the head as always (status, Content-Type, framing, reuse); verbose
+/// mode still shows the lines to the debug callback.
+#[test]
+fn wants_headers_false_skips_header_calls_and_trailers() {
+    #[derive(Default)]
+    struct NoHeaders {
+        header_calls: usize,
+        debug_in: Vec<u8>,
+        body: Vec<u8>,
+    }
+    impl curlew::Handler for NoHeaders {
+        fn wants_headers(&self) -> bool {
+            false
+        }
+        fn header(&mut self, _ctx: &mut curlew::Ctx<'_>, _line: &[u8]) -> curlew::Flow {
+            self.header_calls += 1;
+            curlew::Flow::Continue
+        }
+        fn write(&mut self, _ctx: &mut curlew::Ctx<'_>, data: &[u8]) -> curlew::Flow {
+            self.body.extend_from_slice(data);
+            curlew::Flow::Continue
+        }
+        fn debug(&mut self, kind: curlew::DebugKind, data: &[u8]) {
+            if kind == curlew::DebugKind::HeaderIn {
+                self.debug_in.extend_from_slice(data);
+            }
+        }
+    }
+    let srv = Server::start(|c: &mut Conn| {
+        while c.read_request().is_some() {
+            let raw =
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/x\r\nTransfer-Encoding: chunked\r\n\r\n\
+                        4\r\ndata\r\n0\r\nX-Sum: 42\r\n\r\n";
+            if !drip(c, raw) {
+                return;
+            }
+        }
+    });
+    let mut m = curlew::Multi::new();
+    for verbose in [false, true] {
+        let mut e = curlew::Easy::with_handler(&srv.url("/"), NoHeaders::default()).unwrap();
+        e.verbose(verbose);
+        let id = m.add(e);
+        let f = finish(&mut m).remove(&id).unwrap();
+        f.unwrap();
+        let info = f.easy.info();
+        assert_eq!(info.response_code, 200);
+        assert_eq!(info.content_type.as_deref(), Some("text/x"));
+        let h = f.easy.handler::<NoHeaders>().unwrap();
+        assert_eq!(h.body, b"data");
+        assert_eq!(h.header_calls, 0);
+        if verbose {
+            let seen = String::from_utf8_lossy(&h.debug_in).into_owned();
+            assert!(seen.starts_with("HTTP/1.1 200 OK\r\n"), "{seen:?}");
+            assert!(seen.contains("X-Sum: 42\r\n"), "{seen:?}");
+        } else {
+            assert!(h.debug_in.is_empty());
+        }
+    }
+    // The chunked body and its trailers were consumed: one connection served both.
+    assert_eq!(srv.accepted(), 1);
+}
