@@ -132,11 +132,12 @@ pub(crate) struct Core {
     pub(crate) bufs: BufPool,
     /// The socket table when an external loop drives the multi (`socket_action`).
     pub(crate) ext: Option<Box<External>>,
-    /// Commands from other threads ([`CommandSender`](crate::CommandSender)).
-    /// The command channel, made by the first [`Multi::command_sender`] call (its array of
-    /// [`COMMAND_CAPACITY`](crate::COMMAND_CAPACITY) slots is not worth its memory to a multi
-    /// that never gets commands).
+    /// Commands from other threads ([`CommandSender`](crate::CommandSender)): the channel is
+    /// made by the first [`Multi::command_sender`] call (its array of `cmd_capacity` slots is
+    /// not worth its memory to a multi that never gets commands).
     pub(crate) cmd: std::sync::OnceLock<CommandChannel>,
+    /// Slots of that channel: [`COMMAND_CAPACITY`](crate::COMMAND_CAPACITY) unless
+    /// [`Multi::set_command_capacity`] said otherwise.
     pub(crate) cmd_capacity: usize,
     /// A command that did not fit (a full send queue), retried first; later commands wait
     /// behind it, so each transfer's commands apply in order.
