@@ -11,13 +11,15 @@
 //! cargo run --release --example demo [-- --transfers 2000 --conns 16 --websockets 200]
 //! ```
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::io::{BufReader, Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use curlew::{Ctx, Easy, Flow, Handler, Multi};
+
+#[path = "support/loopback.rs"]
+mod loopback;
 
 const CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/data/ca.pem");
 const CERT: &[u8] = include_bytes!("../tests/support/data/server.pem");
@@ -43,7 +45,7 @@ fn main() {
     let accepted = Arc::new(AtomicUsize::new(0));
     let http = serve(None, accepted.clone());
     let https = serve(Some(tls_config()), accepted.clone());
-    let ws = serve_ws();
+    let ws = loopback::ws_echo_server();
     println!(
         "servers: http://{http}, https://{https} and ws://{ws} (loopback, started by the demo)"
     );
@@ -164,28 +166,6 @@ impl Handler for WsEcho {
     }
 }
 
-/// A tungstenite echo server (an independent implementation) on loopback.
-fn serve_ws() -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let _ = stream.set_nodelay(true);
-                let Ok(mut ws) = tungstenite::accept(stream) else {
-                    return;
-                };
-                while let Ok(m) = ws.read() {
-                    if (m.is_text() || m.is_binary()) && ws.send(m).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    addr
-}
-
 /// Counts body bytes and checks them against what the server promised.
 struct Check {
     want: u64,
@@ -275,52 +255,21 @@ fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
     accepted: Arc<AtomicUsize>,
 ) -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            accepted.fetch_add(1, Ordering::Relaxed);
-            let tls = tls.clone();
-            std::thread::spawn(move || {
-                let _ = stream.set_nodelay(true);
-                match tls {
-                    None => handle(stream),
-                    Some(cfg) => {
-                        let conn = rustls::ServerConnection::new(cfg).expect("tls session");
-                        handle(rustls::StreamOwned::new(conn, stream));
-                    }
-                }
-            });
+    loopback::serve_each(move |stream| {
+        accepted.fetch_add(1, Ordering::Relaxed);
+        match tls.clone() {
+            None => handle(stream),
+            Some(cfg) => {
+                let conn = rustls::ServerConnection::new(cfg).expect("tls session");
+                handle(rustls::StreamOwned::new(conn, stream));
+            }
         }
-    });
-    addr
+    })
 }
 
 fn handle<S: Read + Write>(stream: S) {
     let mut r = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-        let mut content_length = 0usize;
-        loop {
-            let mut h = String::new();
-            if r.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            if h == "\r\n" {
-                break;
-            }
-            if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                content_length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; content_length];
-        if r.read_exact(&mut body).is_err() {
-            return;
-        }
+    while let Some((path, body)) = loopback::read_request(&mut r) {
         let mut parts = path.trim_start_matches('/').split('/');
         let kind = parts.next().unwrap_or("");
         let len: usize = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);

@@ -32,8 +32,7 @@
 //! stale and skipped.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::io::{BufReader, Write};
 use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -41,6 +40,9 @@ use std::time::{Duration, Instant};
 use curlew::ws::{WsError, CLOSE, TEXT};
 use curlew::{Ctx, Easy, Flow, Handler, Multi, Ready, SocketWhat, TransferId, SOCKET_TIMEOUT};
 use polling::{Event, Events, PollMode, Poller};
+
+#[path = "support/loopback.rs"]
+mod loopback;
 
 /// Messages each callback-model WebSocket exchanges before it closes.
 const WS_ROUNDS: usize = 10;
@@ -157,7 +159,7 @@ fn on_socket(t: &mut Table, poller: &Poller, fd: RawFd, what: SocketWhat, token:
 
 fn run(n_http: usize, n_ws: usize) -> Result<bool, Box<dyn std::error::Error>> {
     let http = serve_http();
-    let ws = serve_ws();
+    let ws = loopback::ws_echo_server();
     println!("servers: http://{http} and ws://{ws} (loopback, started by the example)");
 
     let poller = Arc::new(Poller::new()?);
@@ -591,72 +593,19 @@ impl Handler for Check {
 
 /// A keep-alive HTTP/1.1 server: `GET /get/LEN` answers LEN bytes of a known pattern.
 fn serve_http() -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let _ = stream.set_nodelay(true);
-                let mut r = BufReader::new(stream);
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-                    let mut content_length = 0usize;
-                    loop {
-                        let mut h = String::new();
-                        if r.read_line(&mut h).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if h == "\r\n" {
-                            break;
-                        }
-                        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                            content_length = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; content_length];
-                    if r.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    let len: usize = path
-                        .strip_prefix("/get/")
-                        .and_then(|n| n.parse().ok())
-                        .unwrap_or(0);
-                    let mut out =
-                        format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n").into_bytes();
-                    out.extend((0..len).map(|i| (i % 251) as u8));
-                    let s = r.get_mut();
-                    if s.write_all(&out).and_then(|_| s.flush()).is_err() {
-                        return;
-                    }
-                }
-            });
+    loopback::serve_each(|stream| {
+        let mut r = BufReader::new(stream);
+        while let Some((path, _body)) = loopback::read_request(&mut r) {
+            let len: usize = path
+                .strip_prefix("/get/")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let mut out = format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n").into_bytes();
+            out.extend((0..len).map(|i| (i % 251) as u8));
+            let s = r.get_mut();
+            if s.write_all(&out).and_then(|_| s.flush()).is_err() {
+                return;
+            }
         }
-    });
-    addr
-}
-
-/// A tungstenite echo server (an independent implementation) on loopback.
-fn serve_ws() -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let _ = stream.set_nodelay(true);
-                let Ok(mut ws) = tungstenite::accept(stream) else {
-                    return;
-                };
-                while let Ok(m) = ws.read() {
-                    if (m.is_text() || m.is_binary()) && ws.send(m).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    addr
+    })
 }

@@ -8,6 +8,9 @@
 
 use curlew::{Ctx, Easy, Flow, Handler};
 
+#[path = "support/loopback.rs"]
+mod loopback;
+
 struct Chat {
     sent: usize,
 }
@@ -55,30 +58,10 @@ impl Handler for Chat {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = match std::env::args().nth(1) {
         Some(u) => u,
-        None => format!("ws://{}/echo", echo_server()),
+        None => format!("ws://{}/echo", loopback::ws_echo_server()),
     };
     let mut easy = Easy::with_handler(&url, Chat { sent: 0 })?;
     easy.perform()?;
     println!("closed cleanly");
     Ok(())
-}
-
-fn echo_server() -> std::net::SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let Ok(mut ws) = tungstenite::accept(stream) else {
-                    return;
-                };
-                while let Ok(m) = ws.read() {
-                    if (m.is_text() || m.is_binary()) && ws.send(m).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    addr
 }

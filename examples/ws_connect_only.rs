@@ -12,10 +12,13 @@ use std::time::{Duration, Instant};
 use curlew::ws::WsError;
 use curlew::{Easy, Multi};
 
+#[path = "support/loopback.rs"]
+mod loopback;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = match std::env::args().nth(1) {
         Some(u) => u,
-        None => format!("ws://{}/echo", echo_server()),
+        None => format!("ws://{}/echo", loopback::ws_echo_server()),
     };
     let mut multi = Multi::new();
     let mut easy = Easy::new(&url)?;
@@ -60,24 +63,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     multi.ws(id)?.close(1000, "bye")?;
     multi.poll(Some(Duration::from_millis(100)))?;
     Ok(())
-}
-
-fn echo_server() -> std::net::SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let Ok(mut ws) = tungstenite::accept(stream) else {
-                    return;
-                };
-                while let Ok(m) = ws.read() {
-                    if (m.is_text() || m.is_binary()) && ws.send(m).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    addr
 }
