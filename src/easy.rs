@@ -14,7 +14,9 @@ use crate::proto::http1::Limits;
 use crate::transport::tls::TlsOptions;
 use crate::url::Target;
 
-/// Default user agent (`CURLOPT_USERAGENT`).
+/// The User-Agent the `curlew` tool sends (as the curl tool sends `curl/VERSION`). The library
+/// sends none unless [`Easy::user_agent`] sets one, as libcurl sends none without
+/// `CURLOPT_USERAGENT`.
 pub const DEFAULT_USER_AGENT: &str = concat!("curlew/", env!("CARGO_PKG_VERSION"));
 /// Default maximum number of redirects followed (`CURLOPT_MAXREDIRS`; the curl tool's 50).
 pub const DEFAULT_MAX_REDIRECTS: u32 = 50;
@@ -179,7 +181,7 @@ impl Easy {
                 connect_timeout: DEFAULT_CONNECT_TIMEOUT,
                 timeout: None,
                 low_speed: None,
-                user_agent: Some(DEFAULT_USER_AGENT.to_string()),
+                user_agent: None,
                 verbose: false,
                 progress: false,
                 tls: TlsOptions {
@@ -347,7 +349,14 @@ impl Easy {
         self
     }
 
-    /// The User-Agent header; `None` sends none (`CURLOPT_USERAGENT`).
+    /// The User-Agent header; `None` (the default, as in libcurl) sends none
+    /// (`CURLOPT_USERAGENT`). [`DEFAULT_USER_AGENT`] is what the `curlew` tool sends.
+    ///
+    /// ```
+    /// let mut easy = curlew::Easy::new("http://127.0.0.1/")?;
+    /// easy.user_agent(Some(curlew::DEFAULT_USER_AGENT))?;
+    /// # Ok::<(), curlew::Error>(())
+    /// ```
     pub fn user_agent(&mut self, ua: Option<&str>) -> Result<&mut Self> {
         if let Some(ua) = ua {
             if ua.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {

@@ -86,7 +86,7 @@
 //! | `CURLOPT_ACCEPT_ENCODING ""` | [`Easy::accept_encoding`](crate::Easy::accept_encoding) (gzip, deflate) |
 //! | `CURLOPT_CONNECTTIMEOUT_MS`, `TIMEOUT_MS` | [`Easy::connect_timeout`](crate::Easy::connect_timeout), [`Easy::timeout`](crate::Easy::timeout) |
 //! | `CURLOPT_LOW_SPEED_LIMIT` + `TIME` | [`Easy::low_speed`](crate::Easy::low_speed) |
-//! | `CURLOPT_USERAGENT` | [`Easy::user_agent`](crate::Easy::user_agent) |
+//! | `CURLOPT_USERAGENT` | [`Easy::user_agent`](crate::Easy::user_agent) (none by default, as in libcurl; the tool sends `curlew/VERSION`, `-A` changes it) |
 //! | `CURLOPT_CAINFO`, `SSL_VERIFYPEER=0`, `SSLCERT`/`SSLKEY` | [`Easy::ca_file`](crate::Easy::ca_file), [`Easy::insecure`](crate::Easy::insecure), [`Easy::client_cert`](crate::Easy::client_cert) |
 //! | `CURLOPT_EXPECT_100_TIMEOUT_MS` | [`Easy::expect_100_timeout`](crate::Easy::expect_100_timeout) |
 //! | `CURLOPT_MAXFILESIZE_LARGE` | [`Easy::max_filesize`](crate::Easy::max_filesize) |

@@ -59,7 +59,7 @@ fn text(b: &[u8]) -> String {
 }
 
 /// `/hello`, `/echo` (method + body back), `/404`, `/r/N` (N redirects then /hello),
-/// `/headers` (the request's X-Test header back), `/gzip`.
+/// `/headers` (the request's X-Test header back), `/ua` (its User-Agent back), `/gzip`.
 fn app() -> Server {
     Server::start(routes(|req| match req.path() {
         "/hello" => Response::ok("hello world"),
@@ -79,6 +79,7 @@ fn app() -> Server {
             req.header("x-test").unwrap_or("-"),
             req.header("accept-encoding").unwrap_or("-")
         )),
+        "/ua" => Response::ok(req.header("user-agent").unwrap_or("-").to_string()),
         "/gzip" => {
             Response::ok(support::gzip(b"compressed body")).header("Content-Encoding", "gzip")
         }
@@ -168,6 +169,18 @@ fn request_method_headers_and_data() {
 
     let o = curlew(&["-s", "-H", "X-Test: yes", &srv.url("/headers")]);
     assert_eq!(text(&o.stdout), "x-test=yes accept-encoding=-");
+}
+
+#[test]
+fn user_agent() {
+    // The tool names itself (like curl's curl/VERSION); -A replaces it, -A "" drops it.
+    let srv = app();
+    let o = curlew(&["-s", &srv.url("/ua")]);
+    assert_eq!(text(&o.stdout), curlew::DEFAULT_USER_AGENT);
+    let o = curlew(&["-s", "-A", "probe/2", &srv.url("/ua")]);
+    assert_eq!(text(&o.stdout), "probe/2");
+    let o = curlew(&["-s", "--user-agent", "", &srv.url("/ua")]);
+    assert_eq!(text(&o.stdout), "-");
 }
 
 #[test]

@@ -23,6 +23,31 @@ fn hostport(srv: &Server) -> String {
 }
 
 #[test]
+fn user_agent_only_when_set() {
+    // libcurl sends no User-Agent without CURLOPT_USERAGENT; neither do we.
+    let srv = ok_server();
+    let mut e = Easy::new(&srv.url("/ua")).unwrap();
+    e.user_agent(Some(DEFAULT_USER_AGENT)).unwrap();
+    run_one(e).unwrap();
+    assert_eq!(
+        head_of(&srv),
+        format!(
+            "GET /ua HTTP/1.1\r\nHost: {}\r\nUser-Agent: {DEFAULT_USER_AGENT}\r\nAccept: */*\r\n\r\n",
+            hostport(&srv)
+        )
+    );
+    // Set, then unset.
+    let mut e = Easy::new(&srv.url("/ua")).unwrap();
+    e.user_agent(Some("x/1")).unwrap().user_agent(None).unwrap();
+    run_one(e).unwrap();
+    assert!(!head_of(&srv).contains("User-Agent"));
+    assert!(Easy::new(&srv.url("/"))
+        .unwrap()
+        .user_agent(Some("a\r\nb"))
+        .is_err());
+}
+
+#[test]
 fn get_sends_exact_request() {
     let srv = ok_server();
     let f = run_one(Easy::new(&srv.url("/path/x?q=1&r=%20")).unwrap());
@@ -31,7 +56,7 @@ fn get_sends_exact_request() {
     assert_eq!(
         head_of(&srv),
         format!(
-            "GET /path/x?q=1&r=%20 HTTP/1.1\r\nHost: {}\r\nUser-Agent: {DEFAULT_USER_AGENT}\r\nAccept: */*\r\n\r\n",
+            "GET /path/x?q=1&r=%20 HTTP/1.1\r\nHost: {}\r\nAccept: */*\r\n\r\n",
             hostport(&srv)
         )
     );
@@ -55,7 +80,7 @@ fn head_has_no_body_and_keeps_the_connection() {
     assert_eq!(
         head_of(&srv),
         format!(
-            "HEAD /h HTTP/1.1\r\nHost: {}\r\nUser-Agent: {DEFAULT_USER_AGENT}\r\nAccept: */*\r\n\r\n",
+            "HEAD /h HTTP/1.1\r\nHost: {}\r\nAccept: */*\r\n\r\n",
             hostport(&srv)
         )
     );
@@ -91,7 +116,7 @@ fn post_bytes_sends_length_type_and_body() {
     assert_eq!(
         head_of(&srv),
         format!(
-            "POST /form HTTP/1.1\r\nHost: {}\r\nUser-Agent: {DEFAULT_USER_AGENT}\r\nAccept: */*\r\n\
+            "POST /form HTTP/1.1\r\nHost: {}\r\nAccept: */*\r\n\
              Content-Length: 7\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n",
             hostport(&srv)
         )
@@ -126,7 +151,7 @@ fn put_delete_and_custom_methods() {
         .map(|r| String::from_utf8(r.raw_head.clone()).unwrap())
         .collect();
     let hp = hostport(&srv);
-    let common = format!("Host: {hp}\r\nUser-Agent: {DEFAULT_USER_AGENT}\r\nAccept: */*\r\n");
+    let common = format!("Host: {hp}\r\nAccept: */*\r\n");
     assert_eq!(
         heads,
         vec![
@@ -190,7 +215,7 @@ fn user_host_header_replaces_host_and_comes_first() {
     assert_eq!(
         head_of(&srv),
         format!(
-            "GET / HTTP/1.1\r\nHost: example.test:8080\r\nUser-Agent: {DEFAULT_USER_AGENT}\r\n\
+            "GET / HTTP/1.1\r\nHost: example.test:8080\r\n\
              Accept: */*\r\nX-Before: 1\r\n\r\n"
         )
     );
@@ -235,7 +260,7 @@ fn empty_host_value_removes_host() {
     run_one(e).unwrap();
     assert_eq!(
         head_of(&srv),
-        format!("GET / HTTP/1.1\r\nUser-Agent: {DEFAULT_USER_AGENT}\r\nAccept: */*\r\n\r\n")
+        format!("GET / HTTP/1.1\r\nAccept: */*\r\n\r\n")
     );
 }
 

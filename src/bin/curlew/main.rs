@@ -51,6 +51,9 @@ pub struct Args {
     /// Extra header "Name: value" (repeatable)
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub header: Vec<String>,
+    /// User-Agent to send (the tool sends curlew/VERSION, like curl's curl/VERSION; "" sends none)
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    pub user_agent: Option<String>,
     /// POST data (@file reads a file, newlines stripped); implies POST
     #[arg(short = 'd', long = "data", value_name = "DATA")]
     pub data: Vec<String>,
@@ -200,6 +203,12 @@ pub fn parse_header(h: &str) -> Result<(String, String), Fail> {
 
 /// The options shared by HTTP and WebSocket transfers.
 pub fn common_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
+    // The library sends no User-Agent unless told (libcurl); the tool names itself (curl).
+    match args.user_agent.as_deref() {
+        None => easy.user_agent(Some(curlew::DEFAULT_USER_AGENT))?,
+        Some("") => easy.user_agent(None)?,
+        Some(ua) => easy.user_agent(Some(ua))?,
+    };
     for h in &args.header {
         let (n, v) = parse_header(h)?;
         easy.header(&n, &v)?;
