@@ -9,8 +9,8 @@ use bytes::Bytes;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{Collector, Handler};
 use crate::info::TransferInfo;
-use crate::multi::Multi;
 use crate::proto::http1::Limits;
+use crate::transfer::Transfer;
 use crate::transport::tls::TlsOptions;
 use crate::url::Target;
 
@@ -116,16 +116,11 @@ impl Default for WsOptions {
 }
 
 /// What an [`Easy`] is made of, moved into and out of a multi.
-pub(crate) type EasyParts = (
-    Box<Options>,
-    Box<dyn Handler>,
-    Box<TransferInfo>,
-    Option<Box<Multi>>,
-);
+pub(crate) type EasyParts = (Box<Transfer>, Box<dyn Handler>);
 
 /// One transfer: a URL, its options and its [`Handler`] (libcurl's easy handle).
 ///
-/// Run it alone with [`Easy::perform`], or add it to a [`Multi`] to run it beside others.
+/// Run it alone with [`Easy::perform`], or add it to a [`Multi`](crate::Multi) to run it beside others.
 ///
 /// ```no_run
 /// use curlew::Easy;
@@ -137,19 +132,18 @@ pub(crate) type EasyParts = (
 /// # Ok::<(), curlew::Error>(())
 /// ```
 pub struct Easy {
-    // Boxed: an Easy moves into and out of its multi on every add and remove; its parts are
-    // moved as pointers, not copied (~1 KiB of options and info per transfer).
-    pub(crate) opts: Box<Options>,
+    // The transfer's whole state (options, info, and what a run needs), in the box that moves
+    // into the multi on add and back out on remove: like libcurl's easy handle, the handle is
+    // the transfer, so adding and removing move a pointer and allocate nothing.
+    pub(crate) x: Box<Transfer>,
     pub(crate) handler: Box<dyn Handler>,
-    pub(crate) info: Box<TransferInfo>,
-    private: Option<Box<Multi>>,
 }
 
 impl std::fmt::Debug for Easy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Easy")
-            .field("url", &self.opts.target.url.as_str())
-            .field("method", &self.opts.method)
+            .field("url", &self.x.opts.target.url.as_str())
+            .field("method", &self.x.opts.method)
             .finish_non_exhaustive()
     }
 }
@@ -163,48 +157,48 @@ impl Easy {
     /// A transfer of `url` with your handler.
     pub fn with_handler(url: &str, handler: impl Handler) -> Result<Easy> {
         let target = Target::parse(url)?;
-        Ok(Easy {
-            info: Box::new(TransferInfo {
-                effective_url: target.url.to_string(),
+        let info = Box::new(TransferInfo {
+            effective_url: target.url.to_string(),
+            ..Default::default()
+        });
+        let opts = Box::new(Options {
+            target,
+            method: None,
+            nobody: false,
+            headers: Vec::new(),
+            body: Body::None,
+            follow: false,
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            unrestricted_auth: false,
+            accept_encoding: false,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: None,
+            low_speed: None,
+            user_agent: None,
+            verbose: false,
+            progress: false,
+            tls: TlsOptions {
+                alpn: vec![b"http/1.1".to_vec()],
                 ..Default::default()
-            }),
-            opts: Box::new(Options {
-                target,
-                method: None,
-                nobody: false,
-                headers: Vec::new(),
-                body: Body::None,
-                follow: false,
-                max_redirects: DEFAULT_MAX_REDIRECTS,
-                unrestricted_auth: false,
-                accept_encoding: false,
-                connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-                timeout: None,
-                low_speed: None,
-                user_agent: None,
-                verbose: false,
-                progress: false,
-                tls: TlsOptions {
-                    alpn: vec![b"http/1.1".to_vec()],
-                    ..Default::default()
-                },
-                expect_100_timeout: DEFAULT_EXPECT_100_TIMEOUT,
-                limits: Limits::default(),
-                max_filesize: None,
-                forbid_reuse: false,
-                fresh_connect: false,
-                fail_on_error: false,
-                ws: WsOptions::default(),
-            }),
+            },
+            expect_100_timeout: DEFAULT_EXPECT_100_TIMEOUT,
+            limits: Limits::default(),
+            max_filesize: None,
+            forbid_reuse: false,
+            fresh_connect: false,
+            fail_on_error: false,
+            ws: WsOptions::default(),
+        });
+        Ok(Easy {
+            x: Box::new(Transfer::new(opts, info)),
             handler: Box::new(handler),
-            private: None,
         })
     }
 
     /// Change the URL (`CURLOPT_URL`).
     pub fn url(&mut self, url: &str) -> Result<&mut Self> {
-        self.opts.target = Target::parse(url)?;
-        self.info.effective_url = self.opts.target.url.to_string();
+        self.x.opts.target = Target::parse(url)?;
+        self.x.info.effective_url = self.x.opts.target.url.to_string();
         Ok(self)
     }
 
@@ -244,18 +238,18 @@ impl Easy {
                 format!("bad method {method:?}"),
             ));
         }
-        self.opts.nobody = method.eq_ignore_ascii_case("HEAD");
-        self.opts.method = Some(method.to_string());
+        self.x.opts.nobody = method.eq_ignore_ascii_case("HEAD");
+        self.x.opts.method = Some(method.to_string());
         Ok(self)
     }
 
     /// Send a HEAD request and expect no body (`CURLOPT_NOBODY`).
     pub fn nobody(&mut self, on: bool) -> &mut Self {
-        self.opts.nobody = on;
+        self.x.opts.nobody = on;
         if on {
-            self.opts.method = Some("HEAD".into());
-        } else if self.opts.method.as_deref() == Some("HEAD") {
-            self.opts.method = None;
+            self.x.opts.method = Some("HEAD".into());
+        } else if self.x.opts.method.as_deref() == Some("HEAD") {
+            self.x.opts.method = None;
         }
         self
     }
@@ -272,7 +266,8 @@ impl Easy {
                 format!("bad header {name:?}: {value:?}"),
             ));
         }
-        self.opts
+        self.x
+            .opts
             .headers
             .push((name.to_string(), value.to_string()));
         Ok(self)
@@ -280,14 +275,14 @@ impl Easy {
 
     /// Remove every header added with [`Easy::header`].
     pub fn clear_headers(&mut self) -> &mut Self {
-        self.opts.headers.clear();
+        self.x.opts.headers.clear();
         self
     }
 
     /// Send `body` as the request body (`CURLOPT_POSTFIELDS`). The method becomes POST unless
     /// one was set.
     pub fn body(&mut self, body: impl Into<Bytes>) -> &mut Self {
-        self.opts.body = Body::Bytes(body.into());
+        self.x.opts.body = Body::Bytes(body.into());
         self
     }
 
@@ -296,7 +291,7 @@ impl Easy {
     /// PUT unless one was set. Uploads of unknown size or more than [`EXPECT_100_THRESHOLD`]
     /// bytes send `Expect: 100-continue` (set the header to empty to turn that off).
     pub fn upload(&mut self, size: Option<u64>) -> &mut Self {
-        self.opts.body = Body::Read(size);
+        self.x.opts.body = Body::Read(size);
         self
     }
 
@@ -304,44 +299,44 @@ impl Easy {
     /// 307 and 308 keep the method and body. Authorization and Cookie headers are dropped when
     /// the redirect leaves the origin, unless [`Easy::unrestricted_auth`] is on.
     pub fn follow_location(&mut self, on: bool) -> &mut Self {
-        self.opts.follow = on;
+        self.x.opts.follow = on;
         self
     }
 
     /// Most redirects to follow (`CURLOPT_MAXREDIRS`); default [`DEFAULT_MAX_REDIRECTS`].
     pub fn max_redirects(&mut self, n: u32) -> &mut Self {
-        self.opts.max_redirects = n;
+        self.x.opts.max_redirects = n;
         self
     }
 
     /// Send credentials to other hosts on redirects too (`CURLOPT_UNRESTRICTED_AUTH`).
     pub fn unrestricted_auth(&mut self, on: bool) -> &mut Self {
-        self.opts.unrestricted_auth = on;
+        self.x.opts.unrestricted_auth = on;
         self
     }
 
     /// Ask for gzip/deflate and decode transparently (`CURLOPT_ACCEPT_ENCODING ""`).
     pub fn accept_encoding(&mut self, on: bool) -> &mut Self {
-        self.opts.accept_encoding = on;
+        self.x.opts.accept_encoding = on;
         self
     }
 
     /// Time allowed to resolve and connect, TLS included (`CURLOPT_CONNECTTIMEOUT_MS`).
     pub fn connect_timeout(&mut self, t: Duration) -> &mut Self {
-        self.opts.connect_timeout = t;
+        self.x.opts.connect_timeout = t;
         self
     }
 
     /// Time allowed for the whole transfer (`CURLOPT_TIMEOUT_MS`); none by default.
     pub fn timeout(&mut self, t: Option<Duration>) -> &mut Self {
-        self.opts.timeout = t;
+        self.x.opts.timeout = t;
         self
     }
 
     /// Fail with a timeout when fewer than `bytes_per_sec` move, on average, over `time`
     /// (`CURLOPT_LOW_SPEED_LIMIT` + `CURLOPT_LOW_SPEED_TIME`).
     pub fn low_speed(&mut self, bytes_per_sec: u64, time: Duration) -> &mut Self {
-        self.opts.low_speed = if bytes_per_sec > 0 && !time.is_zero() {
+        self.x.opts.low_speed = if bytes_per_sec > 0 && !time.is_zero() {
             Some((bytes_per_sec, time))
         } else {
             None
@@ -363,51 +358,51 @@ impl Easy {
                 return Err(Error::new(ErrorKind::BadFunctionArgument, "bad user agent"));
             }
         }
-        self.opts.user_agent = ua.map(str::to_string);
+        self.x.opts.user_agent = ua.map(str::to_string);
         Ok(self)
     }
 
     /// Call [`Handler::debug`] with a trace of the transfer (`CURLOPT_VERBOSE`).
     pub fn verbose(&mut self, on: bool) -> &mut Self {
-        self.opts.verbose = on;
+        self.x.opts.verbose = on;
         self
     }
 
     /// Call [`Handler::progress`] (`CURLOPT_NOPROGRESS` = 0).
     pub fn progress(&mut self, on: bool) -> &mut Self {
-        self.opts.progress = on;
+        self.x.opts.progress = on;
         self
     }
 
     /// Trust the PEM certificates in `path` instead of the system store (`CURLOPT_CAINFO`).
     pub fn ca_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
-        self.opts.tls.ca_file = Some(path.into());
+        self.x.opts.tls.ca_file = Some(path.into());
         self
     }
 
     /// Skip TLS certificate and host name verification (`-k`, `CURLOPT_SSL_VERIFYPEER` = 0).
     /// Dangerous: anyone on the path can read and change the traffic.
     pub fn insecure(&mut self, on: bool) -> &mut Self {
-        self.opts.tls.insecure = on;
+        self.x.opts.tls.insecure = on;
         self
     }
 
     /// Present a client certificate (PEM chain and PEM key) (`CURLOPT_SSLCERT` / `SSLKEY`).
     pub fn client_cert(&mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> &mut Self {
-        self.opts.tls.client_cert = Some((cert.into(), key.into()));
+        self.x.opts.tls.client_cert = Some((cert.into(), key.into()));
         self
     }
 
     /// How long to wait for `100 Continue` (`CURLOPT_EXPECT_100_TIMEOUT_MS`).
     pub fn expect_100_timeout(&mut self, t: Duration) -> &mut Self {
-        self.opts.expect_100_timeout = t;
+        self.x.opts.expect_100_timeout = t;
         self
     }
 
     /// Cap on the bytes of a response head (`CURLOPT_MAXHEADERSIZE`... curl's
     /// `CURL_MAX_HTTP_HEADER`); default [`proto::http1::MAX_HEADER_BYTES`](crate::proto::http1::MAX_HEADER_BYTES).
     pub fn max_header_bytes(&mut self, n: usize) -> &mut Self {
-        self.opts.limits.max_header_bytes = n;
+        self.x.opts.limits.max_header_bytes = n;
         self
     }
 
@@ -415,59 +410,49 @@ impl Easy {
     /// included (curl's `MAX_HTTP_RESP_HEADER_SIZE`); default
     /// [`proto::http1::MAX_RESPONSE_HEADS_BYTES`](crate::proto::http1::MAX_RESPONSE_HEADS_BYTES).
     pub fn max_response_heads_bytes(&mut self, n: usize) -> &mut Self {
-        self.opts.limits.max_response_heads_bytes = n;
+        self.x.opts.limits.max_response_heads_bytes = n;
         self
     }
 
     /// Cap on the number of response headers; default
     /// [`proto::http1::MAX_HEADERS`](crate::proto::http1::MAX_HEADERS).
     pub fn max_headers(&mut self, n: usize) -> &mut Self {
-        self.opts.limits.max_headers = n;
+        self.x.opts.limits.max_headers = n;
         self
     }
 
     /// Fail with [`ErrorKind::TooLarge`] when the body is larger than `n` bytes
     /// (`CURLOPT_MAXFILESIZE_LARGE`), known from Content-Length or counted as it arrives.
     pub fn max_filesize(&mut self, n: Option<u64>) -> &mut Self {
-        self.opts.max_filesize = n;
+        self.x.opts.max_filesize = n;
         self
     }
 
     /// Close the connection after this transfer (`CURLOPT_FORBID_REUSE`).
     pub fn forbid_reuse(&mut self, on: bool) -> &mut Self {
-        self.opts.forbid_reuse = on;
+        self.x.opts.forbid_reuse = on;
         self
     }
 
     /// Use a new connection even when a pooled one is available (`CURLOPT_FRESH_CONNECT`).
     pub fn fresh_connect(&mut self, on: bool) -> &mut Self {
-        self.opts.fresh_connect = on;
+        self.x.opts.fresh_connect = on;
         self
     }
 
     /// Fail with [`ErrorKind::HttpReturnedError`] on a status of 400 or more, without
     /// delivering the body (`CURLOPT_FAILONERROR`).
     pub fn fail_on_error(&mut self, on: bool) -> &mut Self {
-        self.opts.fail_on_error = on;
+        self.x.opts.fail_on_error = on;
         self
     }
 
     pub(crate) fn into_parts(self) -> EasyParts {
-        (self.opts, self.handler, self.info, self.private)
+        (self.x, self.handler)
     }
 
-    pub(crate) fn from_parts(
-        opts: Box<Options>,
-        handler: Box<dyn Handler>,
-        info: Box<TransferInfo>,
-        private: Option<Box<Multi>>,
-    ) -> Easy {
-        Easy {
-            opts,
-            handler,
-            info,
-            private,
-        }
+    pub(crate) fn from_parts(x: Box<Transfer>, handler: Box<dyn Handler>) -> Easy {
+        Easy { x, handler }
     }
 
     /// WebSocket connect-only mode (`CURLOPT_CONNECT_ONLY` = 2): the transfer completes once
@@ -475,21 +460,21 @@ impl Easy {
     /// application then sends and receives with [`Multi::ws`](crate::Multi::ws). Otherwise
     /// frames go to the write callback (the callback model).
     pub fn connect_only(&mut self, on: bool) -> &mut Self {
-        self.opts.ws.connect_only = on;
+        self.x.opts.ws.connect_only = on;
         self
     }
 
     /// WebSocket raw mode (`CURLWS_RAW_MODE`): no framing at all; received bytes go to the
     /// write callback as they arrive, and sends are written as they are.
     pub fn ws_raw_mode(&mut self, on: bool) -> &mut Self {
-        self.opts.ws.raw_mode = on;
+        self.x.opts.ws.raw_mode = on;
         self
     }
 
     /// Answer pings automatically (default on; `CURLWS_NOAUTOPONG` turns it off). When off,
     /// pings reach the application, which may answer with a [`PONG`](crate::ws::PONG).
     pub fn ws_auto_pong(&mut self, on: bool) -> &mut Self {
-        self.opts.ws.auto_pong = on;
+        self.x.opts.ws.auto_pong = on;
         self
     }
 
@@ -507,7 +492,7 @@ impl Easy {
             }
             v.push(p.to_string());
         }
-        self.opts.ws.protocols = v;
+        self.x.opts.ws.protocols = v;
         Ok(self)
     }
 
@@ -515,14 +500,14 @@ impl Easy {
     /// transfer. Default [`MAX_FRAME_SIZE`](crate::proto::ws::MAX_FRAME_SIZE) (frames are
     /// streamed in chunks, never buffered whole).
     pub fn ws_max_frame_size(&mut self, n: u64) -> &mut Self {
-        self.opts.ws.max_frame_size = n;
+        self.x.opts.ws.max_frame_size = n;
         self
     }
 
     /// Largest message accepted from the peer (1009 beyond it); default
     /// [`MAX_MESSAGE_SIZE`](crate::proto::ws::MAX_MESSAGE_SIZE).
     pub fn ws_max_message_size(&mut self, n: u64) -> &mut Self {
-        self.opts.ws.max_message_size = n;
+        self.x.opts.ws.max_message_size = n;
         self
     }
 
@@ -530,20 +515,20 @@ impl Easy {
     /// [`WsError::WouldBlock`](crate::ws::WsError::WouldBlock). Default
     /// [`MAX_SEND_QUEUE`](crate::proto::ws::MAX_SEND_QUEUE).
     pub fn ws_max_send_queue(&mut self, n: usize) -> &mut Self {
-        self.opts.ws.max_send_queue = n.max(crate::proto::ws::MIN_RECV_BUFFER);
+        self.x.opts.ws.max_send_queue = n.max(crate::proto::ws::MIN_RECV_BUFFER);
         self
     }
 
     /// How long to wait for the peer's close frame after sending ours; default
     /// [`DEFAULT_WS_CLOSE_TIMEOUT`].
     pub fn ws_close_timeout(&mut self, t: Duration) -> &mut Self {
-        self.opts.ws.close_timeout = t;
+        self.x.opts.ws.close_timeout = t;
         self
     }
 
     /// Validate incoming text as UTF-8 (default on; failure closes with 1007).
     pub fn ws_validate_utf8(&mut self, on: bool) -> &mut Self {
-        self.opts.ws.validate_utf8 = on;
+        self.x.opts.ws.validate_utf8 = on;
         self
     }
 
@@ -570,7 +555,7 @@ impl Easy {
             c.validate()
                 .map_err(|e| Error::new(ErrorKind::BadFunctionArgument, e.to_string()))?;
         }
-        self.opts.ws.compress = config;
+        self.x.opts.ws.compress = config;
         Ok(self)
     }
 
@@ -580,7 +565,7 @@ impl Easy {
     /// [`Easy::ws_max_message_size`]. In connect-only mode use
     /// [`WsHandle::recv_message`](crate::ws::WsHandle::recv_message) instead.
     pub fn ws_message_mode(&mut self, on: bool) -> &mut Self {
-        self.opts.ws.message_mode = on;
+        self.x.opts.ws.message_mode = on;
         self
     }
 
@@ -589,7 +574,7 @@ impl Easy {
     /// code set with [`Easy::ws_keepalive_close_code`]) and fail with
     /// [`ErrorKind::OperationTimedout`]. `None` turns it off (the default).
     pub fn ws_keepalive(&mut self, keepalive: Option<(Duration, Duration)>) -> &mut Self {
-        self.opts.ws.keepalive = keepalive.filter(|(i, _)| !i.is_zero());
+        self.x.opts.ws.keepalive = keepalive.filter(|(i, _)| !i.is_zero());
         self
     }
 
@@ -601,24 +586,22 @@ impl Easy {
                 format!("{code} is not a close code that may be sent"),
             ));
         }
-        self.opts.ws.keepalive_close_code = code;
+        self.x.opts.ws.keepalive_close_code = code;
         Ok(self)
     }
 
     /// What the transfer reported (`curl_easy_getinfo`).
     pub fn info(&self) -> &TransferInfo {
-        &self.info
+        &self.x.info
     }
 
     /// Run the transfer to completion, blocking (`curl_easy_perform`). It runs over a private
-    /// [`Multi`] kept inside this `Easy`, so repeated performs reuse connections.
+    /// [`Multi`](crate::Multi) kept inside this `Easy`, so repeated performs reuse connections.
     pub fn perform(&mut self) -> Result<()> {
-        let mut multi = self.private.take().unwrap_or_default();
+        let mut multi = self.x.private.take().unwrap_or_default();
         let placeholder = Easy {
-            opts: self.opts.clone(),
+            x: Box::new(Transfer::new(self.x.opts.clone(), Box::default())),
             handler: Box::new(crate::handler::Discard),
-            info: Box::default(),
-            private: None,
         };
         let me = std::mem::replace(self, placeholder);
         let id = multi.add(me);
@@ -636,7 +619,7 @@ impl Easy {
         if let Some(me) = multi.remove(id) {
             *self = me;
         }
-        self.private = Some(multi);
+        self.x.private = Some(multi);
         result
     }
 }

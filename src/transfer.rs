@@ -152,29 +152,13 @@ pub(crate) struct Transfer {
 }
 
 impl Transfer {
-    /// A transfer starts with fresh info, like curl's per-perform `Curl_initinfo`: an `Easy`
-    /// added again (or performed again) does not carry counts over from its last run.
-    /// `old` is the info of the `Easy`'s last run: only its URL buffer is kept.
-    pub(crate) fn new(
-        opts: Box<Options>,
-        mut info: Box<TransferInfo>,
-        private: Option<Box<Multi>>,
-    ) -> Self {
-        let now = Instant::now();
-        let spare_content_type = info.content_type.take().unwrap_or_default();
-        let mut effective_url = std::mem::take(&mut info.effective_url);
-        effective_url.clear();
-        effective_url.push_str(opts.target.url.as_str());
-        // Fresh info in the same box.
-        *info = TransferInfo {
-            effective_url,
-            ..TransferInfo::default()
-        };
+    /// The transfer of a new `Easy`: it has not run.
+    pub(crate) fn new(opts: Box<Options>, info: Box<TransferInfo>) -> Self {
         Transfer {
             redirected: None,
             method: std::borrow::Cow::Borrowed(""),
-            spare_content_type,
-            body: opts.body.clone(),
+            spare_content_type: String::new(),
+            body: Body::None,
             opts,
             info,
             ctl: Control::default(),
@@ -184,9 +168,9 @@ impl Transfer {
             armed: None,
             reported: false,
             result: None,
-            private,
+            private: None,
             started: None,
-            req_start: now,
+            req_start: Instant::now(),
             deadline_total: None,
             deadline_connect: None,
             deadline_attempt: None,
@@ -227,6 +211,149 @@ impl Transfer {
             ws_key: String::new(),
             established: false,
         }
+    }
+
+    /// A run starts (the `Easy` was added to a multi) with fresh info, like curl's
+    /// per-perform `Curl_initinfo`: an `Easy` added again (or performed again) does not carry
+    /// counts over from its last run. Only the info's string buffers are kept. The rest of the
+    /// run state is as [`new`](Self::new) made it ([`end_run`](Self::end_run) put it back).
+    pub(crate) fn start_run(&mut self) {
+        if let Some(ct) = self.info.content_type.take() {
+            self.spare_content_type = ct;
+        }
+        let mut effective_url = std::mem::take(&mut self.info.effective_url);
+        effective_url.clear();
+        effective_url.push_str(self.opts.target.url.as_str());
+        // Fresh info in the same box.
+        *self.info = TransferInfo {
+            effective_url,
+            ..TransferInfo::default()
+        };
+        self.body = self.opts.body.clone();
+        self.req_start = Instant::now();
+    }
+
+    /// A run ends (the `Easy` was taken out of its multi): every piece of run state goes back
+    /// to what [`new`](Self::new) made, except the options, the info (read after removal),
+    /// the private multi of `perform`, and small buffers worth keeping for the next run. The
+    /// pattern below names every field, so a field added to `Transfer` must be handled here.
+    pub(crate) fn end_run(&mut self) {
+        /// Buffers up to this capacity are kept for the next run (a request head, a few
+        /// held bytes); bigger ones (the 64 KiB upload buffer) are freed.
+        const KEEP: usize = 4096;
+        fn shrink(v: &mut Vec<u8>) {
+            if v.capacity() > KEEP {
+                *v = Vec::new();
+            } else {
+                v.clear();
+            }
+        }
+        let Transfer {
+            opts: _,
+            info: _,
+            private: _,
+            spare_content_type: _,
+            ctl,
+            state,
+            conn,
+            dirty,
+            armed,
+            reported,
+            result,
+            started,
+            req_start: _,
+            deadline_total,
+            deadline_connect,
+            deadline_attempt,
+            deadline_expect,
+            lowspeed,
+            progress_next,
+            progress_dirty,
+            budget_spent,
+            redirected,
+            method: _,
+            body,
+            strip_auth,
+            slot_key,
+            addrs,
+            next_addr,
+            last_connect_error,
+            fresh,
+            retried,
+            redirects,
+            send,
+            head_buf,
+            head_sent,
+            body_sent,
+            ubuf,
+            ubuf_pos,
+            upload_eof,
+            expect_continue,
+            recv,
+            parser,
+            head,
+            decoder,
+            content,
+            decoded,
+            held,
+            discard,
+            redirect,
+            got_bytes,
+            finish_after_held,
+            heads_bytes,
+            ws,
+            ws_key,
+            established,
+        } = self;
+        *ctl = Control::default();
+        *state = State::Init;
+        *conn = None;
+        *dirty = false;
+        *armed = None;
+        *reported = false;
+        *result = None;
+        *started = None;
+        *deadline_total = None;
+        *deadline_connect = None;
+        *deadline_attempt = None;
+        *deadline_expect = None;
+        *lowspeed = None;
+        *progress_next = None;
+        *progress_dirty = false;
+        *budget_spent = false;
+        *redirected = None;
+        *body = Body::None;
+        *strip_auth = false;
+        *slot_key = None;
+        *addrs = None;
+        *next_addr = 0;
+        *last_connect_error = None;
+        *fresh = false;
+        *retried = false;
+        *redirects = 0;
+        *send = Send::Head;
+        shrink(head_buf);
+        *head_sent = 0;
+        *body_sent = 0;
+        shrink(ubuf);
+        *ubuf_pos = 0;
+        *upload_eof = false;
+        *expect_continue = false;
+        *recv = Recv::Head;
+        *parser = None;
+        *head = None;
+        *decoder = None;
+        *content = None;
+        shrink(decoded);
+        shrink(held);
+        *discard = false;
+        *redirect = None;
+        *got_bytes = false;
+        *finish_after_held = false;
+        *heads_bytes = 0;
+        *ws = None;
+        ws_key.clear();
+        *established = false;
     }
 
     /// The earliest timer of this transfer.

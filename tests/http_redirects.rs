@@ -318,3 +318,34 @@ fn redirect_with_large_body_closes_instead_of_draining() {
     assert_eq!(f.body(), b"small");
     assert_eq!(srv.accepted(), 2);
 }
+
+#[test]
+fn easy_added_again_starts_fresh() {
+    // The Easy carries its run state in and out of the multi; a second run must not see the
+    // first one's: the POST becomes GET after the 302 each time, the count starts again.
+    let srv = redirect_server();
+    let mut m = curlew::Multi::new();
+    let mut easy = post(&srv.url("/r302"));
+    for round in 0..3 {
+        let id = m.add(easy);
+        let mut done = finish(&mut m);
+        let f = done.remove(&id).expect("finished");
+        f.unwrap();
+        assert_eq!(f.body(), b"GET ", "round {round}");
+        let info = f.easy.info();
+        assert_eq!(info.redirect_count, 1, "round {round}");
+        assert_eq!(info.effective_url, srv.url("/target"));
+        easy = f.easy;
+        easy.set_handler(Rec::default());
+    }
+    let methods: Vec<_> = srv.request_log().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["POST", "GET", "POST", "GET", "POST", "GET"]);
+    // Removed mid-run (the server never answers), then added again elsewhere: it runs whole.
+    let silent = silent_server();
+    let id = m.add(post(&silent.url("/r302")));
+    let mut stalled = m.remove(id).expect("still in the multi");
+    stalled.url(&srv.url("/r302")).unwrap();
+    let f = run_one(stalled);
+    f.unwrap();
+    assert_eq!(f.easy.info().redirect_count, 1);
+}

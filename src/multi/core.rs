@@ -188,8 +188,8 @@ impl Core {
     pub(crate) fn add(&mut self, easy: Easy) -> TransferId {
         let gen = self.next_gen;
         self.next_gen = self.next_gen.wrapping_add(1).max(1);
-        let (opts, handler, info, private) = easy.into_parts();
-        let xfer = Box::new(Transfer::new(opts, info, private));
+        let (mut xfer, handler) = easy.into_parts();
+        xfer.start_run();
         let index = self.slots.insert(Slot {
             gen,
             xfer: Some(xfer),
@@ -529,7 +529,8 @@ impl Core {
             // connection until it is removed: close it (and free its slot in the limits).
             self.close_conn(conn);
         }
-        Some(Easy::from_parts(x.opts, h, x.info, x.private))
+        x.end_run();
+        Some(Easy::from_parts(x, h))
     }
 
     // ----- connections -------------------------------------------------------------------
