@@ -264,6 +264,9 @@ pub fn ws_decoder(data: &[u8]) {
 #[derive(Debug, Default, PartialEq, Eq)]
 struct HttpRun {
     statuses: Vec<u16>,
+    /// Every head, whole (bytes, spans, indexes): the same whether it was scanned or, given
+    /// back with `recycle` (opts bit 0x40), compared with the one before.
+    heads: Vec<String>,
     kinds: Vec<BodyKind>,
     body: Vec<u8>,
     trailers: Vec<Vec<u8>>,
@@ -348,6 +351,7 @@ fn run_http1(opts: u8, wire: &[u8], splits: Option<&[u8]>) -> HttpRun {
                 head.lines().count(),
             );
             run.statuses.push(head.status());
+            run.heads.push(format!("{head:?}"));
             buf.drain(..hl);
             if head.is_informational() {
                 continue;
@@ -367,6 +371,9 @@ fn run_http1(opts: u8, wire: &[u8], splits: Option<&[u8]>) -> HttpRun {
                 None
             };
             body = Some((BodyDecoder::new(kind, &limits), cdec));
+            if opts & 0x40 != 0 {
+                parser.recycle(head);
+            }
             if run.statuses.len() >= 16 {
                 return run;
             }

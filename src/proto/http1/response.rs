@@ -445,8 +445,22 @@ pub struct ResponseParser {
     /// A scanned line started with SP or HTAB: a header value may be folded.
     fold_seen: bool,
     /// Storage of a head given back with [`ResponseParser::recycle`], reused by the next.
+    /// While `memo` is set they still hold that head (bytes and header spans).
     spare_raw: Vec<u8>,
     spare_headers: Vec<HeaderSpan>,
+    /// The rest of the last head given back, when the next one may be checked against it
+    /// instead of scanned (see [`ResponseParser::same_shape`]).
+    memo: Option<Memo>,
+}
+
+/// What a recycled head's storage does not hold: with `spare_raw` and `spare_headers` it is
+/// the whole previous head.
+#[derive(Debug, Clone, Copy)]
+struct Memo {
+    version: Version,
+    status: u16,
+    reason: Span,
+    known: Known,
 }
 
 impl ResponseParser {
@@ -474,6 +488,7 @@ impl ResponseParser {
             fold_seen: false,
             spare_raw: Vec::new(),
             spare_headers: Vec::new(),
+            memo: None,
         }
     }
 
@@ -482,17 +497,99 @@ impl ResponseParser {
         self.max_header_bytes == limits.max_header_bytes && self.max_headers == limits.max_headers
     }
 
-    /// Takes back the storage of a head that is no longer needed, for the next one.
-    pub(crate) fn recycle(&mut self, head: ResponseHead) {
+    /// Takes back the storage of a head that is no longer needed, for the next one. A head
+    /// without folded lines that started at the front of its buffer is kept as it is: the
+    /// next head on the connection is usually the same but for a few value bytes (a `Date`),
+    /// and the parser's first look at it compares it with this one eight bytes at a time
+    /// instead of scanning it again: only changed bytes inside header values, that leave
+    /// every value's ends as they were, are accepted that way; anything else is scanned.
+    pub fn recycle(&mut self, head: ResponseHead) {
         let ResponseHead {
-            mut raw,
-            mut headers,
-            ..
+            raw,
+            unfolded,
+            head_len,
+            version,
+            status,
+            reason,
+            headers,
+            known,
+            may_fold,
         } = head;
-        raw.clear();
-        headers.clear();
+        let keep = unfolded.is_none()
+            && !may_fold
+            && raw.len() == head_len
+            && head_len <= self.max_header_bytes
+            && headers.len() <= self.max_headers;
+        self.memo = keep.then_some(Memo {
+            version,
+            status,
+            reason,
+            known,
+        });
         self.spare_raw = raw;
         self.spare_headers = headers;
+    }
+
+    /// The head at the front of `buf` when it has the previous head's shape: the same length
+    /// and the same bytes, except inside header values, where each changed byte is a value
+    /// byte (HTAB, SP, VCHAR, obs-text) and not SP or HTAB at a value's first or last
+    /// position. Such a head has the same lines, names and value spans (no line end, colon
+    /// or trimmed whitespace moved), so it is what a scan would give: the stored spans are
+    /// reused and only the changed bytes are copied. `None` (and the storage is left for a
+    /// scan) for anything else. Compared eight bytes at a time.
+    fn same_shape(&mut self, buf: &[u8], memo: Memo) -> Option<ResponseHead> {
+        let len = self.spare_raw.len();
+        let new = buf.get(..len)?;
+        let old = &mut self.spare_raw[..];
+        let spans = &self.spare_headers;
+        let mut k = 0;
+        // Position `pos` changed to `b`: allowed inside a value, as a value byte, and not as
+        // whitespace at the value's ends.
+        let mut allowed = |pos: usize, b: u8| -> bool {
+            while spans.get(k).is_some_and(|s| s.value.1 <= pos) {
+                k += 1;
+            }
+            let Some(&HeaderSpan { value: (a, e), .. }) = spans.get(k) else {
+                return false;
+            };
+            pos >= a
+                && CLASS[b as usize] & C_VALUE != 0
+                && !((pos == a || pos + 1 == e) && (b == b' ' || b == b'\t'))
+        };
+        let mut i = 0;
+        while let (Some(x), Some(y)) = (word_at(new, i), word_at(old, i)) {
+            let mut d = x ^ y;
+            if d != 0 {
+                while d != 0 {
+                    let j = (d.trailing_zeros() / 8) as usize;
+                    if !allowed(i + j, new[i + j]) {
+                        return None;
+                    }
+                    d &= !(0xff << (j * 8));
+                }
+                old[i..i + 8].copy_from_slice(&new[i..i + 8]);
+            }
+            i += 8;
+        }
+        for j in i..len {
+            if new[j] != old[j] {
+                if !allowed(j, new[j]) {
+                    return None;
+                }
+                old[j] = new[j];
+            }
+        }
+        Some(ResponseHead {
+            raw: std::mem::take(&mut self.spare_raw),
+            unfolded: None,
+            head_len: len,
+            version: memo.version,
+            status: memo.status,
+            reason: memo.reason,
+            headers: std::mem::take(&mut self.spare_headers),
+            known: memo.known,
+            may_fold: false,
+        })
     }
 
     /// Forgets any partial scan, for a new buffer. The parser also resets
@@ -541,6 +638,14 @@ impl ResponseParser {
             // folded, malformed, too many headers) goes the careful way below, which also
             // keeps a head arriving in many pieces linear.
             self.fast_tried = true;
+            // The memo is for this first look only: whatever happens next may take or
+            // change the storage it describes.
+            if let (0, Some(memo)) = (start, self.memo.take()) {
+                if let Some(head) = self.same_shape(buf, memo) {
+                    self.reset();
+                    return Ok(Some(head));
+                }
+            }
             let slots = recycle(std::mem::take(&mut self.slots));
             let (result, slots) = self.fast_head(buf, start, slots);
             self.slots = recycle(slots);
@@ -1611,5 +1716,97 @@ mod tests {
             complete > 5_000 && folded > 500 && simple > 2_000,
             "{complete} complete, {folded} folded, {simple} by the one-pass scanner"
         );
+    }
+
+    #[test]
+    fn same_shape_agrees_with_a_scan() {
+        // Heads of every shape the scanners accept, each given back to its parser, then a
+        // copy with a few bytes changed (anywhere: values, names, line ends, the status
+        // line) parsed by that parser: the result must be what a fresh parser gives, and a
+        // head taken by `same_shape` exactly what a scan gives.
+        const HEADS: [&[u8]; 6] = [
+            b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Wed, 25 Nov 2026 21:27:57 GMT\r\n\
+              Content-Type: application/octet-stream\r\nContent-Length: 1024\r\n\
+              Connection: keep-alive\r\nETag: \"6925ab3c-400\"\r\n\r\n",
+            b"HTTP/1.0 404 Not Found\nX-A: \tv\tw \nX-Empty:\nLocation: /x y\n\n",
+            b"HTTP/1.1 204\r\nX-Obs: caf\xc3\xa9 \x80\xff\r\nX-B : spaced name\r\n\r\n",
+            b"HTTP/1.1 200 \xe9t\xe9\r\nContent-Length: 12\r\n\r\n",
+            b"HTTP/1.1 301 \r\nA: 1\r\nB: 22\r\nC: 333\r\nD: a long value, longer than a few words\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nX: a\r\n Folded: no\r\n\r\n",
+        ];
+        const BYTES: &[u8] = b"\r\n \t:\x00\x7f\x80\xffaZ09,;\"";
+        let mut seed: u32 = 11;
+        let mut rnd = |n: usize| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (seed >> 16) as usize % n
+        };
+        let limits = Limits::default();
+        let (mut taken, mut refused) = (0, 0);
+        for _ in 0..20_000 {
+            let base = HEADS[rnd(HEADS.len())];
+            let mut p = ResponseParser::new(&limits);
+            let Ok(Some(first)) = p.parse(base) else {
+                continue;
+            };
+            p.recycle(first);
+            let kept = p.memo.is_some();
+            let mut buf = base.to_vec();
+            for _ in 0..1 + rnd(3) {
+                let i = rnd(buf.len());
+                buf[i] = if rnd(2) == 0 {
+                    BYTES[rnd(BYTES.len())]
+                } else {
+                    b'0' + rnd(10) as u8
+                };
+            }
+            match rnd(6) {
+                0 => buf.truncate(rnd(buf.len())),
+                1 => buf.extend_from_slice(b"body"),
+                _ => {}
+            }
+            let fresh = ResponseParser::new(&limits).parse(&buf);
+            if kept {
+                // The comparison alone, on a parser in the same state.
+                let mut q = ResponseParser::new(&limits);
+                let h = q.parse(base).unwrap().unwrap();
+                q.recycle(h);
+                let memo = q.memo.take().expect("kept as in p");
+                match q.same_shape(&buf, memo) {
+                    Some(h) => {
+                        taken += 1;
+                        assert_eq!(fresh.as_ref().ok(), Some(&Some(h)), "{buf:?}");
+                    }
+                    None => refused += 1,
+                }
+            }
+            let got = p.parse(&buf);
+            assert_eq!(got.as_ref().ok(), fresh.as_ref().ok(), "{buf:?}");
+            assert_eq!(got.is_err(), fresh.is_err(), "{buf:?}");
+        }
+        // Not vacuous: many changed heads are taken by the comparison, many refused.
+        assert!(
+            taken > 1_500 && refused > 5_000,
+            "{taken} taken, {refused} refused"
+        );
+    }
+
+    #[test]
+    fn same_shape_is_used_for_the_next_head() {
+        let limits = Limits::default();
+        let mut p = ResponseParser::new(&limits);
+        let a = TYPICAL.to_vec();
+        let h = p.parse(&a).unwrap().unwrap();
+        p.recycle(h);
+        assert!(p.memo.is_some());
+        // A folded head is not kept; an unchanged one is taken as it is.
+        let h = p.parse(&a).unwrap().unwrap();
+        assert_eq!(h, head(&a));
+        assert!(p.memo.is_none(), "the memo is spent on the first look");
+        p.recycle(h);
+        let mut p2 = ResponseParser::new(&limits);
+        let folded = b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n";
+        let h = p2.parse(folded).unwrap().unwrap();
+        p2.recycle(h);
+        assert!(p2.memo.is_none());
     }
 }
