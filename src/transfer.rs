@@ -92,7 +92,6 @@ pub(crate) struct Transfer {
     pub(crate) private: Option<Box<Multi>>,
 
     started: Option<Instant>,
-    req_start: Instant,
     deadline_total: Option<Instant>,
     deadline_connect: Option<Instant>,
     deadline_attempt: Option<Instant>,
@@ -170,7 +169,6 @@ impl Transfer {
             result: None,
             private: None,
             started: None,
-            req_start: Instant::now(),
             deadline_total: None,
             deadline_connect: None,
             deadline_attempt: None,
@@ -230,7 +228,6 @@ impl Transfer {
             ..TransferInfo::default()
         };
         self.body = self.opts.body.clone();
-        self.req_start = Instant::now();
     }
 
     /// A run ends (the `Easy` was taken out of its multi): every piece of run state goes back
@@ -261,7 +258,6 @@ impl Transfer {
             reported,
             result,
             started,
-            req_start: _,
             deadline_total,
             deadline_connect,
             deadline_attempt,
@@ -572,7 +568,6 @@ impl Transfer {
             }
             self.fresh = self.opts.fresh_connect;
         }
-        self.req_start = now;
         let tls_id = if target!(self).scheme.is_tls() {
             core.tls.get(&self.opts.tls)?.0
         } else {
@@ -1310,7 +1305,8 @@ impl Transfer {
             Version::Http10 => HttpVersion::Http10,
             Version::Http11 => HttpVersion::Http11,
         });
-        // The string of the last run (or the last response of this one) is reused.
+        // The string of the last run (or the last response of this one) is reused, and
+        // only rewritten when the type changed.
         let mut ct = self
             .info
             .content_type
@@ -1319,10 +1315,12 @@ impl Transfer {
         match head.content_type() {
             None => self.spare_content_type = ct,
             Some(v) => {
-                ct.clear();
-                match std::str::from_utf8(v) {
-                    Ok(t) => ct.push_str(t),
-                    Err(_) => ct.push_str(&String::from_utf8_lossy(v)),
+                if ct.as_bytes() != v {
+                    ct.clear();
+                    match std::str::from_utf8(v) {
+                        Ok(t) => ct.push_str(t),
+                        Err(_) => ct.push_str(&String::from_utf8_lossy(v)),
+                    }
                 }
                 self.info.content_type = Some(ct);
             }

@@ -442,3 +442,34 @@ fn http10_keep_alive_is_reused() {
     }
     assert_eq!(srv.accepted(), 1);
 }
+
+#[test]
+fn content_type_of_each_run() {
+    // One Easy over one connection: each run reports its own response's Content-Type
+    // (the string is reused between runs, never left over from the last one).
+    let srv = Server::start(routes(|req| match req.path() {
+        "/none" => Response::ok("x"),
+        "/b" => Response::ok("x").header("Content-Type", "text/b; charset=utf-8"),
+        "/bad" => Response::ok("x").header("Content-Type", "t\u{e9}xt"),
+        _ => Response::ok("x").header("Content-Type", "text/a"),
+    }));
+    let mut m = Multi::new();
+    let mut easy = Easy::new(&srv.url("/a")).unwrap();
+    for (path, want) in [
+        ("/a", Some("text/a")),
+        ("/a", Some("text/a")),
+        ("/b", Some("text/b; charset=utf-8")),
+        ("/none", None),
+        ("/a", Some("text/a")),
+        ("/bad", Some("t\u{e9}xt")),
+        ("/none", None),
+    ] {
+        easy.url(&srv.url(path)).unwrap();
+        let id = m.add(easy);
+        let f = finish(&mut m).remove(&id).unwrap();
+        f.unwrap();
+        assert_eq!(f.easy.info().content_type.as_deref(), want, "{path}");
+        easy = f.easy;
+    }
+    assert_eq!(srv.accepted(), 1);
+}

@@ -557,12 +557,7 @@ impl Core {
                 return k.clone();
             }
         }
-        let k = Arc::new(PoolKey {
-            tls,
-            host: host.to_ascii_lowercase(),
-            port,
-            tls_id,
-        });
+        let k = Arc::new(PoolKey::new(tls, host.to_ascii_lowercase(), port, tls_id));
         self.last_key = Some(k.clone());
         k
     }

@@ -90,13 +90,37 @@ pub(crate) struct Conn {
 }
 
 /// What makes two connections interchangeable (curl's connection-reuse match).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PoolKey {
     pub(crate) tls: bool,
     pub(crate) host: String,
     pub(crate) port: u16,
     /// Identity of the TLS configuration (0 for plain TCP).
     pub(crate) tls_id: u64,
+    /// The other fields hashed once, when the key is made: the pool looks a key up twice
+    /// per request (checkout and release).
+    hash: u64,
+}
+
+impl PoolKey {
+    pub(crate) fn new(tls: bool, host: String, port: u16, tls_id: u64) -> PoolKey {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = std::hash::DefaultHasher::new();
+        (tls, &host, port, tls_id).hash(&mut h);
+        PoolKey {
+            tls,
+            host,
+            port,
+            tls_id,
+            hash: h.finish(),
+        }
+    }
+}
+
+impl std::hash::Hash for PoolKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 /// Initial receive buffer size. It grows when reads keep filling it, up to
@@ -592,12 +616,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let tcp = TcpStream::connect(addr).unwrap();
-        let key = Arc::new(PoolKey {
-            tls: false,
-            host: "127.0.0.1".into(),
-            port: addr.port(),
-            tls_id: 0,
-        });
+        let key = Arc::new(PoolKey::new(false, "127.0.0.1".into(), addr.port(), 0));
         Conn::new(Stream::Tcp(tcp), addr, key, 0)
     }
 

@@ -294,7 +294,7 @@ impl ResponseHead {
             0 => return false,
             1 => {
                 let v = self.known_first(K_CONNECTION).unwrap_or(&[]);
-                if !v.contains(&b',') {
+                if memchr::memchr(b',', v).is_none() {
                     return trim_ows(v).eq_ignore_ascii_case(token.as_bytes());
                 }
             }
@@ -383,6 +383,13 @@ fn tokens<'a>(values: impl Iterator<Item = &'a [u8]>) -> impl Iterator<Item = &'
 fn parse_decimal(s: &[u8]) -> Option<u64> {
     if s.is_empty() {
         return None;
+    }
+    if s.len() <= 19 {
+        // Cannot overflow: 19 digits stay below 2^64.
+        return s.iter().try_fold(0u64, |acc, &b| {
+            let d = b.wrapping_sub(b'0');
+            (d < 10).then(|| acc * 10 + u64::from(d))
+        });
     }
     s.iter().try_fold(0u64, |acc, &b| {
         if b.is_ascii_digit() {
@@ -1428,6 +1435,17 @@ mod tests {
             cl("Content-Length: 18446744073709551615\r\n"),
             Ok(Some(u64::MAX))
         );
+        assert_eq!(
+            cl("Content-Length: 9999999999999999999\r\n"),
+            Ok(Some(9_999_999_999_999_999_999))
+        );
+        assert_eq!(
+            cl("Content-Length: 0000000000000000000012\r\n"),
+            Ok(Some(12))
+        );
+        for bad in ["Content-Length: 12/\r\n", "Content-Length: 1:2\r\n"] {
+            assert_eq!(cl(bad), Err(ParseError::BadContentLength), "{bad}");
+        }
         for bad in [
             "Content-Length: 5\r\nContent-Length: 6\r\n",
             "Content-Length: 5, 6\r\n",
