@@ -116,6 +116,11 @@ impl Resolver {
 
     /// Take every finished lookup: `(requester, answer)`. Successful answers are cached.
     pub(crate) fn drain(&mut self, now: Instant, mut f: impl FnMut(u64, Answer)) {
+        if self.in_flight == 0 {
+            // Every lookup sent has been answered: nothing to look for (the common case,
+            // checked every turn).
+            return;
+        }
         while let Ok(done) = self.results.try_recv() {
             self.in_flight = self.in_flight.saturating_sub(1);
             if let Ok(addrs) = &done.answer {

@@ -236,8 +236,16 @@ impl Multi {
         }
     }
 
-    /// Report socket and timer changes to the application's callbacks.
+    /// Report socket and timer changes to the application's callbacks (`socket_action`
+    /// mode only: a check, inlined, otherwise).
+    #[inline]
     fn sync_external(&mut self) {
+        if self.core.ext.is_some() {
+            self.sync_external_now();
+        }
+    }
+
+    fn sync_external_now(&mut self) {
         let Some(mut ext) = self.core.ext.take() else {
             return;
         };
