@@ -44,6 +44,12 @@
 //!   storage: 10,000 idle WebSocket connections cost about 4-5 KiB each in all (measured with
 //!   `examples/ws_bench_client` and `examples/ws_idle_scale`), and the steady state allocates
 //!   nothing per message.
+//! - **Nothing allocated per request.** An [`Easy`](crate::Easy) is its transfer, as a libcurl
+//!   easy handle is: adding and removing it moves one pointer, and its run state is reset in
+//!   place. A warm keep-alive connection keeps the request head buffer and the response
+//!   parser with its head storage for its next transfer; a response head that differs from
+//!   the connection's previous one only inside header values (a `Date`) is checked against it
+//!   eight bytes at a time instead of parsed again.
 //! - **One timer structure.** Every per-transfer timeout (connect, per-address attempt, total,
 //!   low speed, `Expect: 100-continue`, progress interval, WebSocket close wait, keepalive ping
 //!   and pong wait) is folded into one deadline per transfer (the earliest), kept in one binary
