@@ -62,6 +62,8 @@ pub(crate) struct Options {
     pub(crate) tls: TlsOptions,
     pub(crate) expect_100_timeout: Duration,
     pub(crate) limits: Limits,
+    /// The receive buffer's growth cap (`CURLOPT_BUFFERSIZE`).
+    pub(crate) buffer_size: usize,
     pub(crate) max_filesize: Option<u64>,
     pub(crate) forbid_reuse: bool,
     pub(crate) fresh_connect: bool,
@@ -183,6 +185,7 @@ impl Easy {
             },
             expect_100_timeout: DEFAULT_EXPECT_100_TIMEOUT,
             limits: Limits::default(),
+            buffer_size: crate::transport::RECV_BUFFER_MAX,
             max_filesize: None,
             forbid_reuse: false,
             fresh_connect: false,
@@ -418,6 +421,29 @@ impl Easy {
     /// [`proto::http1::MAX_HEADERS`](crate::proto::http1::MAX_HEADERS).
     pub fn max_headers(&mut self, n: usize) -> &mut Self {
         self.x.opts.limits.max_headers = n;
+        self
+    }
+
+    /// The largest receive buffer this transfer's connection grows to while it reads a body
+    /// or WebSocket frames (`CURLOPT_BUFFERSIZE`): it also bounds each write-callback chunk.
+    /// Default [`RECV_BUFFER_MAX`](crate::RECV_BUFFER_MAX) (1 MiB: fewer, larger reads for
+    /// bulk bodies); clamped to [`RECV_BUFFER_MIN`](crate::RECV_BUFFER_MIN) ..=
+    /// [`BUFFER_SIZE_MAX`](crate::BUFFER_SIZE_MAX) (16 KiB to 10 MiB). Buffers start at the
+    /// minimum and grow only while reads fill them, and go back to the multi's pool when
+    /// drained. A response head may still need up to
+    /// [`max_header_bytes`](Self::max_header_bytes) (rounded up to a power of two), and a
+    /// buffer does not shrink in the middle of a transfer.
+    ///
+    /// ```
+    /// let mut easy = curlew::Easy::new("http://127.0.0.1/big")?;
+    /// easy.buffer_size(64 * 1024); // many parallel downloads, little memory each
+    /// # Ok::<(), curlew::Error>(())
+    /// ```
+    pub fn buffer_size(&mut self, bytes: usize) -> &mut Self {
+        self.x.opts.buffer_size = bytes.clamp(
+            crate::transport::RECV_BUFFER_MIN,
+            crate::transport::BUFFER_SIZE_MAX,
+        );
         self
     }
 

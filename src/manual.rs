@@ -95,6 +95,7 @@
 //! | `CURLOPT_USERAGENT` | [`Easy::user_agent`](crate::Easy::user_agent) (none by default, as in libcurl; the tool sends `curlew/VERSION`, `-A` changes it) |
 //! | `CURLOPT_CAINFO`, `SSL_VERIFYPEER=0`, `SSLCERT`/`SSLKEY` | [`Easy::ca_file`](crate::Easy::ca_file), [`Easy::insecure`](crate::Easy::insecure), [`Easy::client_cert`](crate::Easy::client_cert) |
 //! | `CURLOPT_EXPECT_100_TIMEOUT_MS` | [`Easy::expect_100_timeout`](crate::Easy::expect_100_timeout) |
+//! | `CURLOPT_BUFFERSIZE` | [`Easy::buffer_size`](crate::Easy::buffer_size) (a growth cap: buffers start at 16 KiB and grow to 1 MiB by default) |
 //! | `CURLOPT_MAXFILESIZE_LARGE` | [`Easy::max_filesize`](crate::Easy::max_filesize) |
 //! | `CURLOPT_FORBID_REUSE`, `FRESH_CONNECT` | [`Easy::forbid_reuse`](crate::Easy::forbid_reuse), [`Easy::fresh_connect`](crate::Easy::fresh_connect) |
 //! | `CURLOPT_FAILONERROR` | [`Easy::fail_on_error`](crate::Easy::fail_on_error) |

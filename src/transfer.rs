@@ -1178,6 +1178,12 @@ impl Transfer {
             if conn.rbuf.is_empty() {
                 conn.rbuf = core.bufs.take_rx();
             }
+            conn.rbuf_max = if self.recv == Recv::Head {
+                // The longest head allowed must fit whatever the buffer size.
+                (self.opts.buffer_size).max(self.opts.limits.max_header_bytes.next_power_of_two())
+            } else {
+                self.opts.buffer_size
+            };
             match conn.fill() {
                 Ok(0) => return self.on_eof(core, id, h, now),
                 Ok(n) => {

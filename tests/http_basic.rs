@@ -473,3 +473,61 @@ fn content_type_of_each_run() {
     }
     assert_eq!(srv.accepted(), 1);
 }
+
+/// Records the largest write-callback chunk.
+#[derive(Default)]
+struct Chunks {
+    body: Vec<u8>,
+    largest: usize,
+}
+
+impl curlew::Handler for Chunks {
+    fn write(&mut self, _ctx: &mut curlew::Ctx<'_>, data: &[u8]) -> curlew::Flow {
+        self.largest = self.largest.max(data.len());
+        self.body.extend_from_slice(data);
+        curlew::Flow::Continue
+    }
+}
+
+#[test]
+fn buffer_size_bounds_the_receive_buffer() {
+    // CURLOPT_BUFFERSIZE: a 4 MiB body through a 32 KiB buffer arrives whole, in chunks of
+    // at most 32 KiB (by default the buffer grows to 1 MiB and chunks get much bigger).
+    let body = pattern(4 << 20);
+    let big_head: String = (0..60)
+        .map(|i| format!("X-Filler-{i:02}: {}\r\n", "v".repeat(640)))
+        .collect();
+    let srv = Server::start(routes({
+        let body = body.clone();
+        let big_head = big_head.clone();
+        move |req| match req.path() {
+            "/big-head" => {
+                let mut r = Response::ok("small");
+                for line in big_head.lines() {
+                    let (n, v) = line.split_once(": ").unwrap();
+                    r = r.header(n, v);
+                }
+                r
+            }
+            _ => Response::ok(body.clone()),
+        }
+    }));
+    let mut m = Multi::new();
+    let mut easy = Easy::with_handler(&srv.url("/body"), Chunks::default()).unwrap();
+    easy.buffer_size(32 * 1024);
+    let id = m.add(easy);
+    let f = finish(&mut m).remove(&id).unwrap();
+    f.unwrap();
+    let c = f.easy.handler::<Chunks>().unwrap();
+    assert_same_bytes(&c.body, &body);
+    assert!(c.largest <= 32 * 1024, "a chunk of {} bytes", c.largest);
+    // A head longer than the buffer size still fits (heads may use max_header_bytes).
+    assert!(big_head.len() > 36 * 1024);
+    let mut easy = Easy::with_handler(&srv.url("/big-head"), Chunks::default()).unwrap();
+    easy.buffer_size(16 * 1024);
+    let id = m.add(easy);
+    let f = finish(&mut m).remove(&id).unwrap();
+    f.unwrap();
+    assert_eq!(f.easy.handler::<Chunks>().unwrap().body, b"small");
+    assert!(f.easy.info().header_size as usize > big_head.len());
+}

@@ -103,6 +103,32 @@ fn callback_echo_every_size_class() {
 }
 
 #[test]
+fn buffer_size_bounds_frame_chunks() {
+    // CURLOPT_BUFFERSIZE for WebSocket frames: a 1 MiB message echoed through a 16 KiB
+    // buffer arrives whole, in chunks of at most 16 KiB.
+    let peer = WsPeer::echo();
+    let msg: Vec<u8> = (0..1usize << 20).map(|i| (i % 253) as u8).collect();
+    let mut easy = Easy::with_handler(
+        &peer.url("/echo"),
+        Echo {
+            send: vec![(msg.clone(), BINARY)],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    easy.buffer_size(16 * 1024);
+    let mut m = Multi::new();
+    let id = m.add(easy);
+    wait_done(&mut m, id).expect("clean close");
+    let easy = m.remove(id).unwrap();
+    let h = easy.handler::<Echo>().unwrap();
+    assert_eq!(h.got.len(), 1);
+    assert!(h.got[0].0 == msg, "payload differs");
+    let largest = h.chunks.iter().map(|c| c.3).max().unwrap();
+    assert!(largest <= 16 * 1024, "a chunk of {largest} bytes");
+}
+
+#[test]
 fn fragmented_send_arrives_as_one_message() {
     let peer = WsPeer::echo();
     struct Frag(Vec<u8>, bool, bool);

@@ -73,6 +73,8 @@ pub(crate) struct Conn {
     pub(crate) key: Arc<PoolKey>,
     /// Receive buffer: bytes `rbuf[rpos..rend]` are read but not yet consumed.
     pub(crate) rbuf: Vec<u8>,
+    /// What `rbuf` may grow to: [`RECV_BUFFER_MAX`] or the transfer's `buffer_size`.
+    pub(crate) rbuf_max: usize,
     pub(crate) rpos: usize,
     pub(crate) rend: usize,
     /// Number of requests completed on this connection.
@@ -126,10 +128,16 @@ impl std::hash::Hash for PoolKey {
 /// Initial receive buffer size. It grows when reads keep filling it, up to
 /// [`RECV_BUFFER_MAX`], and shrinks back when the connection goes idle.
 pub const RECV_BUFFER_MIN: usize = 16 * 1024;
-/// Largest receive buffer a connection grows to (curl's `CURLOPT_BUFFERSIZE` maximum is 10 MiB;
-/// on loopback bulk downloads 1 MiB reads beat 256 KiB ones by ~12% and hyper by ~5%: the socket
-/// queue usually holds more than 256 KiB, and fewer, larger reads cost the kernel less).
+/// Largest receive buffer a connection grows to unless [`Easy::buffer_size`] says otherwise
+/// (on loopback bulk downloads 1 MiB reads beat 256 KiB ones by ~12% and hyper by ~5%: the
+/// socket queue usually holds more than 256 KiB, and fewer, larger reads cost the kernel less).
+///
+/// [`Easy::buffer_size`]: crate::Easy::buffer_size
 pub const RECV_BUFFER_MAX: usize = 1024 * 1024;
+/// The most [`Easy::buffer_size`] accepts (curl's `CURLOPT_BUFFERSIZE` maximum, 10 MiB).
+///
+/// [`Easy::buffer_size`]: crate::Easy::buffer_size
+pub const BUFFER_SIZE_MAX: usize = 10 * 1024 * 1024;
 
 /// Most bytes of idle receive and send buffers a multi keeps for reuse (connections borrow
 /// them while bytes are in flight and give them back once drained).
@@ -219,6 +227,7 @@ impl Conn {
             token: usize::MAX,
             key,
             rbuf: Vec::new(),
+            rbuf_max: RECV_BUFFER_MAX,
             rpos: 0,
             rend: 0,
             uses: 0,
@@ -268,7 +277,7 @@ impl Conn {
     ///
     /// The buffer is zeroed once when it grows, never per read: `rbuf.len()` is its capacity
     /// and `rend` the end of the valid bytes. It starts at [`RECV_BUFFER_MIN`] and doubles while
-    /// reads keep filling it, up to [`RECV_BUFFER_MAX`] (a 16 KiB buffer halves libcurl's rate
+    /// reads keep filling it, up to `rbuf_max` ([`RECV_BUFFER_MAX`] by default) (a 16 KiB buffer halves libcurl's rate
     /// on 100 KiB bodies).
     pub(crate) fn fill(&mut self) -> io::Result<usize> {
         if self.rbuf.is_empty() {
@@ -281,10 +290,9 @@ impl Conn {
                 self.rend -= self.rpos;
                 self.rpos = 0;
             }
-            if self.rbuf.len() - self.rend < self.rbuf.len() / 4
-                && self.rbuf.len() < RECV_BUFFER_MAX
+            if self.rbuf.len() - self.rend < self.rbuf.len() / 4 && self.rbuf.len() < self.rbuf_max
             {
-                let grown = (self.rbuf.len() * 2).min(RECV_BUFFER_MAX);
+                let grown = (self.rbuf.len() * 2).min(self.rbuf_max);
                 self.rbuf.resize(grown, 0);
             }
         }
@@ -310,9 +318,9 @@ impl Conn {
                 {
                     self.readable = false;
                 }
-                if n == self.rbuf.len() - end && self.rbuf.len() < RECV_BUFFER_MAX {
+                if n == self.rbuf.len() - end && self.rbuf.len() < self.rbuf_max {
                     // The read filled the buffer: the peer sends faster than we drain, grow.
-                    let grown = (self.rbuf.len() * 2).min(RECV_BUFFER_MAX);
+                    let grown = (self.rbuf.len() * 2).min(self.rbuf_max);
                     self.rbuf.resize(grown, 0);
                 }
                 Ok(n)
