@@ -27,6 +27,30 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_EXPECT_100_TIMEOUT: Duration = Duration::from_secs(1);
 /// Uploads larger than this (or of unknown size) send `Expect: 100-continue` (curl: 1 MiB).
 pub const EXPECT_100_THRESHOLD: u64 = 1024 * 1024;
+/// The longest duration any option takes: longer values mean the same (about 136 years:
+/// no deadline in practice, and `Instant + DURATION_MAX` cannot overflow).
+pub const DURATION_MAX: Duration = Duration::from_secs(u32::MAX as u64);
+/// The most [`Easy::max_header_bytes`] and [`Easy::max_response_heads_bytes`] accept (8 MiB;
+/// larger values mean this). A receive buffer may grow to hold a head this large.
+pub const HEADER_BYTES_MAX: usize = 8 * 1024 * 1024;
+/// The most [`Easy::max_headers`] accepts (larger values mean this): header slots are
+/// allocated when the first head arrives.
+pub const HEADERS_MAX: usize = 10_000;
+
+/// A size option's value, or `default` for zero (libcurl's convention for sizes).
+fn nonzero_or<T: Default + PartialEq>(n: T, default: T) -> T {
+    if n == T::default() {
+        default
+    } else {
+        n
+    }
+}
+
+/// An option's duration, at most [`DURATION_MAX`].
+fn clamp_duration(t: Duration) -> Duration {
+    t.min(DURATION_MAX)
+}
+
 /// A followed redirect's body is read and dropped to keep the connection when it is at most
 /// this long; a longer one closes the connection instead.
 pub const REDIRECT_DRAIN_MAX: u64 = 64 * 1024;
@@ -325,22 +349,30 @@ impl Easy {
     }
 
     /// Time allowed to resolve and connect, TLS included (`CURLOPT_CONNECTTIMEOUT_MS`).
+    /// Zero means the default, [`DEFAULT_CONNECT_TIMEOUT`] (300 s), as in libcurl; values
+    /// over [`DURATION_MAX`] mean that.
     pub fn connect_timeout(&mut self, t: Duration) -> &mut Self {
-        self.x.opts.connect_timeout = t;
+        self.x.opts.connect_timeout = if t.is_zero() {
+            DEFAULT_CONNECT_TIMEOUT
+        } else {
+            clamp_duration(t)
+        };
         self
     }
 
-    /// Time allowed for the whole transfer (`CURLOPT_TIMEOUT_MS`); none by default.
+    /// Time allowed for the whole transfer (`CURLOPT_TIMEOUT_MS`); none by default. `None`
+    /// or zero means no limit, as in libcurl; values over [`DURATION_MAX`] mean that.
     pub fn timeout(&mut self, t: Option<Duration>) -> &mut Self {
-        self.x.opts.timeout = t;
+        self.x.opts.timeout = t.filter(|t| !t.is_zero()).map(clamp_duration);
         self
     }
 
     /// Fail with a timeout when fewer than `bytes_per_sec` move, on average, over `time`
-    /// (`CURLOPT_LOW_SPEED_LIMIT` + `CURLOPT_LOW_SPEED_TIME`).
+    /// (`CURLOPT_LOW_SPEED_LIMIT` + `CURLOPT_LOW_SPEED_TIME`). Either one zero turns the
+    /// check off, as in libcurl.
     pub fn low_speed(&mut self, bytes_per_sec: u64, time: Duration) -> &mut Self {
         self.x.opts.low_speed = if bytes_per_sec > 0 && !time.is_zero() {
-            Some((bytes_per_sec, time))
+            Some((bytes_per_sec, clamp_duration(time)))
         } else {
             None
         };
@@ -396,31 +428,38 @@ impl Easy {
         self
     }
 
-    /// How long to wait for `100 Continue` (`CURLOPT_EXPECT_100_TIMEOUT_MS`).
+    /// How long to wait for `100 Continue` (`CURLOPT_EXPECT_100_TIMEOUT_MS`); default
+    /// [`DEFAULT_EXPECT_100_TIMEOUT`]. Zero sends the body without waiting, as in libcurl.
     pub fn expect_100_timeout(&mut self, t: Duration) -> &mut Self {
-        self.x.opts.expect_100_timeout = t;
+        self.x.opts.expect_100_timeout = clamp_duration(t);
         self
     }
 
     /// Cap on the bytes of a response head (`CURLOPT_MAXHEADERSIZE`... curl's
     /// `CURL_MAX_HTTP_HEADER`); default [`proto::http1::MAX_HEADER_BYTES`](crate::proto::http1::MAX_HEADER_BYTES).
+    /// Zero means the default; at most [`HEADER_BYTES_MAX`].
     pub fn max_header_bytes(&mut self, n: usize) -> &mut Self {
-        self.x.opts.limits.max_header_bytes = n;
+        self.x.opts.limits.max_header_bytes =
+            nonzero_or(n, crate::proto::http1::MAX_HEADER_BYTES).min(HEADER_BYTES_MAX);
         self
     }
 
     /// Cap on the bytes of all the response heads answering one request, interim (1xx) heads
     /// included (curl's `MAX_HTTP_RESP_HEADER_SIZE`); default
     /// [`proto::http1::MAX_RESPONSE_HEADS_BYTES`](crate::proto::http1::MAX_RESPONSE_HEADS_BYTES).
+    /// Zero means the default; at most [`HEADER_BYTES_MAX`].
     pub fn max_response_heads_bytes(&mut self, n: usize) -> &mut Self {
-        self.x.opts.limits.max_response_heads_bytes = n;
+        self.x.opts.limits.max_response_heads_bytes =
+            nonzero_or(n, crate::proto::http1::MAX_RESPONSE_HEADS_BYTES).min(HEADER_BYTES_MAX);
         self
     }
 
     /// Cap on the number of response headers; default
-    /// [`proto::http1::MAX_HEADERS`](crate::proto::http1::MAX_HEADERS).
+    /// [`proto::http1::MAX_HEADERS`](crate::proto::http1::MAX_HEADERS). Zero means the
+    /// default; at most [`HEADERS_MAX`].
     pub fn max_headers(&mut self, n: usize) -> &mut Self {
-        self.x.opts.limits.max_headers = n;
+        self.x.opts.limits.max_headers =
+            nonzero_or(n, crate::proto::http1::MAX_HEADERS).min(HEADERS_MAX);
         self
     }
 
@@ -428,7 +467,8 @@ impl Easy {
     /// or WebSocket frames (`CURLOPT_BUFFERSIZE`): it also bounds each write-callback chunk.
     /// Default [`RECV_BUFFER_MAX`](crate::RECV_BUFFER_MAX) (1 MiB: fewer, larger reads for
     /// bulk bodies); clamped to [`RECV_BUFFER_MIN`](crate::RECV_BUFFER_MIN) ..=
-    /// [`BUFFER_SIZE_MAX`](crate::BUFFER_SIZE_MAX) (16 KiB to 10 MiB). Buffers start at the
+    /// [`BUFFER_SIZE_MAX`](crate::BUFFER_SIZE_MAX) (16 KiB to 10 MiB); zero means the default,
+    /// as in libcurl. Buffers start at the
     /// minimum and grow only while reads fill them, and go back to the multi's pool when
     /// drained. A response head may still need up to
     /// [`max_header_bytes`](Self::max_header_bytes) (rounded up to a power of two), and a
@@ -440,7 +480,7 @@ impl Easy {
     /// # Ok::<(), curlew::Error>(())
     /// ```
     pub fn buffer_size(&mut self, bytes: usize) -> &mut Self {
-        self.x.opts.buffer_size = bytes.clamp(
+        self.x.opts.buffer_size = nonzero_or(bytes, crate::transport::RECV_BUFFER_MAX).clamp(
             crate::transport::RECV_BUFFER_MIN,
             crate::transport::BUFFER_SIZE_MAX,
         );
@@ -449,8 +489,9 @@ impl Easy {
 
     /// Fail with [`ErrorKind::TooLarge`] when the body is larger than `n` bytes
     /// (`CURLOPT_MAXFILESIZE_LARGE`), known from Content-Length or counted as it arrives.
+    /// `None` or zero means no limit, as in libcurl.
     pub fn max_filesize(&mut self, n: Option<u64>) -> &mut Self {
-        self.x.opts.max_filesize = n;
+        self.x.opts.max_filesize = n.filter(|&n| n > 0);
         self
     }
 
@@ -524,31 +565,38 @@ impl Easy {
 
     /// Largest frame accepted from the peer; a larger one closes with 1009 and fails the
     /// transfer. Default [`MAX_FRAME_SIZE`](crate::proto::ws::MAX_FRAME_SIZE) (frames are
-    /// streamed in chunks, never buffered whole).
+    /// streamed in chunks, never buffered whole). Zero means the default.
     pub fn ws_max_frame_size(&mut self, n: u64) -> &mut Self {
-        self.x.opts.ws.max_frame_size = n;
+        self.x.opts.ws.max_frame_size = nonzero_or(n, crate::proto::ws::MAX_FRAME_SIZE);
         self
     }
 
     /// Largest message accepted from the peer (1009 beyond it); default
-    /// [`MAX_MESSAGE_SIZE`](crate::proto::ws::MAX_MESSAGE_SIZE).
+    /// [`MAX_MESSAGE_SIZE`](crate::proto::ws::MAX_MESSAGE_SIZE). Zero means the default.
     pub fn ws_max_message_size(&mut self, n: u64) -> &mut Self {
-        self.x.opts.ws.max_message_size = n;
+        self.x.opts.ws.max_message_size = nonzero_or(n, crate::proto::ws::MAX_MESSAGE_SIZE);
         self
     }
 
     /// Bound on bytes queued for sending; a send that finds the queue full answers
     /// [`WsError::WouldBlock`](crate::ws::WsError::WouldBlock). Default
-    /// [`MAX_SEND_QUEUE`](crate::proto::ws::MAX_SEND_QUEUE).
+    /// [`MAX_SEND_QUEUE`](crate::proto::ws::MAX_SEND_QUEUE); zero means the default, and
+    /// values under [`MIN_RECV_BUFFER`](crate::proto::ws::MIN_RECV_BUFFER) (one largest
+    /// control frame) mean that.
     pub fn ws_max_send_queue(&mut self, n: usize) -> &mut Self {
-        self.x.opts.ws.max_send_queue = n.max(crate::proto::ws::MIN_RECV_BUFFER);
+        self.x.opts.ws.max_send_queue =
+            nonzero_or(n, crate::proto::ws::MAX_SEND_QUEUE).max(crate::proto::ws::MIN_RECV_BUFFER);
         self
     }
 
     /// How long to wait for the peer's close frame after sending ours; default
-    /// [`DEFAULT_WS_CLOSE_TIMEOUT`].
+    /// [`DEFAULT_WS_CLOSE_TIMEOUT`]. Zero means the default.
     pub fn ws_close_timeout(&mut self, t: Duration) -> &mut Self {
-        self.x.opts.ws.close_timeout = t;
+        self.x.opts.ws.close_timeout = if t.is_zero() {
+            DEFAULT_WS_CLOSE_TIMEOUT
+        } else {
+            clamp_duration(t)
+        };
         self
     }
 
@@ -598,9 +646,13 @@ impl Easy {
     /// Keepalive (callback model): send a ping after `interval` without received bytes; if no
     /// pong arrives within `timeout`, close with [`DEFAULT_WS_KEEPALIVE_CLOSE_CODE`] (or the
     /// code set with [`Easy::ws_keepalive_close_code`]) and fail with
-    /// [`ErrorKind::OperationTimedout`]. `None` turns it off (the default).
+    /// [`ErrorKind::OperationTimedout`]. `None` or a zero interval turns it off (the
+    /// default); a zero `timeout` means the interval.
     pub fn ws_keepalive(&mut self, keepalive: Option<(Duration, Duration)>) -> &mut Self {
-        self.x.opts.ws.keepalive = keepalive.filter(|(i, _)| !i.is_zero());
+        self.x.opts.ws.keepalive = keepalive.filter(|(i, _)| !i.is_zero()).map(|(i, t)| {
+            let t = if t.is_zero() { i } else { t };
+            (clamp_duration(i), clamp_duration(t))
+        });
         self
     }
 

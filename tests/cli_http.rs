@@ -351,6 +351,23 @@ fn exit_28_max_time_and_connect_timeout_accepts_fractions() {
 }
 
 #[test]
+fn zero_timeouts_mean_no_limit_and_the_default() {
+    // curl: -m 0 is no limit, --connect-timeout 0 the default (300 s); huge values are no limit.
+    let srv = app();
+    for args in [
+        &["-sS", "-m", "0", "--connect-timeout", "0"][..],
+        &["-sS", "-m", "1e30", "--connect-timeout", "1e30"][..],
+    ] {
+        let mut a = args.to_vec();
+        let url = srv.url("/hello");
+        a.push(&url);
+        let o = curlew(&a);
+        assert_eq!(code(&o), 0, "{args:?}: {}", text(&o.stderr));
+        assert_eq!(text(&o.stdout), "hello world", "{args:?}");
+    }
+}
+
+#[test]
 fn exit_35_tls_handshake() {
     let plain = Server::start(|c: &mut Conn| {
         use std::io::Read;

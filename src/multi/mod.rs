@@ -444,9 +444,10 @@ impl Multi {
     }
 
     /// Most idle connections kept for reuse (`CURLMOPT_MAXCONNECTS`); default
-    /// [`DEFAULT_MAX_IDLE`].
+    /// [`DEFAULT_MAX_IDLE`], which zero also means (as in libcurl, where 0 is the default
+    /// size). To keep none, use [`Easy::forbid_reuse`](crate::Easy::forbid_reuse).
     pub fn set_max_idle_connections(&mut self, n: usize) -> &mut Self {
-        self.core.max_idle = n;
+        self.core.max_idle = if n == 0 { DEFAULT_MAX_IDLE } else { n };
         self
     }
 

@@ -92,10 +92,10 @@ pub struct Args {
     /// Trust the CA certificates in FILE (PEM)
     #[arg(long = "cacert", value_name = "FILE")]
     pub cacert: Option<PathBuf>,
-    /// Time allowed to connect, in seconds (fractions allowed)
+    /// Time allowed to connect, in seconds (fractions allowed; 0: the default, 300)
     #[arg(long = "connect-timeout", value_name = "SECS")]
     pub connect_timeout: Option<f64>,
-    /// Time allowed for the whole operation, in seconds (fractions allowed)
+    /// Time allowed for the whole operation, in seconds (fractions allowed; 0: no limit)
     #[arg(short = 'm', long = "max-time", value_name = "SECS")]
     pub max_time: Option<f64>,
     /// Print FMT after each transfer (%{http_code}, %{time_total}, ..., \n)
@@ -184,9 +184,14 @@ pub fn report(args: &Args, fail: &Fail) {
     }
 }
 
-/// Seconds (fractions allowed) as a Duration; bad values are a usage error.
+/// Seconds (fractions allowed) as a Duration; bad values are a usage error. Values past
+/// [`curlew::DURATION_MAX`] mean that (no limit in practice).
 pub fn secs(flag: &str, v: f64) -> Result<Duration, Fail> {
+    if v.is_finite() && v > curlew::DURATION_MAX.as_secs_f64() {
+        return Ok(curlew::DURATION_MAX);
+    }
     Duration::try_from_secs_f64(v)
+        .map(|d| d.min(curlew::DURATION_MAX))
         .map_err(|_| Fail::new(2, format!("{flag}: bad number of seconds {v}")))
 }
 

@@ -213,9 +213,10 @@ pub fn run(args: &Args) -> Result<(), Fail> {
         easy.ws_protocols(&args.ws_subprotocol)?;
     }
     let start = Instant::now();
+    // -m 0 means no limit, as in curl.
     let deadline = match args.max_time {
-        Some(t) => Some(start + secs("--max-time", t)?),
-        None => None,
+        Some(t) if t != 0.0 => Some(start + secs("--max-time", t)?),
+        _ => None,
     };
     let ping_every = match args.ws_ping {
         Some(t) if t > 0.0 => Some(secs("--ws-ping", t)?),
