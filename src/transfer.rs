@@ -22,8 +22,9 @@ use crate::info::{HttpVersion, TransferInfo};
 use crate::multi::core::{Checkout, Control, Core};
 use crate::multi::{Multi, TransferId};
 use crate::proto::http1::{
-    body_kind, encode_chunk_header, BodyDecoder, BodyKind, ContentCoding, ContentDecoder, Decoded,
-    HeadWriter, ParseError, ResponseHead, ResponseParser, Version, LAST_CHUNK, MAX_DECODED_BYTES,
+    body_kind, encode_chunk_header, framing, BodyDecoder, BodyKind, BodySource, ContentCoding,
+    ContentDecoder, Decoded, Framing, HeadWriter, ParseError, ResponseHead, ResponseParser,
+    Version, LAST_CHUNK, MAX_DECODED_BYTES,
 };
 use crate::transport::{tls, Conn, Phase, PoolKey, Stream};
 use crate::url::Target;
@@ -111,7 +112,11 @@ pub(crate) struct Transfer {
     /// Storage for `info.content_type`, kept from the last run of the same `Easy`.
     spare_content_type: String,
     body: Body,
-    strip_auth: bool,
+    /// How the current request's body is delimited (decided in `begin_request`).
+    framing: Framing,
+    /// A redirect turned the request into a GET and dropped its body: the caller's headers
+    /// about that body (Content-Type, framing) go with it.
+    body_dropped: bool,
     slot_key: Option<Arc<PoolKey>>,
     addrs: Option<Arc<[SocketAddr]>>,
     next_addr: usize,
@@ -158,6 +163,8 @@ impl Transfer {
             method: std::borrow::Cow::Borrowed(""),
             spare_content_type: String::new(),
             body: Body::None,
+            framing: Framing::None,
+            body_dropped: false,
             opts,
             info,
             ctl: Control::default(),
@@ -177,7 +184,6 @@ impl Transfer {
             progress_next: None,
             progress_dirty: false,
             budget_spent: false,
-            strip_auth: false,
             slot_key: None,
             addrs: None,
             next_addr: 0,
@@ -269,7 +275,8 @@ impl Transfer {
             redirected,
             method: _,
             body,
-            strip_auth,
+            framing,
+            body_dropped,
             slot_key,
             addrs,
             next_addr,
@@ -319,7 +326,8 @@ impl Transfer {
         *budget_spent = false;
         *redirected = None;
         *body = Body::None;
-        *strip_auth = false;
+        *framing = Framing::None;
+        *body_dropped = false;
         *slot_key = None;
         *addrs = None;
         *next_addr = 0;
@@ -786,7 +794,63 @@ impl Transfer {
                 self.parser = c.parser.take().filter(|p| p.has_limits(&self.opts.limits));
             }
         }
-        // Written straight into the reused head buffer: no field list, no owned pairs.
+        self.framing = self.request_framing(is_ws)?;
+        self.expect_continue = self.write_request_head(is_ws)?;
+        if self.opts.verbose {
+            h.debug(DebugKind::HeaderOut, &self.head_buf);
+        }
+        self.head_sent = 0;
+        self.body_sent = 0;
+        self.ubuf_pos = 0;
+        self.ubuf.clear();
+        self.upload_eof = false;
+        self.send = Send::Head;
+        self.recv = Recv::Head;
+        match &mut self.parser {
+            Some(p) => p.reset(),
+            None => self.parser = Some(ResponseParser::new(&self.opts.limits)),
+        }
+        self.head = None;
+        self.heads_bytes = 0;
+        self.decoder = None;
+        self.content = None;
+        self.discard = false;
+        self.redirect = None;
+        self.got_bytes = false;
+        Ok(())
+    }
+
+    /// How the request's body is delimited: from the body and the framing the caller's
+    /// headers ask for, in one place ([`framing::decide`]); a conflict is a caller error.
+    fn request_framing(&self, is_ws: bool) -> Result<Framing> {
+        let user: &[(String, String)] = if self.body_dropped {
+            &[]
+        } else {
+            &self.opts.headers
+        };
+        let source = match &self.body {
+            _ if is_ws => BodySource::None,
+            Body::None => BodySource::None,
+            Body::Bytes(b) => BodySource::Known(b.len() as u64),
+            Body::Read(Some(n)) => BodySource::Known(*n),
+            Body::Read(None) => BodySource::Unknown,
+        };
+        let wants_length = !is_ws && matches!(&*self.method, "POST" | "PUT");
+        let framing = framing::decide(user, source, wants_length)
+            .map_err(|e| Error::new(ErrorKind::BadFunctionArgument, e.to_string()))?;
+        if is_ws && framing != Framing::None {
+            return Err(Error::new(
+                ErrorKind::BadFunctionArgument,
+                "a WebSocket upgrade request has no body: no Content-Length or Transfer-Encoding",
+            ));
+        }
+        Ok(framing)
+    }
+
+    /// Writes the request head straight into the reused head buffer (no field list, no owned
+    /// pairs). The rules for the caller's headers are the manual's table ("Request headers
+    /// the engine also sets"). Returns whether to wait for `100 Continue`.
+    fn write_request_head(&mut self, is_ws: bool) -> Result<bool> {
         let mut ws_extra: Vec<(String, String)> = Vec::new();
         if is_ws {
             self.ws_request_headers(&mut ws_extra);
@@ -797,8 +861,15 @@ impl Transfer {
         let user_headers = &self.opts.headers;
         let has = |n: &str| user_headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
         // A user Host replaces ours in its place, first after the request line (RFC 9112
-        // §3.2); an empty one removes it.
-        let user_host = user_header(user_headers, "host");
+        // §3.2); an empty one removes it. After a redirect to another host it is that
+        // host's own (curl: the custom Host only "if this is NOT a redirect" to elsewhere).
+        let same_host = self.redirected.is_none()
+            || self
+                .opts
+                .target
+                .host
+                .eq_ignore_ascii_case(&target!(self).host);
+        let user_host = user_header(user_headers, "host").filter(|_| same_host);
         let mut w = match (&self.method, user_host) {
             // A built-in method and the parsed URL's parts: valid by construction.
             (std::borrow::Cow::Borrowed(m), None) => HeadWriter::start_valid(
@@ -829,50 +900,41 @@ impl Transfer {
         if self.opts.accept_encoding && !has("accept-encoding") {
             w.line(b"Accept-Encoding: gzip, deflate\r\n");
         }
+        match self.framing {
+            Framing::None => {}
+            Framing::Length(n) => w.trusted_num("Content-Length", n),
+            Framing::Chunked => w.line(b"Transfer-Encoding: chunked\r\n"),
+        }
+        if self.method == "POST" && matches!(self.body, Body::Bytes(_)) && !has("content-type") {
+            w.trusted("Content-Type", "application/x-www-form-urlencoded");
+        }
         let mut expect_continue = false;
-        let request_body = if is_ws { &Body::None } else { &self.body };
-        match request_body {
-            Body::None => {
-                if matches!(&*self.method, "POST" | "PUT") && !has("content-length") {
-                    w.trusted("Content-Length", "0");
+        if let (Body::Read(_), false) = (&self.body, is_ws) {
+            let big = match self.framing {
+                Framing::Length(n) => n > EXPECT_100_THRESHOLD,
+                _ => true,
+            };
+            match user_header(user_headers, "expect") {
+                None if big => {
+                    w.trusted("Expect", "100-continue");
+                    expect_continue = true;
                 }
-            }
-            Body::Bytes(b) => {
-                if !has("content-length") && !has("transfer-encoding") {
-                    w.trusted_num("Content-Length", b.len() as u64);
-                }
-                if self.method == "POST" && !has("content-type") {
-                    w.trusted("Content-Type", "application/x-www-form-urlencoded");
-                }
-            }
-            Body::Read(size) => {
-                match size {
-                    Some(n) if !has("content-length") => w.trusted_num("Content-Length", *n),
-                    None if !has("transfer-encoding") => w.trusted("Transfer-Encoding", "chunked"),
-                    _ => {}
-                }
-                let big = size.is_none_or(|n| n > EXPECT_100_THRESHOLD);
-                let user_expect = user_headers
-                    .iter()
-                    .rev()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("expect"));
-                match user_expect {
-                    None if big => {
-                        w.trusted("Expect", "100-continue");
-                        expect_continue = true;
-                    }
-                    Some((_, v)) if v.eq_ignore_ascii_case("100-continue") => {
-                        expect_continue = true
-                    }
-                    _ => {}
-                }
+                Some(v) if v.eq_ignore_ascii_case("100-continue") => expect_continue = true,
+                _ => {}
             }
         }
-        let strip = self.strip_auth;
+        // Credentials go to the first origin only, compared at every hop (curl's
+        // `Curl_auth_allowed_to_host`), unless unrestricted_auth.
+        let cross_origin = self.redirected.is_some()
+            && !self.opts.unrestricted_auth
+            && !self.opts.target.same_origin(target!(self));
+        let dropped = self.body_dropped;
         for (n, v) in user_headers {
             let skip = v.is_empty()
                 || n.eq_ignore_ascii_case("host")
-                || (strip
+                || framing::is_framing_header(n)
+                || (dropped && n.eq_ignore_ascii_case("content-type"))
+                || (cross_origin
                     && (n.eq_ignore_ascii_case("authorization")
                         || n.eq_ignore_ascii_case("cookie")
                         || n.eq_ignore_ascii_case("proxy-authorization")));
@@ -881,29 +943,7 @@ impl Transfer {
             }
         }
         w.finish();
-        self.expect_continue = expect_continue;
-        if self.opts.verbose {
-            h.debug(DebugKind::HeaderOut, &self.head_buf);
-        }
-        self.head_sent = 0;
-        self.body_sent = 0;
-        self.ubuf_pos = 0;
-        self.ubuf.clear();
-        self.upload_eof = false;
-        self.send = Send::Head;
-        self.recv = Recv::Head;
-        match &mut self.parser {
-            Some(p) => p.reset(),
-            None => self.parser = Some(ResponseParser::new(&self.opts.limits)),
-        }
-        self.head = None;
-        self.heads_bytes = 0;
-        self.decoder = None;
-        self.content = None;
-        self.discard = false;
-        self.redirect = None;
-        self.got_bytes = false;
-        Ok(())
+        Ok(expect_continue)
     }
 
     // ----- Active: send and receive ----------------------------------------------------
@@ -973,8 +1013,9 @@ impl Transfer {
                 Send::Head => {
                     let head = &self.head_buf[self.head_sent..];
                     let is_ws = target!(self).scheme.is_ws();
-                    let body: &[u8] = match &self.body {
-                        Body::Bytes(b) if !self.expect_continue && !is_ws => &b[..],
+                    // A body in memory framed by its length goes out with the head.
+                    let body: &[u8] = match (&self.body, self.framing) {
+                        (Body::Bytes(b), Framing::Length(_)) if !self.expect_continue => &b[..],
                         _ => &[],
                     };
                     let n = match conn.write_vectored(&[IoSlice::new(head), IoSlice::new(body)]) {
@@ -1008,9 +1049,9 @@ impl Transfer {
                         };
                     }
                 }
-                Send::Body => match &self.body {
-                    Body::None => self.send = Send::Done,
-                    Body::Bytes(b) => {
+                Send::Body => match (&self.body, self.framing) {
+                    (_, Framing::None) | (Body::None, Framing::Length(_)) => self.send = Send::Done,
+                    (Body::Bytes(b), Framing::Length(_)) => {
                         let rest = &b[self.body_sent as usize..];
                         if rest.is_empty() {
                             self.send = Send::Done;
@@ -1028,8 +1069,13 @@ impl Transfer {
                         self.info.size_upload += n as u64;
                         self.progress_dirty = true;
                     }
-                    Body::Read(size) => {
-                        let size = *size;
+                    // A reader, or chunks of a body in memory (or of none) the caller asked to
+                    // have chunked: through the upload buffer.
+                    (_, framing) => {
+                        let size = match framing {
+                            Framing::Length(n) => Some(n),
+                            _ => None,
+                        };
                         if self.ubuf_pos >= self.ubuf.len() {
                             if self.upload_eof {
                                 self.send = Send::Done;
@@ -1077,13 +1123,19 @@ impl Transfer {
         }
         let start = if chunked { HDR } else { 0 };
         self.ubuf.resize(start + cap, 0);
-        let r = if cap == 0 && !chunked {
-            ReadResult::Data(0)
-        } else {
-            h.read(
+        let r = match &self.body {
+            _ if cap == 0 && !chunked => ReadResult::Data(0),
+            Body::Read(_) => h.read(
                 &mut Self::ctx(core, id, &mut self.ctl, &self.info),
                 &mut self.ubuf[start..],
-            )
+            ),
+            Body::Bytes(b) => {
+                let rest = &b[(self.body_sent as usize).min(b.len())..];
+                let n = rest.len().min(cap);
+                self.ubuf[start..start + n].copy_from_slice(&rest[..n]);
+                ReadResult::Data(n)
+            }
+            Body::None => ReadResult::Data(0),
         };
         match r {
             ReadResult::Pause => {
@@ -1701,6 +1753,7 @@ impl Transfer {
             self.method = "GET".into();
             self.opts.method = None;
             self.body = Body::None;
+            self.body_dropped = true;
         } else if let Body::Read(_) = self.body {
             if self.body_sent > 0 && !h.rewind() {
                 return Err(Error::new(
@@ -1708,9 +1761,6 @@ impl Transfer {
                     "cannot resend the upload for the redirect",
                 ));
             }
-        }
-        if !target!(self).same_origin(&next) && !self.opts.unrestricted_auth {
-            self.strip_auth = true;
         }
         self.redirects += 1;
         self.info.redirect_count = self.redirects;

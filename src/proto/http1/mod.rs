@@ -10,8 +10,9 @@
 //!
 //! 1. **Request** ([`request`]): build a [`RequestHead`] and call
 //!    [`RequestHead::encode`] to append the request line and header section
-//!    (RFC 9112 §3, §5) to the send buffer. Upload bodies are sent raw (with
-//!    `Content-Length`) or framed with [`encode_chunk_header`] /
+//!    (RFC 9112 §3, §5) to the send buffer. [`framing::decide`] says how the
+//!    body is delimited, from the body and the framing the caller asked for:
+//!    sent raw (with `Content-Length`) or framed with [`encode_chunk_header`] /
 //!    [`CHUNK_TRAILER`] / [`LAST_CHUNK`] (RFC 9112 §7.1).
 //! 2. **Response head** ([`response`]): append received bytes to a buffer and
 //!    call [`ResponseParser::parse`] with the *whole* buffer after each read.
@@ -82,6 +83,7 @@
 
 pub mod body;
 pub mod content;
+pub mod framing;
 pub mod request;
 pub mod response;
 
@@ -92,6 +94,7 @@ pub use body::{
     MAX_CHUNK_SIZE_DIGITS,
 };
 pub use content::ContentDecoder;
+pub use framing::{BodySource, Framing, FramingError};
 pub(crate) use request::HeadWriter;
 pub use request::{has_header, RequestError, RequestHead};
 pub use response::{body_kind, BodyKind, ContentCoding, ResponseHead, ResponseParser, Version};
