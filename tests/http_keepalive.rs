@@ -325,3 +325,55 @@ fn request_connection_close_is_honoured_by_the_client() {
     assert!(!f.easy.info().reused);
     assert_eq!(srv.accepted(), 2);
 }
+
+/// Bytes that arrive on an idle pooled connection while the application is not polling (no
+/// event was seen for them) still make it unusable: the connection is checked at checkout,
+/// whatever events were or were not seen (curl's `extract_if_dead`). Here the server sends
+/// `408 Request Timeout` on the idle connection; the next transfer must not read it as its
+/// answer.
+#[test]
+fn unsolicited_bytes_on_an_idle_connection_unseen_by_the_loop() {
+    use std::sync::mpsc;
+    use std::sync::Mutex;
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (sent_tx, sent_rx) = mpsc::channel::<()>();
+    let go_rx = Mutex::new(go_rx);
+    let sent_tx = Mutex::new(sent_tx);
+    let srv = Server::start(move |c: &mut Conn| {
+        let Some(req) = c.read_request() else { return };
+        if req.path() == "/first" {
+            c.respond(200, &[], b"first");
+            // Idle now; when the test says so, the server times the connection out.
+            let _ = go_rx.lock().unwrap().recv_timeout(RUN_BOUND);
+            let _ = c.write_all(b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
+            let _ = sent_tx.lock().unwrap().send(());
+            c.peer_closed();
+        } else {
+            c.respond(200, &[], b"fresh");
+        }
+    });
+    let mut m = Multi::new();
+    let first = m.add(Easy::new(&srv.url("/first")).unwrap());
+    let f = finish(&mut m).remove(&first).unwrap();
+    f.unwrap();
+    assert_eq!(
+        m.connection_counts(),
+        (1, 1),
+        "the connection went to the pool"
+    );
+    // The application does not poll while the 408 arrives.
+    go_tx.send(()).unwrap();
+    sent_rx
+        .recv_timeout(RUN_BOUND)
+        .expect("server wrote the 408");
+    let second = m.add(Easy::new(&srv.url("/second")).unwrap());
+    let f = finish(&mut m).remove(&second).unwrap();
+    f.unwrap();
+    assert_eq!(f.easy.info().response_code, 200);
+    assert_eq!(f.body(), b"fresh");
+    assert_eq!(
+        srv.accepted(),
+        2,
+        "a new connection carried the second request"
+    );
+}

@@ -571,12 +571,12 @@ impl Core {
                 let ConnEntry::Idle(mut conn) = entry else {
                     continue;
                 };
-                // In our own edge-triggered loop a drained idle socket that has had no event
-                // since cannot have been closed unseen, except in the instant since the last
-                // poll: that keep-alive race is what the retry on a reused connection is for
-                // (curl and hyper rely on it too). Skipping the probe saves a syscall per
-                // request. Anything else (socket_action mode, unread readiness) is probed.
-                if conn.drained_idle() || conn.is_alive() {
+                // Probed at every checkout (curl's `extract_if_dead`), whatever events were or
+                // were not seen: bytes that arrived while the application was not polling (a
+                // server's `408` or close on the idle connection) have raised no event yet.
+                // What remains is the instant between this probe and the request reaching
+                // the server: the retry on a reused connection covers that race.
+                if conn.is_alive() {
                     return Checkout::Reused(conn);
                 }
                 self.close_conn(conn);

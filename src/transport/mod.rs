@@ -453,22 +453,6 @@ impl Conn {
         Ok(true)
     }
 
-    /// Known empty and open without a syscall: our own edge-triggered poller watches it (so a
-    /// hang-up or stray bytes while idle arrive as an event, and [`Core::on_ready`] closes
-    /// it), its last read drained the socket, and nothing is buffered.
-    ///
-    /// [`Core::on_ready`]: crate::multi::core::Core::on_ready
-    pub(crate) fn drained_idle(&self) -> bool {
-        self.short_read_ok
-            && !self.readable
-            && !self.read_closed
-            && self.rpos == self.rend
-            && match &self.stream {
-                Stream::Tcp(_) => true,
-                Stream::Tls(t) => !t.tcp_eof && t.tls.wants_read() && !t.tls.wants_write(),
-            }
-    }
-
     /// Is this idle pooled connection still usable? A readable idle socket means the server
     /// closed it (or sent garbage): either way it cannot carry a new request.
     pub(crate) fn is_alive(&mut self) -> bool {
