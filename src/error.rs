@@ -232,6 +232,11 @@ impl Error {
         self
     }
 
+    /// The cause attached with [`Error::with_source`], taken out.
+    pub(crate) fn into_source(self) -> Option<Source> {
+        self.0.source
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         self.0.kind

@@ -490,8 +490,10 @@ impl Transfer {
                 return Err(Error::new(
                     ErrorKind::OperationTimedout,
                     format!(
-                        "operation timed out after {} ms",
-                        self.opts.timeout.unwrap_or_default().as_millis()
+                        "operation timed out after {} ms with {} bytes received ({})",
+                        self.elapsed_ms(now),
+                        self.info.size_download,
+                        self.peer_text()
                     ),
                 ));
             }
@@ -499,11 +501,17 @@ impl Transfer {
         let connecting = matches!(self.state, State::Resolving | State::Connecting);
         if let Some(at) = self.deadline_connect {
             if connecting && now >= at {
+                let what = if self.state == State::Resolving {
+                    "resolving"
+                } else {
+                    "connecting to"
+                };
                 return Err(Error::new(
                     ErrorKind::OperationTimedout,
                     format!(
-                        "connection timed out after {} ms",
-                        self.opts.connect_timeout.as_millis()
+                        "timed out {what} {} after {} ms",
+                        self.peer_text(),
+                        self.elapsed_ms(now)
                     ),
                 ));
             }
@@ -520,7 +528,7 @@ impl Transfer {
                     }
                     self.last_connect_error = Some(Error::new(
                         ErrorKind::OperationTimedout,
-                        "connect attempt timed out",
+                        "the connect attempt timed out",
                     ));
                     self.deadline_attempt = None;
                 }
@@ -648,7 +656,12 @@ impl Transfer {
                 self.addrs = Some(Arc::from([]));
                 self.last_connect_error = Some(Error::new(
                     ErrorKind::CouldntResolveHost,
-                    format!("could not resolve host: {msg}"),
+                    // Display reads "could not resolve host: HOST: why".
+                    if msg.starts_with(target!(self).host.as_str()) {
+                        msg
+                    } else {
+                        format!("{}: {msg}", target!(self).host)
+                    },
                 ));
                 self.state = State::Connecting;
             }
@@ -668,9 +681,7 @@ impl Transfer {
             if self.conn.is_none() {
                 let addrs = self.addrs.clone().unwrap_or_else(|| Arc::from([]));
                 let Some(&addr) = addrs.get(self.next_addr) else {
-                    return Err(self.last_connect_error.take().unwrap_or_else(|| {
-                        Error::new(ErrorKind::CouldntConnect, "no address to connect to")
-                    }));
+                    return Err(self.connect_failed(now));
                 };
                 self.next_addr += 1;
                 self.text(h, || format!("Trying {addr}..."));
@@ -754,6 +765,43 @@ impl Transfer {
                 }
             }
         }
+    }
+
+    /// Every address failed (or there was none): the last failure, said the way curl says
+    /// it ("Failed to connect to HOST port PORT after N ms: why").
+    fn connect_failed(&mut self, now: Instant) -> Error {
+        let last = self.last_connect_error.take();
+        if let Some(e) = last
+            .as_ref()
+            .filter(|e| e.kind() == ErrorKind::CouldntResolveHost)
+        {
+            return Error::new(e.kind(), e.detail().unwrap_or_default().to_owned());
+        }
+        let kind = last.as_ref().map_or(ErrorKind::CouldntConnect, Error::kind);
+        let why = last
+            .as_ref()
+            .and_then(Error::detail)
+            .unwrap_or("no address to connect to");
+        let msg = format!(
+            "failed to connect to {} after {} ms: {why}",
+            self.peer_text(),
+            self.elapsed_ms(now)
+        );
+        match last.and_then(|e| e.into_source()) {
+            Some(src) => Error::new(kind, msg).with_source(src),
+            None => Error::new(kind, msg),
+        }
+    }
+
+    /// `HOST port PORT` of the current target, for messages.
+    fn peer_text(&self) -> String {
+        format!("{} port {}", target!(self).host, target!(self).port)
+    }
+
+    /// Milliseconds since the transfer started.
+    fn elapsed_ms(&self, now: Instant) -> u128 {
+        now.saturating_duration_since(self.started.unwrap_or(now))
+            .as_millis()
     }
 
     // ----- the request -------------------------------------------------------------------

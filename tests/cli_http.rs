@@ -334,6 +334,15 @@ fn exit_1_3_6_7() {
     assert_eq!(code(&curlew(&["-s", "http://nonexistent.invalid/"])), 6);
     let addr = support::refused_addr();
     assert_eq!(code(&curlew(&["-s", &format!("http://{addr}/")])), 7);
+    // The message says where and after how long, as curl's does.
+    let o = curlew(&["-sS", &format!("http://{addr}/")]);
+    let err = text(&o.stderr);
+    let want = format!(
+        "curlew: (7) could not connect: failed to connect to 127.0.0.1 port {} after ",
+        addr.port()
+    );
+    assert!(err.starts_with(&want), "{err:?}");
+    assert!(err.contains(" ms: "), "{err:?}");
 }
 
 #[test]

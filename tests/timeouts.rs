@@ -18,6 +18,20 @@ fn total_timeout_against_a_silent_server() {
     assert_eq!(f.kind(), Some(ErrorKind::OperationTimedout));
     assert!(f.result.as_ref().unwrap_err().is_timeout());
     assert_eq!(srv.requests(), 1);
+    says_where(&f, &format!("127.0.0.1 port {}", srv.port()));
+}
+
+/// The error text names the host and port and the time it took ("after N ms"), as curl's
+/// "Failed to connect to HOST port PORT after N ms" does.
+fn says_where(f: &Finished, host_port: &str) {
+    let text = f.result.as_ref().unwrap_err().to_string();
+    assert!(text.contains(host_port), "{text:?} lacks {host_port:?}");
+    let after = text.split(" after ").nth(1).unwrap_or_default();
+    let ms = after.split(" ms").next().unwrap_or_default();
+    assert!(
+        !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()),
+        "{text:?} lacks the elapsed time"
+    );
 }
 
 #[test]
@@ -73,6 +87,7 @@ fn connect_timeout_covers_the_tls_handshake() {
     let f = run_one(e);
     assert_eq!(f.kind(), Some(ErrorKind::OperationTimedout));
     assert!(srv.accepted() >= 1);
+    says_where(&f, &format!("127.0.0.1 port {}", srv.port()));
 }
 
 #[test]
@@ -120,12 +135,18 @@ fn connection_refused() {
     let f = run_one(Easy::new(&format!("http://{addr}/")).unwrap());
     assert_eq!(f.kind(), Some(ErrorKind::CouldntConnect));
     assert!(f.result.as_ref().unwrap_err().is_connect());
+    says_where(&f, &format!("127.0.0.1 port {}", addr.port()));
 }
 
 #[test]
 fn unresolvable_host() {
     let f = run_one(Easy::new("http://nosuchhost.invalid/").unwrap());
     assert_eq!(f.kind(), Some(ErrorKind::CouldntResolveHost));
+    let text = f.result.as_ref().unwrap_err().to_string();
+    assert!(
+        text.starts_with("could not resolve host: nosuchhost.invalid"),
+        "{text:?}"
+    );
 }
 
 #[test]
