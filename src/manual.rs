@@ -85,7 +85,7 @@
 //! | `curl_easy_getinfo` | [`Easy::info`](crate::Easy::info), [`Multi::info`](crate::Multi::info), [`Ctx::info`](crate::Ctx::info) → [`TransferInfo`](crate::TransferInfo) |
 //! | `curl_easy_pause` | [`Multi::pause`](crate::Multi::pause) / [`Multi::unpause`](crate::Multi::unpause), [`Ctx::pause`](crate::Ctx::pause) / [`Ctx::unpause`](crate::Ctx::unpause) |
 //! | `CURLOPT_CUSTOMREQUEST`, `NOBODY` | [`Easy::method`](crate::Easy::method), [`Easy::nobody`](crate::Easy::nobody) |
-//! | `CURLOPT_HTTPHEADER` | [`Easy::header`](crate::Easy::header) (your header replaces the internal one; an empty value removes it) |
+//! | `CURLOPT_HTTPHEADER` | [`Easy::header`](crate::Easy::header) (your header replaces the internal one; an empty value removes it; the headers with meaning for the origin or the framing follow the rules of the table below) |
 //! | `CURLOPT_POSTFIELDS` | [`Easy::body`](crate::Easy::body) |
 //! | `CURLOPT_UPLOAD` + `INFILESIZE` | [`Easy::upload`](crate::Easy::upload) |
 //! | `CURLOPT_FOLLOWLOCATION`, `MAXREDIRS`, `UNRESTRICTED_AUTH` | [`Easy::follow_location`](crate::Easy::follow_location), [`Easy::max_redirects`](crate::Easy::max_redirects), [`Easy::unrestricted_auth`](crate::Easy::unrestricted_auth) |
@@ -115,6 +115,53 @@
 //! | `curl_multi_assign` / `socketp` | [`Multi::assign`](crate::Multi::assign), or set the `&mut Option<u64>` in the socket callback |
 //! | (none: a thread-safe queue is the application's business in libcurl) | [`Multi::command_sender`](crate::Multi::command_sender) → [`CommandSender`](crate::CommandSender): add transfers, send on and close WebSockets from any thread |
 //! | `CURLcode` | [`ErrorKind`](crate::ErrorKind) ([`ErrorKind::curl_code`](crate::ErrorKind::curl_code) gives the number) |
+//!
+//! ## Request headers the engine also sets
+//!
+//! The caller's headers that mean something to the origin or to the body's framing, on the
+//! first request, after a redirect, and when they conflict with what the engine sets
+//! (tested row by row in `tests/request_headers.rs`). "Another host" compares host names, as
+//! curl does for `Host`; "another origin" compares scheme, host and port with the *first*
+//! request's, at every hop (curl's `Curl_auth_allowed_to_host`).
+//!
+//! | header | first request | redirect, same host / origin | redirect elsewhere | conflicts |
+//! |---|---|---|---|---|
+//! | `Host` | replaces the URL's, in its place; empty: none sent | kept | the new host's own (curl: the custom `Host` only "if this is NOT a redirect") | - |
+//! | `Authorization`, `Cookie`, `Proxy-Authorization` | sent | sent | dropped, unless [`Easy::unrestricted_auth`](crate::Easy::unrestricted_auth); sent again on a hop back to the first origin | - |
+//! | `Content-Length` | asks for that length; the engine writes the header | as the body: dropped with it when 301/302 (POST) or 303 turn the request into a GET | same | must equal the body's length (a reader of unknown size then sends exactly that many bytes); with no body only `0`; not a number, several that differ, or with `Transfer-Encoding`: [`ErrorKind::BadFunctionArgument`](crate::ErrorKind::BadFunctionArgument), nothing sent |
+//! | `Transfer-Encoding` | `chunked` asks for chunked coding of any body (in memory, a reader, or none: the last chunk alone); the engine writes the header | dropped with the body | same | any other coding (`gzip`, `chunked, chunked`...): `BadFunctionArgument`, nothing sent |
+//! | `Content-Type` | sent (`POST` of a body in memory gets `application/x-www-form-urlencoded` without it) | dropped with the body | same | - |
+//! | `Expect` | `100-continue` waits for the interim answer (bounded by [`Easy::expect_100_timeout`](crate::Easy::expect_100_timeout)); empty removes the engine's for large uploads; other values are sent as they are | same | same | - |
+//! | `Connection` | sent; `close` makes the connection single-use whatever the server answers | same | same | - |
+//! | `Upgrade` | HTTP: sent (a `101` answer is an error: no upgrade was asked for); WebSocket: replaces the engine's (so do `Connection` and `Sec-WebSocket-*`) | same | same | a WebSocket upgrade with a body (`Content-Length`, `Transfer-Encoding`): `BadFunctionArgument` |
+//!
+//! An empty value removes an engine header, except the framing ones: `Content-Length:` and
+//! `Transfer-Encoding:` with no value ask for nothing, and the engine frames the body.
+//!
+//! ## Zero and the largest values
+//!
+//! Every duration and size option accepts 0 and its type's maximum (checked in one table in
+//! `tests/option_limits.rs`). Where libcurl has the option, 0 means what it means there;
+//! durations longer than [`DURATION_MAX`](crate::DURATION_MAX) (about 136 years) mean that.
+//!
+//! | option | 0 means | largest |
+//! |---|---|---|
+//! | [`Easy::timeout`](crate::Easy::timeout) (`CURLOPT_TIMEOUT`) | no limit | clamped to `DURATION_MAX` |
+//! | [`Easy::connect_timeout`](crate::Easy::connect_timeout) (`CURLOPT_CONNECTTIMEOUT`) | the default, 300 s | clamped |
+//! | [`Easy::low_speed`](crate::Easy::low_speed) (`LOW_SPEED_LIMIT`, `LOW_SPEED_TIME`) | either 0: off | clamped |
+//! | [`Easy::expect_100_timeout`](crate::Easy::expect_100_timeout) | send the body without waiting | clamped |
+//! | [`Easy::buffer_size`](crate::Easy::buffer_size) (`CURLOPT_BUFFERSIZE`) | the default, 1 MiB | 10 MiB |
+//! | [`Easy::max_filesize`](crate::Easy::max_filesize) (`CURLOPT_MAXFILESIZE_LARGE`) | no limit | no limit |
+//! | [`Easy::max_redirects`](crate::Easy::max_redirects) (`CURLOPT_MAXREDIRS`) | refuse any redirect (error 47) | no limit in practice |
+//! | [`Easy::max_header_bytes`](crate::Easy::max_header_bytes), [`Easy::max_response_heads_bytes`](crate::Easy::max_response_heads_bytes) | the default | [`HEADER_BYTES_MAX`](crate::HEADER_BYTES_MAX) (8 MiB) |
+//! | [`Easy::max_headers`](crate::Easy::max_headers) | the default | [`HEADERS_MAX`](crate::HEADERS_MAX) |
+//! | [`Easy::ws_max_frame_size`](crate::Easy::ws_max_frame_size), [`Easy::ws_max_message_size`](crate::Easy::ws_max_message_size), [`Easy::ws_max_send_queue`](crate::Easy::ws_max_send_queue) | the default | as given |
+//! | [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout) | the default | clamped |
+//! | [`Easy::ws_keepalive`](crate::Easy::ws_keepalive) | interval 0: off; timeout 0: the interval | clamped |
+//! | [`Multi::set_max_total_connections`](crate::Multi::set_max_total_connections), [`Multi::set_max_host_connections`](crate::Multi::set_max_host_connections) | no limit | as given |
+//! | [`Multi::set_max_idle_connections`](crate::Multi::set_max_idle_connections) (`CURLMOPT_MAXCONNECTS`) | the default | as given |
+//!
+//! The tool follows: `-m 0` is no limit, `--connect-timeout 0` the default.
 //!
 //!
 //! # 4. WebSocket
