@@ -271,19 +271,28 @@ impl Transfer {
         [ws.close_deadline, keepalive].into_iter().flatten().min()
     }
 
-    /// A borrowed handle on this transfer's session (and its connection in connect-only mode).
+    /// A borrowed handle on this transfer's session (and, in connect-only mode, its connection
+    /// and, once the multi ended the transfer after the upgrade, how it ended).
     pub(crate) fn ws_handle(&mut self) -> Option<WsHandle<'_>> {
         let connect_only = self.opts.ws.connect_only;
-        let Transfer { ws, conn, .. } = self;
+        let Transfer {
+            ws, conn, result, ..
+        } = self;
         let ws = ws.as_deref_mut()?;
+        if !connect_only {
+            return Some(WsHandle {
+                session: &mut ws.session,
+                conn: None,
+                meta: None,
+                ended: None,
+            });
+        }
         Some(WsHandle {
             session: &mut ws.session,
-            conn: if connect_only {
-                conn.as_deref_mut()
-            } else {
-                None
-            },
+            conn: conn.as_deref_mut(),
             meta: None,
+            // The completion reported at the upgrade took the result: one there now is the end.
+            ended: result.as_ref(),
         })
     }
 
