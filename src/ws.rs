@@ -314,7 +314,11 @@ impl WsHandle<'_> {
                         ))),
                     }
                 }
-                Ok(_) => continue,
+                Ok(_) => {
+                    // A sign of life for the keepalive, which does not see this read.
+                    conn.arrived = true;
+                    continue;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(WsError::WouldBlock),
                 Err(e) => return Err(WsError::Io(e)),
             }
