@@ -117,6 +117,7 @@ impl<'a> Ctx<'a> {
                     session,
                     conn: None,
                     meta,
+                    ended: None,
                 })
             }
             None => Err(WsError::NotWebSocket),

@@ -643,11 +643,33 @@ impl Easy {
         self
     }
 
-    /// Keepalive (callback model): send a ping after `interval` without received bytes; if no
-    /// pong arrives within `timeout`, close with [`DEFAULT_WS_KEEPALIVE_CLOSE_CODE`] (or the
+    /// Keepalive: send a ping after `interval` without a sign of life from the peer; if no
+    /// answer comes within `timeout`, close with [`DEFAULT_WS_KEEPALIVE_CLOSE_CODE`] (or the
     /// code set with [`Easy::ws_keepalive_close_code`]) and fail with
-    /// [`ErrorKind::OperationTimedout`]. `None` or a zero interval turns it off (the
-    /// default); a zero `timeout` means the interval.
+    /// [`ErrorKind::OperationTimedout`]. `None` or a zero interval turns it off (the default); a
+    /// zero `timeout` means the interval. The multi's timers
+    /// send the pings, in both models, whether or not the application is busy with the transfer.
+    ///
+    /// What counts as a sign of life and as the answer:
+    ///
+    /// - **Callback model**: the multi reads everything, so any received bytes restart the
+    ///   interval, and only a pong answers the ping.
+    /// - **Connect-only model** ([`Easy::connect_only`]): the application reads, so the multi
+    ///   learns of the peer from arrivals: a readiness event saying bytes came in on the socket
+    ///   (with [`Multi::poll`](crate::Multi::poll): new bytes arrived; with
+    ///   [`Multi::socket_action`](crate::Multi::socket_action): a call with
+    ///   [`Ready::readable`](crate::Ready::readable) set and no error), or bytes read from the
+    ///   socket by [`WsHandle::recv`](crate::ws::WsHandle::recv). Either restarts the interval,
+    ///   and either answers an outstanding ping: the multi cannot tell a pong from frames the
+    ///   application has not read yet. Bytes merely waiting unread do not count, so a dead peer
+    ///   is noticed even if the application stopped reading; the other side of that is that an
+    ///   application that leaves so much unread that the peer can no longer send (its TCP window
+    ///   closed) may see the keepalive time out. The pongs are returned by `recv` like any
+    ///   other. Once the keepalive ended the transfer, `recv` and the sends answer
+    ///   [`WsError::Failed`](crate::ws::WsError::Failed) with the timeout (the completion
+    ///   message was given at the upgrade).
+    ///
+    /// Durations over [`DURATION_MAX`] mean that.
     pub fn ws_keepalive(&mut self, keepalive: Option<(Duration, Duration)>) -> &mut Self {
         self.x.opts.ws.keepalive = keepalive.filter(|(i, _)| !i.is_zero()).map(|(i, t)| {
             let t = if t.is_zero() { i } else { t };

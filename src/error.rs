@@ -237,6 +237,15 @@ impl Error {
         self.0.source
     }
 
+    /// A copy of the kind and the detail; not the source, which cannot be copied.
+    pub(crate) fn detached(&self) -> Error {
+        Error(Box::new(Inner {
+            kind: self.0.kind,
+            detail: self.0.detail.clone(),
+            source: None,
+        }))
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         self.0.kind

@@ -187,8 +187,8 @@
 //!
 //! **Connect-only model** ([`Easy::connect_only`](crate::Easy::connect_only), curl's
 //! `CONNECT_ONLY=2`). The transfer is reported done by [`Multi::info_read`](crate::Multi::info_read)
-//! as soon as the upgrade is; it stays in the multi, which keeps flushing its send queue and
-//! timing its close handshake. [`Multi::ws`](crate::Multi::ws) gives a
+//! as soon as the upgrade is; it stays in the multi, which keeps flushing its send queue,
+//! timing its close handshake and sending its keepalive pings. [`Multi::ws`](crate::Multi::ws) gives a
 //! [`WsHandle`](crate::ws::WsHandle) whose `recv` and `send` are non-blocking and answer
 //! [`WsError::WouldBlock`](crate::ws::WsError::WouldBlock) (curl's `CURLE_AGAIN`).
 //!
@@ -198,10 +198,26 @@
 //! reused across messages and released when it grew past 64 KiB). In connect-only mode,
 //! [`WsHandle::recv_message`](crate::ws::WsHandle::recv_message). Bounded by the max message size.
 //!
-//! **Keepalive** ([`Easy::ws_keepalive`](crate::Easy::ws_keepalive), callback model): a ping
-//! after an interval without received bytes; no pong within the timeout closes with 1011 (or
+//! **Keepalive** ([`Easy::ws_keepalive`](crate::Easy::ws_keepalive), both models): the
+//! multi's timers send a ping after an interval without a sign of life from the peer; no
+//! answer within the timeout closes with 1011 (or
 //! [`Easy::ws_keepalive_close_code`](crate::Easy::ws_keepalive_close_code)) and fails with
-//! [`ErrorKind::OperationTimedout`](crate::ErrorKind::OperationTimedout).
+//! [`ErrorKind::OperationTimedout`](crate::ErrorKind::OperationTimedout). What counts:
+//!
+//! | | sign of life (restarts the interval) | answer to the ping |
+//! |---|---|---|
+//! | callback model | any received bytes | a pong |
+//! | connect-only | a readiness event saying bytes arrived, or bytes [`WsHandle::recv`](crate::ws::WsHandle::recv) read from the socket | the same (the multi does not read the application's data, so it cannot pick the pong out) |
+//!
+//! In connect-only mode the pings go whether or not the application calls `recv`; unread
+//! bytes waiting do not count as life, only arrivals do (so a peer that went silent is found
+//! even behind unread data, but an application that stops reading until the peer's TCP window
+//! closes may see a timeout). A connect-only transfer the multi ended after its upgrade (this
+//! timeout, the close timeout, a socket error) answers `recv` and the sends with
+//! [`WsError::Failed`](crate::ws::WsError::Failed) and the error, or
+//! [`WsError::Closed`](crate::ws::WsError::Closed) after a clean close: its completion message
+//! went out at the upgrade. With `socket_action`, a level-triggered loop reports unread bytes as
+//! readable again and again; each report counts as an arrival.
 //!
 //! **Control frames.** Pings are answered automatically, one pong per ping while it fits in the
 //! send queue (beyond that only the latest ping is answered, so a ping flood cannot grow memory

@@ -88,6 +88,10 @@ pub enum WsError {
     Protocol(crate::proto::ws::ProtocolError),
     /// The socket failed.
     Io(io::Error),
+    /// The multi ended this connect-only transfer after its upgrade, with this error (no
+    /// answer to a keepalive ping within its timeout, no close frame from the peer within the
+    /// close timeout, a failed socket...); its connection is closed.
+    Failed(crate::Error),
 }
 
 impl fmt::Display for WsError {
@@ -102,6 +106,7 @@ impl fmt::Display for WsError {
             WsError::InvalidArgument => f.write_str("invalid argument"),
             WsError::Protocol(e) => write!(f, "WebSocket protocol error: {e}"),
             WsError::Io(e) => write!(f, "I/O error: {e}"),
+            WsError::Failed(e) => write!(f, "transfer failed: {e}"),
         }
     }
 }
@@ -130,6 +135,8 @@ pub struct WsHandle<'a> {
     pub(crate) conn: Option<&'a mut Conn>,
     /// The metadata of the chunk being delivered to the current write callback.
     pub(crate) meta: Option<WsFrame>,
+    /// Connect-only: how the multi ended the transfer after its upgrade (`None` while open).
+    pub(crate) ended: Option<&'a crate::error::Result<()>>,
 }
 
 impl fmt::Debug for WsHandle<'_> {
@@ -142,12 +149,22 @@ impl fmt::Debug for WsHandle<'_> {
 }
 
 impl WsHandle<'_> {
+    /// A connect-only transfer the multi ended: what to answer instead of sending or receiving.
+    fn check_ended(&self) -> Result<(), WsError> {
+        match self.ended {
+            None => Ok(()),
+            Some(Ok(())) => Err(WsError::Closed),
+            Some(Err(e)) => Err(WsError::Failed(e.detached())),
+        }
+    }
+
     /// Send `data` as a frame of type `flags` ([`TEXT`], [`BINARY`], plus [`CONT`] when more
     /// fragments follow; or [`PING`], [`PONG`], [`CLOSE`]) (`curl_ws_send` with `fragsize` 0).
     ///
     /// Returns the bytes accepted. Fewer than `data.len()` means the queue is near its bound:
     /// the frame stays open and the next call continues it with the rest (pass the same flags).
     pub fn send(&mut self, data: &[u8], flags: u32) -> Result<usize, WsError> {
+        self.check_ended()?;
         Ok(self.session.send(data, flags, 0)?)
     }
 
@@ -159,12 +176,14 @@ impl WsHandle<'_> {
         frame_len: u64,
         flags: u32,
     ) -> Result<usize, WsError> {
+        self.check_ended()?;
         Ok(self.session.send(data, flags | OFFSET, frame_len)?)
     }
 
     /// Queue a frame header of `len` payload bytes; the following [`WsHandle::send`] calls
     /// supply the payload (`curl_ws_start_frame`). Zero-length frames are possible.
     pub fn start_frame(&mut self, flags: u32, len: u64) -> Result<(), WsError> {
+        self.check_ended()?;
         Ok(self.session.start_frame(flags, len)?)
     }
 
@@ -180,12 +199,14 @@ impl WsHandle<'_> {
 
     /// Send a ping.
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), WsError> {
+        self.check_ended()?;
         Ok(self.session.ping(payload)?)
     }
 
     /// Start the close handshake with `code` and `reason`; the multi waits (bounded) for the
     /// peer's close, then shuts the connection down.
     pub fn close(&mut self, code: u16, reason: &str) -> Result<(), WsError> {
+        self.check_ended()?;
         Ok(self.session.close(Some(code), reason)?)
     }
 
@@ -241,8 +262,10 @@ impl WsHandle<'_> {
     /// (`curl_ws_recv`). The payload is borrowed from the connection's buffer until the next
     /// call. Pings are answered automatically (unless auto-pong is off) and not returned.
     /// [`WsError::WouldBlock`] when nothing has arrived; [`WsError::Closed`] after the peer's
-    /// close frame was returned and the connection ended.
+    /// close frame was returned and the connection ended; [`WsError::Failed`] once the multi
+    /// ended the transfer with an error (a keepalive timeout, say).
     pub fn recv(&mut self) -> Result<(WsFrame, &[u8]), WsError> {
+        self.check_ended()?;
         let Some(conn) = self.conn.as_deref_mut() else {
             return Err(WsError::NotWebSocket);
         };
@@ -291,7 +314,11 @@ impl WsHandle<'_> {
                         ))),
                     }
                 }
-                Ok(_) => continue,
+                Ok(_) => {
+                    // A sign of life for the keepalive, which does not see this read.
+                    conn.arrived = true;
+                    continue;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(WsError::WouldBlock),
                 Err(e) => return Err(WsError::Io(e)),
             }

@@ -160,6 +160,19 @@ fn ping_every_secs_and_server_pings_answered() {
 }
 
 #[test]
+fn ping_without_an_answer_ends_with_exit_28() {
+    // The server never answers: the keepalive closes with 1011 and the session times out.
+    let peer = support::ping_counter::PingCounter::start(false);
+    let o = run_stdin_open(&["--ws-ping", "0.05", &peer.url("/")]);
+    assert_eq!(code(&o), 28, "{}", text(&o.stderr));
+    support::wait_until("the server to read the close", support::TIMEOUT, || {
+        peer.close().is_some()
+    });
+    assert_eq!(peer.pings(), 1);
+    assert_eq!(peer.close(), Some(Some(1011)));
+}
+
+#[test]
 fn subprotocols_and_headers_in_the_handshake() {
     let seen = Arc::new(Mutex::new((String::new(), String::new())));
     let s = seen.clone();

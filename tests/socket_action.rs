@@ -131,6 +131,16 @@ impl Loop {
     /// One turn of the application's loop: wait for our descriptors or the timer, then tell
     /// the multi. Returns how many socket events were dispatched.
     fn turn(&mut self, m: &mut Multi, events: &mut mio::Events) -> usize {
+        self.turn_with(m, events, true)
+    }
+
+    /// A turn that tells the multi of its timer only, never of socket readiness (an
+    /// application that reads a connect-only WebSocket on its own).
+    fn turn_timer_only(&mut self, m: &mut Multi, events: &mut mio::Events) {
+        self.turn_with(m, events, false);
+    }
+
+    fn turn_with(&mut self, m: &mut Multi, events: &mut mio::Events, dispatch: bool) -> usize {
         let deadline = self.watch.lock().unwrap().deadline;
         let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         // Bounded: never wait more than a second (the test has an overall deadline).
@@ -140,7 +150,7 @@ impl Loop {
         );
         self.poll.poll(events, wait).unwrap();
         let mut n = 0;
-        for ev in events.iter() {
+        for ev in events.iter().filter(|_| dispatch) {
             let fd = ev.token().0 as RawFd;
             let ready = Ready {
                 readable: ev.is_readable() || ev.is_read_closed(),
@@ -574,4 +584,48 @@ fn connect_only_websocket_through_socket_action() {
         "only the internal socket is left: {:?}",
         w.what
     );
+}
+
+#[test]
+fn connect_only_keepalive_learns_from_the_applications_reads() {
+    // After the upgrade the loop reports no socket readiness at all: the application reads on
+    // its own, so the pongs its `recv` reads are the only signs of life the keepalive can see.
+    // Without them the second ping never goes (the first one's answer is never seen).
+    let peer = support::ping_counter::PingCounter::start(true);
+    let (mut lp, mut m) = Loop::new();
+    let mut e = Easy::new(&peer.url("/")).unwrap();
+    e.connect_only(true)
+        .ws_keepalive(Some((Duration::from_millis(50), Duration::from_secs(5))));
+    let id = m.add(e);
+    let mut events = mio::Events::with_capacity(16);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < deadline, "no upgrade");
+        lp.turn(&mut m, &mut events);
+        if let Some(msg) = m.info_read() {
+            msg.result.unwrap();
+            break;
+        }
+    }
+    const PINGS: usize = 3;
+    let mut pongs = 0;
+    while pongs < PINGS {
+        assert!(
+            Instant::now() < deadline,
+            "{} pings, {pongs} pongs",
+            peer.pings()
+        );
+        lp.turn_timer_only(&mut m, &mut events);
+        match m.ws(id).unwrap().recv() {
+            Ok((frame, _)) => {
+                assert_eq!(frame.flags, curlew::ws::PONG);
+                pongs += 1;
+            }
+            Err(curlew::ws::WsError::WouldBlock) => {}
+            Err(e) => panic!("recv: {e}"),
+        }
+    }
+    assert!(peer.pings() >= PINGS);
+    assert!(peer.close().is_none());
+    m.remove(id).unwrap();
 }

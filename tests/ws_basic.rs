@@ -196,6 +196,43 @@ fn connect_only_send_and_recv() {
 }
 
 #[test]
+fn connect_only_after_the_close_handshake_recv_and_send_say_closed() {
+    let peer = WsPeer::echo();
+    let mut m = Multi::new();
+    let mut e = Easy::new(&peer.url("/co")).unwrap();
+    e.connect_only(true);
+    let id = m.add(e);
+    wait_done(&mut m, id).expect("upgrade done");
+    m.ws(id).unwrap().close(1000, "bye").unwrap();
+    // The peer's close comes back through recv; the next turn ends the transfer cleanly, and
+    // the handle says so (not "not a WebSocket").
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut echoed = false;
+    loop {
+        m.poll(Some(Duration::from_millis(50))).unwrap();
+        match m.ws(id).unwrap().recv() {
+            Ok((frame, _)) => {
+                assert!(frame.is_close());
+                echoed = true;
+            }
+            Err(WsError::WouldBlock) => assert!(!echoed, "recv after the close"),
+            Err(WsError::Closed) => break,
+            Err(e) => panic!("recv: {e}"),
+        }
+        assert!(Instant::now() < deadline, "no close");
+    }
+    assert!(echoed);
+    assert!(matches!(
+        m.ws(id).unwrap().send_text("late"),
+        Err(WsError::Closed)
+    ));
+    assert!(
+        m.info_read().is_none(),
+        "one completion message, at the upgrade"
+    );
+}
+
+#[test]
 fn broadcast_from_one_callback_to_many() {
     let peer = WsPeer::echo();
     const N: usize = 100;

@@ -1,11 +1,11 @@
-//! Message mode (whole reassembled messages, callback and connect-only) and keepalive.
+//! Message mode (whole reassembled messages, callback and connect-only).
 
 mod support;
 
 use std::time::{Duration, Instant};
 
 use curlew::ws::{WsError, WsFrame, BINARY, CONT, TEXT};
-use curlew::{Ctx, Easy, ErrorKind, Flow, Handler, Multi};
+use curlew::{Ctx, Easy, Flow, Handler, Multi};
 use support::ws_peer::WsPeer;
 
 #[derive(Default)]
@@ -111,72 +111,4 @@ fn connect_only_recv_message() {
     };
     assert_eq!(flags, BINARY);
     assert_eq!(buf, big);
-}
-
-#[test]
-fn keepalive_pings_and_survives_a_live_peer() {
-    // tungstenite answers pings: the transfer must stay up past several intervals.
-    let peer = WsPeer::start(|mut ws| {
-        let mut pings = 0;
-        while let Ok(m) = ws.read() {
-            if m.is_ping() {
-                pings += 1;
-                if pings == 3 {
-                    let _ = ws.send(tungstenite::Message::text("three pings"));
-                }
-            }
-        }
-    });
-    #[derive(Default)]
-    struct Wait(bool);
-    impl Handler for Wait {
-        fn write(&mut self, ctx: &mut Ctx<'_>, _d: &[u8]) -> Flow {
-            if ctx.ws_meta().unwrap().is_text() {
-                self.0 = true;
-                ctx.ws().unwrap().close(1000, "").unwrap();
-            }
-            Flow::Continue
-        }
-    }
-    let mut e = Easy::with_handler(&peer.url("/"), Wait::default()).unwrap();
-    e.ws_keepalive(Some((Duration::from_millis(50), Duration::from_secs(5))));
-    e.perform().unwrap();
-    assert!(e.handler::<Wait>().unwrap().0);
-}
-
-#[test]
-fn keepalive_without_pong_closes_1011_and_times_out() {
-    // A server that completes the upgrade and then never answers (reads nothing back).
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let tx = std::sync::Mutex::new(tx);
-    let srv = support::http_server::Server::start(move |c: &mut support::http_server::Conn| {
-        let Some(req) = c.read_request() else { return };
-        let key = req
-            .header("sec-websocket-key")
-            .unwrap_or_default()
-            .to_string();
-        let accept = support::ws_accept(&key);
-        let _ = c.write_all(
-            format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n")
-                .as_bytes(),
-        );
-        let all = c.read_to_eof();
-        let _ = tx.lock().unwrap().send(all);
-    });
-    let mut e = Easy::new(&srv.url("/").replace("http://", "ws://")).unwrap();
-    e.ws_keepalive(Some((
-        Duration::from_millis(30),
-        Duration::from_millis(100),
-    )));
-    let err = e.perform().unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::OperationTimedout, "{err}");
-    let sent = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    // First frame: our ping (0x89); then our close with 1011.
-    assert_eq!(sent[0], 0x89);
-    let ping_len = (sent[1] & 0x7f) as usize + 6;
-    let close = &sent[ping_len..];
-    assert_eq!(close[0], 0x88);
-    let key = &close[2..6];
-    let code = u16::from_be_bytes([close[6] ^ key[0], close[7] ^ key[1]]);
-    assert_eq!(code, 1011);
 }

@@ -756,12 +756,21 @@ impl Core {
             ev.is_readable() || closed,
             ev.is_writable() || ev.is_write_closed() || ev.is_error(),
             closed,
+            ev.is_readable() && !ev.is_error(),
         );
     }
 
     /// Connection `tok` is readable and/or writable; `closed`: the peer hung up or the socket
-    /// failed (read to EOF).
-    pub(crate) fn on_ready(&mut self, tok: usize, readable: bool, writable: bool, closed: bool) {
+    /// failed (read to EOF); `arrived`: the event says bytes came in (a sign of life for the
+    /// keepalive of a connect-only WebSocket; not said of a mere "try both directions").
+    pub(crate) fn on_ready(
+        &mut self,
+        tok: usize,
+        readable: bool,
+        writable: bool,
+        closed: bool,
+        arrived: bool,
+    ) {
         let Some(entry) = self.conns.get_mut(tok) else {
             return;
         };
@@ -772,6 +781,7 @@ impl Core {
                     if let Some(c) = x.conn.as_deref_mut() {
                         if c.token == tok {
                             c.readable |= readable;
+                            c.arrived |= arrived;
                             c.read_closed |= closed;
                             c.writable |= writable;
                         }

@@ -210,6 +210,7 @@ impl Multi {
                     events.readable || events.error || none,
                     events.writable || events.error || none,
                     events.error,
+                    events.readable && !events.error,
                 );
             }
         }

@@ -5,7 +5,8 @@
 //! In the callback model every chunk goes to the write callback with its metadata
 //! ([`Ctx::ws_meta`](crate::Ctx::ws_meta)); in connect-only mode the transfer is reported done
 //! at once and the application reads with [`WsHandle::recv`](crate::ws::WsHandle::recv), while
-//! the multi keeps flushing the send queue and timing the close handshake.
+//! the multi keeps flushing the send queue, timing the close handshake and sending keepalive
+//! pings.
 
 use std::io::{self, IoSlice};
 use std::time::Instant;
@@ -42,7 +43,7 @@ pub(crate) struct WsState {
     msg_buf: Vec<u8>,
     /// Message mode: a whole message in `msg_buf` that a paused callback has not taken yet.
     msg_ready: Option<u32>,
-    /// Keepalive: when bytes last arrived.
+    /// Keepalive: when bytes last arrived (connect-only: when the loop last learnt of any).
     last_rx: Instant,
     /// Keepalive: our ping is out; the pong must come before this.
     pong_deadline: Option<Instant>,
@@ -231,6 +232,8 @@ impl Transfer {
         if let Some(c) = self.conn.as_mut() {
             // Frames are streamed in chunks: the buffer size alone bounds the buffer.
             c.rbuf_max = self.opts.buffer_size;
+            // The keepalive counts arrivals from the upgrade on.
+            c.arrived = false;
         }
         // The HTTP side is over: an open WebSocket holds no request or response storage.
         self.parser = None;
@@ -258,32 +261,40 @@ impl Transfer {
         }
     }
 
-    /// The close-handshake deadline, if one runs.
+    /// The close-handshake deadline and the keepalive's (next ping or pong due), if any run.
     pub(crate) fn ws_deadline(&self) -> Option<Instant> {
         let ws = self.ws.as_ref()?;
-        let keepalive = match (self.opts.ws.keepalive, self.opts.ws.connect_only) {
-            (Some((interval, _)), false) => match ws.pong_deadline {
-                Some(at) => Some(at),
-                None => Some(ws.last_rx + interval),
-            },
-            _ => None,
+        let keepalive = match self.opts.ws.keepalive {
+            Some(_) if ws.session.close_state() != CloseState::Open => None,
+            // Durations too long for the clock mean "never".
+            Some((interval, _)) => ws.pong_deadline.or(ws.last_rx.checked_add(interval)),
+            None => None,
         };
         [ws.close_deadline, keepalive].into_iter().flatten().min()
     }
 
-    /// A borrowed handle on this transfer's session (and its connection in connect-only mode).
+    /// A borrowed handle on this transfer's session (and, in connect-only mode, its connection
+    /// and, once the multi ended the transfer after the upgrade, how it ended).
     pub(crate) fn ws_handle(&mut self) -> Option<WsHandle<'_>> {
         let connect_only = self.opts.ws.connect_only;
-        let Transfer { ws, conn, .. } = self;
+        let Transfer {
+            ws, conn, result, ..
+        } = self;
         let ws = ws.as_deref_mut()?;
+        if !connect_only {
+            return Some(WsHandle {
+                session: &mut ws.session,
+                conn: None,
+                meta: None,
+                ended: None,
+            });
+        }
         Some(WsHandle {
             session: &mut ws.session,
-            conn: if connect_only {
-                conn.as_deref_mut()
-            } else {
-                None
-            },
+            conn: conn.as_deref_mut(),
             meta: None,
+            // The completion reported at the upgrade took the result: one there now is the end.
+            ended: result.as_ref(),
         })
     }
 
@@ -358,13 +369,13 @@ impl Transfer {
                 }
             }
         }
-        if !self.opts.ws.connect_only {
-            if let Some(next) = self.ws_receive(core, id, h, now)? {
-                return Ok(next);
-            }
-            if let Some(next) = self.ws_keepalive(core, now)? {
-                return Ok(next);
-            }
+        if self.opts.ws.connect_only {
+            self.ws_arrivals(now);
+        } else if let Some(next) = self.ws_receive(core, id, h, now)? {
+            return Ok(next);
+        }
+        if let Some(next) = self.ws_keepalive(core, now)? {
+            return Ok(next);
         }
         if matches!(self.body, Body::Read(_)) && !self.upload_eof && !self.ctl.send_paused {
             self.ws_read_callback(core, id, h)?;
@@ -514,8 +525,24 @@ impl Transfer {
         }
     }
 
-    /// Keepalive (callback model): a ping after `interval` without received bytes; no pong
-    /// within `timeout` closes with the configured code and fails with a timeout.
+    /// Connect-only keepalive: the application reads, so the loop learns of the peer's life
+    /// from arrivals (a readable event, or bytes the application's `recv` read) since it last
+    /// looked. It cannot tell a pong from the other frames the application has not read yet,
+    /// so any arrival after a ping answers it.
+    fn ws_arrivals(&mut self, now: Instant) {
+        let (Some(conn), Some(ws)) = (self.conn.as_deref_mut(), self.ws.as_deref_mut()) else {
+            return;
+        };
+        if std::mem::take(&mut conn.arrived) {
+            ws.last_rx = now;
+            ws.pong_deadline = None;
+        }
+    }
+
+    /// Keepalive: a ping after `interval` without a sign of life from the peer; no answer
+    /// within `timeout` closes with the configured code and fails with a timeout. Callback
+    /// model: received bytes are the sign of life and a pong the answer; connect-only: see
+    /// [`Transfer::ws_arrivals`].
     fn ws_keepalive(&mut self, core: &mut Core, now: Instant) -> Result<Option<Next>> {
         let Some((interval, timeout)) = self.opts.ws.keepalive else {
             return Ok(None);
@@ -540,9 +567,10 @@ impl Transfer {
                 self.ws_finish(core, now, Err(e));
                 Ok(Some(Next::Again))
             }
-            None if now >= ws.last_rx + interval => {
+            None if ws.last_rx.checked_add(interval).is_some_and(|at| now >= at) => {
+                crate::multi::core::lend_send_buffer(&mut core.bufs, &mut ws.session);
                 match ws.session.ping(b"curlew-keepalive") {
-                    Ok(()) => ws.pong_deadline = Some(now + timeout),
+                    Ok(()) => ws.pong_deadline = now.checked_add(timeout),
                     // The queue is busy (a frame in progress or full): try again a bit later.
                     Err(_) => ws.last_rx = now,
                 }

@@ -57,6 +57,10 @@ pub(crate) struct Conn {
     pub(crate) phase: Phase,
     /// Edge-triggered read readiness: set by an event, cleared by `WouldBlock`.
     pub(crate) readable: bool,
+    /// New bytes arrived since the keepalive of a connect-only WebSocket last looked: set by a
+    /// readable event and by the application's own reads (`WsHandle::recv`), taken by the
+    /// keepalive. Unlike `readable` it is not about unread bytes waiting, only about arrivals.
+    pub(crate) arrived: bool,
     /// The peer half-closed or the socket failed (EPOLLRDHUP/ERR seen): read to EOF.
     pub(crate) read_closed: bool,
     /// Edge-triggered write readiness: set by an event, cleared by `WouldBlock`.
@@ -220,6 +224,7 @@ impl Conn {
             stream,
             phase: Phase::TcpConnecting,
             readable: false,
+            arrived: false,
             read_closed: false,
             writable: false,
             registered: None,

@@ -5,6 +5,8 @@
 //! * [`http_server`]: a scripted, blocking HTTP/1.1 server (plain or TLS) on
 //!   127.0.0.1:0, one thread per connection, stopped when dropped.
 //! * [`client`]: driving curlew with bounded waits, a recording handler.
+//! * [`ping_counter`]: a WebSocket server that counts keepalive pings and
+//!   answers them with pongs, or not.
 //! * [`tls`]: rustls server configs (and a verifying client config) built from
 //!   the PEM files in `tests/support/data/` (see `data/make-certs.sh`).
 //! * helpers here: [`data_path`], [`wait_until`], [`chunked`], [`gzip`],
@@ -16,6 +18,7 @@
 
 pub mod client;
 pub mod http_server;
+pub mod ping_counter;
 pub mod tls;
 pub mod ws_peer;
 

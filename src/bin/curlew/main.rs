@@ -117,7 +117,8 @@ pub struct Args {
     /// WebSocket: exit 0 after N messages received
     #[arg(long = "ws-count", value_name = "N")]
     pub ws_count: Option<u64>,
-    /// WebSocket: send a PING every SECS seconds
+    /// WebSocket: send a PING after SECS seconds without traffic from the server; no answer
+    /// within as long again (1 s at least) ends the session (exit 28)
     #[arg(long = "ws-ping", value_name = "SECS")]
     pub ws_ping: Option<f64>,
     /// WebSocket: offer subprotocol P (repeatable, in order of preference)

@@ -2,7 +2,8 @@
 //!
 //! Connect-only model: the Multi does the upgrade, then this loop sends with `Multi::ws(id)`
 //! and receives with `recv`. A thread reads stdin and hands lines (or chunks) over a channel,
-//! waking the Multi with its waker. `--ws-ping` pings are sent when the poll times out.
+//! waking the Multi with its waker. `--ws-ping` is the library's keepalive
+//! (`Easy::ws_keepalive`).
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Read, Write};
@@ -18,6 +19,8 @@ use crate::{common_options, exit_code, secs, Args, Fail};
 const TICK: Duration = Duration::from_millis(20);
 /// How long to wait for the server's CLOSE after ours.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
+/// Shortest wait for the answer to a `--ws-ping` ping (otherwise as long as the interval).
+const PONG_WAIT_MIN: Duration = Duration::from_secs(1);
 /// Largest stdin chunk sent as one BINARY message.
 const CHUNK: usize = 64 * 1024;
 
@@ -102,6 +105,7 @@ fn ws_fail(e: WsError) -> Fail {
     match e {
         WsError::Protocol(p) => Fail::new(56, format!("WebSocket protocol error: {p}")),
         WsError::Closed => Fail::new(56, "WebSocket closed"),
+        WsError::Failed(e) => Fail::from(e),
         e => Fail::new(56, e.to_string()),
     }
 }
@@ -218,10 +222,10 @@ pub fn run(args: &Args) -> Result<(), Fail> {
         Some(t) if t != 0.0 => Some(start + secs("--max-time", t)?),
         _ => None,
     };
-    let ping_every = match args.ws_ping {
-        Some(t) if t > 0.0 => Some(secs("--ws-ping", t)?),
-        _ => None,
-    };
+    if let Some(t) = args.ws_ping.filter(|t| *t > 0.0) {
+        let every = secs("--ws-ping", t)?;
+        easy.ws_keepalive(Some((every, every.max(PONG_WAIT_MIN))));
+    }
     // -m is enforced by the loops below (upgrade and session), not by the transfer's own
     // timeout, which would end the connect-only transfer under our feet.
     let mut multi = Multi::new();
@@ -267,7 +271,6 @@ pub fn run(args: &Args) -> Result<(), Fail> {
     let flags = if args.ws_binary { BINARY } else { TEXT };
     let mut stdin_done = false;
     let mut closing: Option<Instant> = None;
-    let mut next_ping = ping_every.map(|p| Instant::now() + p);
     let mut rx_state = Receiver {
         count: 0,
         close_payload: Vec::new(),
@@ -318,16 +321,8 @@ pub fn run(args: &Args) -> Result<(), Fail> {
         if deadline.is_some_and(|d| now >= d) {
             break Err(Fail::new(28, "operation timed out"));
         }
-        if let Some(at) = next_ping {
-            if now >= at && closing.is_none() {
-                if let Ok(mut ws) = multi.ws(id) {
-                    let _ = ws.ping(b"curlew");
-                }
-                next_ping = ping_every.map(|p| now + p);
-            }
-        }
         let mut wait = TICK;
-        for t in [next_ping, deadline, closing].into_iter().flatten() {
+        for t in [deadline, closing].into_iter().flatten() {
             wait = wait.min(t.saturating_duration_since(now));
         }
         if let Err(e) = multi.poll(Some(wait)) {
