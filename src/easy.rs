@@ -653,7 +653,8 @@ impl Easy {
     /// What counts as a sign of life and as the answer:
     ///
     /// - **Callback model**: the multi reads everything, so any received bytes restart the
-    ///   interval, and only a pong answers the ping.
+    ///   interval, and only a pong answers the ping. While the transfer's receiving is paused
+    ///   nothing is read, so keepalive rests; its interval starts again on unpause.
     /// - **Connect-only model** ([`Easy::connect_only`]): the application reads, so the multi
     ///   learns of the peer from arrivals: a readiness event saying bytes came in on the socket
     ///   (with [`Multi::poll`](crate::Multi::poll): new bytes arrived; with

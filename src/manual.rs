@@ -206,7 +206,7 @@
 //!
 //! | | sign of life (restarts the interval) | answer to the ping |
 //! |---|---|---|
-//! | callback model | any received bytes | a pong |
+//! | callback model | any received bytes (keepalive rests while receiving is paused) | a pong |
 //! | connect-only | a readiness event saying bytes arrived, or bytes [`WsHandle::recv`](crate::ws::WsHandle::recv) read from the socket | the same (the multi does not read the application's data, so it cannot pick the pong out) |
 //!
 //! In connect-only mode the pings go whether or not the application calls `recv`; unread

@@ -198,3 +198,50 @@ fn keepalive_without_pong_closes_1011_and_times_out() {
     let code = u16::from_be_bytes([close[6] ^ key[0], close[7] ^ key[1]]);
     assert_eq!(code, 1011);
 }
+
+#[test]
+fn a_paused_callback_transfer_is_not_timed_out_by_keepalive() {
+    // A paused transfer reads nothing, so it could not see a pong: keepalive rests while
+    // it is paused (several intervals and timeouts here) and starts again on unpause.
+    let peer = WsPeer::start(|mut ws| {
+        let _ = ws.send(tungstenite::Message::text("pause me"));
+        // Reading answers pings and, at the end, our close.
+        while ws.read().is_ok() {}
+    });
+    #[derive(Default)]
+    struct PauseOnce(usize);
+    impl Handler for PauseOnce {
+        fn write(&mut self, _ctx: &mut Ctx<'_>, _d: &[u8]) -> Flow {
+            self.0 += 1;
+            if self.0 == 1 {
+                Flow::Pause
+            } else {
+                Flow::Continue
+            }
+        }
+    }
+    let mut e = Easy::with_handler(&peer.url("/"), PauseOnce::default()).unwrap();
+    e.ws_keepalive(Some((Duration::from_millis(20), Duration::from_millis(40))));
+    let mut m = Multi::new();
+    let id = m.add(e);
+    let start = Instant::now();
+    let paused_for = Duration::from_millis(300);
+    while start.elapsed() < paused_for {
+        m.poll(Some(Duration::from_millis(20))).unwrap();
+        if let Some(msg) = m.info_read() {
+            panic!("the paused transfer ended: {:?}", msg.result);
+        }
+    }
+    assert_eq!(m.info(id).unwrap().size_download, 8, "the message arrived");
+    assert!(m.unpause(id, curlew::Direction::Recv));
+    m.ws(id).unwrap().close(1000, "").unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    let msg = loop {
+        m.poll(Some(Duration::from_millis(50))).unwrap();
+        if let Some(msg) = m.info_read() {
+            break msg;
+        }
+        assert!(Instant::now() < deadline, "no close");
+    };
+    msg.result.expect("a clean close after the pause");
+}

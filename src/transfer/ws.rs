@@ -264,8 +264,9 @@ impl Transfer {
     /// The close-handshake deadline and the keepalive's (next ping or pong due), if any run.
     pub(crate) fn ws_deadline(&self) -> Option<Instant> {
         let ws = self.ws.as_ref()?;
+        let paused = self.ctl.recv_paused && !self.opts.ws.connect_only;
         let keepalive = match self.opts.ws.keepalive {
-            Some(_) if ws.session.close_state() != CloseState::Open => None,
+            Some(_) if ws.session.close_state() != CloseState::Open || paused => None,
             // Durations too long for the clock mean "never".
             Some((interval, _)) => ws.pong_deadline.or(ws.last_rx.checked_add(interval)),
             None => None,
@@ -549,6 +550,13 @@ impl Transfer {
         };
         let ws = self.ws.as_deref_mut().expect("checked");
         if ws.session.close_state() != CloseState::Open {
+            return Ok(None);
+        }
+        if self.ctl.recv_paused && !self.opts.ws.connect_only {
+            // A paused callback-model transfer reads nothing, so no pong could be seen:
+            // keepalive rests, and its interval starts again when the transfer resumes.
+            ws.last_rx = now;
+            ws.pong_deadline = None;
             return Ok(None);
         }
         match ws.pong_deadline {
