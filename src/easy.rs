@@ -342,7 +342,12 @@ impl Easy {
         self
     }
 
-    /// Ask for gzip/deflate and decode transparently (`CURLOPT_ACCEPT_ENCODING ""`).
+    /// Ask for gzip/deflate and decode transparently (`CURLOPT_ACCEPT_ENCODING ""`). The
+    /// decoded body reaches [`Handler::write`](crate::Handler::write) in pieces of at most
+    /// [`DECODE_PIECE_SIZE`](crate::DECODE_PIECE_SIZE) (64 KiB, or the
+    /// [`buffer_size`](Self::buffer_size) when smaller), each before more is decoded, so a
+    /// decompression bomb costs no more memory than any other body; a pause stops the decoding
+    /// with the undecoded bytes left in the receive buffer.
     pub fn accept_encoding(&mut self, on: bool) -> &mut Self {
         self.x.opts.accept_encoding = on;
         self
@@ -464,7 +469,9 @@ impl Easy {
     }
 
     /// The largest receive buffer this transfer's connection grows to while it reads a body
-    /// or WebSocket frames (`CURLOPT_BUFFERSIZE`): it also bounds each write-callback chunk.
+    /// or WebSocket frames (`CURLOPT_BUFFERSIZE`): it also bounds each write-callback chunk
+    /// (decoded pieces of a compressed body to [`DECODE_PIECE_SIZE`](crate::DECODE_PIECE_SIZE)
+    /// at most).
     /// Default [`RECV_BUFFER_MAX`](crate::RECV_BUFFER_MAX) (1 MiB: fewer, larger reads for
     /// bulk bodies); clamped to [`RECV_BUFFER_MIN`](crate::RECV_BUFFER_MIN) ..=
     /// [`BUFFER_SIZE_MAX`](crate::BUFFER_SIZE_MAX) (16 KiB to 10 MiB); zero means the default,

@@ -102,7 +102,8 @@ pub trait Handler: Any + Send {
         true
     }
 
-    /// Body bytes, decoded when content decoding is on (`CURLOPT_WRITEFUNCTION`).
+    /// Body bytes, decoded when content decoding is on (`CURLOPT_WRITEFUNCTION`); decoded
+    /// bytes come in pieces of at most [`DECODE_PIECE_SIZE`](crate::DECODE_PIECE_SIZE).
     fn write(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
         let _ = (ctx, data);
         Flow::Continue

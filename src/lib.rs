@@ -76,7 +76,9 @@ pub use crate::multi::{
     CommandError, CommandSender, Message, Multi, MultiWaker, Ready, SocketWhat, TransferId,
     COMMAND_CAPACITY, DEFAULT_MAX_IDLE, EVENTS_CAPACITY, SOCKET_TIMEOUT,
 };
-pub use crate::transfer::{CONNECT_ATTEMPT_MAX, STEP_RECV_BUDGET, UPLOAD_BUFFER_SIZE};
+pub use crate::transfer::{
+    CONNECT_ATTEMPT_MAX, DECODE_PIECE_SIZE, STEP_RECV_BUDGET, UPLOAD_BUFFER_SIZE,
+};
 pub use crate::transport::{BUFFER_SIZE_MAX, BUF_POOL_MAX_BYTES, RECV_BUFFER_MAX, RECV_BUFFER_MIN};
 pub use crate::url::Scheme;
 

@@ -89,13 +89,13 @@
 //! | `CURLOPT_POSTFIELDS` | [`Easy::body`](crate::Easy::body) |
 //! | `CURLOPT_UPLOAD` + `INFILESIZE` | [`Easy::upload`](crate::Easy::upload) |
 //! | `CURLOPT_FOLLOWLOCATION`, `MAXREDIRS`, `UNRESTRICTED_AUTH` | [`Easy::follow_location`](crate::Easy::follow_location), [`Easy::max_redirects`](crate::Easy::max_redirects), [`Easy::unrestricted_auth`](crate::Easy::unrestricted_auth) |
-//! | `CURLOPT_ACCEPT_ENCODING ""` | [`Easy::accept_encoding`](crate::Easy::accept_encoding) (gzip, deflate) |
+//! | `CURLOPT_ACCEPT_ENCODING ""` | [`Easy::accept_encoding`](crate::Easy::accept_encoding) (gzip, deflate; decoded in pieces of at most [`DECODE_PIECE_SIZE`](crate::DECODE_PIECE_SIZE), each written before more is decoded: a decompression bomb takes no more memory than any body) |
 //! | `CURLOPT_CONNECTTIMEOUT_MS`, `TIMEOUT_MS` | [`Easy::connect_timeout`](crate::Easy::connect_timeout), [`Easy::timeout`](crate::Easy::timeout) |
 //! | `CURLOPT_LOW_SPEED_LIMIT` + `TIME` | [`Easy::low_speed`](crate::Easy::low_speed) |
 //! | `CURLOPT_USERAGENT` | [`Easy::user_agent`](crate::Easy::user_agent) (none by default, as in libcurl; the tool sends `curlew/VERSION`, `-A` changes it) |
 //! | `CURLOPT_CAINFO`, `SSL_VERIFYPEER=0`, `SSLCERT`/`SSLKEY` | [`Easy::ca_file`](crate::Easy::ca_file), [`Easy::insecure`](crate::Easy::insecure), [`Easy::client_cert`](crate::Easy::client_cert) |
 //! | `CURLOPT_EXPECT_100_TIMEOUT_MS` | [`Easy::expect_100_timeout`](crate::Easy::expect_100_timeout) |
-//! | `CURLOPT_BUFFERSIZE` | [`Easy::buffer_size`](crate::Easy::buffer_size) (a growth cap: buffers start at 16 KiB and grow to 1 MiB by default) |
+//! | `CURLOPT_BUFFERSIZE` | [`Easy::buffer_size`](crate::Easy::buffer_size) (a growth cap: buffers start at 16 KiB and grow to 1 MiB by default; also the largest decoded piece when below 64 KiB) |
 //! | `CURLOPT_MAXFILESIZE_LARGE` | [`Easy::max_filesize`](crate::Easy::max_filesize) |
 //! | `CURLOPT_FORBID_REUSE`, `FRESH_CONNECT` | [`Easy::forbid_reuse`](crate::Easy::forbid_reuse), [`Easy::fresh_connect`](crate::Easy::fresh_connect) |
 //! | `CURLOPT_FAILONERROR` | [`Easy::fail_on_error`](crate::Easy::fail_on_error) |

@@ -29,7 +29,10 @@ use crate::proto::http1::{
 use crate::transport::{tls, Conn, Phase, PoolKey, Stream};
 use crate::url::Target;
 
+mod content;
 mod ws;
+
+pub use content::DECODE_PIECE_SIZE;
 
 /// The transfer's current target: `opts.target`, or where a redirect led. A macro rather than
 /// a method so that it borrows only the two fields it reads.
@@ -1251,12 +1254,13 @@ impl Transfer {
                 return Ok(Next::Yield);
             }
             // Work through buffered bytes first. A body can also be complete with nothing
-            // buffered: its last bytes were handed over just before a pause.
+            // buffered (its last bytes were handed over just before a pause), or have decoded
+            // output of consumed bytes still to deliver.
             let buffered = self.conn.as_ref().map_or(0, |c| c.buffered().len());
-            let body_done = self.conn.is_some()
+            let body_left = self.conn.is_some()
                 && self.recv == Recv::Body
-                && self.decoder.as_ref().is_some_and(|d| d.is_done());
-            if buffered > 0 || body_done {
+                && (self.decoder.as_ref().is_some_and(|d| d.is_done()) || self.content_pending());
+            if buffered > 0 || body_left {
                 let progressed = self.process_input(core, id, h, now)?;
                 if self.state != State::Active {
                     return Ok(Next::Again);
@@ -1285,7 +1289,7 @@ impl Transfer {
                 self.opts.buffer_size
             };
             match conn.fill() {
-                Ok(0) => return self.on_eof(core, id, h, now),
+                Ok(0) => return self.on_eof(core, h, now),
                 Ok(n) => {
                     budget = budget.saturating_sub(n);
                     if !self.got_bytes {
@@ -1510,24 +1514,21 @@ impl Transfer {
                     c.no_reuse = true;
                 }
                 self.head = Some(head);
-                self.finish_response(core, id, h, now, false)?;
+                self.finish_response(core, h, now, false)?;
                 return Ok(true);
             }
         }
         if !self.discard && self.opts.accept_encoding && kind != BodyKind::None {
             match head.content_encoding() {
                 Some(ContentCoding::Identity) | None => {}
-                Some(coding) => {
-                    let max = self.opts.max_filesize.unwrap_or(MAX_DECODED_BYTES);
-                    self.content = Some(ContentDecoder::new(coding, max));
-                }
+                Some(coding) => self.start_content_decoding(coding),
             }
         }
         self.decoder = Some(BodyDecoder::new(kind, &self.opts.limits));
         self.head = Some(head);
         self.recv = Recv::Body;
         if kind == BodyKind::None {
-            self.finish_response(core, id, h, now, true)?;
+            self.finish_response(core, h, now, true)?;
         }
         Ok(true)
     }
@@ -1540,6 +1541,13 @@ impl Transfer {
         now: Instant,
     ) -> Result<bool> {
         let mut any = false;
+        if self.content_pending() {
+            // Decoded output of bytes already consumed goes before any new body bytes.
+            any = true;
+            if !self.drain_content(core, id, h)? {
+                return Ok(true);
+            }
+        }
         loop {
             let conn = self
                 .conn
@@ -1551,10 +1559,9 @@ impl Transfer {
             match decoded {
                 Decoded::Data(data) => {
                     any = true;
-                    self.info.size_download += data.len() as u64;
                     self.progress_dirty = true;
                     if let Some(max) = self.opts.max_filesize {
-                        if self.info.size_download > max {
+                        if self.info.size_download + data.len() as u64 > max {
                             return Err(Error::new(
                                 ErrorKind::FileSizeExceeded,
                                 format!("body exceeds the maximum file size {max}"),
@@ -1562,54 +1569,48 @@ impl Transfer {
                         }
                     }
                     if self.discard {
+                        self.info.size_download += data.len() as u64;
                         conn.consume(n);
                         continue;
                     }
-                    if self.opts.verbose {
-                        h.debug(DebugKind::DataIn, data);
-                    }
-                    let flow = match self.content.as_mut() {
+                    // Counted before the callback sees the data (given-back bytes taken out
+                    // again below).
+                    self.info.size_download += data.len() as u64;
+                    let limited = self.opts.max_filesize.is_some();
+                    let mut ctx = Self::ctx(core, id, &mut self.ctl, &self.info);
+                    let (used, flow) = match self.content.as_mut() {
                         None => {
-                            let r =
-                                h.write(&mut Self::ctx(core, id, &mut self.ctl, &self.info), data);
+                            if self.opts.verbose {
+                                h.debug(DebugKind::DataIn, data);
+                            }
+                            let r = h.write(&mut ctx, data);
                             if r == Flow::Pause {
                                 self.held.extend_from_slice(data);
                             }
-                            r
+                            (data.len(), r)
                         }
                         Some(cd) => {
-                            self.decoded.clear();
-                            cd.decode(data, &mut self.decoded)
-                                .map_err(|e| self.decode_error(e))?;
-                            if self.decoded.is_empty() {
-                                Flow::Continue
-                            } else {
-                                let r = h.write(
-                                    &mut Self::ctx(core, id, &mut self.ctl, &self.info),
-                                    &self.decoded,
-                                );
-                                if r == Flow::Pause {
-                                    self.held.extend_from_slice(&self.decoded);
-                                }
-                                r
+                            let (used, r) = content::write_decoded(
+                                cd,
+                                &mut self.decoded,
+                                data,
+                                h,
+                                &mut ctx,
+                                &mut self.held,
+                            )
+                            .map_err(|e| content::decode_error(e, limited))?;
+                            if self.opts.verbose {
+                                h.debug(DebugKind::DataIn, &data[..used]);
                             }
+                            (used, r)
                         }
                     };
-                    let conn = self.conn.as_mut().expect("still here");
-                    conn.consume(n);
-                    match flow {
-                        Flow::Continue => {}
-                        Flow::Pause => {
-                            self.ctl.recv_paused = true;
-                            return Ok(true);
-                        }
-                        Flow::Abort => {
-                            return Err(Error::new(
-                                ErrorKind::WriteError,
-                                "write callback refused the data",
-                            ))
-                        }
-                    }
+                    // Bytes not decoded yet (a pause) stay buffered for the next round.
+                    let unused = data.len() - used;
+                    decoder.give_back(unused);
+                    conn.consume(n - unused);
+                    self.info.size_download -= unused as u64;
+                    self.on_write_flow(flow)?;
                     if self.ctl.recv_paused || self.ctl.removed {
                         return Ok(true);
                     }
@@ -1634,7 +1635,7 @@ impl Transfer {
                 }
                 Decoded::Done => {
                     conn.consume(n);
-                    self.finish_response(core, id, h, now, true)?;
+                    self.finish_response(core, h, now, true)?;
                     return Ok(true);
                 }
                 Decoded::NeedMore => {
@@ -1645,13 +1646,7 @@ impl Transfer {
         }
     }
 
-    fn on_eof(
-        &mut self,
-        core: &mut Core,
-        id: TransferId,
-        h: &mut dyn Handler,
-        now: Instant,
-    ) -> Result<Next> {
+    fn on_eof(&mut self, core: &mut Core, h: &mut dyn Handler, now: Instant) -> Result<Next> {
         if let Some(c) = self.conn.as_mut() {
             c.no_reuse = true;
         }
@@ -1678,7 +1673,7 @@ impl Transfer {
                 let decoder = self.decoder.as_mut().expect("set with Recv::Body");
                 match decoder.decode_eof() {
                     Ok(()) => {
-                        self.finish_response(core, id, h, now, false)?;
+                        self.finish_response(core, h, now, false)?;
                         Ok(Next::Again)
                     }
                     Err(ParseError::TruncatedBody { expected, received }) => Err(Error::new(
@@ -1704,23 +1699,14 @@ impl Transfer {
     fn finish_response(
         &mut self,
         core: &mut Core,
-        id: TransferId,
         h: &mut dyn Handler,
         now: Instant,
         clean: bool,
     ) -> Result<()> {
         if let Some(mut cd) = self.content.take() {
-            self.decoded.clear();
-            cd.finish(&mut self.decoded)
-                .map_err(|e| self.decode_error(e))?;
-            if !self.decoded.is_empty() {
-                let data = std::mem::take(&mut self.decoded);
-                let flow = self.deliver(core, id, h, &data)?;
-                self.decoded = data;
-                if flow == Flow::Pause {
-                    // Held bytes are delivered after unpause; nothing else is pending.
-                }
-            }
+            // Every piece was delivered before the body could end (see `on_recv_body`).
+            cd.finish()
+                .map_err(|e| content::decode_error(e, self.opts.max_filesize.is_some()))?;
         }
         let keep = clean
             && self.send == Send::Done
@@ -1939,17 +1925,6 @@ fn recv_error(e: io::Error) -> Error {
         }
     }
     Error::new(ErrorKind::RecvError, e.to_string()).with_source(e)
-}
-
-impl Transfer {
-    /// A content-decoder error: output over `max_filesize` is that option's error
-    /// (`CURLE_FILESIZE_EXCEEDED`), over the built-in cap [`TooLarge`](ErrorKind::TooLarge).
-    fn decode_error(&self, e: ParseError) -> Error {
-        if matches!(e, ParseError::DecodedTooLarge { .. }) && self.opts.max_filesize.is_some() {
-            return Error::new(ErrorKind::FileSizeExceeded, e.to_string()).with_source(e);
-        }
-        parse_error(e)
-    }
 }
 
 fn parse_error(e: ParseError) -> Error {

@@ -3,7 +3,11 @@
 
 mod support;
 
-use curlew::{Easy, ErrorKind, Multi};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use curlew::{Ctx, Direction, Easy, ErrorKind, Flow, Handler, Multi, DECODE_PIECE_SIZE};
 use support::client::*;
 use support::http_server::*;
 
@@ -175,4 +179,97 @@ fn user_accept_encoding_header_wins() {
         srv.last_request().unwrap().header_all("accept-encoding"),
         ["gzip"]
     );
+}
+
+/// Pauses at every new piece of body; the piece delivered again after the unpause is checked
+/// against the one paused on and not counted twice.
+#[derive(Default)]
+struct PauseEach {
+    body: Vec<u8>,
+    last: usize,
+    largest: usize,
+    paused: Arc<AtomicBool>,
+}
+
+impl Handler for PauseEach {
+    fn write(&mut self, _ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
+        if self.paused.swap(false, Ordering::SeqCst) {
+            assert_eq!(data, &self.body[self.body.len() - self.last..]);
+            return Flow::Continue;
+        }
+        self.body.extend_from_slice(data);
+        self.last = data.len();
+        self.largest = self.largest.max(data.len());
+        self.paused.store(true, Ordering::SeqCst);
+        Flow::Pause
+    }
+}
+
+/// Serves `body` gzip-encoded with a Content-Length (`/length`), chunked (`/chunked`) or until
+/// the connection closes (`/close`).
+fn framed_gzip_server(gz: Vec<u8>) -> Server {
+    Server::start(move |c: &mut Conn| {
+        let Some(req) = c.read_request() else {
+            return;
+        };
+        let hs = [("Content-Encoding", "gzip")];
+        match req.path() {
+            "/length" => c.respond(200, &hs, &gz),
+            "/chunked" => c.respond_chunked(200, &hs, &gz.chunks(16 * 1024).collect::<Vec<_>>()),
+            _ => {
+                let head = "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n";
+                let _ = c.write_all(head.as_bytes());
+                let _ = c.write_all(&gz);
+                c.close();
+            }
+        }
+    })
+}
+
+#[test]
+fn pausing_at_every_decoded_piece_loses_nothing() {
+    // Several pieces' worth, so that a pause stops decoding in the middle of the body bytes
+    // (given back, decoded after the unpause) and with decoded output of consumed bytes still
+    // waiting in the decoder. With a 16 KiB buffer size the pieces are 16 KiB.
+    let plain = pattern((1 << 20) + 1000);
+    let srv = framed_gzip_server(support::gzip(&plain));
+    for (path, buffer) in [
+        ("/length", None),
+        ("/chunked", None),
+        ("/close", None),
+        ("/length", Some(16 * 1024)),
+    ] {
+        let paused = Arc::new(AtomicBool::new(false));
+        let h = PauseEach {
+            paused: paused.clone(),
+            ..PauseEach::default()
+        };
+        let mut e = Easy::with_handler(&srv.url(path), h).unwrap();
+        e.accept_encoding(true);
+        if let Some(b) = buffer {
+            e.buffer_size(b);
+        }
+        let mut m = Multi::new();
+        let id = m.add(e);
+        let deadline = Instant::now() + RUN_BOUND;
+        let result = loop {
+            assert!(Instant::now() < deadline, "{path} still running");
+            m.poll(Some(Duration::from_millis(10))).unwrap();
+            if let Some(msg) = m.info_read() {
+                break msg.result;
+            }
+            if paused.load(Ordering::SeqCst) {
+                m.unpause(id, Direction::Recv);
+            }
+        };
+        result.unwrap_or_else(|e| panic!("{path}: {e}"));
+        let e = m.remove(id).unwrap();
+        let h = e.handler::<PauseEach>().unwrap();
+        assert_same_bytes(&h.body, &plain);
+        assert!(
+            h.largest <= buffer.unwrap_or(DECODE_PIECE_SIZE),
+            "{}",
+            h.largest
+        );
+    }
 }

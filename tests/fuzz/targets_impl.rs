@@ -292,6 +292,27 @@ fn http_limits(opts: u8) -> Limits {
     }
 }
 
+/// Content-decodes `data` into `out` following the driving contract, in output
+/// pieces of `piece` bytes (at most that many per call).
+fn decode_pieces(
+    c: &mut ContentDecoder,
+    mut data: &[u8],
+    piece: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), ParseError> {
+    let mut buf = vec![0u8; piece];
+    loop {
+        let (used, made) = c.decode(data, &mut buf)?;
+        assert!(used <= data.len() && made <= piece);
+        out.extend_from_slice(&buf[..made]);
+        data = &data[used..];
+        if data.is_empty() && !c.output_pending() {
+            return Ok(());
+        }
+        assert!(used > 0 || made > 0, "content decoder made no progress");
+    }
+}
+
 fn content_step(
     cdec: &mut Option<ContentDecoder>,
     limits: &Limits,
@@ -300,7 +321,7 @@ fn content_step(
 ) -> Result<(), ParseError> {
     match cdec {
         Some(c) => {
-            let r = c.decode(data, out);
+            let r = decode_pieces(c, data, 4096, out);
             if r.is_ok() {
                 assert!(c.decoded_len() <= limits.max_decoded_bytes);
             }
@@ -414,7 +435,7 @@ fn run_http1(opts: u8, wire: &[u8], splits: Option<&[u8]>) -> HttpRun {
         if done {
             assert!(dec.is_done());
             if let Some(c) = cdec.as_mut() {
-                if let Err(e) = c.finish(&mut run.body) {
+                if let Err(e) = c.finish() {
                     run.error = Some(e);
                     return run;
                 }
@@ -434,15 +455,17 @@ fn run_content(
     splits: Option<&[u8]>,
 ) -> Option<Vec<u8>> {
     let mut dec = ContentDecoder::new(coding, max);
+    // Output pieces of 1 to 256 bytes, from the read sizes.
+    let piece = splits.map_or(4096, |s| usize::from(s[0]) + 1);
     let mut feeder = Feeder::new(wire, splits);
     let mut out = Vec::new();
-    let mut piece = Vec::new();
-    while feeder.feed(&mut piece) {
-        dec.decode(&piece, &mut out).ok()?;
+    let mut input = Vec::new();
+    while feeder.feed(&mut input) {
+        decode_pieces(&mut dec, &input, piece, &mut out).ok()?;
         assert!(dec.decoded_len() <= max && out.len() as u64 == dec.decoded_len());
-        piece.clear();
+        input.clear();
     }
-    dec.finish(&mut out).ok()?;
+    dec.finish().ok()?;
     Some(out)
 }
 

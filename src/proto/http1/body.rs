@@ -60,6 +60,9 @@ pub struct BodyDecoder {
     state: State,
     expected: Option<u64>,
     received: u64,
+    /// Length of the [`Decoded::Data`] the last call returned (0 after any
+    /// other step): what [`BodyDecoder::give_back`] may take back.
+    last_data: usize,
     trailer_bytes: usize,
     max_chunk_ext_bytes: usize,
     max_trailer_bytes: usize,
@@ -79,6 +82,7 @@ impl BodyDecoder {
             state,
             expected,
             received: 0,
+            last_data: 0,
             trailer_bytes: 0,
             max_chunk_ext_bytes: limits.max_chunk_ext_bytes,
             max_trailer_bytes: limits.max_trailer_bytes,
@@ -91,6 +95,7 @@ impl BodyDecoder {
     /// error the decoder must not be used further.
     pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Decoded<'a>), ParseError> {
         let mut pos = 0;
+        self.last_data = 0;
         loop {
             let rest = input.get(pos..).unwrap_or(&[]);
             match self.state {
@@ -100,6 +105,7 @@ impl BodyDecoder {
                         return Ok((pos, Decoded::NeedMore));
                     }
                     self.received = self.received.saturating_add(rest.len() as u64);
+                    self.last_data = rest.len();
                     return Ok((input.len(), Decoded::Data(rest)));
                 }
                 State::Length(left) | State::Data(left) => {
@@ -110,6 +116,7 @@ impl BodyDecoder {
                     let (data, _) = rest.split_at(n);
                     let left = left - n as u64;
                     self.received = self.received.saturating_add(n as u64);
+                    self.last_data = n;
                     self.state = match (self.state, left) {
                         (State::Length(_), 0) => State::Done,
                         (State::Length(_), l) => State::Length(l),
@@ -198,6 +205,30 @@ impl BodyDecoder {
                 received: self.received,
             }),
         }
+    }
+
+    /// Takes back the last `n` bytes of the [`Decoded::Data`] slice that the
+    /// last [`decode`](Self::decode) returned, bytes the caller did not use
+    /// (its consumer paused in the middle): drop `consumed - n` bytes of the
+    /// input instead of `consumed`, and the next call returns the `n` bytes
+    /// again. `n` is capped at that slice's length; after any other step
+    /// nothing can be given back.
+    pub fn give_back(&mut self, n: usize) {
+        let n = n.min(self.last_data);
+        if n == 0 {
+            return;
+        }
+        self.last_data -= n;
+        let k = n as u64;
+        self.received = self.received.saturating_sub(k);
+        self.state = match self.state {
+            State::Length(left) => State::Length(left.saturating_add(k)),
+            // Only a `Content-Length` body ends right after its data.
+            State::Done => State::Length(k),
+            State::Data(left) => State::Data(left.saturating_add(k)),
+            State::DataEnd => State::Data(k),
+            other => other,
+        };
     }
 
     /// Whether the whole body has been decoded.
@@ -394,6 +425,73 @@ mod tests {
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
         assert_eq!(drive(kind, limits, &bytes), whole, "bytewise");
         whole
+    }
+
+    /// Like [`drive`] with the whole input at once, but the consumer takes at
+    /// most `take` bytes of each data slice and gives the rest back.
+    fn drive_taking(kind: BodyKind, input: &[u8], take: usize) -> Out {
+        let mut dec = BodyDecoder::new(kind, &Limits::default());
+        let mut out = Out::default();
+        let mut buf = input;
+        loop {
+            let (consumed, step) = dec.decode(buf).unwrap();
+            let mut used = consumed;
+            let stop = match step {
+                Decoded::Data(d) => {
+                    let n = d.len().min(take);
+                    out.data.extend_from_slice(&d[..n]);
+                    dec.give_back(d.len() - n);
+                    used -= d.len() - n;
+                    assert_eq!(dec.received(), out.data.len() as u64);
+                    false
+                }
+                Decoded::Trailer(t) => {
+                    out.trailers.push(t.to_vec());
+                    false
+                }
+                Decoded::Done => {
+                    out.done = true;
+                    true
+                }
+                Decoded::NeedMore => true,
+            };
+            buf = &buf[used..];
+            if stop {
+                break;
+            }
+        }
+        assert_eq!(dec.is_done(), out.done);
+        out.leftover = buf.to_vec();
+        out
+    }
+
+    #[test]
+    fn data_given_back_comes_again() {
+        let chunked_body = b"5\r\nhello\r\n1\r\n \r\n5;x=y\r\nworld\r\n0\r\nA: b\r\n\r\nnext";
+        let cases: [(BodyKind, &[u8]); 3] = [
+            (BodyKind::Length(11), b"hello worldnext"),
+            (BodyKind::Chunked, chunked_body),
+            (BodyKind::Eof, b"hello world"),
+        ];
+        for (kind, input) in cases {
+            let want = drive(kind, &Limits::default(), &[input]).unwrap();
+            for take in [1, 2, 3, 4, 7, 100] {
+                assert_eq!(
+                    drive_taking(kind, input, take),
+                    want,
+                    "{kind:?} take {take}"
+                );
+            }
+        }
+        // Nothing can be given back after a step that was not data, nor more
+        // than the slice.
+        let mut dec = BodyDecoder::new(BodyKind::Length(3), &Limits::default());
+        assert_eq!(dec.decode(b"ab").unwrap(), (2, Decoded::Data(b"ab")));
+        dec.give_back(5);
+        assert_eq!(dec.remaining(), Some(3));
+        assert_eq!(dec.decode(b"").unwrap(), (0, Decoded::NeedMore));
+        dec.give_back(1);
+        assert_eq!(dec.remaining(), Some(3));
     }
 
     fn chunked(input: &[u8]) -> Result<Out, ParseError> {

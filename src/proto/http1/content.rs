@@ -6,10 +6,25 @@
 //! the last member, or after the end of a deflate stream, are ignored, as
 //! gzip(1) and browsers do.
 //!
-//! The decoder is streaming and sans-IO. Output is limited in total by
-//! `max_output` (decompression bomb guard), not per call: deflate expands at
-//! most about 1032:1, so callers should feed bounded input slices (a 16 KiB
-//! read becomes at most ~16 MiB of output in one call).
+//! The decoder is streaming and sans-IO, and its output comes in pieces no
+//! larger than the caller's output buffer: encoded bytes in, a bounded piece of
+//! decoded bytes out, per call (the shape of zlib's, brotli's and zstd's
+//! streaming interfaces, so further codings fit the same loop). Memory is the
+//! codec state (for deflate the 32 KiB window) plus the caller's buffer,
+//! whatever the compression ratio: a 1 MB gzip body of 1 GiB of zeros is
+//! decoded 64 KiB at a time like any other. The total output is limited by
+//! `max_output` (decompression bomb guard).
+//!
+//! # Driving contract
+//!
+//! Call [`ContentDecoder::decode`] with the next body bytes and an output
+//! buffer; hand the `produced` bytes on, then call again with the input not
+//! yet `consumed` for as long as input is left **or** the call filled the
+//! output buffer ([`ContentDecoder::output_pending`]): a full buffer may mean
+//! that decoded output of input already consumed is waiting, so call again
+//! even with empty input. A call with input and room for output always
+//! consumes or produces something (or fails). At the end of the body, once
+//! nothing is pending, call [`ContentDecoder::finish`].
 
 use flate2::{Decompress, FlushDecompress, Status};
 
@@ -31,13 +46,16 @@ enum State {
     Ended,
 }
 
-/// Streaming decoder of one body's content coding.
+/// Streaming decoder of one body's content coding; see the
+/// [module docs](self) for the driving contract.
 #[derive(Debug)]
 pub struct ContentDecoder {
     state: State,
     max_output: u64,
     total_in: u64,
     total_out: u64,
+    /// The last call filled its output buffer.
+    full: bool,
 }
 
 impl ContentDecoder {
@@ -56,6 +74,7 @@ impl ContentDecoder {
             max_output,
             total_in: 0,
             total_out: 0,
+            full: false,
         }
     }
 
@@ -69,66 +88,112 @@ impl ContentDecoder {
         self.total_out
     }
 
-    /// Decodes `input` (the next body bytes), appending the output to `out`.
-    /// After an error the decoder must not be used further.
-    pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), ParseError> {
-        self.total_in = self.total_in.saturating_add(input.len() as u64);
-        let mut input = input;
-        while !input.is_empty() {
-            match &mut self.state {
-                State::Identity => {
-                    self.account(input.len() as u64)?;
-                    out.extend_from_slice(input);
-                    return Ok(());
-                }
-                State::Unsupported => return Err(ParseError::BadContentEncoding),
-                State::Ended => return Ok(()),
-                State::GzipBetween => {
-                    if input.first() == Some(&0x1f) {
-                        self.state = State::GzipMember(new_gzip());
-                    } else {
-                        self.state = State::Ended;
-                    }
-                }
-                State::DeflateSniff(pending) => {
-                    let (first, second) = match (*pending, input) {
-                        (Some(a), [b, ..]) => (a, *b),
-                        (None, [a, b, ..]) => (*a, *b),
-                        (None, [a]) => {
-                            *pending = Some(*a);
-                            return Ok(());
-                        }
-                        (_, []) => return Ok(()),
-                    };
-                    let held = *pending;
-                    let mut d = Box::new(Decompress::new(is_zlib_header(first, second)));
-                    if let Some(a) = held {
-                        let (_, ended) = self.inflate_with(&mut d, &[a], out)?;
-                        if ended {
-                            self.state = State::Ended;
-                            continue;
-                        }
-                    }
-                    self.state = State::Deflate(d);
-                }
-                State::GzipMember(_) | State::Deflate(_) => {
-                    let (used, ended) = self.inflate(input, out)?;
-                    input = input.get(used..).unwrap_or(&[]);
-                    if ended {
-                        self.state = match self.state {
-                            State::GzipMember(_) => State::GzipBetween,
-                            _ => State::Ended,
-                        };
-                    }
-                }
+    /// True when the last [`decode`](Self::decode) filled its output buffer:
+    /// more output of input already consumed may be waiting, so call `decode`
+    /// again (with empty input if there is no more) before
+    /// [`finish`](Self::finish).
+    pub fn output_pending(&self) -> bool {
+        self.full
+    }
+
+    /// Decodes from `input` (the next body bytes) into `out`. Returns
+    /// `(consumed, produced)`: the input bytes used and the decoded bytes
+    /// written to the front of `out`, never more than `out.len()`. Call again
+    /// with `&input[consumed..]` while input is left or
+    /// [`output_pending`](Self::output_pending) (see the
+    /// [module docs](self)). After an error the decoder must not be used
+    /// further.
+    pub fn decode(&mut self, input: &[u8], out: &mut [u8]) -> Result<(usize, usize), ParseError> {
+        let (mut used, mut made) = (0, 0);
+        while made < out.len() {
+            let rest = input.get(used..).unwrap_or(&[]);
+            let room = out.get_mut(made..).unwrap_or(&mut []);
+            let (u, m, more) = self.step(rest, room)?;
+            used += u;
+            made += m;
+            if !more {
+                break;
             }
         }
-        Ok(())
+        self.total_in = self.total_in.saturating_add(used as u64);
+        self.full = made > 0 && made == out.len();
+        Ok((used, made))
+    }
+
+    /// One step of the state machine over `input` into `out` (which has
+    /// room). Returns the bytes consumed and produced, and whether another
+    /// step could make progress now.
+    fn step(&mut self, input: &[u8], out: &mut [u8]) -> Result<(usize, usize, bool), ParseError> {
+        match &mut self.state {
+            State::Identity => {
+                let n = input.len().min(out.len());
+                self.account(n as u64)?;
+                out[..n].copy_from_slice(&input[..n]);
+                Ok((n, n, false))
+            }
+            State::Unsupported if input.is_empty() => Ok((0, 0, false)),
+            State::Unsupported => Err(ParseError::BadContentEncoding),
+            State::Ended => Ok((input.len(), 0, false)),
+            State::GzipBetween => match input.first() {
+                None => Ok((0, 0, false)),
+                Some(0x1f) => {
+                    self.state = State::GzipMember(new_gzip());
+                    Ok((0, 0, true))
+                }
+                Some(_) => {
+                    self.state = State::Ended;
+                    Ok((0, 0, true))
+                }
+            },
+            State::DeflateSniff(pending) => {
+                let (first, second) = match (*pending, input) {
+                    (Some(a), [b, ..]) => (a, *b),
+                    (None, [a, b, ..]) => (*a, *b),
+                    (None, [a]) => {
+                        *pending = Some(*a);
+                        return Ok((1, 0, false));
+                    }
+                    (_, []) => return Ok((0, 0, false)),
+                };
+                let held = *pending;
+                let mut d = Box::new(Decompress::new(is_zlib_header(first, second)));
+                let mut made = 0;
+                if let Some(a) = held {
+                    let (used, m, ended) = self.inflate_with(&mut d, &[a], out)?;
+                    made = m;
+                    if used == 0 && m == 0 {
+                        return Err(ParseError::BadContentEncoding);
+                    }
+                    if ended {
+                        self.state = State::Ended;
+                        return Ok((0, made, true));
+                    }
+                }
+                self.state = State::Deflate(d);
+                Ok((0, made, true))
+            }
+            State::GzipMember(_) | State::Deflate(_) => {
+                let (used, made, ended) = self.inflate(input, out)?;
+                if ended {
+                    self.state = match self.state {
+                        State::GzipMember(_) => State::GzipBetween,
+                        _ => State::Ended,
+                    };
+                    return Ok((used, made, true));
+                }
+                if used == 0 && made == 0 && !input.is_empty() {
+                    // Input and room for output, yet no progress: not a valid stream.
+                    return Err(ParseError::BadContentEncoding);
+                }
+                Ok((used, made, false))
+            }
+        }
     }
 
     /// The body ended: an unfinished gzip or deflate stream (truncated) is
-    /// [`ParseError::BadContentEncoding`]. An empty body is fine.
-    pub fn finish(&mut self, _out: &mut Vec<u8>) -> Result<(), ParseError> {
+    /// [`ParseError::BadContentEncoding`]. An empty body is fine. Call it once
+    /// no output is [pending](Self::output_pending).
+    pub fn finish(&mut self) -> Result<(), ParseError> {
         match self.state {
             State::Identity | State::Unsupported | State::GzipBetween | State::Ended => Ok(()),
             State::GzipMember(_) | State::DeflateSniff(_) if self.total_in == 0 => Ok(()),
@@ -149,56 +214,37 @@ impl ContentDecoder {
     }
 
     /// Runs the current inflater over `input`.
-    fn inflate(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(usize, bool), ParseError> {
+    fn inflate(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, usize, bool), ParseError> {
         let mut state = std::mem::replace(&mut self.state, State::Ended);
         let result = match &mut state {
             State::GzipMember(d) | State::Deflate(d) => self.inflate_with(d, input, out),
-            _ => Ok((0, false)),
+            _ => Ok((0, 0, false)),
         };
         self.state = state;
         result
     }
 
-    /// Inflates as much of `input` as possible. Returns the bytes consumed
-    /// and whether the stream (or gzip member) ended.
+    /// One inflate call: as much of `input` as fits decoded in `out`. Returns
+    /// the bytes consumed and produced, and whether the stream (or gzip
+    /// member) ended.
     fn inflate_with(
         &mut self,
         d: &mut Decompress,
-        mut input: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<(usize, bool), ParseError> {
-        const MIN_SPARE: usize = 1024;
-        const GROW: usize = 32 * 1024;
-        let mut used = 0;
-        loop {
-            if out.capacity() - out.len() < MIN_SPARE {
-                out.reserve(GROW);
-            }
-            let (in_before, out_before) = (d.total_in(), d.total_out());
-            let status = d
-                .decompress_vec(input, out, FlushDecompress::None)
-                .map_err(|_| ParseError::BadContentEncoding)?;
-            let consumed = usize::try_from(d.total_in() - in_before).unwrap_or(input.len());
-            let produced = d.total_out() - out_before;
-            self.account(produced)?;
-            input = input.get(consumed..).unwrap_or(&[]);
-            used += consumed;
-            match status {
-                Status::StreamEnd => return Ok((used, true)),
-                Status::Ok | Status::BufError => {
-                    let full = out.capacity() == out.len();
-                    if consumed == 0 && produced == 0 {
-                        if input.is_empty() || full {
-                            return Ok((used, false));
-                        }
-                        return Err(ParseError::BadContentEncoding);
-                    }
-                    if input.is_empty() && !full {
-                        return Ok((used, false));
-                    }
-                }
-            }
-        }
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, usize, bool), ParseError> {
+        let (in_before, out_before) = (d.total_in(), d.total_out());
+        let status = d
+            .decompress(input, out, FlushDecompress::None)
+            .map_err(|_| ParseError::BadContentEncoding)?;
+        let used = usize::try_from(d.total_in() - in_before).unwrap_or(input.len());
+        let made = usize::try_from(d.total_out() - out_before).unwrap_or(out.len());
+        self.account(made as u64)?;
+        Ok((used, made, status == Status::StreamEnd))
     }
 }
 
@@ -249,27 +295,64 @@ mod tests {
         e.finish().unwrap()
     }
 
-    fn run(coding: ContentCoding, parts: &[&[u8]]) -> Result<Vec<u8>, ParseError> {
+    /// Decodes `input` following the driving contract, in output pieces of
+    /// `piece` bytes, appending them to `out`.
+    fn decode_all(
+        d: &mut ContentDecoder,
+        mut input: &[u8],
+        piece: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ParseError> {
+        let mut buf = vec![0u8; piece];
+        loop {
+            let (used, made) = d.decode(input, &mut buf)?;
+            assert!(used <= input.len() && made <= piece);
+            out.extend_from_slice(&buf[..made]);
+            input = &input[used..];
+            if input.is_empty() && !d.output_pending() {
+                return Ok(());
+            }
+            assert!(used > 0 || made > 0, "no progress");
+        }
+    }
+
+    fn run_pieces(
+        coding: ContentCoding,
+        parts: &[&[u8]],
+        piece: usize,
+    ) -> Result<Vec<u8>, ParseError> {
         let mut d = ContentDecoder::new(coding, MAX_TEST_OUTPUT);
         let mut out = Vec::new();
         for p in parts {
-            d.decode(p, &mut out)?;
+            decode_all(&mut d, p, piece, &mut out)?;
         }
-        d.finish(&mut out)?;
+        d.finish()?;
         assert_eq!(d.decoded_len(), out.len() as u64);
         Ok(out)
     }
+
+    fn run(coding: ContentCoding, parts: &[&[u8]]) -> Result<Vec<u8>, ParseError> {
+        run_pieces(coding, parts, 64 * 1024)
+    }
     const MAX_TEST_OUTPUT: u64 = 1 << 30;
 
-    /// Decodes `enc` whole, at every two-part split, and in 1-byte pieces.
+    /// Decodes `enc` whole, at every two-part split, and in 1-byte pieces, with
+    /// output pieces of several sizes (1 byte included).
     fn every_split(coding: ContentCoding, enc: &[u8]) -> Result<Vec<u8>, ParseError> {
         let whole = run(coding, &[enc]);
         for cut in 0..=enc.len() {
             let (a, b) = enc.split_at(cut);
             assert_eq!(run(coding, &[a, b]), whole, "cut at {cut}");
+            assert_eq!(run_pieces(coding, &[a, b], 997), whole, "cut at {cut}");
         }
         let bytes: Vec<&[u8]> = enc.chunks(1).collect();
         assert_eq!(run(coding, &bytes), whole, "bytewise");
+        assert_eq!(run_pieces(coding, &[enc], 1), whole, "1-byte output");
+        assert_eq!(
+            run_pieces(coding, &bytes, 3),
+            whole,
+            "bytewise, 3-byte output"
+        );
         whole
     }
 
@@ -386,18 +469,58 @@ mod tests {
         let mut d = ContentDecoder::new(ContentCoding::Gzip, 100_000);
         let mut out = Vec::new();
         assert_eq!(
-            d.decode(&enc, &mut out),
+            decode_all(&mut d, &enc, 4096, &mut out),
             Err(ParseError::DecodedTooLarge { limit: 100_000 })
         );
-        assert!(out.len() < 200_000);
+        assert!(out.len() <= 100_000);
         let mut d = ContentDecoder::new(ContentCoding::Identity, 3);
-        assert_eq!(d.decode(b"abc", &mut out), Ok(()));
+        assert_eq!(decode_all(&mut d, b"abc", 16, &mut out), Ok(()));
         assert_eq!(
-            d.decode(b"d", &mut out),
+            decode_all(&mut d, b"d", 16, &mut out),
             Err(ParseError::DecodedTooLarge { limit: 3 })
         );
         let limits = Limits::default();
         let d = ContentDecoder::with_limits(ContentCoding::Gzip, &limits);
         assert_eq!(d.max_output, super::super::MAX_DECODED_BYTES);
+    }
+
+    /// A bomb (1 KiB of gzip, 1 MiB of zeros) comes out in pieces of the
+    /// output buffer's size, the input is consumed bit by bit as the output is
+    /// taken, and output of consumed input is drained with empty input.
+    #[test]
+    fn a_bomb_comes_out_in_bounded_pieces() {
+        let enc = gzip(&vec![0u8; 1 << 20]);
+        assert!(enc.len() < 2048, "{}", enc.len());
+        for coding_enc in [
+            (ContentCoding::Gzip, enc),
+            (ContentCoding::Deflate, zlib(&vec![0u8; 1 << 20])),
+        ] {
+            let (coding, enc) = coding_enc;
+            let mut d = ContentDecoder::new(coding, MAX_TEST_OUTPUT);
+            let mut buf = [0u8; 4096];
+            let (mut input, mut total, mut calls) = (&enc[..], 0usize, 0);
+            let first = d.decode(input, &mut buf).unwrap();
+            assert!(first.0 < enc.len(), "one piece must not use all the input");
+            assert!(d.output_pending());
+            input = &input[first.0..];
+            total += first.1;
+            while !input.is_empty() || d.output_pending() {
+                let (used, made) = d.decode(input, &mut buf).unwrap();
+                assert!(buf[..made].iter().all(|&b| b == 0));
+                input = &input[used..];
+                total += made;
+                calls += 1;
+            }
+            assert_eq!(total, 1 << 20);
+            assert!(calls >= (1 << 20) / 4096 - 1, "{calls}");
+            d.finish().unwrap();
+        }
+    }
+
+    #[test]
+    fn empty_output_buffer_makes_no_progress() {
+        let mut d = ContentDecoder::new(ContentCoding::Gzip, MAX_TEST_OUTPUT);
+        assert_eq!(d.decode(&gzip(b"data"), &mut []), Ok((0, 0)));
+        assert!(!d.output_pending());
     }
 }

@@ -37,8 +37,12 @@
 //!    buffer cannot grow without bound.
 //! 4. **Content coding** ([`content`]): if the transfer asked for decoding,
 //!    feed the body data through a [`ContentDecoder`] built from
-//!    [`ResponseHead::content_encoding`] (RFC 9110 §8.4) and call
-//!    [`ContentDecoder::finish`] at the end of the body.
+//!    [`ResponseHead::content_encoding`] (RFC 9110 §8.4), one bounded output
+//!    piece per call, and call [`ContentDecoder::finish`] at the end of the
+//!    body. A caller that stops in the middle of a [`Decoded::Data`] slice
+//!    (its consumer paused) gives the undecoded rest back with
+//!    [`BodyDecoder::give_back`] and keeps those bytes buffered: decoded
+//!    output never has to be stored, whatever the compression ratio.
 //! 5. **Connection reuse**: [`ResponseHead::keep_alive`] (RFC 9112 §9.3) says
 //!    whether the peer allows reuse; a body of kind [`BodyKind::Eof`] always
 //!    ends the connection, and so does any [`ParseError`].
@@ -285,6 +289,22 @@ fn find_lf(s: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
+    /// Content-decodes `data` in 512-byte output pieces (the driving contract of
+    /// [`content`]), appending to `body`.
+    fn decode_into(
+        c: &mut ContentDecoder,
+        mut data: &[u8],
+        body: &mut Vec<u8>,
+    ) -> Result<(), ParseError> {
+        let mut piece = [0u8; 512];
+        while !data.is_empty() || c.output_pending() {
+            let (used, made) = c.decode(data, &mut piece)?;
+            body.extend_from_slice(&piece[..made]);
+            data = &data[used..];
+        }
+        Ok(())
+    }
+
     #[test]
     fn limits_default_to_the_constants() {
         let l = Limits::default();
@@ -387,7 +407,7 @@ mod tests {
                     let (used, step) = dec.decode(&buf).unwrap();
                     let step = match step {
                         Decoded::Data(d) => match cdec.as_mut() {
-                            Some(c) => c.decode(d, &mut body).map(|()| None),
+                            Some(c) => decode_into(c, d, &mut body).map(|()| None),
                             None => {
                                 body.extend_from_slice(d);
                                 Ok(None)
@@ -409,7 +429,7 @@ mod tests {
                     }
                 }
                 if let Some(c) = cdec.as_mut() {
-                    c.finish(&mut body).unwrap();
+                    c.finish().unwrap();
                 }
                 assert!(head.keep_alive());
             }
