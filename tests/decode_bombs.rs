@@ -1,6 +1,6 @@
 //! Decompression bombs against every decoder, measured in allocated bytes: a counting global
-//! allocator records the peak of live heap bytes in this test binary while a 1 GiB bomb (about
-//! 1 MB on the wire) is decoded, and the peak must stay a few MiB, independent of the decoded
+//! allocator (dhat's, in testing mode) records the peak of live heap bytes in this test binary
+//! while a 1 GiB bomb (about 1 MB on the wire) is decoded, and the peak must stay a few MiB, independent of the decoded
 //! size. Decoded output is produced in bounded pieces and handed on before more input is
 //! decoded, in every model:
 //!
@@ -17,8 +17,7 @@
 
 mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -29,70 +28,39 @@ use curlew::{
 use flate2::{Compress, Compression, FlushCompress};
 use support::http_server::{Conn, Server};
 
-// ----- the counting allocator ------------------------------------------------------------
+// ----- measuring the heap ----------------------------------------------------------------
 
-/// Forwards to the system allocator, counting live bytes and their peak.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(n: usize) {
-    let now = LIVE.fetch_add(n, Ordering::Relaxed) + n;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; only counters change.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                grew(new_size - layout.size());
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
+// dhat's allocator forwards to the system one and, while a profiler runs, records every
+// block: `HeapStats::max_bytes` is the peak of live heap bytes since the profiler started.
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: dhat::Alloc = dhat::Alloc;
 
-/// One measurement at a time (the counters are global).
+/// One measurement at a time (there is one profiler per process).
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Starts measuring: the peak is reset to the bytes live now. Hold the guard until
-/// [`peak_growth`] was read.
-fn measure() -> (MutexGuard<'static, ()>, usize) {
-    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    (guard, base)
+/// A measurement in progress: the profiler (dropped first) and the lock.
+struct Measuring {
+    _profiler: dhat::Profiler,
+    _serial: MutexGuard<'static, ()>,
 }
 
-/// Most bytes live at once since [`measure`], above what was live then.
-fn peak_growth(base: usize) -> usize {
-    PEAK.load(Ordering::Relaxed).saturating_sub(base)
+/// Starts measuring: blocks live now do not count. Hold the value until [`peak_bytes`] was
+/// read.
+fn measure() -> Measuring {
+    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let profiler = dhat::Profiler::builder()
+        .testing()
+        .trim_backtraces(Some(4))
+        .build();
+    Measuring {
+        _profiler: profiler,
+        _serial: serial,
+    }
+}
+
+/// Most heap bytes live at once since [`measure`] (blocks allocated since).
+fn peak_bytes() -> usize {
+    dhat::HeapStats::get().max_bytes
 }
 
 const MIB: usize = 1 << 20;
@@ -243,7 +211,7 @@ fn run_sinks(easies: Vec<Easy>, flags: &[Arc<AtomicBool>]) -> Vec<Sink> {
 /// full, in pieces of at most [`DECODE_PIECE_SIZE`]. Returns the peak growth.
 fn fetch_bombs(srv: &Server, n: usize, pause_every: usize, want: usize) -> usize {
     let flags: Vec<_> = (0..n).map(|_| Arc::new(AtomicBool::new(false))).collect();
-    let (_serial, base) = measure();
+    let _measuring = measure();
     let easies = flags
         .iter()
         .map(|f| {
@@ -258,7 +226,7 @@ fn fetch_bombs(srv: &Server, n: usize, pause_every: usize, want: usize) -> usize
         })
         .collect();
     let sinks = run_sinks(easies, &flags);
-    let peak = peak_growth(base);
+    let peak = peak_bytes();
     eprintln!(
         "{n} x {} MiB decoded, pause every {pause_every}: peak {:.2} MiB above the start",
         want / MIB,
@@ -410,7 +378,7 @@ fn run_ws(e: Easy, paused: &AtomicBool) -> (curlew::Result<()>, WsSink) {
 fn ws_callback_bomb(pause_every: usize) {
     let srv = ws_bomb_server(BOMB / MIB);
     let paused = Arc::new(AtomicBool::new(false));
-    let (_serial, base) = measure();
+    let _measuring = measure();
     let sink = WsSink {
         pause_every,
         paused: paused.clone(),
@@ -419,7 +387,7 @@ fn ws_callback_bomb(pause_every: usize) {
     let mut e = ws_easy(&srv, sink);
     e.ws_max_message_size(2 * BOMB as u64);
     let (result, sink) = run_ws(e, &paused);
-    let peak = peak_growth(base);
+    let peak = peak_bytes();
     eprintln!(
         "ws callback model, pause every {pause_every}: peak {:.2} MiB",
         peak as f64 / MIB as f64
@@ -447,7 +415,7 @@ fn paused_ws_deflate_bomb_holds_one_chunk() {
 #[test]
 fn ws_deflate_bomb_in_frame_mode_connect_only() {
     let srv = ws_bomb_server(BOMB / MIB);
-    let (_serial, base) = measure();
+    let _measuring = measure();
     let mut m = Multi::new();
     let mut e = ws_easy(&srv, WsSink::default());
     e.connect_only(true).ws_max_message_size(2 * BOMB as u64);
@@ -475,7 +443,7 @@ fn ws_deflate_bomb_in_frame_mode_connect_only() {
             Err(e) => panic!("recv: {e}"),
         }
     }
-    let peak = peak_growth(base);
+    let peak = peak_bytes();
     assert_eq!(bytes, BOMB);
     assert!(largest <= curlew::proto::ws::INFLATE_CHUNK);
     eprintln!("ws connect-only: peak {:.2} MiB", peak as f64 / MIB as f64);
@@ -490,11 +458,11 @@ fn ws_deflate_bomb_in_message_mode_stops_at_the_message_limit() {
     // Message mode must hold a whole message: ws_max_message_size (1 MiB here) bounds it, and
     // the bomb fails with 1009 long before its 1 GiB.
     let srv = ws_bomb_server(BOMB / MIB);
-    let (_serial, base) = measure();
+    let _measuring = measure();
     let mut e = ws_easy(&srv, WsSink::default());
     e.ws_message_mode(true).ws_max_message_size(MIB as u64);
     let (result, sink) = run_ws(e, &AtomicBool::new(false));
-    let peak = peak_growth(base);
+    let peak = peak_bytes();
     let err = result.expect_err("a message over the limit");
     assert_eq!(err.kind(), ErrorKind::WsProtocol, "{err}");
     assert!(err.to_string().contains("1009"), "{err}");
