@@ -13,8 +13,9 @@ use bytes::BytesMut;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use curlew::proto::ws::flags::BINARY;
 use curlew::proto::ws::{
-    encode_frame, Decoder, FrameHeader, MaskRng, OpCode, WsConfig, WsSession, MAX_HEADER_LEN,
+    encode_frame, Decoder, FrameHeader, OpCode, WsConfig, WsSession, MAX_HEADER_LEN,
 };
+use curlew::rng::SecureRng;
 
 const SIZES: &[(usize, &str)] = &[
     (16, "16B"),
@@ -46,12 +47,12 @@ fn bench_encode(c: &mut Criterion) {
     for &(size, name) in SIZES {
         let payload = vec![b'a'; size];
         let mut out = BytesMut::with_capacity(size + MAX_HEADER_LEN);
-        let mut rng = MaskRng::from_seed([42; 32]);
+        let mut rng = SecureRng::new().unwrap();
         g.throughput(Throughput::Bytes(size as u64));
         g.bench_with_input(BenchmarkId::from_parameter(name), &size, |b, _| {
             b.iter(|| {
                 out.clear();
-                let key = rng.next_key();
+                let key = rng.mask_key();
                 encode_frame(
                     &mut out,
                     OpCode::Binary,
@@ -95,7 +96,7 @@ fn bench_session_send(c: &mut Criterion) {
     let mut g = c.benchmark_group("session_send");
     for &(size, name) in SIZES {
         let payload = vec![b'a'; size];
-        let mut s = WsSession::new(WsConfig::default(), [42; 32]);
+        let mut s = WsSession::new(WsConfig::default(), SecureRng::new().unwrap());
         g.throughput(Throughput::Bytes(size as u64));
         g.bench_with_input(BenchmarkId::from_parameter(name), &size, |b, _| {
             b.iter(|| {
@@ -114,7 +115,7 @@ fn bench_session_recv(c: &mut Criterion) {
     let mut g = c.benchmark_group("session_recv");
     for &(size, name) in SIZES {
         let mut frame = server_frame(OpCode::Binary, &vec![b'a'; size]);
-        let mut s = WsSession::new(WsConfig::default(), [42; 32]);
+        let mut s = WsSession::new(WsConfig::default(), SecureRng::new().unwrap());
         g.throughput(Throughput::Bytes(size as u64));
         g.bench_with_input(BenchmarkId::from_parameter(name), &size, |b, _| {
             b.iter(|| {

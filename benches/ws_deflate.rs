@@ -27,6 +27,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 use curlew::proto::ws::deflate::Compressor;
 use curlew::proto::ws::flags::TEXT;
 use curlew::proto::ws::{FrameHeader, Negotiated, OpCode, WsConfig, WsSession, MAX_HEADER_LEN};
+use curlew::rng::SecureRng;
 
 #[allow(dead_code)]
 #[path = "support/json_msgs.rs"]
@@ -60,7 +61,7 @@ fn messages() -> Vec<Vec<u8>> {
 
 /// A session, with permessage-deflate when `deflate` is given (threshold 0).
 fn session(deflate: Option<Negotiated>) -> WsSession {
-    let mut s = WsSession::new(WsConfig::default(), [42; 32]);
+    let mut s = WsSession::new(WsConfig::default(), SecureRng::new().unwrap());
     if let Some(n) = deflate {
         s.set_deflate(n, 0);
     }
@@ -211,7 +212,7 @@ fn bench_send(c: &mut Criterion) {
         });
     }
     // `DeflateConfig::level`: the cheapest compressing level.
-    let mut s = WsSession::new(WsConfig::default(), [42; 32]);
+    let mut s = WsSession::new(WsConfig::default(), SecureRng::new().unwrap());
     s.set_deflate_with_level(TAKEOVER, 0, 1);
     let mut i = 0;
     g.bench_function("deflate_level1", |b| {

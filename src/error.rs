@@ -82,7 +82,9 @@ pub enum ErrorKind {
     WsProtocol,
     /// The transfer was removed from its multi before it finished.
     Cancelled,
-    /// An internal invariant was violated. Please report it.
+    /// An internal invariant was violated (please report it), or the engine could not start:
+    /// the operating system gave no random bytes for a WebSocket upgrade
+    /// (`CURLE_FAILED_INIT`).
     Internal,
 }
 

@@ -39,7 +39,8 @@
 //! ```
 //!
 //! `proto` does no I/O and reads no clock; only `multi` touches the poller; only
-//! `transport/mod.rs` names rustls' connection type. The [`manual`] explains the design and
+//! `transport/mod.rs` names rustls' connection type. Every random value on the wire comes from
+//! [`rng`] (ChaCha20 keyed by the OS), handed to `proto` as a generator. The [`manual`] explains the design and
 //! maps libcurl's API onto this one.
 
 #![forbid(unsafe_code)]
@@ -56,6 +57,7 @@ mod info;
 pub mod manual;
 pub mod multi;
 pub mod proto;
+pub mod rng;
 mod transfer;
 mod transport;
 mod url;

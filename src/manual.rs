@@ -54,6 +54,12 @@
 //!   low speed, `Expect: 100-continue`, progress interval, WebSocket close wait, keepalive ping
 //!   and pong wait) is folded into one deadline per transfer (the earliest), kept in one binary
 //!   heap: the next deadline is O(1) to read, O(log n) to change.
+//! - **One random source.** Every random value on the wire (the `Sec-WebSocket-Key` nonce,
+//!   every frame's masking key) comes from [`rng::SecureRng`](crate::rng::SecureRng): ChaCha20
+//!   keyed from the OS (`getrandom`), one per multi, keyed at its first use, and one per
+//!   WebSocket connection keyed from the multi's stream (no syscall per connection, no state
+//!   shared between connections). The sans-IO session is handed its generator; it never
+//!   reaches the OS itself. The keystream is made 64 keys at a time, a few nanoseconds a key.
 //! - **Your own event loop.** [`Multi::with_socket_callbacks`](crate::Multi::with_socket_callbacks)
 //!   makes the multi report which sockets to watch (changes only) and when to call it back, and
 //!   [`Multi::socket_action`](crate::Multi::socket_action) drives it: see
@@ -224,7 +230,10 @@
 //! past the queue bound) unless [`Easy::ws_auto_pong`](crate::Easy::ws_auto_pong) is off.
 //! Pongs and close frames are shown to the application. A peer's close is echoed with its code;
 //! the application's close waits at most [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout)
-//! for the peer's. Control frames go between fragments, never inside a frame.
+//! for the peer's. Control frames go between fragments, never inside a frame. Every frame is
+//! masked with a fresh key from the connection's [`SecureRng`](crate::rng::SecureRng)
+//! (RFC 6455 §5.3: unpredictable, from a strong source of entropy), as libcurl masks with
+//! its TLS library's random source.
 //!
 //! **Violations** (masked server frame, RSV bits, reserved opcodes, fragmented or oversized
 //! control frames, stray or missing continuations, bad close codes or payloads, invalid UTF-8,

@@ -612,7 +612,7 @@ impl Transfer {
                 self.info.local_addr = conn.local;
                 self.info.remote_addr = Some(conn.remote);
                 self.conn = Some(conn);
-                self.begin_request(h, now)?;
+                self.begin_request(core, h, now)?;
                 Ok(Next::Again)
             }
             Checkout::New => {
@@ -752,7 +752,7 @@ impl Transfer {
                         self.text(h, || "TLS handshake done".into());
                     }
                     self.deadline_attempt = None;
-                    self.begin_request(h, now)?;
+                    self.begin_request(core, h, now)?;
                     return Ok(Next::Again);
                 }
                 Err(e) => {
@@ -809,7 +809,7 @@ impl Transfer {
 
     // ----- the request -------------------------------------------------------------------
 
-    fn begin_request(&mut self, h: &mut dyn Handler, now: Instant) -> Result<()> {
+    fn begin_request(&mut self, core: &mut Core, h: &mut dyn Handler, now: Instant) -> Result<()> {
         self.state = State::Active;
         if let Some((_, time)) = self.opts.low_speed {
             self.lowspeed = Some((now + time, self.info.size_download + self.info.size_upload));
@@ -904,7 +904,7 @@ impl Transfer {
     fn write_request_head(&mut self, is_ws: bool) -> Result<bool> {
         let mut ws_extra: Vec<(String, String)> = Vec::new();
         if is_ws {
-            self.ws_request_headers(&mut ws_extra);
+            self.ws_request_headers(core, &mut ws_extra)?;
         }
         let bad = |e: crate::proto::http1::RequestError| {
             Error::new(ErrorKind::BadFunctionArgument, e.to_string())
@@ -1378,7 +1378,7 @@ impl Transfer {
                 Version::Http10 => HttpVersion::Http10,
                 Version::Http11 => HttpVersion::Http11,
             });
-            self.on_upgrade_response(&head, now)?;
+            self.on_upgrade_response(core, &head, now)?;
             let ws = self.ws.as_deref_mut().map(|w| &mut w.session);
             let flow = h.ws_open(&mut Ctx {
                 core,

@@ -522,3 +522,82 @@ fn ws_writable_resumes_a_send_cut_short_by_the_queue_bound() {
     let want = vec![MSG.to_string(); COUNT].join(",");
     assert_eq!(p.report.as_deref(), Some(want.as_str()));
 }
+
+/// What a scripted server saw on one connection: the `Sec-WebSocket-Key` and the masking key of
+/// every frame up to the client's Close.
+type Keys = Arc<Mutex<Vec<(String, Vec<[u8; 4]>)>>>;
+
+/// RFC 6455 §4.1 and §5.3: every connection, in one multi or in two, gets its own handshake
+/// nonce and masking keys that repeat nothing any other connection used (the engine's
+/// generator, keyed by the OS and forked per connection; a shared or fixed seed would repeat
+/// sequences here).
+#[test]
+fn handshake_nonces_and_masks_are_fresh_per_connection() {
+    const FRAMES: usize = 16;
+    let seen: Keys = Arc::default();
+    let s2 = seen.clone();
+    let srv = Server::start(move |c: &mut support::http_server::Conn| {
+        let Some(req) = c.read_request() else { return };
+        let nonce = req
+            .header("sec-websocket-key")
+            .unwrap_or_default()
+            .to_owned();
+        let accept = support::ws_accept(&nonce);
+        let _ = c.write_all(
+            format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        let mut masks = Vec::new();
+        // Short frames only (< 126 bytes): 2 header bytes, the key, the payload.
+        while let Ok(h) = c.read_exact_bytes(2) {
+            let Ok(key) = c.read_exact_bytes(4) else {
+                break;
+            };
+            masks.push([key[0], key[1], key[2], key[3]]);
+            if c.read_exact_bytes(usize::from(h[1] & 0x7f)).is_err() || h[0] & 0x0f == 8 {
+                break;
+            }
+        }
+        s2.lock().unwrap().push((nonce, masks));
+    });
+    let url = srv.url("/").replace("http://", "ws://");
+    let open = |m: &mut Multi| {
+        let mut e = Easy::new(&url).unwrap();
+        e.connect_only(true);
+        m.add(e)
+    };
+    let (mut a, mut b) = (Multi::new(), Multi::new());
+    let conns = [(open(&mut a), 0), (open(&mut a), 0), (open(&mut b), 1)];
+    let mut multis = [a, b];
+    for &(id, i) in &conns {
+        wait_done(&mut multis[i], id).expect("upgrade");
+        let mut ws = multis[i].ws(id).unwrap();
+        for n in 0..FRAMES - 1 {
+            ws.send_binary(&[n as u8; 20]).unwrap();
+        }
+        ws.close(1000, "").unwrap();
+    }
+    support::wait_until(
+        "the server saw every frame",
+        Duration::from_secs(20),
+        || {
+            for m in &mut multis {
+                m.poll(Some(Duration::ZERO)).unwrap();
+            }
+            seen.lock().unwrap().len() == conns.len()
+        },
+    );
+    let seen = seen.lock().unwrap();
+    let mut nonces: Vec<&String> = seen.iter().map(|(n, _)| n).collect();
+    nonces.sort();
+    nonces.dedup();
+    assert_eq!(nonces.len(), conns.len(), "{seen:?}");
+    let mut masks: Vec<[u8; 4]> = seen.iter().flat_map(|(_, m)| m.clone()).collect();
+    assert_eq!(masks.len(), conns.len() * FRAMES, "{seen:?}");
+    masks.sort_unstable();
+    masks.dedup();
+    // 48 keys drawn from 2^32: a repeat by chance has probability ~3e-7.
+    assert_eq!(masks.len(), conns.len() * FRAMES, "a masking key repeated");
+}

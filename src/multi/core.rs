@@ -17,11 +17,12 @@ use slab::Slab;
 use crate::ctx::{Ctx, Direction};
 use crate::dns::Resolver;
 use crate::easy::Easy;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
 use crate::multi::command::{Command, PendingCommand};
 use crate::multi::external::{External, SocketWhat, INTERNAL};
 use crate::multi::{Message, Multi, TransferId};
+use crate::rng::SecureRng;
 use crate::transfer::{State, Transfer};
 use crate::transport::tls::TlsConfigs;
 use crate::transport::{BufPool, Conn, PoolKey};
@@ -145,6 +146,10 @@ pub(crate) struct Core {
     pub(crate) dropped_commands: u64,
     serial: u64,
     pub(crate) running: usize,
+    /// The source of every random value this multi sends ([`crate::rng`]); keyed from the OS
+    /// the first time one is needed, so a multi that never upgrades to WebSocket makes no
+    /// syscall for it.
+    rng: Option<SecureRng>,
 }
 
 impl Core {
@@ -180,6 +185,20 @@ impl Core {
             dropped_commands: 0,
             serial: 0,
             running: 0,
+            rng: None,
+        }
+    }
+
+    /// The multi's secure generator, keyed from the OS at its first use.
+    pub(crate) fn rng(&mut self) -> Result<&mut SecureRng> {
+        match self.rng {
+            Some(ref mut rng) => Ok(rng),
+            None => {
+                let rng = SecureRng::new().map_err(|e| {
+                    Error::new(ErrorKind::Internal, "the OS gave no random bytes").with_source(e)
+                })?;
+                Ok(self.rng.insert(rng))
+            }
         }
     }
 

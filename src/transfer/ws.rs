@@ -53,29 +53,6 @@ pub(crate) struct WsState {
 /// hold no large buffers).
 const MSG_BUF_KEEP: usize = 64 * 1024;
 
-/// 16 bytes from the secure random source of the TLS provider.
-pub(crate) fn secure_random<const N: usize>() -> [u8; N] {
-    let mut b = [0u8; N];
-    let rng = rustls::crypto::ring::default_provider().secure_random;
-    if rng.fill(&mut b).is_err() {
-        // ring's SystemRandom only fails when the OS has no entropy source at all; fall back
-        // to the address-space and clock entropy of a std hasher rather than a fixed key.
-        use std::hash::{BuildHasher, Hasher};
-        for chunk in b.chunks_mut(8) {
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u128(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos())
-                    .unwrap_or(0),
-            );
-            let v = h.finish().to_ne_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-    b
-}
-
 /// Message mode: hand one whole message (or control frame) to [`Handler::ws_message`].
 #[allow(clippy::too_many_arguments)]
 fn deliver_message(
@@ -120,7 +97,11 @@ fn upload_error(e: SendError) -> Error {
 
 impl Transfer {
     /// The request headers of an upgrade (RFC 6455 §4.1). The user's own versions win.
-    pub(crate) fn ws_request_headers(&mut self, extra: &mut Vec<(String, String)>) {
+    pub(crate) fn ws_request_headers(
+        &mut self,
+        core: &mut Core,
+        extra: &mut Vec<(String, String)>,
+    ) -> Result<()> {
         let has = |n: &str| {
             self.opts
                 .headers
@@ -145,7 +126,7 @@ impl Transfer {
         self.ws_key = match user_key {
             Some(k) => k,
             None => {
-                let k = handshake::generate_key(secure_random::<16>());
+                let k = handshake::generate_key(core.rng()?);
                 extra.push(("Sec-WebSocket-Key".into(), k.clone()));
                 k
             }
@@ -161,10 +142,16 @@ impl Transfer {
                 extra.push(("Sec-WebSocket-Extensions".into(), c.offer()));
             }
         }
+        Ok(())
     }
 
     /// A final response to an upgrade request.
-    pub(crate) fn on_upgrade_response(&mut self, head: &ResponseHead, now: Instant) -> Result<()> {
+    pub(crate) fn on_upgrade_response(
+        &mut self,
+        core: &mut Core,
+        head: &ResponseHead,
+        now: Instant,
+    ) -> Result<()> {
         let status = head.status();
         if status != 101 {
             if let Some(c) = self.conn.as_mut() {
@@ -212,7 +199,7 @@ impl Transfer {
             validate_utf8: o.validate_utf8,
             allow_rsv1: false,
         };
-        let mut session = WsSession::new(cfg, secure_random::<32>());
+        let mut session = WsSession::new(cfg, core.rng()?.fork());
         if let Some((n, threshold, level)) = deflate {
             session.set_deflate_with_level(n, threshold, level);
         }

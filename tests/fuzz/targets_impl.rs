@@ -21,6 +21,7 @@ use curlew::proto::ws::{
     FrameHeader, OpCode, ProtocolError, WsConfig, WsSession, MAX_CONTROL_PAYLOAD, MAX_FRAME_SIZE,
     MAX_MESSAGE_SIZE, MIN_RECV_BUFFER, MIN_SEND_QUEUE,
 };
+use curlew::rng::SecureRng;
 
 // ----- helpers ---------------------------------------------------------------
 
@@ -848,7 +849,8 @@ pub fn ws_session_ops(data: &[u8]) {
     let (o1, o2) = (r.u8(), r.u8());
     let cfg = session_config(o1, o2);
     let bound = cfg.max_send_queue.max(MIN_SEND_QUEUE);
-    let mut s = WsSession::new(cfg, [o2; 32]);
+    // The masks come from the OS-keyed generator; the wire check unmasks whatever they are.
+    let mut s = WsSession::new(cfg, SecureRng::new().expect("OS random source"));
     let mut rx: Vec<u8> = Vec::new();
     let mut wire = WireCheck::default();
     let check = !cfg.raw_mode;

@@ -1,10 +1,11 @@
-//! Client-role frame encoder and masking-key generator (RFC 6455 §5.1-§5.3).
+//! Client-role frame encoder (RFC 6455 §5.1-§5.3).
 //!
 //! A client MUST mask every frame it sends (§5.1) with a fresh, unpredictable
 //! 32-bit key (§5.3). [`encode_frame`] writes a whole frame (header and
 //! masked payload) with one `reserve` and one fused copy-and-mask pass;
 //! [`StreamingFrame`] writes one frame of any size over many calls, continuing
-//! the mask phase. [`MaskRng`] produces the keys.
+//! the mask phase. The caller supplies each key; the session draws them from
+//! its [`SecureRng`](crate::rng::SecureRng).
 //!
 //! The encoder does not police control-frame rules (§5.5: FIN set, payload
 //! ≤ 125 bytes) or RSV1 semantics (RFC 7692): callers pass valid arguments.
@@ -136,73 +137,6 @@ impl StreamingFrame {
     }
 }
 
-/// Fast, non-cryptographic generator of masking keys (xoshiro256++), seeded
-/// by the caller.
-///
-/// RFC 6455 §5.3 requires each masking key to be freshly chosen and
-/// unpredictable by the application sending the data (the defence against
-/// cache poisoning of intermediaries, §10.3). The 32-byte seed MUST therefore
-/// come from a cryptographically secure source (the OS RNG or the TLS
-/// library's RNG). xoshiro256++ is *not* a CSPRNG: its state could in
-/// principle be reconstructed from enough observed keys; reseed it (e.g. per
-/// connection) with [`reseed`](Self::reseed) where that matters.
-#[derive(Clone)]
-pub struct MaskRng {
-    s: [u64; 4],
-}
-
-impl std::fmt::Debug for MaskRng {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MaskRng { .. }")
-    }
-}
-
-impl MaskRng {
-    /// A generator seeded with 32 bytes from a secure random source.
-    pub fn from_seed(seed: [u8; 32]) -> Self {
-        let mut rng = Self { s: [0; 4] };
-        rng.reseed(seed);
-        rng
-    }
-
-    /// Replaces the state with a new 32-byte secure seed.
-    pub fn reseed(&mut self, seed: [u8; 32]) {
-        for (s, b) in self.s.iter_mut().zip(seed.chunks_exact(8)) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(b);
-            *s = u64::from_le_bytes(w);
-        }
-        if self.s == [0; 4] {
-            // The all-zero state is a fixed point of xoshiro.
-            self.s = [
-                0x9e37_79b9_7f4a_7c15,
-                0xbf58_476d_1ce4_e5b9,
-                0x94d0_49bb_1331_11eb,
-                0x2545_f491_4f6c_dd1d,
-            ];
-        }
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        let s = &mut self.s;
-        let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
-    }
-
-    /// A fresh masking key.
-    pub fn next_key(&mut self) -> [u8; 4] {
-        ((self.next_u64() >> 32) as u32).to_ne_bytes()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::mask::apply_mask;
@@ -305,19 +239,5 @@ mod tests {
         assert_eq!(p.len(), 124); // 2 + 122 (123 would split a char)
         let (code, reason) = super::super::parse_close_payload(&p).unwrap();
         assert_eq!((code, reason.chars().count()), (Some(1000), 61));
-    }
-
-    #[test]
-    fn rng_keys_vary_and_zero_seed_works() {
-        let mut a = MaskRng::from_seed([0; 32]);
-        let keys: Vec<[u8; 4]> = (0..64).map(|_| a.next_key()).collect();
-        let mut dedup = keys.clone();
-        dedup.sort();
-        dedup.dedup();
-        assert!(dedup.len() > 60);
-        let mut b = MaskRng::from_seed([7; 32]);
-        let mut c = MaskRng::from_seed([7; 32]);
-        assert_eq!(b.next_u64(), c.next_u64());
-        assert_eq!(format!("{b:?}"), "MaskRng { .. }");
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! The caller builds the HTTP/1.1 `GET` request with `Upgrade: websocket`,
 //! `Connection: Upgrade`, `Sec-WebSocket-Version: 13` and
-//! `Sec-WebSocket-Key: `[`generate_key`]`(16 secure random bytes)`, then passes
+//! `Sec-WebSocket-Key: `[`generate_key`]`(rng)`, then passes
 //! the parsed response to [`validate_response`], which applies the client
 //! checks of §4.1 (status 101, `Upgrade`, `Connection`,
 //! `Sec-WebSocket-Accept`, `Sec-WebSocket-Protocol`,
@@ -15,15 +15,19 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use sha1::{Digest, Sha1};
 
+use crate::rng::SecureRng;
+
 /// The GUID appended to the key to compute `Sec-WebSocket-Accept` (§1.3).
 pub const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// The only protocol version defined by RFC 6455 (§4.1, §11.6).
 pub const WS_VERSION: &str = "13";
 
-/// `Sec-WebSocket-Key` value: the base64 of 16 random bytes (§4.1), which must
-/// come from a secure random source and be fresh for every connection.
-pub fn generate_key(random16: [u8; 16]) -> String {
+/// A fresh `Sec-WebSocket-Key` value: the base64 of 16 bytes of `rng` (§4.1: a
+/// nonce randomly selected for each connection).
+pub fn generate_key(rng: &mut SecureRng) -> String {
+    let mut random16 = [0u8; 16];
+    rng.fill(&mut random16);
     STANDARD.encode(random16)
 }
 
@@ -200,9 +204,16 @@ mod tests {
     fn rfc_1_3_vector() {
         // RFC 6455 §1.3 (and §1.2): the accept value for the sample nonce.
         assert_eq!(expected_accept(KEY), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-        // The RFC's sample nonce is the base64 of "the sample nonce".
-        assert_eq!(generate_key(*b"the sample nonce"), KEY);
-        assert_eq!(generate_key([0; 16]).len(), 24);
+    }
+
+    #[test]
+    fn keys_are_fresh_16_byte_nonces() {
+        let mut rng = SecureRng::new().unwrap();
+        let (a, b) = (generate_key(&mut rng), generate_key(&mut rng));
+        assert_ne!(a, b);
+        for k in [a, b] {
+            assert_eq!(STANDARD.decode(&k).unwrap().len(), 16, "{k}");
+        }
     }
 
     fn base() -> Vec<(&'static str, &'static [u8])> {

@@ -1,8 +1,9 @@
 //! Sans-IO WebSocket protocol core, client role (RFC 6455).
 //!
 //! Nothing here performs I/O, reads a clock or allocates per frame: the
-//! caller owns sockets, buffers, timers and randomness, and drives the
-//! protocol with these pieces:
+//! caller owns sockets, buffers, timers and randomness (a
+//! [`SecureRng`](crate::rng::SecureRng) keyed by the OS, handed in), and
+//! drives the protocol with these pieces:
 //!
 //! | module | RFC 6455 | what |
 //! | --- | --- | --- |
@@ -10,7 +11,7 @@
 //! | [`frame`] | §5.2, §5.5, §7.4 | header codec, opcodes, close codes, [`ProtocolError`] |
 //! | [`mask`] | §5.3 | word-wide (un)masking |
 //! | [`decoder`] | §5.1-§5.6, §8.1 | streaming decoder of server frames |
-//! | [`encoder`] | §5.1-§5.3 | masked frame writer, [`MaskRng`] |
+//! | [`encoder`] | §5.1-§5.3 | masked frame writer |
 //! | [`utf8`] | §8.1 | incremental UTF-8 validation |
 //! | [`deflate`] | RFC 7692 | permessage-deflate negotiation, compressor, inflater |
 //!
@@ -19,7 +20,7 @@
 //! 1. **Handshake** (§4.1). Send a `GET` with `Upgrade: websocket`,
 //!    `Connection: Upgrade`, `Sec-WebSocket-Version: 13` and
 //!    `Sec-WebSocket-Key: `[`generate_key`]`(random16)` where `random16` comes
-//!    from a secure RNG. Pass the response status and headers to
+//!    from a [`SecureRng`](crate::rng::SecureRng). Pass the response status and headers to
 //!    [`validate_response`]; any error fails the connection. If the returned
 //!    [`Accepted::extensions`] enable permessage-deflate (RFC 7692, checked
 //!    with [`deflate::negotiate`]), set [`DecoderConfig::allow_rsv1`] (a
@@ -34,8 +35,9 @@
 //!    [`FrameMeta::curl_flags`]); control frames arrive whole. Answer a Ping
 //!    with a Pong carrying the same payload (§5.5.2). For compressed
 //!    messages (`meta.rsv1`), inflate and validate UTF-8 of text yourself.
-//! 3. **Sending**. Every frame is masked with a fresh key from [`MaskRng`]
-//!    (seeded from a secure RNG): [`encode_frame`] for whole frames,
+//! 3. **Sending**. Every frame is masked with a fresh key from
+//!    [`SecureRng::mask_key`](crate::rng::SecureRng::mask_key) (§5.3: unpredictable,
+//!    from a strong source of entropy): [`encode_frame`] for whole frames,
 //!    [`StreamingFrame`] to send one huge frame piece by piece. Control
 //!    frames may be sent between the frames of a fragmented message, never
 //!    inside a frame.
@@ -63,7 +65,7 @@ pub use decoder::{
     MAX_MESSAGE_SIZE, MIN_RECV_BUFFER,
 };
 pub use deflate::{DeflateConfig, DeflateError, Negotiated};
-pub use encoder::{encode_close, encode_frame, MaskRng, StreamingFrame};
+pub use encoder::{encode_close, encode_frame, StreamingFrame};
 pub use frame::{
     close_code, is_valid_close_code, FrameHeader, OpCode, ProtocolError, MAX_CONTROL_PAYLOAD,
     MAX_HEADER_LEN, MAX_PAYLOAD_LEN,

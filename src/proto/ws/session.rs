@@ -3,7 +3,7 @@
 //! receive semantics of libcurl's `curl_ws_send`, `curl_ws_recv`,
 //! `curl_ws_meta` and `curl_ws_start_frame`.
 //!
-//! A [`WsSession`] owns a [`Decoder`], a [`MaskRng`] and a bounded transmit
+//! A [`WsSession`] owns a [`Decoder`], a [`SecureRng`] and a bounded transmit
 //! queue. It performs no I/O, reads no clock and allocates nothing per frame
 //! or message: the transmit queue is one ring buffer that grows (up to the
 //! queue bound) and is then reused, and pending control frames live in fixed
@@ -12,10 +12,10 @@
 //! # Driving contract
 //!
 //! 1. **Start**: after the handshake succeeded ([`validate_response`](super::validate_response)),
-//!    create the session with [`WsSession::new`] and 32 bytes from a
-//!    cryptographically secure RNG (§5.3, §10.3: every frame gets a fresh,
-//!    unpredictable masking key). Bytes received after the 101 response
-//!    headers are the first WebSocket bytes.
+//!    create the session with [`WsSession::new`] and a [`SecureRng`] of its
+//!    own (§5.3, §10.3: every frame gets a fresh, unpredictable masking key).
+//!    Bytes received after the 101 response headers are the first WebSocket
+//!    bytes.
 //! 2. **Receive** (§5, §6.2): keep received bytes in a buffer of at least
 //!    [`MIN_RECV_BUFFER`](super::MIN_RECV_BUFFER) bytes. Call
 //!    [`handle_input`](WsSession::handle_input) on the unconsumed bytes, use
@@ -126,7 +126,6 @@ use super::decoder::{
     parse_close_payload, Chunk, Decoder, DecoderConfig, FrameMeta, MAX_FRAME_SIZE, MAX_MESSAGE_SIZE,
 };
 use super::deflate::{self, Compressor, Inflater, Negotiated};
-use super::encoder::MaskRng;
 use super::flags::{BINARY, CLOSE, CONT, OFFSET, PING, PONG, TEXT};
 use super::frame::{
     close_code, FrameHeader, OpCode, ProtocolError, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
@@ -134,6 +133,7 @@ use super::frame::{
 };
 use super::mask::copy_masked;
 use super::utf8::Utf8Validator;
+use crate::rng::SecureRng;
 
 /// Size of the output buffer [`WsSession::handle_input_into`] inflates into:
 /// the largest inflated chunk.
@@ -398,13 +398,24 @@ impl TxRing {
         &self.buf[..self.len - front]
     }
 
+    /// `i` (below twice the capacity) as a position in `buf`: `head` is
+    /// always inside `buf` and `len` at most its size, so one subtraction
+    /// replaces a division (`%`) on the per-message path.
+    fn wrap(&self, i: usize) -> usize {
+        if i >= self.buf.len() {
+            i - self.buf.len()
+        } else {
+            i
+        }
+    }
+
     fn consume(&mut self, n: usize) {
         let n = n.min(self.len);
         self.len -= n;
         self.head = if self.len == 0 {
             0
         } else {
-            (self.head + n) % self.buf.len()
+            self.wrap(self.head + n)
         };
     }
 
@@ -416,11 +427,17 @@ impl TxRing {
         }
     }
 
+    /// Makes room for `n` more bytes (the common case, room already there,
+    /// is a comparison inlined into the caller).
+    #[inline]
     fn reserve(&mut self, n: usize) {
-        let need = self.len + n;
-        if need <= self.buf.len() {
-            return;
+        if self.len + n > self.buf.len() {
+            self.grow(self.len + n);
         }
+    }
+
+    #[cold]
+    fn grow(&mut self, need: usize) {
         let cap = (self.buf.len().saturating_mul(2))
             .max(INITIAL_QUEUE_CAPACITY)
             .min(self.bound)
@@ -441,7 +458,7 @@ impl TxRing {
         }
         self.reserve(n);
         let cap = self.buf.len();
-        let tail = (self.head + self.len) % cap;
+        let tail = self.wrap(self.head + self.len);
         let first = n.min(cap - tail);
         fill(&mut self.buf[tail..tail + first], 0);
         if first < n {
@@ -470,7 +487,8 @@ impl TxRing {
 pub struct WsSession {
     cfg: WsConfig,
     decoder: Decoder,
-    rng: MaskRng,
+    /// Masking keys (§5.3).
+    rng: SecureRng,
     tx: TxRing,
     /// The data frame being queued.
     out: Option<OutFrame>,
@@ -513,13 +531,13 @@ impl fmt::Debug for WsSession {
 }
 
 impl WsSession {
-    /// A session at the start of the stream. `mask_seed` seeds the masking
-    /// key generator once and MUST come from a cryptographically secure RNG
-    /// (RFC 6455 §5.3); every frame then gets a fresh key.
-    pub fn new(cfg: WsConfig, mask_seed: [u8; 32]) -> Self {
+    /// A session at the start of the stream. Every frame it sends is masked
+    /// with a fresh key from `rng` (RFC 6455 §5.3); give each session a
+    /// generator of its own ([`SecureRng::new`] or [`SecureRng::fork`]).
+    pub fn new(cfg: WsConfig, rng: SecureRng) -> Self {
         Self {
             decoder: Decoder::new(cfg.decoder_config()),
-            rng: MaskRng::from_seed(mask_seed),
+            rng,
             tx: TxRing::new(cfg.max_send_queue.max(MIN_SEND_QUEUE)),
             out: None,
             msg: None,
@@ -1016,7 +1034,7 @@ impl WsSession {
         let mut scratch = std::mem::take(&mut d.scratch);
         d.comp.compress(&data[..k], fin, &mut scratch);
         d.tx_compressed = !fin;
-        let key = self.rng.next_key();
+        let key = self.rng.mask_key();
         self.put_header(&FrameHeader {
             fin,
             rsv1: self.msg.is_none(),
@@ -1142,7 +1160,7 @@ impl WsSession {
         if self.tx.room() < h.encoded_len() + usize::from(need_byte) {
             return Err(SendError::WouldBlock);
         }
-        let key = self.rng.next_key();
+        let key = self.rng.mask_key();
         h.mask = Some(key);
         self.put_header(&h);
         self.msg = if fin { None } else { Some(ty) };
@@ -1197,7 +1215,7 @@ impl WsSession {
         if self.tx.room() < c.wire_len() {
             return false;
         }
-        let key = self.rng.next_key();
+        let key = self.rng.mask_key();
         self.put_header(&FrameHeader {
             fin: true,
             rsv1: false,
@@ -1380,7 +1398,7 @@ impl WsSession {
 mod tests {
     #[test]
     fn send_buffer_can_be_taken_only_when_the_queue_is_empty() {
-        let mut s = WsSession::new(WsConfig::default(), [7; 32]);
+        let mut s = session(WsConfig::default());
         assert!(!s.has_send_buffer());
         assert!(s.take_send_buffer().is_none());
         assert!(s.give_send_buffer(vec![0; 64]).is_none());
@@ -1404,10 +1422,8 @@ mod tests {
     use super::super::flags::{BINARY, CLOSE, CONT, OFFSET, PING, PONG, TEXT};
     use super::*;
 
-    const SEED: [u8; 32] = [7; 32];
-
     fn session(cfg: WsConfig) -> WsSession {
-        WsSession::new(cfg, SEED)
+        WsSession::new(cfg, SecureRng::new().unwrap())
     }
 
     fn bounded(max_send_queue: usize) -> WsConfig {
@@ -2146,8 +2162,8 @@ mod tests {
         keys.sort();
         keys.dedup();
         assert!(keys.len() >= 50, "{} distinct keys", keys.len());
-        // Another seed gives other keys.
-        let mut t = WsSession::new(WsConfig::default(), [8; 32]);
+        // Another session gives other keys.
+        let mut t = session(WsConfig::default());
         t.send(&[0; 20], BINARY, 0).unwrap();
         let mut p2 = Peer::new();
         p2.pump(&mut t);
