@@ -846,7 +846,7 @@ impl Transfer {
             }
         }
         self.framing = self.request_framing(is_ws)?;
-        self.expect_continue = self.write_request_head(is_ws)?;
+        self.expect_continue = self.write_request_head(core, is_ws)?;
         if self.opts.verbose {
             h.debug(DebugKind::HeaderOut, &self.head_buf);
         }
@@ -901,7 +901,7 @@ impl Transfer {
     /// Writes the request head straight into the reused head buffer (no field list, no owned
     /// pairs). The rules for the caller's headers are the manual's table ("Request headers
     /// the engine also sets"). Returns whether to wait for `100 Continue`.
-    fn write_request_head(&mut self, is_ws: bool) -> Result<bool> {
+    fn write_request_head(&mut self, core: &mut Core, is_ws: bool) -> Result<bool> {
         let mut ws_extra: Vec<(String, String)> = Vec::new();
         if is_ws {
             self.ws_request_headers(core, &mut ws_extra)?;
