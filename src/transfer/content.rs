@@ -119,5 +119,5 @@ pub(super) fn decode_error(e: ParseError, limited: bool) -> Error {
     if matches!(e, ParseError::DecodedTooLarge { .. }) && limited {
         return Error::new(ErrorKind::FileSizeExceeded, e.to_string()).with_source(e);
     }
-    super::parse_error(e)
+    super::response::parse_error(e)
 }

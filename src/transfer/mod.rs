@@ -1,0 +1,517 @@
+//! One transfer's state machine (curl's `MSTATE`), driven by the multi.
+//!
+//! States, one function each: `Init` (pool checkout or connection slot) → `Pending` (over a
+//! connection limit) → `Resolving` → `Connecting` (TCP, then TLS) → `Active` (request out,
+//! response in; sending and receiving overlap, so an early answer stops an upload) → `Done`.
+//! A followed redirect or a retry on a dead pooled connection goes back to `Init`.
+//!
+//! Callbacks are called at quiescent points only: the transfer holds no borrow into the
+//! multi's tables, and re-reads its flags (pause, removal) after every callback.
+//!
+//! The files along the way: [`connect`] (`Init`, `Resolving`, `Connecting`), [`request`] (the
+//! head and its framing), [`upload`] (sending the head and body), [`response`] (`Active`:
+//! heads, body, end of response), [`content`] (decoding in bounded pieces), [`policy`]
+//! (redirects, the retry on a reused connection), [`timers`] (deadlines), [`ws`] (the open
+//! WebSocket). This file holds the transfer's state, its step loop and how it ends.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::ctx::Ctx;
+use crate::easy::{Body, Options};
+use crate::error::{Error, ErrorKind, Result};
+use crate::handler::{DebugKind, Handler, Progress};
+use crate::info::TransferInfo;
+use crate::multi::core::{Control, Core};
+use crate::multi::{Multi, TransferId};
+use crate::proto::http1::{
+    BodyDecoder, ContentDecoder, Framing, ResponseHead, ResponseParser, MAX_DECODED_BYTES,
+};
+use crate::transport::{Conn, PoolKey};
+use crate::url::Target;
+
+pub use content::DECODE_PIECE_SIZE;
+
+/// The transfer's current target: `opts.target`, or where a redirect led. A macro rather than
+/// a method so that it borrows only the two fields it reads.
+macro_rules! target {
+    ($x:expr) => {
+        $x.redirected.as_deref().unwrap_or(&$x.opts.target)
+    };
+}
+
+mod connect;
+mod content;
+mod policy;
+mod request;
+mod response;
+mod timers;
+mod upload;
+mod ws;
+
+/// Bytes one transfer may receive in one step before yielding to the others (fairness).
+pub const STEP_RECV_BUDGET: usize = 512 * 1024;
+/// Size of the upload buffer the read callback fills.
+pub const UPLOAD_BUFFER_SIZE: usize = 64 * 1024;
+/// Longest a single address may take to connect when others remain to try.
+pub const CONNECT_ATTEMPT_MAX: Duration = Duration::from_secs(10);
+
+/// Where a transfer is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    Init,
+    Pending,
+    Resolving,
+    Connecting,
+    Active,
+    Ws,
+    Done,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Send {
+    Head,
+    WaitContinue,
+    Body,
+    Done,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Recv {
+    Head,
+    Body,
+}
+
+/// What a step function wants next.
+enum Next {
+    /// State changed: run the next state now.
+    Again,
+    /// Nothing more to do until an event, a timer or the budget renews.
+    Yield,
+}
+
+pub(crate) struct Transfer {
+    pub(crate) opts: Box<Options>,
+    pub(crate) info: Box<TransferInfo>,
+    pub(crate) ctl: Control,
+    pub(crate) state: State,
+    pub(crate) conn: Option<Box<Conn>>,
+    pub(crate) dirty: bool,
+    pub(crate) armed: Option<Instant>,
+    pub(crate) reported: bool,
+    pub(crate) result: Option<Result<()>>,
+    pub(crate) private: Option<Box<Multi>>,
+
+    started: Option<Instant>,
+    deadline_total: Option<Instant>,
+    deadline_connect: Option<Instant>,
+    deadline_attempt: Option<Instant>,
+    deadline_expect: Option<Instant>,
+    lowspeed: Option<(Instant, u64)>,
+    progress_next: Option<Instant>,
+    progress_dirty: bool,
+    budget_spent: bool,
+
+    // The current request (redirects change these). The target is `opts.target` until a
+    // redirect is followed (no copy of it per transfer); see the `target!` macro.
+    // Boxed (like `redirect`): rare, and the transfer stays small enough for the allocator's
+    // fast path.
+    redirected: Option<Box<Target>>,
+    /// The request method: a static name for the usual ones (no allocation per request).
+    method: std::borrow::Cow<'static, str>,
+    /// Storage for `info.content_type`, kept from the last run of the same `Easy`.
+    spare_content_type: String,
+    body: Body,
+    /// How the current request's body is delimited (decided in `begin_request`).
+    framing: Framing,
+    /// A redirect turned the request into a GET and dropped its body: the caller's headers
+    /// about that body (Content-Type, framing) go with it.
+    body_dropped: bool,
+    slot_key: Option<Arc<PoolKey>>,
+    addrs: Option<Arc<[SocketAddr]>>,
+    next_addr: usize,
+    last_connect_error: Option<Error>,
+    fresh: bool,
+    retried: bool,
+    redirects: u32,
+
+    send: Send,
+    head_buf: Vec<u8>,
+    head_sent: usize,
+    body_sent: u64,
+    ubuf: Vec<u8>,
+    ubuf_pos: usize,
+    upload_eof: bool,
+    expect_continue: bool,
+
+    recv: Recv,
+    parser: Option<ResponseParser>,
+    head: Option<ResponseHead>,
+    decoder: Option<BodyDecoder>,
+    content: Option<ContentDecoder>,
+    decoded: Vec<u8>,
+    held: Vec<u8>,
+    discard: bool,
+    redirect: Option<(u16, Box<Target>)>,
+    got_bytes: bool,
+    finish_after_held: bool,
+    /// Bytes of the heads answering the current request (interim ones included).
+    heads_bytes: usize,
+
+    /// WebSocket state once the upgrade succeeded.
+    pub(crate) ws: Option<Box<ws::WsState>>,
+    ws_key: String,
+    /// Connect-only WebSocket: the upgrade is done; report the transfer as finished.
+    pub(crate) established: bool,
+}
+
+impl Transfer {
+    /// The transfer of a new `Easy`: it has not run.
+    pub(crate) fn new(opts: Box<Options>, info: Box<TransferInfo>) -> Self {
+        Transfer {
+            redirected: None,
+            method: std::borrow::Cow::Borrowed(""),
+            spare_content_type: String::new(),
+            body: Body::None,
+            framing: Framing::None,
+            body_dropped: false,
+            opts,
+            info,
+            ctl: Control::default(),
+            state: State::Init,
+            conn: None,
+            dirty: false,
+            armed: None,
+            reported: false,
+            result: None,
+            private: None,
+            started: None,
+            deadline_total: None,
+            deadline_connect: None,
+            deadline_attempt: None,
+            deadline_expect: None,
+            lowspeed: None,
+            progress_next: None,
+            progress_dirty: false,
+            budget_spent: false,
+            slot_key: None,
+            addrs: None,
+            next_addr: 0,
+            last_connect_error: None,
+            fresh: false,
+            retried: false,
+            redirects: 0,
+            send: Send::Head,
+            head_buf: Vec::new(),
+            head_sent: 0,
+            body_sent: 0,
+            ubuf: Vec::new(),
+            ubuf_pos: 0,
+            upload_eof: false,
+            expect_continue: false,
+            recv: Recv::Head,
+            parser: None,
+            head: None,
+            decoder: None,
+            content: None,
+            decoded: Vec::new(),
+            held: Vec::new(),
+            discard: false,
+            redirect: None,
+            got_bytes: false,
+            finish_after_held: false,
+            heads_bytes: 0,
+            ws: None,
+            ws_key: String::new(),
+            established: false,
+        }
+    }
+
+    /// A run starts (the `Easy` was added to a multi) with fresh info, like curl's
+    /// per-perform `Curl_initinfo`: an `Easy` added again (or performed again) does not carry
+    /// counts over from its last run. Only the info's string buffers are kept. The rest of the
+    /// run state is as [`new`](Self::new) made it ([`end_run`](Self::end_run) put it back).
+    pub(crate) fn start_run(&mut self) {
+        if let Some(ct) = self.info.content_type.take() {
+            self.spare_content_type = ct;
+        }
+        let mut effective_url = std::mem::take(&mut self.info.effective_url);
+        effective_url.clear();
+        effective_url.push_str(self.opts.target.url.as_str());
+        // Fresh info in the same box.
+        *self.info = TransferInfo {
+            effective_url,
+            ..TransferInfo::default()
+        };
+        self.body = self.opts.body.clone();
+    }
+
+    /// A run ends (the `Easy` was taken out of its multi): every piece of run state goes back
+    /// to what [`new`](Self::new) made, except the options, the info (read after removal),
+    /// the private multi of `perform`, and small buffers worth keeping for the next run. The
+    /// pattern below names every field, so a field added to `Transfer` must be handled here.
+    pub(crate) fn end_run(&mut self) {
+        /// Buffers up to this capacity are kept for the next run (a request head, a few
+        /// held bytes); bigger ones (the 64 KiB upload buffer) are freed.
+        const KEEP: usize = 4096;
+        fn shrink(v: &mut Vec<u8>) {
+            if v.capacity() > KEEP {
+                *v = Vec::new();
+            } else {
+                v.clear();
+            }
+        }
+        let Transfer {
+            opts: _,
+            info: _,
+            private: _,
+            spare_content_type: _,
+            ctl,
+            state,
+            conn,
+            dirty,
+            armed,
+            reported,
+            result,
+            started,
+            deadline_total,
+            deadline_connect,
+            deadline_attempt,
+            deadline_expect,
+            lowspeed,
+            progress_next,
+            progress_dirty,
+            budget_spent,
+            redirected,
+            method: _,
+            body,
+            framing,
+            body_dropped,
+            slot_key,
+            addrs,
+            next_addr,
+            last_connect_error,
+            fresh,
+            retried,
+            redirects,
+            send,
+            head_buf,
+            head_sent,
+            body_sent,
+            ubuf,
+            ubuf_pos,
+            upload_eof,
+            expect_continue,
+            recv,
+            parser,
+            head,
+            decoder,
+            content,
+            decoded,
+            held,
+            discard,
+            redirect,
+            got_bytes,
+            finish_after_held,
+            heads_bytes,
+            ws,
+            ws_key,
+            established,
+        } = self;
+        *ctl = Control::default();
+        *state = State::Init;
+        *conn = None;
+        *dirty = false;
+        *armed = None;
+        *reported = false;
+        *result = None;
+        *started = None;
+        *deadline_total = None;
+        *deadline_connect = None;
+        *deadline_attempt = None;
+        *deadline_expect = None;
+        *lowspeed = None;
+        *progress_next = None;
+        *progress_dirty = false;
+        *budget_spent = false;
+        *redirected = None;
+        *body = Body::None;
+        *framing = Framing::None;
+        *body_dropped = false;
+        *slot_key = None;
+        *addrs = None;
+        *next_addr = 0;
+        *last_connect_error = None;
+        *fresh = false;
+        *retried = false;
+        *redirects = 0;
+        *send = Send::Head;
+        shrink(head_buf);
+        *head_sent = 0;
+        *body_sent = 0;
+        shrink(ubuf);
+        *ubuf_pos = 0;
+        *upload_eof = false;
+        *expect_continue = false;
+        *recv = Recv::Head;
+        *parser = None;
+        *head = None;
+        *decoder = None;
+        *content = None;
+        shrink(decoded);
+        shrink(held);
+        *discard = false;
+        *redirect = None;
+        *got_bytes = false;
+        *finish_after_held = false;
+        *heads_bytes = 0;
+        *ws = None;
+        ws_key.clear();
+        *established = false;
+    }
+
+    /// Run the transfer as far as it can go now. Returns `true` when it stopped only because
+    /// its budget ran out (run it again next turn).
+    pub(crate) fn step(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> bool {
+        if self.state == State::Done {
+            return false;
+        }
+        self.budget_spent = false;
+        if let Err(e) = self.check_timers(core, id, h, now) {
+            self.fail(core, h, e, now);
+            return false;
+        }
+        loop {
+            let r = match self.state {
+                State::Init => self.on_init(core, id, h, now),
+                State::Pending | State::Resolving => Ok(Next::Yield),
+                State::Connecting => self.on_connecting(core, id, h, now),
+                State::Active => self.on_active(core, id, h, now),
+                State::Ws => self.on_ws(core, id, h, now),
+                State::Done => return false,
+            };
+            match r {
+                Ok(Next::Again) => continue,
+                Ok(Next::Yield) => break,
+                Err(e) => {
+                    self.fail(core, h, e, now);
+                    return false;
+                }
+            }
+        }
+        if self.opts.progress && self.progress_dirty && self.state != State::Done {
+            self.progress_dirty = false;
+            if let Err(e) = self.call_progress(core, id, h) {
+                self.fail(core, h, e, now);
+                return false;
+            }
+        }
+        self.budget_spent && self.state != State::Done && !self.ctl.recv_paused
+    }
+
+    fn ctx<'a>(
+        core: &'a mut Core,
+        id: TransferId,
+        ctl: &'a mut Control,
+        info: &'a TransferInfo,
+    ) -> Ctx<'a> {
+        Ctx {
+            core,
+            id,
+            me: ctl,
+            info,
+            ws: None,
+            ws_meta: None,
+        }
+    }
+
+    fn text(&self, h: &mut dyn Handler, msg: impl FnOnce() -> String) {
+        if self.opts.verbose {
+            let mut m = msg();
+            m.push('\n');
+            h.debug(DebugKind::Text, m.as_bytes());
+        }
+    }
+
+    fn call_progress(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+    ) -> Result<()> {
+        let p = Progress {
+            dltotal: self.info.content_length_download.unwrap_or(0),
+            dlnow: self.info.size_download,
+            ultotal: match &self.body {
+                Body::Bytes(b) => b.len() as u64,
+                Body::Read(Some(n)) => *n,
+                _ => 0,
+            },
+            ulnow: self.info.size_upload,
+        };
+        let ok = h.progress(&mut Self::ctx(core, id, &mut self.ctl, &self.info), &p);
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::AbortedByCallback,
+                "progress callback asked to abort",
+            ))
+        }
+    }
+
+    fn complete(&mut self, result: Result<()>, now: Instant) {
+        self.info.total_time = now.saturating_duration_since(self.started.unwrap_or(now));
+        self.result = Some(result);
+        self.state = State::Done;
+        self.held = Vec::new();
+        self.ubuf = Vec::new();
+        self.decoded = Vec::new();
+        self.parser = None;
+        self.decoder = None;
+        self.content = None;
+    }
+
+    fn fail(&mut self, core: &mut Core, h: &mut dyn Handler, e: Error, now: Instant) {
+        self.text(h, || format!("{e}"));
+        self.release_resources(core);
+        self.complete(Err(e), now);
+    }
+
+    /// Close the connection (its state is unknown) and give back any connection slot.
+    fn release_resources(&mut self, core: &mut Core) {
+        if let Some(conn) = self.conn.take() {
+            core.release(conn, false);
+            self.slot_key = None;
+        }
+        if let Some(key) = self.slot_key.take() {
+            core.release_slot(&key);
+        }
+    }
+
+    /// A callback panicked in the middle of a step.
+    pub(crate) fn fail_after_panic(&mut self, core: &mut Core, now: Instant) {
+        self.release_resources(core);
+        self.complete(
+            Err(Error::new(
+                ErrorKind::AbortedByCallback,
+                "a callback panicked",
+            )),
+            now,
+        );
+    }
+
+    /// The transfer is being removed before it finished.
+    pub(crate) fn abandon(&mut self, core: &mut Core) {
+        self.release_resources(core);
+        self.complete(Err(crate::multi::core::cancelled()), Instant::now());
+        self.reported = true;
+    }
+}

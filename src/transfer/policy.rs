@@ -1,0 +1,89 @@
+//! What happens after a response or a failure: following a redirect (RFC 9110 §15.4) and
+//! the one retry of a request on a reused connection that the server had closed.
+
+use std::time::Instant;
+
+use crate::easy::Body;
+use crate::error::{Error, ErrorKind, Result};
+use crate::handler::Handler;
+use crate::multi::core::Core;
+use crate::url::Target;
+
+use super::{Next, State, Transfer};
+
+impl Transfer {
+    /// Set up the next request of a redirect chain (RFC 9110 §15.4).
+    pub(super) fn follow(
+        &mut self,
+        h: &mut dyn Handler,
+        status: u16,
+        next: Box<Target>,
+        now: Instant,
+    ) -> Result<()> {
+        let post_to_get = match status {
+            303 => self.method != "HEAD",
+            301 | 302 => self.method == "POST",
+            _ => false,
+        };
+        if post_to_get {
+            self.method = "GET".into();
+            self.opts.method = None;
+            self.body = Body::None;
+            self.body_dropped = true;
+        } else if let Body::Read(_) = self.body {
+            if self.body_sent > 0 && !h.rewind() {
+                return Err(Error::new(
+                    ErrorKind::SendFailRewind,
+                    "cannot resend the upload for the redirect",
+                ));
+            }
+        }
+        self.redirects += 1;
+        self.info.redirect_count = self.redirects;
+        self.info.redirect_time = now.saturating_duration_since(self.started.unwrap_or(now));
+        self.info.effective_url = next.url.to_string();
+        self.redirected = Some(next);
+        self.retried = false;
+        self.fresh = self.opts.fresh_connect;
+        self.deadline_connect = None;
+        self.state = State::Init;
+        Ok(())
+    }
+
+    /// A request on a reused connection may be retried once when the server closed that
+    /// connection before answering (a keep-alive race), and the body can be sent again.
+    pub(super) fn can_retry(&mut self, h: &mut dyn Handler) -> bool {
+        if !self.info.reused || self.retried || self.got_bytes {
+            return false;
+        }
+        match self.body {
+            Body::None | Body::Bytes(_) => true,
+            Body::Read(_) => self.body_sent == 0 || h.rewind(),
+        }
+    }
+
+    pub(super) fn retry(
+        &mut self,
+        core: &mut Core,
+        h: &mut dyn Handler,
+        why: Error,
+    ) -> Result<Next> {
+        self.text(h, || {
+            format!("Connection died ({why}), retrying with a fresh connection")
+        });
+        if let Some(conn) = self.conn.take() {
+            core.release(conn, false);
+        }
+        self.slot_key = None;
+        self.retried = true;
+        self.fresh = true;
+        self.info.reused = false;
+        self.deadline_connect = None;
+        self.state = State::Init;
+        Ok(Next::Again)
+    }
+}
+
+pub(super) fn is_conn_failure(e: &Error) -> bool {
+    matches!(e.kind(), ErrorKind::SendError | ErrorKind::RecvError)
+}

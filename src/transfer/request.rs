@@ -1,0 +1,227 @@
+//! The request: method, framing (from [`framing`](crate::proto::http1::framing)) and the head,
+//! written straight into the connection's reused head buffer under the rules of the manual's
+//! table for the caller's headers.
+
+use std::time::Instant;
+
+use crate::easy::{Body, EXPECT_100_THRESHOLD};
+use crate::error::{Error, ErrorKind, Result};
+use crate::handler::{DebugKind, Handler};
+use crate::multi::core::Core;
+use crate::proto::http1::{framing, BodySource, Framing, HeadWriter, ResponseParser};
+
+use super::{Recv, Send, State, Transfer};
+
+impl Transfer {
+    pub(super) fn begin_request(
+        &mut self,
+        core: &mut Core,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Result<()> {
+        self.state = State::Active;
+        if let Some((_, time)) = self.opts.low_speed {
+            self.lowspeed = Some((now + time, self.info.size_download + self.info.size_upload));
+        }
+        self.info.pretransfer_time = now.saturating_duration_since(self.started.unwrap_or(now));
+        if self.info.effective_url != target!(self).url.as_str() {
+            self.info.effective_url.clear();
+            self.info.effective_url.push_str(target!(self).url.as_str());
+        }
+        let is_ws = target!(self).scheme.is_ws();
+        let method: &str = match (&self.opts.method, &self.body) {
+            (_, _) if is_ws => "GET",
+            (Some(m), _) => m,
+            (None, Body::Bytes(_)) => "POST",
+            (None, Body::Read(_)) => "PUT",
+            (None, Body::None) => "GET",
+        };
+        if self.method != method {
+            self.method = match method {
+                "GET" => "GET".into(),
+                "POST" => "POST".into(),
+                "PUT" => "PUT".into(),
+                "HEAD" => "HEAD".into(),
+                other => other.to_owned().into(),
+            };
+        }
+        // Take over the storage the connection's last transfer left behind.
+        if let Some(c) = self.conn.as_mut() {
+            if self.head_buf.capacity() == 0 {
+                std::mem::swap(&mut self.head_buf, &mut c.head_buf);
+            }
+            if self.parser.is_none() {
+                self.parser = c.parser.take().filter(|p| p.has_limits(&self.opts.limits));
+            }
+        }
+        self.framing = self.request_framing(is_ws)?;
+        self.expect_continue = self.write_request_head(core, is_ws)?;
+        if self.opts.verbose {
+            h.debug(DebugKind::HeaderOut, &self.head_buf);
+        }
+        self.head_sent = 0;
+        self.body_sent = 0;
+        self.ubuf_pos = 0;
+        self.ubuf.clear();
+        self.upload_eof = false;
+        self.send = Send::Head;
+        self.recv = Recv::Head;
+        match &mut self.parser {
+            Some(p) => p.reset(),
+            None => self.parser = Some(ResponseParser::new(&self.opts.limits)),
+        }
+        self.head = None;
+        self.heads_bytes = 0;
+        self.decoder = None;
+        self.content = None;
+        self.discard = false;
+        self.redirect = None;
+        self.got_bytes = false;
+        Ok(())
+    }
+
+    /// How the request's body is delimited: from the body and the framing the caller's
+    /// headers ask for, in one place ([`framing::decide`]); a conflict is a caller error.
+    pub(super) fn request_framing(&self, is_ws: bool) -> Result<Framing> {
+        let user: &[(String, String)] = if self.body_dropped {
+            &[]
+        } else {
+            &self.opts.headers
+        };
+        let source = match &self.body {
+            _ if is_ws => BodySource::None,
+            Body::None => BodySource::None,
+            Body::Bytes(b) => BodySource::Known(b.len() as u64),
+            Body::Read(Some(n)) => BodySource::Known(*n),
+            Body::Read(None) => BodySource::Unknown,
+        };
+        let wants_length = !is_ws && matches!(&*self.method, "POST" | "PUT");
+        let framing = framing::decide(user, source, wants_length)
+            .map_err(|e| Error::new(ErrorKind::BadFunctionArgument, e.to_string()))?;
+        if is_ws && framing != Framing::None {
+            return Err(Error::new(
+                ErrorKind::BadFunctionArgument,
+                "a WebSocket upgrade request has no body: no Content-Length or Transfer-Encoding",
+            ));
+        }
+        Ok(framing)
+    }
+
+    /// Writes the request head straight into the reused head buffer (no field list, no owned
+    /// pairs). The rules for the caller's headers are the manual's table ("Request headers
+    /// the engine also sets"). Returns whether to wait for `100 Continue`.
+    pub(super) fn write_request_head(&mut self, core: &mut Core, is_ws: bool) -> Result<bool> {
+        let mut ws_extra: Vec<(String, String)> = Vec::new();
+        if is_ws {
+            self.ws_request_headers(core, &mut ws_extra)?;
+        }
+        let bad = |e: crate::proto::http1::RequestError| {
+            Error::new(ErrorKind::BadFunctionArgument, e.to_string())
+        };
+        let user_headers = &self.opts.headers;
+        let has = |n: &str| user_headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+        // A user Host replaces ours in its place, first after the request line (RFC 9112
+        // §3.2); an empty one removes it. After a redirect to another host it is that
+        // host's own (curl: the custom Host only "if this is NOT a redirect" to elsewhere).
+        let same_host = self.redirected.is_none()
+            || self
+                .opts
+                .target
+                .host
+                .eq_ignore_ascii_case(&target!(self).host);
+        let user_host = user_header(user_headers, "host").filter(|_| same_host);
+        let mut w = match (&self.method, user_host) {
+            // A built-in method and the parsed URL's parts: valid by construction.
+            (std::borrow::Cow::Borrowed(m), None) => HeadWriter::start_valid(
+                &mut self.head_buf,
+                m,
+                &target!(self).request_target,
+                &target!(self).host_header,
+            ),
+            _ => HeadWriter::start(
+                &mut self.head_buf,
+                &self.method,
+                &target!(self).request_target,
+                user_host.unwrap_or(&target!(self).host_header),
+            )
+            .map_err(bad)?,
+        };
+        for (n, v) in &ws_extra {
+            w.field(n, v).map_err(bad)?;
+        }
+        if let Some(ua) = &self.opts.user_agent {
+            if !has("user-agent") {
+                w.field("User-Agent", ua).map_err(bad)?;
+            }
+        }
+        if !has("accept") {
+            w.line(b"Accept: */*\r\n");
+        }
+        if self.opts.accept_encoding && !has("accept-encoding") {
+            w.line(b"Accept-Encoding: gzip, deflate\r\n");
+        }
+        match self.framing {
+            Framing::None => {}
+            Framing::Length(n) => w.trusted_num("Content-Length", n),
+            Framing::Chunked => w.line(b"Transfer-Encoding: chunked\r\n"),
+        }
+        if self.method == "POST" && matches!(self.body, Body::Bytes(_)) && !has("content-type") {
+            w.trusted("Content-Type", "application/x-www-form-urlencoded");
+        }
+        let mut expect_continue = false;
+        if let (Body::Read(_), false) = (&self.body, is_ws) {
+            let big = match self.framing {
+                Framing::Length(n) => n > EXPECT_100_THRESHOLD,
+                _ => true,
+            };
+            match user_header(user_headers, "expect") {
+                None if big => {
+                    w.trusted("Expect", "100-continue");
+                    expect_continue = true;
+                }
+                Some(v) if v.eq_ignore_ascii_case("100-continue") => expect_continue = true,
+                _ => {}
+            }
+        }
+        // Credentials go to the first origin only, compared at every hop (curl's
+        // `Curl_auth_allowed_to_host`), unless unrestricted_auth.
+        let cross_origin = self.redirected.is_some()
+            && !self.opts.unrestricted_auth
+            && !self.opts.target.same_origin(target!(self));
+        let dropped = self.body_dropped;
+        for (n, v) in user_headers {
+            let skip = v.is_empty()
+                || n.eq_ignore_ascii_case("host")
+                || framing::is_framing_header(n)
+                || (dropped && n.eq_ignore_ascii_case("content-type"))
+                || (cross_origin
+                    && (n.eq_ignore_ascii_case("authorization")
+                        || n.eq_ignore_ascii_case("cookie")
+                        || n.eq_ignore_ascii_case("proxy-authorization")));
+            if !skip {
+                w.field(n, v).map_err(bad)?;
+            }
+        }
+        w.finish();
+        Ok(expect_continue)
+    }
+}
+
+/// The value of the last user header called `name`.
+fn user_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .rev()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Whether the request carried `Connection: close`: then the client must not send another
+/// request on the connection (RFC 9112 §9.6), whatever the server answers.
+pub(super) fn sent_connection_close(headers: &[(String, String)]) -> bool {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))
+        .flat_map(|(_, v)| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("close"))
+}

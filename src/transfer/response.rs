@@ -1,0 +1,637 @@
+//! The `Active` state and receiving: read with the per-turn budget, parse response heads
+//! (interim 1xx, the final one, a WebSocket upgrade), then the body through its framing and
+//! content decoders to the write callback, until the response ends or the peer closes.
+
+use std::io;
+use std::time::Instant;
+
+use crate::ctx::Ctx;
+use crate::easy::REDIRECT_DRAIN_MAX;
+use crate::error::{Error, ErrorKind, Result};
+use crate::handler::{DebugKind, Flow, Handler};
+use crate::info::HttpVersion;
+use crate::multi::core::Core;
+use crate::multi::TransferId;
+use crate::proto::http1::{
+    body_kind, BodyDecoder, BodyKind, ContentCoding, Decoded, ParseError, Version,
+};
+use crate::transport::tls;
+
+use super::content;
+use super::policy::is_conn_failure;
+use super::request::sent_connection_close;
+use super::{Next, Recv, Send, State, Transfer, STEP_RECV_BUDGET};
+
+impl Transfer {
+    // ----- Active: send and receive --------------------------------------------------------
+
+    pub(super) fn on_active(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Result<Next> {
+        // Paused data first.
+        if !self.held.is_empty() && !self.ctl.recv_paused {
+            let held = std::mem::take(&mut self.held);
+            let flow = self.deliver(core, id, h, &held)?;
+            if flow == Flow::Pause {
+                return Ok(Next::Yield);
+            }
+            if self.state != State::Active {
+                return Ok(Next::Again);
+            }
+        }
+        if self.finish_after_held && self.held.is_empty() {
+            self.finish_after_held = false;
+            self.complete(Ok(()), now);
+            return Ok(Next::Again);
+        }
+        if self.send != Send::Done && !self.ctl.send_paused {
+            if let Err(e) = self.do_send(core, id, h, now) {
+                if self.can_retry(h) && is_conn_failure(&e) {
+                    return self.retry(core, h, e);
+                }
+                return Err(e);
+            }
+        }
+        if let Some(c) = self.conn.as_mut() {
+            if c.writable && c.wants_write() {
+                c.flush_tls()
+                    .map_err(|e| Error::new(ErrorKind::SendError, e.to_string()).with_source(e))?;
+            }
+        }
+        if self.state != State::Active {
+            return Ok(Next::Again);
+        }
+        let waiting = self.send == Send::WaitContinue;
+        let next = self.do_recv(core, id, h, now)?;
+        if waiting && self.send == Send::Body && self.state == State::Active {
+            // A 100 Continue arrived: send the body now (no socket event will ask for it).
+            return Ok(Next::Again);
+        }
+        Ok(next)
+    }
+
+    pub(super) fn do_recv(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Result<Next> {
+        let mut budget = STEP_RECV_BUDGET;
+        loop {
+            if self.ctl.recv_paused {
+                return Ok(Next::Yield);
+            }
+            // Work through buffered bytes first. A body can also be complete with nothing
+            // buffered (its last bytes were handed over just before a pause), or have decoded
+            // output of consumed bytes still to deliver.
+            let buffered = self.conn.as_ref().map_or(0, |c| c.buffered().len());
+            let body_left = self.conn.is_some()
+                && self.recv == Recv::Body
+                && (self.decoder.as_ref().is_some_and(|d| d.is_done()) || self.content_pending());
+            if buffered > 0 || body_left {
+                let progressed = self.process_input(core, id, h, now)?;
+                if self.state != State::Active {
+                    return Ok(Next::Again);
+                }
+                if progressed {
+                    continue;
+                }
+            }
+            let Some(conn) = self.conn.as_mut() else {
+                return Ok(Next::Yield);
+            };
+            if !conn.readable {
+                return Ok(Next::Yield);
+            }
+            if budget == 0 {
+                self.budget_spent = true;
+                return Ok(Next::Yield);
+            }
+            if conn.rbuf.is_empty() {
+                conn.rbuf = core.bufs.take_rx();
+            }
+            conn.rbuf_max = if self.recv == Recv::Head {
+                // The longest head allowed must fit whatever the buffer size.
+                (self.opts.buffer_size).max(self.opts.limits.max_header_bytes.next_power_of_two())
+            } else {
+                self.opts.buffer_size
+            };
+            match conn.fill() {
+                Ok(0) => return self.on_eof(core, h, now),
+                Ok(n) => {
+                    budget = budget.saturating_sub(n);
+                    if !self.got_bytes {
+                        self.got_bytes = true;
+                        self.info.starttransfer_time =
+                            now.saturating_duration_since(self.started.unwrap_or(now));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Next::Yield),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if !self.got_bytes && self.can_retry(h) {
+                        return self.retry(core, h, recv_error(e));
+                    }
+                    return Err(recv_error(e));
+                }
+            }
+        }
+    }
+
+    /// Consume buffered input. Returns whether anything was consumed.
+    pub(super) fn process_input(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Result<bool> {
+        match self.recv {
+            Recv::Head => self.on_recv_head(core, id, h, now),
+            Recv::Body => self.on_recv_body(core, id, h, now),
+        }
+    }
+
+    pub(super) fn on_recv_head(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Result<bool> {
+        let conn = self
+            .conn
+            .as_mut()
+            .expect("active transfer has a connection");
+        let parser = self.parser.as_mut().expect("set by begin_request");
+        let head = match parser.parse(conn.buffered()) {
+            Ok(Some(head)) => head,
+            Ok(None) => return Ok(false),
+            Err(e) => return Err(parse_error(e)),
+        };
+        conn.consume(head.head_len());
+        self.info.header_size += head.head_len() as u64;
+        self.heads_bytes += head.head_len();
+        if self.heads_bytes > self.opts.limits.max_response_heads_bytes {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "response heads of one request over {} bytes",
+                    self.opts.limits.max_response_heads_bytes
+                ),
+            ));
+        }
+        let verbose = self.opts.verbose;
+        let wanted = h.wants_headers();
+        if verbose || wanted {
+            let mut ctx = Self::ctx(core, id, &mut self.ctl, &self.info);
+            for line in head.lines() {
+                if verbose {
+                    h.debug(DebugKind::HeaderIn, line);
+                }
+                if wanted && h.header(&mut ctx, line) == Flow::Abort {
+                    return Err(Error::new(
+                        ErrorKind::AbortedByCallback,
+                        "header callback asked to abort",
+                    ));
+                }
+            }
+        }
+        let status = head.status();
+        if target!(self).scheme.is_ws() && !(100..200).contains(&status)
+            || status == 101 && target!(self).scheme.is_ws()
+        {
+            self.info.response_code = status;
+            self.info.http_version = Some(match head.version() {
+                Version::Http10 => HttpVersion::Http10,
+                Version::Http11 => HttpVersion::Http11,
+            });
+            self.on_upgrade_response(core, &head, now)?;
+            let ws = self.ws.as_deref_mut().map(|w| &mut w.session);
+            let flow = h.ws_open(&mut Ctx {
+                core,
+                id,
+                me: &mut self.ctl,
+                info: &self.info,
+                ws,
+                ws_meta: None,
+            });
+            if flow == Flow::Abort {
+                return Err(Error::new(
+                    ErrorKind::AbortedByCallback,
+                    "ws_open callback asked to abort",
+                ));
+            }
+            return Ok(true);
+        }
+        if (100..200).contains(&status) {
+            if status == 101 {
+                return Err(Error::new(
+                    ErrorKind::WeirdServerReply,
+                    "101 Switching Protocols without an upgrade request",
+                ));
+            }
+            if status == 100 && self.send == Send::WaitContinue {
+                self.send = Send::Body;
+                self.deadline_expect = None;
+            }
+            self.parser.as_mut().expect("set").reset();
+            return Ok(true);
+        }
+        self.info.response_code = status;
+        self.info.http_version = Some(match head.version() {
+            Version::Http10 => HttpVersion::Http10,
+            Version::Http11 => HttpVersion::Http11,
+        });
+        // The string of the last run (or the last response of this one) is reused, and
+        // only rewritten when the type changed.
+        let mut ct = self
+            .info
+            .content_type
+            .take()
+            .unwrap_or_else(|| std::mem::take(&mut self.spare_content_type));
+        match head.content_type() {
+            None => self.spare_content_type = ct,
+            Some(v) => {
+                if ct.as_bytes() != v {
+                    ct.clear();
+                    match std::str::from_utf8(v) {
+                        Ok(t) => ct.push_str(t),
+                        Err(_) => ct.push_str(&String::from_utf8_lossy(v)),
+                    }
+                }
+                self.info.content_type = Some(ct);
+            }
+        }
+        if self.send == Send::WaitContinue {
+            // A final answer before we sent the body: do not send it; the connection cannot
+            // carry another request (the server may still expect the body).
+            self.send = Send::Done;
+            self.deadline_expect = None;
+            if let Some(c) = self.conn.as_mut() {
+                c.no_reuse = true;
+            }
+        }
+        let kind = body_kind(&head, self.method == "HEAD" || self.opts.nobody, false)
+            .map_err(parse_error)?;
+        let length = match kind {
+            BodyKind::Length(n) => Some(n),
+            _ => head.content_length().ok().flatten(),
+        };
+        self.info.content_length_download = match kind {
+            BodyKind::None => length.filter(|_| self.method == "HEAD"),
+            _ => length,
+        };
+        // Redirects.
+        let is_redirect = matches!(status, 301 | 302 | 303 | 307 | 308);
+        let location = if is_redirect {
+            head.header("location")
+                .map(|v| String::from_utf8_lossy(v).trim().to_string())
+        } else {
+            None
+        };
+        if let (true, Some(loc)) = (is_redirect, &location) {
+            match target!(self).join(loc) {
+                Ok(next) if self.opts.follow => {
+                    if self.redirects >= self.opts.max_redirects {
+                        return Err(Error::new(
+                            ErrorKind::TooManyRedirects,
+                            format!("maximum ({}) redirects followed", self.opts.max_redirects),
+                        ));
+                    }
+                    if next.scheme.is_ws() != target!(self).scheme.is_ws() {
+                        return Err(Error::new(
+                            ErrorKind::UnsupportedProtocol,
+                            format!("redirect to {} changes the protocol", next.url),
+                        ));
+                    }
+                    self.text(h, || {
+                        format!("Issue another request to this URL: '{}'", next.url)
+                    });
+                    self.redirect = Some((status, Box::new(next)));
+                    self.discard = true;
+                }
+                Ok(next) => self.info.redirect_url = Some(next.url.to_string()),
+                Err(e) if self.opts.follow => return Err(e),
+                Err(_) => {}
+            }
+        }
+        if self.opts.fail_on_error && status >= 400 && self.redirect.is_none() {
+            return Err(Error::new(
+                ErrorKind::HttpReturnedError,
+                format!("the requested URL returned error: {status}"),
+            ));
+        }
+        if let (Some(max), Some(len)) = (self.opts.max_filesize, length) {
+            if len > max && self.redirect.is_none() {
+                return Err(Error::new(
+                    ErrorKind::FileSizeExceeded,
+                    format!("Content-Length {len} exceeds the maximum file size {max}"),
+                ));
+            }
+        }
+        if self.redirect.is_some() {
+            let drainable = match kind {
+                BodyKind::None => true,
+                BodyKind::Length(n) => n <= REDIRECT_DRAIN_MAX,
+                _ => false,
+            };
+            if !drainable {
+                // Not worth reading: close the connection instead.
+                if let Some(c) = self.conn.as_mut() {
+                    c.no_reuse = true;
+                }
+                self.head = Some(head);
+                self.finish_response(core, h, now, false)?;
+                return Ok(true);
+            }
+        }
+        if !self.discard && self.opts.accept_encoding && kind != BodyKind::None {
+            match head.content_encoding() {
+                Some(ContentCoding::Identity) | None => {}
+                Some(coding) => self.start_content_decoding(coding),
+            }
+        }
+        self.decoder = Some(BodyDecoder::new(kind, &self.opts.limits));
+        self.head = Some(head);
+        self.recv = Recv::Body;
+        if kind == BodyKind::None {
+            self.finish_response(core, h, now, true)?;
+        }
+        Ok(true)
+    }
+
+    pub(super) fn on_recv_body(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Result<bool> {
+        let mut any = false;
+        if self.content_pending() {
+            // Decoded output of bytes already consumed goes before any new body bytes.
+            any = true;
+            if !self.drain_content(core, id, h)? {
+                return Ok(true);
+            }
+        }
+        loop {
+            let conn = self
+                .conn
+                .as_mut()
+                .expect("active transfer has a connection");
+            let decoder = self.decoder.as_mut().expect("set with Recv::Body");
+            let input = &conn.rbuf[conn.rpos..conn.rend];
+            let (n, decoded) = decoder.decode(input).map_err(parse_error)?;
+            match decoded {
+                Decoded::Data(data) => {
+                    any = true;
+                    self.progress_dirty = true;
+                    if let Some(max) = self.opts.max_filesize {
+                        if self.info.size_download + data.len() as u64 > max {
+                            return Err(Error::new(
+                                ErrorKind::FileSizeExceeded,
+                                format!("body exceeds the maximum file size {max}"),
+                            ));
+                        }
+                    }
+                    if self.discard {
+                        self.info.size_download += data.len() as u64;
+                        conn.consume(n);
+                        continue;
+                    }
+                    // Counted before the callback sees the data (given-back bytes taken out
+                    // again below).
+                    self.info.size_download += data.len() as u64;
+                    let limited = self.opts.max_filesize.is_some();
+                    let mut ctx = Self::ctx(core, id, &mut self.ctl, &self.info);
+                    let (used, flow) = match self.content.as_mut() {
+                        None => {
+                            if self.opts.verbose {
+                                h.debug(DebugKind::DataIn, data);
+                            }
+                            let r = h.write(&mut ctx, data);
+                            if r == Flow::Pause {
+                                self.held.extend_from_slice(data);
+                            }
+                            (data.len(), r)
+                        }
+                        Some(cd) => {
+                            let (used, r) = content::write_decoded(
+                                cd,
+                                &mut self.decoded,
+                                data,
+                                h,
+                                &mut ctx,
+                                &mut self.held,
+                            )
+                            .map_err(|e| content::decode_error(e, limited))?;
+                            if self.opts.verbose {
+                                h.debug(DebugKind::DataIn, &data[..used]);
+                            }
+                            (used, r)
+                        }
+                    };
+                    // Bytes not decoded yet (a pause) stay buffered for the next round.
+                    let unused = data.len() - used;
+                    decoder.give_back(unused);
+                    conn.consume(n - unused);
+                    self.info.size_download -= unused as u64;
+                    self.on_write_flow(flow)?;
+                    if self.ctl.recv_paused || self.ctl.removed {
+                        return Ok(true);
+                    }
+                }
+                Decoded::Trailer(line) => {
+                    any = true;
+                    let line = line.to_vec();
+                    conn.consume(n);
+                    if self.opts.verbose {
+                        h.debug(DebugKind::HeaderIn, &line);
+                    }
+                    if !self.discard && h.wants_headers() {
+                        let flow =
+                            h.header(&mut Self::ctx(core, id, &mut self.ctl, &self.info), &line);
+                        if flow == Flow::Abort {
+                            return Err(Error::new(
+                                ErrorKind::AbortedByCallback,
+                                "header callback asked to abort",
+                            ));
+                        }
+                    }
+                }
+                Decoded::Done => {
+                    conn.consume(n);
+                    self.finish_response(core, h, now, true)?;
+                    return Ok(true);
+                }
+                Decoded::NeedMore => {
+                    conn.consume(n);
+                    return Ok(any || n > 0);
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_eof(
+        &mut self,
+        core: &mut Core,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Result<Next> {
+        if let Some(c) = self.conn.as_mut() {
+            c.no_reuse = true;
+        }
+        match self.recv {
+            Recv::Head => {
+                let partial = self.conn.as_ref().is_some_and(|c| !c.buffered().is_empty());
+                if !self.got_bytes && self.can_retry(h) {
+                    return self.retry(
+                        core,
+                        h,
+                        Error::new(ErrorKind::GotNothing, "pooled connection was closed"),
+                    );
+                }
+                if partial || self.got_bytes {
+                    Err(Error::new(
+                        ErrorKind::WeirdServerReply,
+                        "connection closed in the middle of the response head",
+                    ))
+                } else {
+                    Err(Error::new(ErrorKind::GotNothing, "empty reply from server"))
+                }
+            }
+            Recv::Body => {
+                let decoder = self.decoder.as_mut().expect("set with Recv::Body");
+                match decoder.decode_eof() {
+                    Ok(()) => {
+                        self.finish_response(core, h, now, false)?;
+                        Ok(Next::Again)
+                    }
+                    Err(ParseError::TruncatedBody { expected, received }) => Err(Error::new(
+                        ErrorKind::PartialFile,
+                        match expected {
+                            Some(n) => format!(
+                                "transfer closed with {} bytes remaining to read",
+                                n.saturating_sub(received)
+                            ),
+                            None => {
+                                "transfer closed with outstanding read data remaining".to_string()
+                            }
+                        },
+                    )),
+                    Err(e) => Err(parse_error(e)),
+                }
+            }
+        }
+    }
+
+    /// The response is complete: flush the content decoder, give back the connection, then
+    /// either follow a redirect or finish.
+    pub(super) fn finish_response(
+        &mut self,
+        core: &mut Core,
+        h: &mut dyn Handler,
+        now: Instant,
+        clean: bool,
+    ) -> Result<()> {
+        if let Some(mut cd) = self.content.take() {
+            // Every piece was delivered before the body could end (see `on_recv_body`).
+            cd.finish()
+                .map_err(|e| content::decode_error(e, self.opts.max_filesize.is_some()))?;
+        }
+        let keep = clean
+            && self.send == Send::Done
+            && !self.opts.forbid_reuse
+            && !sent_connection_close(&self.opts.headers)
+            && self.head.as_ref().is_some_and(|h| h.keep_alive())
+            && self.decoder.as_ref().is_none_or(|d| d.is_done())
+            && self.conn.as_ref().is_some_and(|c| c.buffered().is_empty());
+        if let Some(mut conn) = self.conn.take() {
+            self.slot_key = None;
+            if !keep {
+                self.text(h, || format!("Closing connection #{}", conn.serial));
+            } else {
+                // Leave the per-request storage to the connection's next transfer.
+                conn.head_buf = std::mem::take(&mut self.head_buf);
+                if let Some(mut p) = self.parser.take() {
+                    if let Some(head) = self.head.take() {
+                        p.recycle(head);
+                    }
+                    conn.parser = Some(p);
+                }
+            }
+            core.release(conn, keep);
+        }
+        if let Some((status, next)) = self.redirect.take() {
+            return self.follow(h, status, next, now);
+        }
+        if !self.held.is_empty() {
+            // Paused with data still to hand over: complete once it has been delivered.
+            self.state = State::Active;
+            self.send = Send::Done;
+            self.finish_after_held = true;
+            return Ok(());
+        }
+        self.complete(Ok(()), now);
+        Ok(())
+    }
+
+    /// Hand `data` to the write callback outside the body decoder (held and flushed data).
+    pub(super) fn deliver(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+        data: &[u8],
+    ) -> Result<Flow> {
+        let flow = h.write(&mut Self::ctx(core, id, &mut self.ctl, &self.info), data);
+        match flow {
+            Flow::Continue => Ok(flow),
+            Flow::Pause => {
+                self.held.extend_from_slice(data);
+                self.ctl.recv_paused = true;
+                Ok(flow)
+            }
+            Flow::Abort => Err(Error::new(
+                ErrorKind::WriteError,
+                "write callback refused the data",
+            )),
+        }
+    }
+}
+
+fn recv_error(e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::InvalidData {
+        if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            let kind = if tls::is_handshake_alert(inner) {
+                ErrorKind::SslConnectError
+            } else {
+                ErrorKind::RecvError
+            };
+            let msg = format!("TLS: {inner}");
+            return Error::new(kind, msg).with_source(e);
+        }
+    }
+    Error::new(ErrorKind::RecvError, e.to_string()).with_source(e)
+}
+
+pub(super) fn parse_error(e: ParseError) -> Error {
+    let kind = match &e {
+        ParseError::HeadTooLarge
+        | ParseError::TooManyHeaders
+        | ParseError::TrailerTooLarge
+        | ParseError::ChunkExtTooLong
+        | ParseError::DecodedTooLarge { .. } => ErrorKind::TooLarge,
+        ParseError::TruncatedBody { .. } => ErrorKind::PartialFile,
+        ParseError::BadContentEncoding => ErrorKind::BadContentEncoding,
+        _ => ErrorKind::WeirdServerReply,
+    };
+    Error::new(kind, e.to_string()).with_source(e)
+}

@@ -1,0 +1,123 @@
+//! The transfer's timers: its next deadline for the multi's timer heap, and what each
+//! deadline does when it passes (total and connect timeouts, the per-address attempt, the
+//! `100 Continue` wait, the low-speed check, the progress interval).
+
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::handler::Handler;
+use crate::multi::core::Core;
+use crate::multi::TransferId;
+
+use super::{Send, State, Transfer};
+
+impl Transfer {
+    /// The earliest timer of this transfer.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let connecting = matches!(self.state, State::Resolving | State::Connecting)
+            || (self.state == State::Init && self.started.is_some());
+        [
+            self.deadline_total,
+            self.deadline_connect.filter(|_| connecting),
+            self.deadline_attempt
+                .filter(|_| self.state == State::Connecting),
+            self.deadline_expect
+                .filter(|_| self.send == Send::WaitContinue),
+            self.lowspeed.map(|(at, _)| at),
+            self.progress_next,
+            self.ws_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    pub(super) fn check_timers(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Result<()> {
+        if let Some(at) = self.deadline_total {
+            if now >= at {
+                return Err(Error::new(
+                    ErrorKind::OperationTimedout,
+                    format!(
+                        "operation timed out after {} ms with {} bytes received ({})",
+                        self.elapsed_ms(now),
+                        self.info.size_download,
+                        self.peer_text()
+                    ),
+                ));
+            }
+        }
+        let connecting = matches!(self.state, State::Resolving | State::Connecting);
+        if let Some(at) = self.deadline_connect {
+            if connecting && now >= at {
+                let what = if self.state == State::Resolving {
+                    "resolving"
+                } else {
+                    "connecting to"
+                };
+                return Err(Error::new(
+                    ErrorKind::OperationTimedout,
+                    format!(
+                        "timed out {what} {} after {} ms",
+                        self.peer_text(),
+                        self.elapsed_ms(now)
+                    ),
+                ));
+            }
+        }
+        if self.state == State::Connecting {
+            if let Some(at) = self.deadline_attempt {
+                if now >= at {
+                    // This address is too slow: move on to the next one.
+                    if let Some(c) = self.conn.take() {
+                        self.text(h, || {
+                            format!("connect to {} timed out, trying next", c.remote)
+                        });
+                        core.drop_attempt(c);
+                    }
+                    self.last_connect_error = Some(Error::new(
+                        ErrorKind::OperationTimedout,
+                        "the connect attempt timed out",
+                    ));
+                    self.deadline_attempt = None;
+                }
+            }
+        }
+        if let Some(at) = self.deadline_expect {
+            if self.send == Send::WaitContinue && now >= at {
+                self.text(h, || "Done waiting for 100-continue".into());
+                self.deadline_expect = None;
+                self.send = Send::Body;
+            }
+        }
+        if let Some((at, base)) = self.lowspeed {
+            if now >= at {
+                let (limit, time) = self.opts.low_speed.unwrap_or((0, Duration::from_secs(1)));
+                let moved = self.info.size_download + self.info.size_upload - base;
+                let paused = self.ctl.recv_paused || self.ctl.send_paused;
+                if !paused && (moved as f64) < limit as f64 * time.as_secs_f64() {
+                    return Err(Error::new(
+                        ErrorKind::OperationTimedout,
+                        format!(
+                            "operation too slow: less than {limit} bytes/sec transferred the last {} seconds",
+                            time.as_secs_f64()
+                        ),
+                    ));
+                }
+                self.lowspeed = Some((now + time, self.info.size_download + self.info.size_upload));
+            }
+        }
+        if let Some(at) = self.progress_next {
+            if now >= at {
+                self.progress_next = Some(now + Duration::from_secs(1));
+                self.call_progress(core, id, h)?;
+            }
+        }
+        Ok(())
+    }
+}
