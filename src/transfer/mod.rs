@@ -26,7 +26,8 @@ use crate::info::TransferInfo;
 use crate::multi::core::{Control, Core};
 use crate::multi::{Multi, TransferId};
 use crate::proto::http1::{
-    BodyDecoder, ContentDecoder, Framing, ResponseHead, ResponseParser, MAX_DECODED_BYTES,
+    BodyDecoder, ContentDecoder, Exchange, Framing, RequestShape, ResponseHead, ResponseParser,
+    MAX_DECODED_BYTES,
 };
 use crate::transport::{Conn, PoolKey};
 use crate::url::Target;
@@ -57,6 +58,15 @@ pub const UPLOAD_BUFFER_SIZE: usize = 64 * 1024;
 /// Longest a single address may take to connect when others remain to try.
 pub const CONNECT_ATTEMPT_MAX: Duration = Duration::from_secs(10);
 
+/// The exchange of a transfer that has not sent a request.
+const IDLE_REQUEST: RequestShape = RequestShape {
+    framing: Framing::None,
+    no_response_body: false,
+    expect_continue: false,
+    upgrade: false,
+    close: false,
+};
+
 /// Where a transfer is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum State {
@@ -67,20 +77,6 @@ pub(crate) enum State {
     Active,
     Ws,
     Done,
-}
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Send {
-    Head,
-    WaitContinue,
-    Body,
-    Done,
-}
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Recv {
-    Head,
-    Body,
 }
 
 /// What a step function wants next.
@@ -123,8 +119,9 @@ pub(crate) struct Transfer {
     /// Storage for `info.content_type`, kept from the last run of the same `Easy`.
     spare_content_type: String,
     body: Body,
-    /// How the current request's body is delimited (decided in `begin_request`).
-    framing: Framing,
+    /// The current request and its response, as a sans-IO state machine: what to send next,
+    /// what a head means, whether the connection can be reused.
+    exchange: Exchange,
     /// A redirect turned the request into a GET and dropped its body: the caller's headers
     /// about that body (Content-Type, framing) go with it.
     body_dropped: bool,
@@ -136,16 +133,13 @@ pub(crate) struct Transfer {
     retried: bool,
     redirects: u32,
 
-    send: Send,
     head_buf: Vec<u8>,
     head_sent: usize,
     body_sent: u64,
     ubuf: Vec<u8>,
     ubuf_pos: usize,
     upload_eof: bool,
-    expect_continue: bool,
 
-    recv: Recv,
     parser: Option<ResponseParser>,
     head: Option<ResponseHead>,
     decoder: Option<BodyDecoder>,
@@ -174,7 +168,7 @@ impl Transfer {
             method: std::borrow::Cow::Borrowed(""),
             spare_content_type: String::new(),
             body: Body::None,
-            framing: Framing::None,
+            exchange: Exchange::new(IDLE_REQUEST),
             body_dropped: false,
             opts,
             info,
@@ -202,15 +196,12 @@ impl Transfer {
             fresh: false,
             retried: false,
             redirects: 0,
-            send: Send::Head,
             head_buf: Vec::new(),
             head_sent: 0,
             body_sent: 0,
             ubuf: Vec::new(),
             ubuf_pos: 0,
             upload_eof: false,
-            expect_continue: false,
-            recv: Recv::Head,
             parser: None,
             head: None,
             decoder: None,
@@ -286,7 +277,7 @@ impl Transfer {
             redirected,
             method: _,
             body,
-            framing,
+            exchange,
             body_dropped,
             slot_key,
             addrs,
@@ -295,15 +286,12 @@ impl Transfer {
             fresh,
             retried,
             redirects,
-            send,
             head_buf,
             head_sent,
             body_sent,
             ubuf,
             ubuf_pos,
             upload_eof,
-            expect_continue,
-            recv,
             parser,
             head,
             decoder,
@@ -337,7 +325,7 @@ impl Transfer {
         *budget_spent = false;
         *redirected = None;
         *body = Body::None;
-        *framing = Framing::None;
+        *exchange = Exchange::new(IDLE_REQUEST);
         *body_dropped = false;
         *slot_key = None;
         *addrs = None;
@@ -346,15 +334,12 @@ impl Transfer {
         *fresh = false;
         *retried = false;
         *redirects = 0;
-        *send = Send::Head;
         shrink(head_buf);
         *head_sent = 0;
         *body_sent = 0;
         shrink(ubuf);
         *ubuf_pos = 0;
         *upload_eof = false;
-        *expect_continue = false;
-        *recv = Recv::Head;
         *parser = None;
         *head = None;
         *decoder = None;

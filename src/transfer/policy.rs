@@ -7,11 +7,74 @@ use crate::easy::Body;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
 use crate::multi::core::Core;
+use crate::proto::http1::ResponseHead;
 use crate::url::Target;
 
 use super::{Next, State, Transfer};
 
 impl Transfer {
+    /// What the final head means for the transfer's policy: a redirect to follow (or to
+    /// report), `fail_on_error`, and a Content-Length over the maximum file size.
+    pub(super) fn check_final_head(
+        &mut self,
+        h: &mut dyn Handler,
+        head: &ResponseHead,
+        length: Option<u64>,
+    ) -> Result<()> {
+        let status = head.status();
+        if matches!(status, 301 | 302 | 303 | 307 | 308) {
+            if let Some(loc) = head.header("location") {
+                let loc = String::from_utf8_lossy(loc);
+                self.on_redirect(h, status, loc.trim())?;
+            }
+        }
+        if self.opts.fail_on_error && status >= 400 && self.redirect.is_none() {
+            return Err(Error::new(
+                ErrorKind::HttpReturnedError,
+                format!("the requested URL returned error: {status}"),
+            ));
+        }
+        if let (Some(max), Some(len)) = (self.opts.max_filesize, length) {
+            if len > max && self.redirect.is_none() {
+                return Err(Error::new(
+                    ErrorKind::FileSizeExceeded,
+                    format!("Content-Length {len} exceeds the maximum file size {max}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A redirect to `location`: followed after this response (its body is read and
+    /// dropped), or only reported in the info (`CURLINFO_REDIRECT_URL`).
+    fn on_redirect(&mut self, h: &mut dyn Handler, status: u16, location: &str) -> Result<()> {
+        match target!(self).join(location) {
+            Ok(next) if self.opts.follow => {
+                if self.redirects >= self.opts.max_redirects {
+                    return Err(Error::new(
+                        ErrorKind::TooManyRedirects,
+                        format!("maximum ({}) redirects followed", self.opts.max_redirects),
+                    ));
+                }
+                if next.scheme.is_ws() != target!(self).scheme.is_ws() {
+                    return Err(Error::new(
+                        ErrorKind::UnsupportedProtocol,
+                        format!("redirect to {} changes the protocol", next.url),
+                    ));
+                }
+                self.text(h, || {
+                    format!("Issue another request to this URL: '{}'", next.url)
+                });
+                self.redirect = Some((status, Box::new(next)));
+                self.discard = true;
+            }
+            Ok(next) => self.info.redirect_url = Some(next.url.to_string()),
+            Err(e) if self.opts.follow => return Err(e),
+            Err(_) => {}
+        }
+        Ok(())
+    }
+
     /// Set up the next request of a redirect chain (RFC 9110 §15.4).
     pub(super) fn follow(
         &mut self,

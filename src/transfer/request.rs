@@ -8,9 +8,11 @@ use crate::easy::{Body, EXPECT_100_THRESHOLD};
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{DebugKind, Handler};
 use crate::multi::core::Core;
-use crate::proto::http1::{framing, BodySource, Framing, HeadWriter, ResponseParser};
+use crate::proto::http1::{
+    framing, BodySource, Exchange, Framing, HeadWriter, RequestShape, ResponseParser,
+};
 
-use super::{Recv, Send, State, Transfer};
+use super::{State, Transfer};
 
 impl Transfer {
     pub(super) fn begin_request(
@@ -54,8 +56,15 @@ impl Transfer {
                 self.parser = c.parser.take().filter(|p| p.has_limits(&self.opts.limits));
             }
         }
-        self.framing = self.request_framing(is_ws)?;
-        self.expect_continue = self.write_request_head(core, is_ws)?;
+        let framing = self.request_framing(is_ws)?;
+        let expect_continue = self.write_request_head(core, is_ws, framing)?;
+        self.exchange = Exchange::new(RequestShape {
+            framing,
+            no_response_body: self.method == "HEAD" || self.opts.nobody,
+            expect_continue,
+            upgrade: is_ws,
+            close: sent_connection_close(&self.opts.headers),
+        });
         if self.opts.verbose {
             h.debug(DebugKind::HeaderOut, &self.head_buf);
         }
@@ -64,8 +73,6 @@ impl Transfer {
         self.ubuf_pos = 0;
         self.ubuf.clear();
         self.upload_eof = false;
-        self.send = Send::Head;
-        self.recv = Recv::Head;
         match &mut self.parser {
             Some(p) => p.reset(),
             None => self.parser = Some(ResponseParser::new(&self.opts.limits)),
@@ -110,7 +117,12 @@ impl Transfer {
     /// Writes the request head straight into the reused head buffer (no field list, no owned
     /// pairs). The rules for the caller's headers are the manual's table ("Request headers
     /// the engine also sets"). Returns whether to wait for `100 Continue`.
-    pub(super) fn write_request_head(&mut self, core: &mut Core, is_ws: bool) -> Result<bool> {
+    pub(super) fn write_request_head(
+        &mut self,
+        core: &mut Core,
+        is_ws: bool,
+        framing: Framing,
+    ) -> Result<bool> {
         let mut ws_extra: Vec<(String, String)> = Vec::new();
         if is_ws {
             self.ws_request_headers(core, &mut ws_extra)?;
@@ -160,7 +172,7 @@ impl Transfer {
         if self.opts.accept_encoding && !has("accept-encoding") {
             w.line(b"Accept-Encoding: gzip, deflate\r\n");
         }
-        match self.framing {
+        match framing {
             Framing::None => {}
             Framing::Length(n) => w.trusted_num("Content-Length", n),
             Framing::Chunked => w.line(b"Transfer-Encoding: chunked\r\n"),
@@ -170,7 +182,7 @@ impl Transfer {
         }
         let mut expect_continue = false;
         if let (Body::Read(_), false) = (&self.body, is_ws) {
-            let big = match self.framing {
+            let big = match framing {
                 Framing::Length(n) => n > EXPECT_100_THRESHOLD,
                 _ => true,
             };
@@ -218,7 +230,7 @@ fn user_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a st
 
 /// Whether the request carried `Connection: close`: then the client must not send another
 /// request on the connection (RFC 9112 §9.6), whatever the server answers.
-pub(super) fn sent_connection_close(headers: &[(String, String)]) -> bool {
+fn sent_connection_close(headers: &[(String, String)]) -> bool {
     headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))

@@ -13,14 +13,14 @@ use crate::info::HttpVersion;
 use crate::multi::core::Core;
 use crate::multi::TransferId;
 use crate::proto::http1::{
-    body_kind, BodyDecoder, BodyKind, ContentCoding, Decoded, ParseError, Version,
+    BodyDecoder, BodyKind, ContentCoding, Decoded, ExchangeError, HeadEvent, ParseError, RecvPhase,
+    ResponseHead, SendPhase, Version,
 };
 use crate::transport::tls;
 
 use super::content;
 use super::policy::is_conn_failure;
-use super::request::sent_connection_close;
-use super::{Next, Recv, Send, State, Transfer, STEP_RECV_BUDGET};
+use super::{Next, State, Transfer, STEP_RECV_BUDGET};
 
 impl Transfer {
     // ----- Active: send and receive --------------------------------------------------------
@@ -48,7 +48,7 @@ impl Transfer {
             self.complete(Ok(()), now);
             return Ok(Next::Again);
         }
-        if self.send != Send::Done && !self.ctl.send_paused {
+        if self.exchange.send_phase() != SendPhase::Done && !self.ctl.send_paused {
             if let Err(e) = self.do_send(core, id, h, now) {
                 if self.can_retry(h) && is_conn_failure(&e) {
                     return self.retry(core, h, e);
@@ -65,9 +65,9 @@ impl Transfer {
         if self.state != State::Active {
             return Ok(Next::Again);
         }
-        let waiting = self.send == Send::WaitContinue;
+        let waiting = self.exchange.send_phase() == SendPhase::WaitContinue;
         let next = self.do_recv(core, id, h, now)?;
-        if waiting && self.send == Send::Body && self.state == State::Active {
+        if waiting && self.exchange.send_phase() == SendPhase::Body && self.state == State::Active {
             // A 100 Continue arrived: send the body now (no socket event will ask for it).
             return Ok(Next::Again);
         }
@@ -91,7 +91,7 @@ impl Transfer {
             // output of consumed bytes still to deliver.
             let buffered = self.conn.as_ref().map_or(0, |c| c.buffered().len());
             let body_left = self.conn.is_some()
-                && self.recv == Recv::Body
+                && self.exchange.recv_phase() == RecvPhase::Body
                 && (self.decoder.as_ref().is_some_and(|d| d.is_done()) || self.content_pending());
             if buffered > 0 || body_left {
                 let progressed = self.process_input(core, id, h, now)?;
@@ -115,7 +115,7 @@ impl Transfer {
             if conn.rbuf.is_empty() {
                 conn.rbuf = core.bufs.take_rx();
             }
-            conn.rbuf_max = if self.recv == Recv::Head {
+            conn.rbuf_max = if self.exchange.recv_phase() == RecvPhase::Head {
                 // The longest head allowed must fit whatever the buffer size.
                 (self.opts.buffer_size).max(self.opts.limits.max_header_bytes.next_power_of_two())
             } else {
@@ -151,12 +151,16 @@ impl Transfer {
         h: &mut dyn Handler,
         now: Instant,
     ) -> Result<bool> {
-        match self.recv {
-            Recv::Head => self.on_recv_head(core, id, h, now),
-            Recv::Body => self.on_recv_body(core, id, h, now),
+        match self.exchange.recv_phase() {
+            RecvPhase::Head => self.on_recv_head(core, id, h, now),
+            RecvPhase::Body => self.on_recv_body(core, id, h, now),
+            // The response ended (or the connection was upgraded): nothing is read here.
+            RecvPhase::Done | RecvPhase::Upgraded => Ok(false),
         }
     }
 
+    /// Parse the next response head, if it is complete, and act on it: an interim answer, a
+    /// WebSocket upgrade (or its refusal), or the final head of an HTTP response.
     pub(super) fn on_recv_head(
         &mut self,
         core: &mut Core,
@@ -164,14 +168,44 @@ impl Transfer {
         h: &mut dyn Handler,
         now: Instant,
     ) -> Result<bool> {
-        let conn = self
-            .conn
-            .as_mut()
-            .expect("active transfer has a connection");
-        let parser = self.parser.as_mut().expect("set by begin_request");
+        let Some(head) = self.take_head()? else {
+            return Ok(false);
+        };
+        self.report_head(core, id, h, &head)?;
+        let status = head.status();
+        if target!(self).scheme.is_ws() && (status == 101 || !(100..200).contains(&status)) {
+            self.on_upgrade_head(core, id, h, &head, now)?;
+            return Ok(true);
+        }
+        if !(100..200).contains(&status) {
+            self.record_final_head(&head);
+        }
+        let kind = match self.exchange.on_head(&head).map_err(exchange_error)? {
+            HeadEvent::Interim { release_body } => {
+                if release_body {
+                    self.deadline_expect = None;
+                }
+                if let Some(p) = self.parser.as_mut() {
+                    p.reset();
+                }
+                return Ok(true);
+            }
+            // Only an upgrade request gets here with a 101, and it went the way above.
+            HeadEvent::Upgraded => return Err(Error::from_kind(ErrorKind::Internal)),
+            HeadEvent::Final(kind) => kind,
+        };
+        self.on_final_head(core, h, head, kind, now)?;
+        Ok(true)
+    }
+
+    /// The next complete head from the connection's buffer, counted against the limits.
+    fn take_head(&mut self) -> Result<Option<ResponseHead>> {
+        let (Some(conn), Some(parser)) = (self.conn.as_mut(), self.parser.as_mut()) else {
+            return Err(Error::from_kind(ErrorKind::Internal));
+        };
         let head = match parser.parse(conn.buffered()) {
             Ok(Some(head)) => head,
-            Ok(None) => return Ok(false),
+            Ok(None) => return Ok(None),
             Err(e) => return Err(parse_error(e)),
         };
         conn.consume(head.head_len());
@@ -186,6 +220,17 @@ impl Transfer {
                 ),
             ));
         }
+        Ok(Some(head))
+    }
+
+    /// The head's lines to the debug and header callbacks.
+    fn report_head(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+        head: &ResponseHead,
+    ) -> Result<()> {
         let verbose = self.opts.verbose;
         let wanted = h.wants_headers();
         if verbose || wanted {
@@ -202,54 +247,46 @@ impl Transfer {
                 }
             }
         }
-        let status = head.status();
-        if target!(self).scheme.is_ws() && !(100..200).contains(&status)
-            || status == 101 && target!(self).scheme.is_ws()
-        {
-            self.info.response_code = status;
-            self.info.http_version = Some(match head.version() {
-                Version::Http10 => HttpVersion::Http10,
-                Version::Http11 => HttpVersion::Http11,
-            });
-            self.on_upgrade_response(core, &head, now)?;
-            let ws = self.ws.as_deref_mut().map(|w| &mut w.session);
-            let flow = h.ws_open(&mut Ctx {
-                core,
-                id,
-                me: &mut self.ctl,
-                info: &self.info,
-                ws,
-                ws_meta: None,
-            });
-            if flow == Flow::Abort {
-                return Err(Error::new(
-                    ErrorKind::AbortedByCallback,
-                    "ws_open callback asked to abort",
-                ));
-            }
-            return Ok(true);
-        }
-        if (100..200).contains(&status) {
-            if status == 101 {
-                return Err(Error::new(
-                    ErrorKind::WeirdServerReply,
-                    "101 Switching Protocols without an upgrade request",
-                ));
-            }
-            if status == 100 && self.send == Send::WaitContinue {
-                self.send = Send::Body;
-                self.deadline_expect = None;
-            }
-            self.parser.as_mut().expect("set").reset();
-            return Ok(true);
-        }
-        self.info.response_code = status;
-        self.info.http_version = Some(match head.version() {
-            Version::Http10 => HttpVersion::Http10,
-            Version::Http11 => HttpVersion::Http11,
+        Ok(())
+    }
+
+    /// The answer to a WebSocket upgrade: `101` opens the WebSocket (then `ws_open`), anything
+    /// else final is a refusal.
+    fn on_upgrade_head(
+        &mut self,
+        core: &mut Core,
+        id: TransferId,
+        h: &mut dyn Handler,
+        head: &ResponseHead,
+        now: Instant,
+    ) -> Result<()> {
+        self.exchange.spoil();
+        self.info.response_code = head.status();
+        self.info.http_version = Some(http_version(head.version()));
+        self.on_upgrade_response(core, head, now)?;
+        let ws = self.ws.as_deref_mut().map(|w| &mut w.session);
+        let flow = h.ws_open(&mut Ctx {
+            core,
+            id,
+            me: &mut self.ctl,
+            info: &self.info,
+            ws,
+            ws_meta: None,
         });
-        // The string of the last run (or the last response of this one) is reused, and
-        // only rewritten when the type changed.
+        if flow == Flow::Abort {
+            return Err(Error::new(
+                ErrorKind::AbortedByCallback,
+                "ws_open callback asked to abort",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Status, version and content type of a final head into the info. The content-type
+    /// string of the last run (or response) is reused, rewritten only when the type changed.
+    fn record_final_head(&mut self, head: &ResponseHead) {
+        self.info.response_code = head.status();
+        self.info.http_version = Some(http_version(head.version()));
         let mut ct = self
             .info
             .content_type
@@ -268,17 +305,18 @@ impl Transfer {
                 self.info.content_type = Some(ct);
             }
         }
-        if self.send == Send::WaitContinue {
-            // A final answer before we sent the body: do not send it; the connection cannot
-            // carry another request (the server may still expect the body).
-            self.send = Send::Done;
-            self.deadline_expect = None;
-            if let Some(c) = self.conn.as_mut() {
-                c.no_reuse = true;
-            }
-        }
-        let kind = body_kind(&head, self.method == "HEAD" || self.opts.nobody, false)
-            .map_err(parse_error)?;
+    }
+
+    /// The final head of an HTTP response with its body's framing: policy (redirects,
+    /// fail-on-error, the maximum file size), then the body's decoders.
+    fn on_final_head(
+        &mut self,
+        core: &mut Core,
+        h: &mut dyn Handler,
+        head: ResponseHead,
+        kind: BodyKind,
+        now: Instant,
+    ) -> Result<()> {
         let length = match kind {
             BodyKind::Length(n) => Some(n),
             _ => head.content_length().ok().flatten(),
@@ -287,54 +325,7 @@ impl Transfer {
             BodyKind::None => length.filter(|_| self.method == "HEAD"),
             _ => length,
         };
-        // Redirects.
-        let is_redirect = matches!(status, 301 | 302 | 303 | 307 | 308);
-        let location = if is_redirect {
-            head.header("location")
-                .map(|v| String::from_utf8_lossy(v).trim().to_string())
-        } else {
-            None
-        };
-        if let (true, Some(loc)) = (is_redirect, &location) {
-            match target!(self).join(loc) {
-                Ok(next) if self.opts.follow => {
-                    if self.redirects >= self.opts.max_redirects {
-                        return Err(Error::new(
-                            ErrorKind::TooManyRedirects,
-                            format!("maximum ({}) redirects followed", self.opts.max_redirects),
-                        ));
-                    }
-                    if next.scheme.is_ws() != target!(self).scheme.is_ws() {
-                        return Err(Error::new(
-                            ErrorKind::UnsupportedProtocol,
-                            format!("redirect to {} changes the protocol", next.url),
-                        ));
-                    }
-                    self.text(h, || {
-                        format!("Issue another request to this URL: '{}'", next.url)
-                    });
-                    self.redirect = Some((status, Box::new(next)));
-                    self.discard = true;
-                }
-                Ok(next) => self.info.redirect_url = Some(next.url.to_string()),
-                Err(e) if self.opts.follow => return Err(e),
-                Err(_) => {}
-            }
-        }
-        if self.opts.fail_on_error && status >= 400 && self.redirect.is_none() {
-            return Err(Error::new(
-                ErrorKind::HttpReturnedError,
-                format!("the requested URL returned error: {status}"),
-            ));
-        }
-        if let (Some(max), Some(len)) = (self.opts.max_filesize, length) {
-            if len > max && self.redirect.is_none() {
-                return Err(Error::new(
-                    ErrorKind::FileSizeExceeded,
-                    format!("Content-Length {len} exceeds the maximum file size {max}"),
-                ));
-            }
-        }
+        self.check_final_head(h, &head, length)?;
         if self.redirect.is_some() {
             let drainable = match kind {
                 BodyKind::None => true,
@@ -343,12 +334,9 @@ impl Transfer {
             };
             if !drainable {
                 // Not worth reading: close the connection instead.
-                if let Some(c) = self.conn.as_mut() {
-                    c.no_reuse = true;
-                }
+                self.exchange.spoil();
                 self.head = Some(head);
-                self.finish_response(core, h, now, false)?;
-                return Ok(true);
+                return self.finish_response(core, h, now, false);
             }
         }
         if !self.discard && self.opts.accept_encoding && kind != BodyKind::None {
@@ -359,11 +347,10 @@ impl Transfer {
         }
         self.decoder = Some(BodyDecoder::new(kind, &self.opts.limits));
         self.head = Some(head);
-        self.recv = Recv::Body;
         if kind == BodyKind::None {
             self.finish_response(core, h, now, true)?;
         }
-        Ok(true)
+        Ok(())
     }
 
     pub(super) fn on_recv_body(
@@ -485,11 +472,9 @@ impl Transfer {
         h: &mut dyn Handler,
         now: Instant,
     ) -> Result<Next> {
-        if let Some(c) = self.conn.as_mut() {
-            c.no_reuse = true;
-        }
-        match self.recv {
-            Recv::Head => {
+        self.exchange.spoil();
+        match self.exchange.recv_phase() {
+            RecvPhase::Head => {
                 let partial = self.conn.as_ref().is_some_and(|c| !c.buffered().is_empty());
                 if !self.got_bytes && self.can_retry(h) {
                     return self.retry(
@@ -507,8 +492,11 @@ impl Transfer {
                     Err(Error::new(ErrorKind::GotNothing, "empty reply from server"))
                 }
             }
-            Recv::Body => {
-                let decoder = self.decoder.as_mut().expect("set with Recv::Body");
+            RecvPhase::Done | RecvPhase::Upgraded => Err(Error::from_kind(ErrorKind::Internal)),
+            RecvPhase::Body => {
+                let Some(decoder) = self.decoder.as_mut() else {
+                    return Err(Error::from_kind(ErrorKind::Internal));
+                };
                 match decoder.decode_eof() {
                     Ok(()) => {
                         self.finish_response(core, h, now, false)?;
@@ -546,13 +534,12 @@ impl Transfer {
             cd.finish()
                 .map_err(|e| content::decode_error(e, self.opts.max_filesize.is_some()))?;
         }
+        let trailing = self.conn.as_ref().is_some_and(|c| !c.buffered().is_empty());
+        self.exchange.body_done(trailing);
         let keep = clean
-            && self.send == Send::Done
+            && self.exchange.reusable()
             && !self.opts.forbid_reuse
-            && !sent_connection_close(&self.opts.headers)
-            && self.head.as_ref().is_some_and(|h| h.keep_alive())
-            && self.decoder.as_ref().is_none_or(|d| d.is_done())
-            && self.conn.as_ref().is_some_and(|c| c.buffered().is_empty());
+            && self.decoder.as_ref().is_none_or(|d| d.is_done());
         if let Some(mut conn) = self.conn.take() {
             self.slot_key = None;
             if !keep {
@@ -573,9 +560,10 @@ impl Transfer {
             return self.follow(h, status, next, now);
         }
         if !self.held.is_empty() {
-            // Paused with data still to hand over: complete once it has been delivered.
+            // Paused with data still to hand over: complete once it has been delivered (the
+            // connection was released above; nothing more is sent).
             self.state = State::Active;
-            self.send = Send::Done;
+            self.exchange.abandon_body();
             self.finish_after_held = true;
             return Ok(());
         }
@@ -634,4 +622,19 @@ pub(super) fn parse_error(e: ParseError) -> Error {
         _ => ErrorKind::WeirdServerReply,
     };
     Error::new(kind, e.to_string()).with_source(e)
+}
+
+/// The info's version of a parsed head's.
+fn http_version(v: Version) -> HttpVersion {
+    match v {
+        Version::Http10 => HttpVersion::Http10,
+        Version::Http11 => HttpVersion::Http11,
+    }
+}
+
+fn exchange_error(e: ExchangeError) -> Error {
+    match e {
+        ExchangeError::UnexpectedUpgrade => Error::new(ErrorKind::WeirdServerReply, e.to_string()),
+        ExchangeError::Framing(e) => parse_error(e),
+    }
 }

@@ -9,7 +9,9 @@ use crate::handler::Handler;
 use crate::multi::core::Core;
 use crate::multi::TransferId;
 
-use super::{Send, State, Transfer};
+use crate::proto::http1::SendPhase;
+
+use super::{State, Transfer};
 
 impl Transfer {
     /// The earliest timer of this transfer.
@@ -22,7 +24,7 @@ impl Transfer {
             self.deadline_attempt
                 .filter(|_| self.state == State::Connecting),
             self.deadline_expect
-                .filter(|_| self.send == Send::WaitContinue),
+                .filter(|_| self.exchange.send_phase() == SendPhase::WaitContinue),
             self.lowspeed.map(|(at, _)| at),
             self.progress_next,
             self.ws_deadline(),
@@ -89,10 +91,9 @@ impl Transfer {
             }
         }
         if let Some(at) = self.deadline_expect {
-            if self.send == Send::WaitContinue && now >= at {
+            if now >= at && self.exchange.expect_timed_out() {
                 self.text(h, || "Done waiting for 100-continue".into());
                 self.deadline_expect = None;
-                self.send = Send::Body;
             }
         }
         if let Some((at, base)) = self.lowspeed {

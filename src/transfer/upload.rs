@@ -9,9 +9,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{DebugKind, Handler, ReadResult};
 use crate::multi::core::Core;
 use crate::multi::TransferId;
-use crate::proto::http1::{encode_chunk_header, Framing, LAST_CHUNK};
+use crate::proto::http1::{encode_chunk_header, Framing, SendPhase, LAST_CHUNK};
 
-use super::{Send, Transfer, UPLOAD_BUFFER_SIZE};
+use super::{Transfer, UPLOAD_BUFFER_SIZE};
 
 impl Transfer {
     pub(super) fn do_send(
@@ -25,14 +25,16 @@ impl Transfer {
             let Some(conn) = self.conn.as_mut() else {
                 return Ok(());
             };
-            match self.send {
-                Send::Done | Send::WaitContinue => return Ok(()),
-                Send::Head => {
+            let framing = self.exchange.request().framing;
+            match self.exchange.send_phase() {
+                SendPhase::Done | SendPhase::WaitContinue => return Ok(()),
+                SendPhase::Head => {
                     let head = &self.head_buf[self.head_sent..];
-                    let is_ws = target!(self).scheme.is_ws();
                     // A body in memory framed by its length goes out with the head.
-                    let body: &[u8] = match (&self.body, self.framing) {
-                        (Body::Bytes(b), Framing::Length(_)) if !self.expect_continue => &b[..],
+                    let body: &[u8] = match (&self.body, framing) {
+                        (Body::Bytes(b), Framing::Length(_)) if self.exchange.body_with_head() => {
+                            &b[..]
+                        }
                         _ => &[],
                     };
                     let n = match conn.write_vectored(&[IoSlice::new(head), IoSlice::new(body)]) {
@@ -54,24 +56,22 @@ impl Transfer {
                     }
                     if self.head_sent == self.head_buf.len() {
                         self.info.request_size += self.head_buf.len() as u64;
-                        self.send = if is_ws {
-                            // A WebSocket upgrade has no body: a read callback feeds frames
-                            // once the connection is open.
-                            Send::Done
-                        } else if self.expect_continue {
+                        // (A WebSocket upgrade has no body: a read callback feeds frames
+                        // once the connection is open.)
+                        self.exchange.head_sent();
+                        if self.exchange.send_phase() == SendPhase::WaitContinue {
                             self.deadline_expect = Some(now + self.opts.expect_100_timeout);
-                            Send::WaitContinue
-                        } else {
-                            Send::Body
-                        };
+                        }
                     }
                 }
-                Send::Body => match (&self.body, self.framing) {
-                    (_, Framing::None) | (Body::None, Framing::Length(_)) => self.send = Send::Done,
+                SendPhase::Body => match (&self.body, framing) {
+                    (_, Framing::None) | (Body::None, Framing::Length(_)) => {
+                        self.exchange.body_sent()
+                    }
                     (Body::Bytes(b), Framing::Length(_)) => {
                         let rest = &b[self.body_sent as usize..];
                         if rest.is_empty() {
-                            self.send = Send::Done;
+                            self.exchange.body_sent();
                             continue;
                         }
                         let n = match conn.write_vectored(&[IoSlice::new(rest)]) {
@@ -95,7 +95,7 @@ impl Transfer {
                         };
                         if self.ubuf_pos >= self.ubuf.len() {
                             if self.upload_eof {
-                                self.send = Send::Done;
+                                self.exchange.body_sent();
                                 continue;
                             }
                             if !self.fill_upload(core, id, h, size)? {

@@ -215,7 +215,6 @@ impl Transfer {
         }));
         self.info.starttransfer_time = now.saturating_duration_since(self.started.unwrap_or(now));
         self.state = State::Ws;
-        self.send = super::Send::Done;
         if let Some(c) = self.conn.as_mut() {
             // Frames are streamed in chunks: the buffer size alone bounds the buffer.
             c.rbuf_max = self.opts.buffer_size;

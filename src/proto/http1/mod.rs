@@ -87,6 +87,7 @@
 
 pub mod body;
 pub mod content;
+pub mod exchange;
 pub mod framing;
 pub mod request;
 pub mod response;
@@ -98,6 +99,7 @@ pub use body::{
     MAX_CHUNK_SIZE_DIGITS,
 };
 pub use content::ContentDecoder;
+pub use exchange::{Exchange, ExchangeError, HeadEvent, RecvPhase, RequestShape, SendPhase};
 pub use framing::{BodySource, Framing, FramingError};
 pub(crate) use request::HeadWriter;
 pub use request::{has_header, RequestError, RequestHead};
