@@ -110,6 +110,7 @@ pub(crate) struct WsOptions {
     pub(crate) max_message_size: u64,
     pub(crate) max_send_queue: usize,
     pub(crate) close_timeout: Duration,
+    pub(crate) max_close_finish: u64,
     pub(crate) validate_utf8: bool,
     pub(crate) message_mode: bool,
     pub(crate) keepalive: Option<(Duration, Duration)>,
@@ -132,6 +133,7 @@ impl Default for WsOptions {
             max_message_size: crate::proto::ws::MAX_MESSAGE_SIZE,
             max_send_queue: crate::proto::ws::MAX_SEND_QUEUE,
             close_timeout: DEFAULT_WS_CLOSE_TIMEOUT,
+            max_close_finish: crate::proto::ws::MAX_CLOSE_FINISH,
             validate_utf8: true,
             message_mode: false,
             keepalive: None,
@@ -596,14 +598,47 @@ impl Easy {
         self
     }
 
-    /// How long to wait for the peer's close frame after sending ours; default
-    /// [`DEFAULT_WS_CLOSE_TIMEOUT`]. Zero means the default.
+    /// How long the closing handshake may take, from our close frame (or the peer's, whichever
+    /// came first) to the end of the connection; default [`DEFAULT_WS_CLOSE_TIMEOUT`]. When it
+    /// runs out the connection is shut down and the transfer fails with
+    /// [`ErrorKind::OperationTimedout`] (curl's 28), whose detail says what was missing:
+    ///
+    /// - "no close frame from the peer within the close timeout": we closed and the peer never
+    ///   answered;
+    /// - "... data frame in progress was not finished within the close timeout": a close (ours,
+    ///   or our answer to the peer's) waited behind a frame the application never finished
+    ///   (see [`Easy::ws_max_close_finish`]); no close frame was sent;
+    /// - "... close frame could not be written within the close timeout": the peer stopped
+    ///   reading.
+    ///
+    /// In the callback model this is the result [`Multi::info_read`](crate::Multi::info_read)
+    /// reports; in connect-only mode, where the transfer was reported done at the upgrade,
+    /// every later call on its [`WsHandle`](crate::ws::WsHandle) answers
+    /// [`WsError::Failed`](crate::ws::WsError::Failed) with this error. A handshake that
+    /// completes in time ends cleanly: the result is `Ok`, and connect-only handles answer
+    /// [`WsError::Closed`](crate::ws::WsError::Closed). Zero means the default.
     pub fn ws_close_timeout(&mut self, t: Duration) -> &mut Self {
         self.x.opts.ws.close_timeout = if t.is_zero() {
             DEFAULT_WS_CLOSE_TIMEOUT
         } else {
             clamp_duration(t)
         };
+        self
+    }
+
+    /// When the peer's close frame arrives in the middle of one of our data frames, RFC 6455
+    /// §5.5.1 lets us finish the frame before answering: at most this many of its payload
+    /// bytes may still be missing for that; default
+    /// [`MAX_CLOSE_FINISH`](crate::proto::ws::MAX_CLOSE_FINISH) (16 MiB).
+    ///
+    /// The application finishes the frame with further sends (continuing the same frame; new
+    /// frames are refused with [`WsError::Closed`](crate::ws::WsError::Closed)) and the close
+    /// answer follows its last byte, within [`Easy::ws_close_timeout`]. A larger remainder is
+    /// abandoned at once: no close frame can follow a partial frame, so the connection is
+    /// dropped without one and the transfer fails with [`ErrorKind::SendError`] (curl's 55).
+    /// Zero means the default.
+    pub fn ws_max_close_finish(&mut self, n: u64) -> &mut Self {
+        self.x.opts.ws.max_close_finish = nonzero_or(n, crate::proto::ws::MAX_CLOSE_FINISH);
         self
     }
 

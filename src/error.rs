@@ -30,8 +30,8 @@ pub enum ErrorKind {
     CouldntResolveHost,
     /// No address of the host accepted a TCP connection (`CURLE_COULDNT_CONNECT`).
     CouldntConnect,
-    /// A timeout fired: connect timeout, total timeout, or the low-speed limit
-    /// (`CURLE_OPERATION_TIMEDOUT`).
+    /// A timeout fired: connect timeout, total timeout, the low-speed limit, or a WebSocket's
+    /// close timeout or keepalive (`CURLE_OPERATION_TIMEDOUT`).
     OperationTimedout,
     /// The TLS handshake failed for a reason other than certificate verification: no common
     /// protocol version or cipher, an alert from the server, a truncated handshake
@@ -42,7 +42,9 @@ pub enum ErrorKind {
     PeerFailedVerification,
     /// The CA file could not be read or holds no certificate (`CURLE_SSL_CACERT_BADFILE`).
     SslCacertBadFile,
-    /// Writing to the connection failed (`CURLE_SEND_ERROR`).
+    /// Writing to the connection failed, or a WebSocket frame we were sending had to be
+    /// abandoned because the peer closed in the middle of it
+    /// ([`Easy::ws_max_close_finish`](crate::Easy::ws_max_close_finish)) (`CURLE_SEND_ERROR`).
     SendError,
     /// Reading from the connection failed, or the TLS layer reported a receive-side problem such
     /// as a truncation without close_notify (`CURLE_RECV_ERROR`).

@@ -161,7 +161,7 @@
 //! | [`Easy::max_redirects`](crate::Easy::max_redirects) (`CURLOPT_MAXREDIRS`) | refuse any redirect (error 47) | no limit in practice |
 //! | [`Easy::max_header_bytes`](crate::Easy::max_header_bytes), [`Easy::max_response_heads_bytes`](crate::Easy::max_response_heads_bytes) | the default | [`HEADER_BYTES_MAX`](crate::HEADER_BYTES_MAX) (8 MiB) |
 //! | [`Easy::max_headers`](crate::Easy::max_headers) | the default | [`HEADERS_MAX`](crate::HEADERS_MAX) |
-//! | [`Easy::ws_max_frame_size`](crate::Easy::ws_max_frame_size), [`Easy::ws_max_message_size`](crate::Easy::ws_max_message_size), [`Easy::ws_max_send_queue`](crate::Easy::ws_max_send_queue) | the default | as given |
+//! | [`Easy::ws_max_frame_size`](crate::Easy::ws_max_frame_size), [`Easy::ws_max_message_size`](crate::Easy::ws_max_message_size), [`Easy::ws_max_send_queue`](crate::Easy::ws_max_send_queue), [`Easy::ws_max_close_finish`](crate::Easy::ws_max_close_finish) | the default | as given |
 //! | [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout) | the default | clamped |
 //! | [`Easy::ws_keepalive`](crate::Easy::ws_keepalive) | interval 0: off; timeout 0: the interval | clamped |
 //! | [`Multi::set_max_total_connections`](crate::Multi::set_max_total_connections), [`Multi::set_max_host_connections`](crate::Multi::set_max_host_connections) | no limit | as given |
@@ -228,12 +228,26 @@
 //! **Control frames.** Pings are answered automatically, one pong per ping while it fits in the
 //! send queue (beyond that only the latest ping is answered, so a ping flood cannot grow memory
 //! past the queue bound) unless [`Easy::ws_auto_pong`](crate::Easy::ws_auto_pong) is off.
-//! Pongs and close frames are shown to the application. A peer's close is echoed with its code;
-//! the application's close waits at most [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout)
-//! for the peer's. Control frames go between fragments, never inside a frame. Every frame is
+//! Pongs and close frames are shown to the application. A peer's close is echoed with its code.
+//! Control frames go between fragments, never inside a frame. Every frame is
 //! masked with a fresh key from the connection's [`SecureRng`](crate::rng::SecureRng)
 //! (RFC 6455 §5.3: unpredictable, from a strong source of entropy), as libcurl masks with
 //! its TLS library's random source.
+//!
+//! **Closing.** The closing handshake, whoever starts it, must complete within
+//! [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout) (5 s by default); otherwise the
+//! connection is shut down and the transfer fails with
+//! [`ErrorKind::OperationTimedout`](crate::ErrorKind::OperationTimedout) (curl's 28), the detail
+//! naming what was missing (most often: "no close frame from the peer within the close
+//! timeout"). A peer's close that arrives in the middle of one of our frames is answered right
+//! after the frame's last byte (RFC 6455 §5.5.1 lets an endpoint finish what it is sending): a
+//! frame whose payload is all queued goes out whole, the rest of a frame still in progress
+//! comes from the application's further sends (new frames are refused with
+//! [`WsError::Closed`](crate::ws::WsError::Closed)), and a read-callback upload is not asked
+//! for another frame. If more than [`Easy::ws_max_close_finish`](crate::Easy::ws_max_close_finish)
+//! (16 MiB) of the frame is missing, or it is not finished within the close timeout, no close
+//! can follow: the connection is dropped without one and the transfer fails with
+//! [`ErrorKind::SendError`](crate::ErrorKind::SendError) or `OperationTimedout`.
 //!
 //! **Violations** (masked server frame, RSV bits, reserved opcodes, fragmented or oversized
 //! control frames, stray or missing continuations, bad close codes or payloads, invalid UTF-8,
@@ -252,7 +266,7 @@
 //! | `CURLOPT_WS_OPTIONS` `CURLWS_RAW_MODE` | [`Easy::ws_raw_mode`](crate::Easy::ws_raw_mode) |
 //! | `CURLOPT_WS_OPTIONS` `CURLWS_NOAUTOPONG` | [`Easy::ws_auto_pong`](crate::Easy::ws_auto_pong)`(false)` |
 //! | `CURLOPT_CONNECT_ONLY` = 2 | [`Easy::connect_only`](crate::Easy::connect_only) |
-//! | (none) | [`Handler::ws_open`](crate::Handler::ws_open), [`Handler::ws_writable`](crate::Handler::ws_writable), [`Easy::ws_protocols`](crate::Easy::ws_protocols), [`Easy::ws_max_frame_size`](crate::Easy::ws_max_frame_size), [`Easy::ws_max_message_size`](crate::Easy::ws_max_message_size), [`Easy::ws_max_send_queue`](crate::Easy::ws_max_send_queue), [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout), [`Easy::ws_validate_utf8`](crate::Easy::ws_validate_utf8) |
+//! | (none) | [`Handler::ws_open`](crate::Handler::ws_open), [`Handler::ws_writable`](crate::Handler::ws_writable), [`Easy::ws_protocols`](crate::Easy::ws_protocols), [`Easy::ws_max_frame_size`](crate::Easy::ws_max_frame_size), [`Easy::ws_max_message_size`](crate::Easy::ws_max_message_size), [`Easy::ws_max_send_queue`](crate::Easy::ws_max_send_queue), [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout), [`Easy::ws_max_close_finish`](crate::Easy::ws_max_close_finish), [`Easy::ws_validate_utf8`](crate::Easy::ws_validate_utf8) |
 //!
 //! Differences worth knowing: the per-host limit counts connections per (scheme class, host,
 //! port, TLS settings), not per host name alone; the low-speed check uses consecutive windows

@@ -75,7 +75,8 @@ pub enum WsError {
     /// No transfer with this id.
     UnknownTransfer,
     /// A close frame was sent or the connection is closed; no more data can be sent, or
-    /// nothing more will be received.
+    /// nothing more will be received. Once a transfer has ended after a clean closing
+    /// handshake, every call on its handle answers this.
     Closed,
     /// A frame is unfinished: finish it before starting another (or before `start_frame`).
     FrameInProgress,
@@ -89,8 +90,9 @@ pub enum WsError {
     /// The socket failed.
     Io(io::Error),
     /// The multi ended this connect-only transfer after its upgrade, with this error (no
-    /// answer to a keepalive ping within its timeout, no close frame from the peer within the
-    /// close timeout, a failed socket...); its connection is closed.
+    /// answer to a keepalive ping within its timeout, a closing handshake that did not complete
+    /// within [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout), our frame abandoned at
+    /// the peer's close, a failed socket...); its connection is closed.
     Failed(crate::Error),
 }
 
@@ -203,8 +205,11 @@ impl WsHandle<'_> {
         Ok(self.session.ping(payload)?)
     }
 
-    /// Start the close handshake with `code` and `reason`; the multi waits (bounded) for the
-    /// peer's close, then shuts the connection down.
+    /// Start the close handshake with `code` and `reason`; the multi waits for the peer's
+    /// close, then shuts the connection down. If none comes within
+    /// [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout) the transfer fails with
+    /// [`ErrorKind::OperationTimedout`](crate::ErrorKind::OperationTimedout). A frame in
+    /// progress may still be finished (with [`WsHandle::send`]); the close follows it.
     pub fn close(&mut self, code: u16, reason: &str) -> Result<(), WsError> {
         self.check_ended()?;
         Ok(self.session.close(Some(code), reason)?)
@@ -224,8 +229,12 @@ impl WsHandle<'_> {
         self.conn.as_deref_mut().map(|c| c.source().as_raw_fd())
     }
 
-    /// Bytes queued and not yet written to the socket.
+    /// Bytes queued and not yet written to the socket (0 once the transfer has ended: nothing
+    /// more will be written).
     pub fn queued(&self) -> usize {
+        if self.ended.is_some() {
+            return 0;
+        }
         self.session.send_queue_len()
     }
 

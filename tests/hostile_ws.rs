@@ -19,6 +19,7 @@ use curlew::{Ctx, Easy, ErrorKind, Flow, Handler, Multi};
 use support::client::*;
 use support::http_server::{keep_alive_responder, Conn, Server};
 use support::ws_peer::WsPeer;
+use support::ws_raw::{answer_101, frame, read_client_frame};
 use support::{wait_until, TIMEOUT};
 
 /// The healthy WebSocket neighbour: sends `n` text messages on open, closes with 1000 once all
@@ -84,38 +85,6 @@ fn beside_healthy_ws(mut bad: Easy) -> Finished {
     r.remove(&bad_id).unwrap()
 }
 
-/// Reads one masked client frame: (opcode, unmasked payload).
-fn read_client_frame(c: &mut Conn) -> Option<(u8, Vec<u8>)> {
-    let h = c.read_exact_bytes(2).ok()?;
-    let op = h[0] & 0x0f;
-    assert!(h[1] & 0x80 != 0, "client frames are masked");
-    let len = match h[1] & 0x7f {
-        126 => {
-            let b = c.read_exact_bytes(2).ok()?;
-            u16::from_be_bytes([b[0], b[1]]) as usize
-        }
-        127 => {
-            let b = c.read_exact_bytes(8).ok()?;
-            u64::from_be_bytes(b.try_into().ok()?) as usize
-        }
-        n => n as usize,
-    };
-    let key = c.read_exact_bytes(4).ok()?;
-    let mut p = c.read_exact_bytes(len).ok()?;
-    for (i, b) in p.iter_mut().enumerate() {
-        *b ^= key[i % 4];
-    }
-    Some((op, p))
-}
-
-/// The 101 answer to `key`, with `extra` header lines (each ending in CRLF).
-fn answer_101(key: &str, extra: &str) -> String {
-    format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{extra}\r\n",
-        support::ws_accept(key)
-    )
-}
-
 /// What the hostile server saw of the client: the payload of its close frame, if it sent one.
 type Seen = Arc<Mutex<Option<Option<Vec<u8>>>>>;
 
@@ -179,14 +148,6 @@ fn check_with(
 #[track_caller]
 fn check(evil: Vec<u8>, want_code: u16, configure: impl FnOnce(&mut Easy)) -> Finished {
     check_with("", evil, want_code, configure)
-}
-
-/// An unmasked server frame (7-bit length only).
-fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    assert!(payload.len() < 126);
-    let mut v = vec![first, payload.len() as u8];
-    v.extend_from_slice(payload);
-    v
 }
 
 #[test]

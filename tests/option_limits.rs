@@ -146,6 +146,15 @@ const WS_ROWS: &[(&str, Setter, Setter)] = &[
         },
     ),
     (
+        "ws_max_close_finish (0 = default)",
+        |e| {
+            e.ws_max_close_finish(0);
+        },
+        |e| {
+            e.ws_max_close_finish(u64::MAX);
+        },
+    ),
+    (
         "ws_close_timeout (0 = default)",
         |e| {
             e.ws_close_timeout(Duration::ZERO);

@@ -20,7 +20,7 @@ use crate::multi::core::Core;
 use crate::multi::TransferId;
 use crate::proto::http1::ResponseHead;
 use crate::proto::ws::session::SendError;
-use crate::proto::ws::session::{CloseState, WsConfig, WsSession};
+use crate::proto::ws::session::{AbnormalClosure, CloseState, WsConfig, WsSession};
 use crate::proto::ws::{deflate, handshake, ProtocolError};
 use crate::transfer::STEP_RECV_BUDGET;
 use crate::transport::BufPool;
@@ -83,6 +83,47 @@ fn deliver_message(
         msg,
         frame,
     )
+}
+
+/// How a session that [is done](WsSession::is_done) ended: a clean close, or why not.
+fn session_result(s: &WsSession) -> Result<()> {
+    if let Some(a) = s.abandoned() {
+        return Err(Error::new(ErrorKind::SendError, a.to_string()).with_source(a));
+    }
+    if let Some(e) = s.error() {
+        return Err(protocol_error(e));
+    }
+    if s.closed_abnormally() {
+        return Err(Error::new(
+            ErrorKind::WsProtocol,
+            format!("connection closed without a close handshake: {AbnormalClosure}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The closing handshake did not complete within the close timeout: what was missing.
+fn close_timeout_error(s: &WsSession) -> Error {
+    if let Some(e) = s.error() {
+        return protocol_error(e);
+    }
+    let detail = if s.frame_in_progress().is_some() {
+        "the data frame in progress was not finished within the close timeout \
+         (connection closed without a close frame)"
+    } else if s.close_state() == CloseState::CloseSent {
+        "no close frame from the peer within the close timeout"
+    } else {
+        "our close frame could not be written within the close timeout"
+    };
+    Error::new(ErrorKind::OperationTimedout, detail)
+}
+
+fn protocol_error(e: ProtocolError) -> Error {
+    Error::new(
+        ErrorKind::WsProtocol,
+        format!("{e} (closed with {})", e.close_code()),
+    )
+    .with_source(e)
 }
 
 fn upload_error(e: SendError) -> Error {
@@ -198,6 +239,7 @@ impl Transfer {
             raw_mode: o.raw_mode,
             validate_utf8: o.validate_utf8,
             allow_rsv1: false,
+            max_close_finish: o.max_close_finish,
         };
         let mut session = WsSession::new(cfg, core.rng()?.fork());
         if let Some((n, threshold, level)) = deflate {
@@ -402,26 +444,24 @@ impl Transfer {
             self.ws_flush()?;
         }
         let ws = self.ws.as_deref_mut().expect("checked");
-        match ws.session.close_state() {
-            CloseState::CloseSent if ws.close_deadline.is_none() => {
-                ws.close_deadline = Some(now + self.opts.ws.close_timeout);
-            }
-            _ => {}
+        // The closing handshake, whoever started it, gets the close timeout to complete.
+        if ws.session.close_state() != CloseState::Open && ws.close_deadline.is_none() {
+            ws.close_deadline = Some(now + self.opts.ws.close_timeout);
         }
         if ws.session.is_done() {
-            self.text(h, || "WebSocket closed".into());
-            self.ws_finish(core, now, Ok(()));
+            let r = session_result(&ws.session);
+            match &r {
+                Ok(()) => self.text(h, || "WebSocket closed".into()),
+                Err(e) => self.text(h, || e.to_string()),
+            }
+            self.ws_finish(core, now, r);
             return Ok(Next::Again);
         }
-        if let Some(at) = ws.close_deadline {
-            if now >= at && ws.session.close_state() != CloseState::Closed {
-                let e = Error::new(
-                    ErrorKind::OperationTimedout,
-                    "no close frame from the peer within the close timeout",
-                );
-                self.ws_finish(core, now, Err(e));
-                return Ok(Next::Again);
-            }
+        if ws.close_deadline.is_some_and(|at| now >= at) {
+            let e = close_timeout_error(&ws.session);
+            self.text(h, || e.to_string());
+            self.ws_finish(core, now, Err(e));
+            return Ok(Next::Again);
         }
         Ok(Next::Yield)
     }
@@ -439,6 +479,15 @@ impl Transfer {
     ) -> Result<()> {
         loop {
             let ws = self.ws.as_deref_mut().expect("checked");
+            // Once closing, only the frame in progress may still be finished (RFC 6455 §5.5.1):
+            // the read callback is not asked for a new one.
+            if ws.session.close_state() != CloseState::Open
+                && ws.session.frame_in_progress().is_none()
+            {
+                self.ubuf.clear();
+                self.ubuf_pos = 0;
+                return Ok(());
+            }
             // Bytes the queue did not take last time go first.
             if self.ubuf_pos < self.ubuf.len() {
                 let flags = if ws.session.frame_in_progress().is_some() {
@@ -730,11 +779,7 @@ impl Transfer {
     /// out best-effort, then fail.
     fn ws_protocol_error(&mut self, e: ProtocolError) -> Error {
         let _ = self.ws_flush();
-        Error::new(
-            ErrorKind::WsProtocol,
-            format!("{e} (closed with {})", e.close_code()),
-        )
-        .with_source(e)
+        protocol_error(e)
     }
 
     /// Write queued frames until the queue is empty or the socket is full.

@@ -18,8 +18,8 @@ use curlew::proto::http1::{
 use curlew::proto::ws::deflate::{negotiate, Compressor, DeflateConfig, Inflater, Negotiated};
 use curlew::proto::ws::{
     expected_accept, parse_close_payload, validate_response, CloseState, Decoder, DecoderConfig,
-    FrameHeader, OpCode, ProtocolError, WsConfig, WsSession, MAX_CONTROL_PAYLOAD, MAX_FRAME_SIZE,
-    MAX_MESSAGE_SIZE, MIN_RECV_BUFFER, MIN_SEND_QUEUE,
+    FrameHeader, OpCode, ProtocolError, WsConfig, WsSession, MAX_CLOSE_FINISH, MAX_CONTROL_PAYLOAD,
+    MAX_FRAME_SIZE, MAX_MESSAGE_SIZE, MIN_RECV_BUFFER, MIN_SEND_QUEUE,
 };
 use curlew::rng::SecureRng;
 
@@ -785,6 +785,7 @@ fn session_config(o1: u8, o2: u8) -> WsConfig {
         validate_utf8: o1 & 0x80 == 0,
         allow_rsv1: o2 & 1 != 0,
         raw_mode: o2 & 0x0e == 0x0e,
+        max_close_finish: [MAX_CLOSE_FINISH, 0, 100, 4096][usize::from(o2 >> 4 & 3)],
     }
 }
 

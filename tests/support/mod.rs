@@ -9,6 +9,8 @@
 //!   answers them with pongs, or not.
 //! * [`tls`]: rustls server configs (and a verifying client config) built from
 //!   the PEM files in `tests/support/data/` (see `data/make-certs.sh`).
+//! * [`ws_peer`]: a tungstenite WebSocket server; [`ws_raw`]: scripted WebSocket
+//!   servers frame by frame, without a WebSocket library.
 //! * helpers here: [`data_path`], [`wait_until`], [`chunked`], [`gzip`],
 //!   [`zlib`], [`deflate_raw`], [`refused_addr`].
 //!
@@ -21,6 +23,7 @@ pub mod http_server;
 pub mod ping_counter;
 pub mod tls;
 pub mod ws_peer;
+pub mod ws_raw;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};

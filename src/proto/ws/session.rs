@@ -75,6 +75,32 @@
 //! the application finish the current frame (§5.5.1 allows finishing the
 //! message), but nothing new can be started.
 //!
+//! # Closing in the middle of a frame
+//!
+//! RFC 6455 §5.5.1: an endpoint that receives a Close must answer with a
+//! Close, and may first finish the message it is sending. A frame whose
+//! payload is all in the transmit queue is simply followed by the Close. A
+//! frame still in progress (a [`send`](WsSession::send) the queue bound cut
+//! short, an `OFFSET` stream, a [`start_frame`](WsSession::start_frame))
+//! can only be finished by the application, which supplies the rest of its
+//! payload with further `send` calls; new frames are refused
+//! ([`SendError::Closed`]), and the Close goes out right after the frame's
+//! last byte. Between the fragments of a message, the Close goes out at
+//! once and the message stays unfinished.
+//!
+//! Two bounds keep a frame that is far from done, or never finished, from
+//! holding the connection open:
+//!
+//! * **Size**: when the peer's Close arrives and more than
+//!   [`WsConfig::max_close_finish`] payload bytes of the frame are missing,
+//!   the frame is abandoned at once: the transmit queue is emptied, every
+//!   send fails, [`is_done`](WsSession::is_done) is true and
+//!   [`abandoned`](WsSession::abandoned) says why. The driver must drop the
+//!   connection without a Close (none can follow a partial frame).
+//! * **Time**: the driver gives the closing handshake a deadline (the
+//!   session reads no clock); if the frame is still unfinished then, it drops
+//!   the connection the same way.
+//!
 //! # Raw mode
 //!
 //! With [`WsConfig::raw_mode`] (libcurl's `CURLWS_RAW_MODE`) nothing is
@@ -170,6 +196,11 @@ pub const MAX_SEND_QUEUE: usize = 4 << 20;
 /// frame and a data frame header with at least one payload byte.
 pub const MIN_SEND_QUEUE: usize = MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD;
 
+/// Default [`WsConfig::max_close_finish`]: 16 MiB. When the peer's Close
+/// arrives in the middle of one of our data frames, a remainder of at most
+/// this many payload bytes is still finished before our Close goes out.
+pub const MAX_CLOSE_FINISH: u64 = 16 << 20;
+
 /// Longest close reason: a control payload minus the 2-byte status code
 /// (RFC 6455 §5.5, §5.5.1).
 pub const MAX_CLOSE_REASON: usize = MAX_CONTROL_PAYLOAD - 2;
@@ -210,6 +241,12 @@ pub struct WsConfig {
     /// Accept RSV1 on incoming data messages (default `false`); set when
     /// permessage-deflate was negotiated (RFC 7692).
     pub allow_rsv1: bool,
+    /// Most payload bytes of our data frame in progress that may still be
+    /// missing when the peer's Close arrives for the frame to be finished
+    /// before our Close (default [`MAX_CLOSE_FINISH`]); a larger remainder
+    /// abandons the frame ([`FrameAbandoned`]). See the
+    /// [module docs](self#closing-in-the-middle-of-a-frame).
+    pub max_close_finish: u64,
 }
 
 impl Default for WsConfig {
@@ -222,6 +259,7 @@ impl Default for WsConfig {
             raw_mode: false,
             validate_utf8: true,
             allow_rsv1: false,
+            max_close_finish: MAX_CLOSE_FINISH,
         }
     }
 }
@@ -296,6 +334,31 @@ impl fmt::Display for AbnormalClosure {
 }
 
 impl std::error::Error for AbnormalClosure {}
+
+/// The peer's Close arrived while our data frame in progress still lacked
+/// more than [`WsConfig::max_close_finish`] payload bytes. A Close cannot go
+/// inside a frame, so the frame was abandoned: nothing more is written and
+/// the connection must be dropped without our Close (the peer sees an
+/// abnormal closure, 1006). See the
+/// [module docs](self#closing-in-the-middle-of-a-frame).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FrameAbandoned {
+    /// Payload bytes of the frame that were still to be supplied.
+    pub remaining: u64,
+}
+
+impl fmt::Display for FrameAbandoned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the peer closed while {} bytes of our frame were still to be sent (more than \
+             may be finished after a close): frame abandoned, no close frame sent",
+            self.remaining
+        )
+    }
+}
+
+impl std::error::Error for FrameAbandoned {}
 
 /// Progress of the closing handshake (RFC 6455 §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -509,6 +572,8 @@ pub struct WsSession {
     close_queued: bool,
     peer_close: Option<PeerClose>,
     failed: Option<ProtocolError>,
+    /// The frame in progress was abandoned at the peer's Close.
+    abandoned: Option<FrameAbandoned>,
     eof: bool,
     /// A send was refused or cut short by the queue bound since the last
     /// [`WsSession::take_writable`].
@@ -549,6 +614,7 @@ impl WsSession {
             close_queued: false,
             peer_close: None,
             failed: None,
+            abandoned: None,
             eof: false,
             blocked: false,
             deflate: None,
@@ -835,6 +901,12 @@ impl WsSession {
         self.peer_close = Some(pc);
         // §5.5.2: no Pong is owed once a Close was received.
         self.pong_slot = None;
+        if let Some(f) = self.out {
+            if f.remaining > self.cfg.max_close_finish {
+                self.abandon(f.remaining);
+                return;
+            }
+        }
         if !self.close_committed && !self.eof {
             let body = code.map(u16::to_be_bytes);
             let body: &[u8] = body.as_ref().map_or(&[], |b| b);
@@ -842,6 +914,26 @@ impl WsSession {
             self.close_committed = true;
             self.flush_pending();
         }
+    }
+
+    /// Gives up the frame in progress (see [`FrameAbandoned`]): no Close can
+    /// follow a partial frame, so nothing queued is worth writing.
+    fn abandon(&mut self, remaining: u64) {
+        self.abandoned = Some(FrameAbandoned { remaining });
+        self.out = None;
+        self.msg = None;
+        self.ctrl_slot = None;
+        self.pong_slot = None;
+        self.close_slot = None;
+        self.close_committed = true;
+        self.pong_tail = 0;
+        self.tx.truncate_back(self.tx.len);
+    }
+
+    /// No more frames may be queued: the connection failed, ended, or our
+    /// frame was abandoned.
+    const fn dead(&self) -> bool {
+        self.failed.is_some() || self.eof || self.abandoned.is_some()
     }
 
     fn fail(&mut self, e: ProtocolError) {
@@ -939,7 +1031,7 @@ impl WsSession {
             self.send_control(opcode, data)?;
             return Ok(data.len());
         }
-        if self.failed.is_some() || self.eof {
+        if self.dead() {
             return Err(SendError::Closed);
         }
         if let (Some(d), None) = (self.deflate.as_deref(), self.out) {
@@ -1000,7 +1092,7 @@ impl WsSession {
         if self.cfg.raw_mode || flags & !ALL_FLAGS != 0 || flags & CONTROL_FLAGS != 0 {
             return Err(SendError::InvalidArgument);
         }
-        if self.failed.is_some() || self.eof {
+        if self.dead() {
             return Err(SendError::Closed);
         }
         if self.out.is_some() {
@@ -1106,7 +1198,7 @@ impl WsSession {
         if self.cfg.raw_mode {
             return Err(SendError::InvalidArgument);
         }
-        if self.failed.is_some() || self.eof || self.close_committed {
+        if self.dead() || self.close_committed {
             return Err(SendError::Closed);
         }
         if payload.len() > MAX_CONTROL_PAYLOAD {
@@ -1135,7 +1227,7 @@ impl WsSession {
     /// Queues the header of a new data frame. `need_byte`: only start if at
     /// least one payload byte fits too.
     fn begin_frame(&mut self, flags: u32, len: u64, need_byte: bool) -> Result<(), SendError> {
-        if self.failed.is_some() || self.eof || self.close_committed {
+        if self.dead() || self.close_committed {
             return Err(SendError::Closed);
         }
         if len > MAX_PAYLOAD_LEN {
@@ -1358,13 +1450,28 @@ impl WsSession {
     /// handshake is complete ([`CloseState::Closed`]) or the connection failed
     /// with a protocol error, and everything queued (including the Close) has
     /// been written; or the peer already closed TCP
-    /// ([`handle_eof`](Self::handle_eof)).
+    /// ([`handle_eof`](Self::handle_eof)); or our frame was
+    /// [abandoned](Self::abandoned) at the peer's Close.
     pub fn is_done(&self) -> bool {
         let drained = self.tx.len == 0
             && self.ctrl_slot.is_none()
             && self.pong_slot.is_none()
             && self.close_slot.is_none();
-        self.eof || (drained && (self.failed.is_some() || self.close_state() == CloseState::Closed))
+        self.eof
+            || self.abandoned.is_some()
+            || (drained && (self.failed.is_some() || self.close_state() == CloseState::Closed))
+    }
+
+    /// The frame abandoned at the peer's Close, if any: the connection must
+    /// be dropped (see [`FrameAbandoned`]).
+    pub const fn abandoned(&self) -> Option<FrameAbandoned> {
+        self.abandoned
+    }
+
+    /// True when the peer ended the TCP stream without a Close frame (an
+    /// [`AbnormalClosure`], as [`handle_eof`](Self::handle_eof) reported).
+    pub fn closed_abnormally(&self) -> bool {
+        self.eof && self.peer_close.is_none() && !self.cfg.raw_mode
     }
 
     /// The peer's Close: status code (1005 when it sent none) and reason.
@@ -1907,6 +2014,121 @@ mod tests {
             Peer::new().pump(&mut s),
             vec![
                 sent(OpCode::Binary, true, b"abcd"),
+                sent(OpCode::Close, true, &1000u16.to_be_bytes())
+            ]
+        );
+        assert!(s.is_done());
+    }
+
+    /// The peer closes while a frame cut short by the queue bound is in progress: the
+    /// application finishes it (the remainder is under the bound), then our Close follows the
+    /// complete frame.
+    #[test]
+    fn peer_close_mid_partial_send_finishes_the_frame_then_closes() {
+        let mut s = session(bounded(1000));
+        let data: Vec<u8> = (0..5000u32).map(|i| (i * 13) as u8).collect();
+        let mut off = s.send(&data, BINARY, 0).unwrap();
+        let mut peer = Peer::new();
+        peer.pump_max(&mut s, 500);
+        let (chunks, err) = recv(&mut s, &[&srv(true, OpCode::Close, &close_body(1001, ""))]);
+        assert_eq!((chunks, err), (vec![(CLOSE, close_body(1001, ""))], None));
+        assert_eq!(s.close_state(), CloseState::CloseReceived);
+        assert_eq!(s.abandoned(), None);
+        assert!(!s.is_done());
+        // Nothing new may start; the frame in progress may be finished.
+        assert_eq!(s.send(b"x", TEXT, 0), Err(SendError::FrameInProgress));
+        assert_eq!(s.ping(b"p"), Err(SendError::Closed));
+        while off < data.len() {
+            peer.pump_max(&mut s, 300);
+            off += s.send(&data[off..], BINARY, 0).unwrap();
+        }
+        assert_eq!(s.close_state(), CloseState::Closed);
+        assert_eq!(s.send(b"x", BINARY, 0), Err(SendError::Closed));
+        assert_eq!(
+            peer.pump(&mut s),
+            vec![
+                sent(OpCode::Binary, true, &data),
+                sent(OpCode::Close, true, &1001u16.to_be_bytes())
+            ]
+        );
+        assert!(s.is_done());
+    }
+
+    /// A remainder of exactly `max_close_finish` bytes is still finished; one more is not.
+    #[test]
+    fn peer_close_mid_frame_over_the_finish_bound_abandons_the_frame() {
+        let cfg = WsConfig {
+            max_close_finish: 100,
+            ..WsConfig::default()
+        };
+        let close = srv(true, OpCode::Close, &close_body(1000, "bye"));
+        // At the bound: finished.
+        let mut s = session(cfg);
+        s.send(b"ab", BINARY | OFFSET, 102).unwrap();
+        recv(&mut s, &[&close]);
+        assert_eq!(s.abandoned(), None);
+        assert_eq!(s.send(&[7; 100], 0, 0), Ok(100));
+        assert_eq!(s.close_state(), CloseState::Closed);
+        assert_eq!(
+            Peer::new().pump(&mut s),
+            vec![
+                sent(
+                    OpCode::Binary,
+                    true,
+                    &[b"ab".as_slice(), &[7; 100]].concat()
+                ),
+                sent(OpCode::Close, true, &1000u16.to_be_bytes())
+            ]
+        );
+        assert!(s.is_done());
+
+        // Over it (the application's own Close already waiting behind the frame, a Ping too):
+        // abandoned, the queue emptied, nothing more written.
+        for our_close_first in [false, true] {
+            let mut s = session(cfg);
+            s.send(b"ab", BINARY | OFFSET, 103).unwrap();
+            s.ping(b"p").unwrap();
+            if our_close_first {
+                s.close(Some(1000), "").unwrap();
+            }
+            let (chunks, err) = recv(&mut s, &[&close]);
+            assert_eq!(
+                (chunks, err),
+                (vec![(CLOSE, close_body(1000, "bye"))], None)
+            );
+            assert_eq!(s.abandoned(), Some(FrameAbandoned { remaining: 101 }));
+            assert!(s.is_done());
+            assert!(!s.wants_write());
+            assert_eq!(s.frame_in_progress(), None);
+            assert_eq!(s.send(&[7; 101], 0, 0), Err(SendError::Closed));
+            assert_eq!(s.send(b"x", BINARY, 0), Err(SendError::Closed));
+            assert_eq!(s.start_frame(BINARY, 1), Err(SendError::Closed));
+            assert_eq!(s.ping(b"p"), Err(SendError::Closed));
+            assert_eq!(s.close(Some(1000), ""), Err(SendError::Closed));
+            assert_eq!(Peer::new().pump(&mut s), vec![]);
+            assert!(FrameAbandoned { remaining: 101 }
+                .to_string()
+                .contains("101 bytes"));
+        }
+    }
+
+    /// Between the fragments of a message (no frame in progress) the Close goes out at once,
+    /// whatever the bound: the message stays unfinished.
+    #[test]
+    fn peer_close_between_fragments_answers_at_once() {
+        let mut s = session(WsConfig {
+            max_close_finish: 0,
+            ..WsConfig::default()
+        });
+        s.send(b"first", TEXT | CONT, 0).unwrap();
+        recv(&mut s, &[&srv(true, OpCode::Close, &close_body(1000, ""))]);
+        assert_eq!(s.abandoned(), None);
+        assert_eq!(s.close_state(), CloseState::Closed);
+        assert_eq!(s.send(b"rest", TEXT, 0), Err(SendError::Closed));
+        assert_eq!(
+            Peer::new().pump(&mut s),
+            vec![
+                sent(OpCode::Text, false, b"first"),
                 sent(OpCode::Close, true, &1000u16.to_be_bytes())
             ]
         );
