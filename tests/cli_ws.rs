@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use support::http_server::{routes, Conn, Response, Server};
 use support::tls::{ca_path, server_config};
 use support::ws_peer::WsPeer;
+use support::ws_raw::{close_code, close_frame, read_client_frame, read_frame, upgrade, ReadFrame};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::{Message, WebSocket};
@@ -62,13 +63,19 @@ fn finish(mut child: Child, keep_stdin: Option<ChildStdin>) -> Output {
     }
 }
 
-/// Run with `input` on stdin, then end of stdin.
+/// Run with `input` on stdin, then end of stdin. The input is written by a thread of its own
+/// while the output is read: the tool reads stdin only as fast as the server takes it (an echo
+/// server takes it as fast as stdout is read).
 fn run_with_input(args: &[&str], input: &[u8]) -> Output {
     let mut child = spawn(args);
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input).unwrap();
-    drop(stdin);
-    finish(child, None)
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = finish(child, None);
+    writer.join().unwrap();
+    out
 }
 
 /// Run with stdin left open (the tool must end by itself).
@@ -372,4 +379,167 @@ fn ws_compress_offers_and_inflates() {
     let offered = offer.lock().unwrap().clone().unwrap_or_default();
     assert!(offered.contains("permessage-deflate"), "{offered}");
     assert!(offered.contains("client_max_window_bits"), "{offered}");
+}
+
+/// `--help` describes the WebSocket flags as they behave (none is "not supported").
+#[test]
+fn help_text_is_current() {
+    let o = Command::new(env!("CARGO_BIN_EXE_curlew"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0);
+    let help = text(&o.stdout);
+    assert!(!help.contains("not supported"), "{help}");
+    let compress = help.lines().find(|l| l.contains("--ws-compress")).unwrap();
+    assert!(compress.contains("permessage-deflate"), "{compress}");
+}
+
+/// A server that upgrades and then reads nothing: the tool must stop reading stdin once its
+/// send queue is full (backpressure), not take all of it into memory. The test writes 256 MiB
+/// of lines without blocking; once the pipe stays full for 2 s the tool has stopped reading,
+/// and what it took must be far below the total (the send queue, the socket buffers and a few
+/// 64 KiB pieces: about 10 MiB).
+#[test]
+fn stdin_is_not_read_while_the_server_reads_nothing() {
+    use mio::unix::pipe;
+    use mio::{Events, Interest, Poll, Token};
+
+    const TOTAL: usize = 256 << 20;
+    const BOUND: usize = 48 << 20;
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let stop_rx = Mutex::new(stop_rx);
+    let srv = Server::start(move |c: &mut Conn| {
+        if upgrade(c) {
+            // Never read; hold the connection until the test is over.
+            let _ = stop_rx
+                .lock()
+                .unwrap()
+                .recv_timeout(Duration::from_secs(60));
+        }
+    });
+    let url = srv.url("/").replace("http://", "ws://");
+    let mut child = spawn(&["-s", &url]);
+    let mut tx = pipe::Sender::from(child.stdin.take().unwrap());
+    tx.set_nonblocking(true).unwrap();
+    let mut poll = Poll::new().unwrap();
+    poll.registry()
+        .register(&mut tx, Token(0), Interest::WRITABLE)
+        .unwrap();
+    let mut events = Events::with_capacity(4);
+    let chunk = [[b'x'; 1023].as_slice(), b"\n"].concat().repeat(64);
+    let (mut written, mut pos) = (0, 0);
+    while written < TOTAL {
+        match tx.write(&chunk[pos..]) {
+            Ok(n) => {
+                written += n;
+                pos = (pos + n) % chunk.len();
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                // The pipe is full: wait (bounded) for the tool to read more.
+                poll.poll(&mut events, Some(Duration::from_secs(2)))
+                    .unwrap();
+                if events.is_empty() {
+                    break;
+                }
+            }
+            Err(e) => panic!("writing the tool's stdin: {e}"),
+        }
+    }
+    let running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(stop_tx);
+    assert!(running, "the tool ended");
+    assert!(
+        written < BOUND,
+        "the tool took {written} bytes of stdin while the server read nothing"
+    );
+}
+
+/// We close at the end of stdin; the server reads our CLOSE and never answers. The library's
+/// close timeout (5 s) ends the session: exit 28, said on stderr.
+#[test]
+fn server_never_answering_our_close_exits_28() {
+    type Frames = Arc<Mutex<Vec<(u8, Vec<u8>)>>>;
+    let seen: Frames = Arc::default();
+    let s2 = seen.clone();
+    let srv = Server::start(move |c: &mut Conn| {
+        if !upgrade(c) {
+            return;
+        }
+        while let Some((op, payload)) = read_client_frame(c) {
+            s2.lock().unwrap().push((op, payload));
+            if op == 8 {
+                break;
+            }
+        }
+        c.read_to_eof(); // hold the connection until the client drops it
+    });
+    let url = srv.url("/").replace("http://", "ws://");
+    let o = run_with_input(&[&url], b"hello\n");
+    assert_eq!(code(&o), 28, "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("(28)") && err.contains("close"), "{err}");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![(1, b"hello".to_vec()), (8, 1000u16.to_be_bytes().to_vec())]
+    );
+}
+
+/// The server closes (1001) while a long line is being sent: the tool finishes the frame in
+/// flight, then answers the close (RFC 6455 §5.5.1), and exits 0. Every frame the server sees
+/// is whole; the line is not sent on after the close.
+#[test]
+fn server_close_mid_line_finishes_the_frame_then_answers() {
+    const LINE: usize = 32 << 20;
+    let seen: Arc<Mutex<Option<Vec<ReadFrame>>>> = Arc::default();
+    let s2 = seen.clone();
+    let srv = Server::start(move |c: &mut Conn| {
+        if !upgrade(c) {
+            return;
+        }
+        let (mut got, mut total, mut closed) = (Vec::new(), 0, false);
+        loop {
+            let r = read_frame(c);
+            let end = !matches!(&r, ReadFrame::Frame(f) if f.opcode != 8);
+            if let ReadFrame::Frame(f) = &r {
+                total += f.payload.len();
+            }
+            got.push(r);
+            if end {
+                break;
+            }
+            if !closed && total >= 1 << 20 {
+                c.write_all(&close_frame(1001)).unwrap();
+                closed = true;
+            }
+        }
+        *s2.lock().unwrap() = Some(got);
+    });
+    let url = srv.url("/").replace("http://", "ws://");
+    let mut input = vec![b'x'; LINE];
+    input.push(b'\n');
+    let o = run_with_input(&[&url], &input);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    support::wait_until("the server's report", support::TIMEOUT, || {
+        seen.lock().unwrap().is_some()
+    });
+    let got = seen.lock().unwrap().take().unwrap();
+    let (last, data) = got.split_last().unwrap();
+    match last {
+        ReadFrame::Frame(f) if f.opcode == 8 => assert_eq!(close_code(&f.payload), Some(1001)),
+        other => panic!("expected our close after whole frames, got {other:?}"),
+    }
+    let mut total = 0;
+    for (i, r) in data.iter().enumerate() {
+        let ReadFrame::Frame(f) = r else {
+            panic!("frame {i}: {r:?}")
+        };
+        // The first fragment is TEXT, the others continuations; the line is unfinished.
+        assert_eq!((f.opcode, f.fin), (if i == 0 { 1 } else { 0 }, false));
+        assert!(f.payload.len() <= 64 << 10 && f.payload.iter().all(|&b| b == b'x'));
+        total += f.payload.len();
+    }
+    assert!((1 << 20..LINE).contains(&total), "{total} bytes sent");
 }

@@ -8,6 +8,7 @@
 //! ```
 
 mod http;
+mod stdin;
 mod ws;
 
 use std::io::Write;
@@ -108,13 +109,14 @@ pub struct Args {
     #[arg(long = "parallel-max", value_name = "N", default_value_t = 50)]
     pub parallel_max: usize,
 
-    /// WebSocket: send stdin chunks as BINARY messages (default: each line a TEXT message)
+    /// WebSocket: send stdin as BINARY messages of up to 64 KiB (default: each line a TEXT
+    /// message, longer lines in 64 KiB fragments)
     #[arg(long = "ws-binary")]
     pub ws_binary: bool,
     /// WebSocket: a TEXT message to send right after the upgrade (repeatable)
     #[arg(long = "ws-send", value_name = "DATA")]
     pub ws_send: Vec<String>,
-    /// WebSocket: exit 0 after N messages received
+    /// WebSocket: send CLOSE 1000 and exit 0 after N messages received
     #[arg(long = "ws-count", value_name = "N")]
     pub ws_count: Option<u64>,
     /// WebSocket: send a PING after SECS seconds without traffic from the server; no answer
@@ -124,7 +126,7 @@ pub struct Args {
     /// WebSocket: offer subprotocol P (repeatable, in order of preference)
     #[arg(long = "ws-subprotocol", value_name = "P")]
     pub ws_subprotocol: Vec<String>,
-    /// WebSocket: offer permessage-deflate (not supported yet)
+    /// WebSocket: offer permessage-deflate compression (RFC 7692)
     #[arg(long = "ws-compress")]
     pub ws_compress: bool,
 }

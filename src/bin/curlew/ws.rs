@@ -1,92 +1,64 @@
 //! WebSocket sessions, like nc: stdin to the server, the server to stdout.
 //!
 //! Connect-only model: the Multi does the upgrade, then this loop sends with `Multi::ws(id)`
-//! and receives with `recv`. A thread reads stdin and hands lines (or chunks) over a channel,
-//! waking the Multi with its waker. `--ws-ping` is the library's keepalive
-//! (`Easy::ws_keepalive`).
+//! and receives with `recv`. A thread reads stdin in pieces ([`stdin`](crate::stdin)) and
+//! hands them over a bounded channel, waking the Multi with its waker. The loop takes the
+//! next piece only once the previous one is wholly in the library's send queue, so a server
+//! that stops reading stops the tool reading stdin (backpressure, as nc does): the tool holds
+//! at most the send queue (`Easy::ws_max_send_queue`, 4 MiB) and a few pieces of
+//! [`CHUNK`](crate::stdin::CHUNK) bytes.
+//!
+//! The end: at the end of stdin the tool sends CLOSE 1000 and lets the library run the
+//! closing handshake, bounded by its close timeout (`Easy::ws_close_timeout`, 5 s): exit 0
+//! when the server answered, 28 when it did not (said on stderr). A CLOSE from the server is
+//! answered, once the frame in flight is finished (RFC 6455 §5.5.1), and ends the session the
+//! same way. After `--ws-count` messages the tool sends CLOSE 1000 and exits 0 without
+//! waiting for the answer. `--ws-ping` is the library's keepalive (`Easy::ws_keepalive`).
 
 use std::collections::VecDeque;
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, Write};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use curlew::ws::{WsError, BINARY, TEXT};
-use curlew::{Easy, ErrorKind, Multi, MultiWaker, TransferId};
+use curlew::ws::{WsError, BINARY, CONT, TEXT};
+use curlew::{Easy, ErrorKind, Multi, TransferId};
 
+use crate::stdin::{spawn_reader, Input, Piece, CHANNEL_PIECES};
 use crate::{common_options, exit_code, secs, Args, Fail};
 
 /// Longest wait in one poll: connect-only receives are polled by this loop.
 const TICK: Duration = Duration::from_millis(20);
-/// How long to wait for the server's CLOSE after ours.
-const CLOSE_WAIT: Duration = Duration::from_secs(5);
 /// Shortest wait for the answer to a `--ws-ping` ping (otherwise as long as the interval).
 const PONG_WAIT_MIN: Duration = Duration::from_secs(1);
-/// Largest stdin chunk sent as one BINARY message.
-const CHUNK: usize = 64 * 1024;
 
-/// What the stdin thread hands over.
-enum Input {
-    Msg(Vec<u8>),
-    Eof,
+/// A piece to send and its message type (`TEXT` or `BINARY`).
+struct Out {
+    piece: Piece,
+    ty: u32,
 }
 
-fn stdin_thread(binary: bool, tx: mpsc::Sender<Input>, waker: MultiWaker) {
-    std::thread::spawn(move || {
-        let stdin = io::stdin();
-        let mut stdin = stdin.lock();
-        loop {
-            let msg = if binary {
-                let mut buf = vec![0u8; CHUNK];
-                match stdin.read(&mut buf) {
-                    Ok(0) | Err(_) => None,
-                    Ok(n) => {
-                        buf.truncate(n);
-                        Some(buf)
-                    }
-                }
-            } else {
-                let mut line = Vec::new();
-                match stdin.read_until(b'\n', &mut line) {
-                    Ok(0) | Err(_) => None,
-                    Ok(_) => {
-                        if line.last() == Some(&b'\n') {
-                            line.pop();
-                            if line.last() == Some(&b'\r') {
-                                line.pop();
-                            }
-                        }
-                        Some(line)
-                    }
-                }
-            };
-            let done = msg.is_none();
-            if tx.send(msg.map_or(Input::Eof, Input::Msg)).is_err() {
-                return;
-            }
-            let _ = waker.wake();
-            if done {
-                return;
-            }
-        }
-    });
-}
-
-/// Messages waiting to be sent; the front one may be partly sent.
+/// Pieces waiting to be sent: the `--ws-send` messages, then at most one stdin piece at a
+/// time. The front one may be partly sent.
 struct Outbox {
-    queue: VecDeque<(Vec<u8>, u32)>,
-    /// Bytes of the front message already accepted.
+    queue: VecDeque<Out>,
+    /// Bytes of the front piece already accepted.
     sent: usize,
 }
 
 impl Outbox {
     /// Send what the queue accepts now; a partial send keeps the rest for later (same frame).
     fn flush(&mut self, multi: &mut Multi, id: TransferId) -> Result<(), Fail> {
-        while let Some((data, flags)) = self.queue.front() {
+        while let Some(out) = self.queue.front() {
+            let flags = if out.piece.last {
+                out.ty
+            } else {
+                out.ty | CONT
+            };
             let mut ws = multi.ws(id).map_err(ws_fail)?;
-            match ws.send(&data[self.sent..], *flags) {
+            match ws.send(&out.piece.data[self.sent..], flags) {
                 Ok(n) => {
                     self.sent += n;
-                    if self.sent >= data.len() {
+                    if self.sent >= out.piece.data.len() {
                         self.queue.pop_front();
                         self.sent = 0;
                     } else if n == 0 {
@@ -99,12 +71,33 @@ impl Outbox {
         }
         Ok(())
     }
+
+    /// Closing: finish the frame in flight, if any (RFC 6455 §5.5.1); drop everything else.
+    /// The library refuses what would start a new frame.
+    fn finish_frame(&mut self, multi: &mut Multi, id: TransferId) -> Result<(), Fail> {
+        if self.sent == 0 {
+            self.queue.clear();
+            return Ok(());
+        }
+        self.queue.truncate(1);
+        match self.flush(multi, id) {
+            Err(_) => {
+                // No frame was left open (a compressed piece ends its frame at each send).
+                self.queue.clear();
+                self.sent = 0;
+                Ok(())
+            }
+            ok => ok,
+        }
+    }
 }
 
 fn ws_fail(e: WsError) -> Fail {
     match e {
         WsError::Protocol(p) => Fail::new(56, format!("WebSocket protocol error: {p}")),
         WsError::Closed => Fail::new(56, "WebSocket closed"),
+        // The library ended the transfer: its error kind gives the exit code (28 when the
+        // closing handshake timed out).
         WsError::Failed(e) => Fail::from(e),
         e => Fail::new(56, e.to_string()),
     }
@@ -131,14 +124,18 @@ fn report_close(args: &Args, payload: &[u8]) {
 enum Event {
     /// Nothing more for now.
     Idle,
-    /// The server closed (its CLOSE was received, or the connection ended).
-    Closed,
+    /// The server's CLOSE arrived: the library answers it (after the frame in flight).
+    PeerClosed,
     /// `--ws-count` messages arrived.
     CountReached,
+    /// The transfer is over: the closing handshake completed (or the server ended the
+    /// connection after its CLOSE), or the library ended it with an error.
+    Ended(Result<(), Fail>),
 }
 
 struct Receiver {
     count: u64,
+    /// The server's CLOSE payload (at most 125 bytes).
     close_payload: Vec<u8>,
 }
 
@@ -154,7 +151,7 @@ impl Receiver {
                         if frame.bytesleft == 0 {
                             let _ = out.flush();
                             report_close(args, &self.close_payload);
-                            return Ok(Event::Closed);
+                            return Ok(Event::PeerClosed);
                         }
                     } else if frame.is_text() || frame.is_binary() {
                         let w = out.write_all(data).and_then(|()| {
@@ -183,8 +180,9 @@ impl Receiver {
                     if args.verbose {
                         eprintln!("closed: connection ended");
                     }
-                    return Ok(Event::Closed);
+                    return Ok(Event::Ended(Ok(())));
                 }
+                Err(e @ WsError::Failed(_)) => return Ok(Event::Ended(Err(ws_fail(e)))),
                 Err(e) => return Err(ws_fail(e)),
             }
         }
@@ -200,6 +198,48 @@ fn settle(multi: &mut Multi, id: TransferId) {
         }
         let _ = multi.poll(Some(TICK));
     }
+}
+
+/// Start our closing handshake (CLOSE 1000). Failure means the transfer is already closing or
+/// over, which the receive side reports.
+fn send_close(multi: &mut Multi, id: TransferId) {
+    if let Ok(mut ws) = multi.ws(id) {
+        let _ = ws.close(1000, "");
+    }
+}
+
+/// The upgrade: poll until the transfer reports it done (connect-only), bounded by `-m`.
+fn upgrade(
+    args: &Args,
+    multi: &mut Multi,
+    id: TransferId,
+    deadline: Option<Instant>,
+) -> Result<(), Fail> {
+    loop {
+        multi
+            .poll(Some(Duration::from_millis(100)))
+            .map_err(|e| Fail::new(2, format!("poll: {e}")))?;
+        if let Some(msg) = multi.info_read() {
+            if let Err(e) = msg.result {
+                let mut f = Fail::from(e);
+                if f.code == exit_code(ErrorKind::HttpReturnedError) {
+                    let status = multi.info(id).map_or(0, |i| i.response_code);
+                    f.msg = format!("WebSocket upgrade refused: HTTP {status}");
+                }
+                return Err(f);
+            }
+            break;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(Fail::new(28, "operation timed out during the upgrade"));
+        }
+    }
+    if args.verbose {
+        if let Some(p) = multi.info(id).and_then(|i| i.ws_protocol.clone()) {
+            eprintln!("* WebSocket subprotocol: {p}");
+        }
+    }
+    Ok(())
 }
 
 /// Run one WebSocket session.
@@ -230,114 +270,84 @@ pub fn run(args: &Args) -> Result<(), Fail> {
     // timeout, which would end the connect-only transfer under our feet.
     let mut multi = Multi::new();
     let id = multi.add(easy);
+    upgrade(args, &mut multi, id, deadline)?;
+    let result = session(args, &mut multi, id, deadline);
+    let _ = io::stdout().flush();
+    // Our CLOSE (or the one a protocol error queued) goes out before the process ends.
+    settle(&mut multi, id);
+    result
+}
 
-    // 1. The upgrade.
-    loop {
-        multi
-            .poll(Some(Duration::from_millis(100)))
-            .map_err(|e| Fail::new(2, format!("poll: {e}")))?;
-        if let Some(msg) = multi.info_read() {
-            if let Err(e) = msg.result {
-                let mut f = Fail::from(e);
-                if f.code == exit_code(ErrorKind::HttpReturnedError) {
-                    let status = multi.info(id).map_or(0, |i| i.response_code);
-                    f.msg = format!("WebSocket upgrade refused: HTTP {status}");
-                }
-                return Err(f);
-            }
-            break;
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(Fail::new(28, "operation timed out during the upgrade"));
-        }
-    }
-    if args.verbose {
-        if let Some(p) = multi.info(id).and_then(|i| i.ws_protocol.clone()) {
-            eprintln!("* WebSocket subprotocol: {p}");
-        }
-    }
-
-    // 2. The session.
+/// The session after the upgrade, until the transfer ends.
+fn session(
+    args: &Args,
+    multi: &mut Multi,
+    id: TransferId,
+    deadline: Option<Instant>,
+) -> Result<(), Fail> {
     let mut outbox = Outbox {
         queue: args
             .ws_send
             .iter()
-            .map(|s| (s.as_bytes().to_vec(), TEXT))
+            .map(|s| Out {
+                piece: Piece {
+                    data: s.as_bytes().to_vec(),
+                    last: true,
+                },
+                ty: TEXT,
+            })
             .collect(),
         sent: 0,
     };
-    let (tx, rx) = mpsc::channel();
-    stdin_thread(args.ws_binary, tx, multi.waker());
-    let flags = if args.ws_binary { BINARY } else { TEXT };
+    let (tx, rx) = mpsc::sync_channel(CHANNEL_PIECES);
+    spawn_reader(args.ws_binary, tx, multi.waker());
+    let ty = if args.ws_binary { BINARY } else { TEXT };
     let mut stdin_done = false;
-    let mut closing: Option<Instant> = None;
+    // Our CLOSE is sent or the server's arrived: no new message starts.
+    let mut closing = false;
     let mut rx_state = Receiver {
         count: 0,
         close_payload: Vec::new(),
     };
-    let result = loop {
-        // Input from stdin.
-        if !stdin_done {
-            loop {
-                match rx.try_recv() {
-                    Ok(Input::Msg(m)) => outbox.queue.push_back((m, flags)),
-                    Ok(Input::Eof) | Err(mpsc::TryRecvError::Disconnected) => {
-                        stdin_done = true;
-                        break;
-                    }
-                    Err(mpsc::TryRecvError::Empty) => break,
-                }
+    loop {
+        // Input from stdin: one piece at a time, only once the previous one is sent.
+        if !closing && !stdin_done && outbox.queue.is_empty() {
+            match rx.try_recv() {
+                Ok(Input::Piece(piece)) => outbox.queue.push_back(Out { piece, ty }),
+                Ok(Input::Eof) | Err(mpsc::TryRecvError::Disconnected) => stdin_done = true,
+                Err(mpsc::TryRecvError::Empty) => {}
             }
         }
-        if closing.is_none() {
-            if let Err(f) = outbox.flush(&mut multi, id) {
-                break Err(f);
-            }
+        if closing {
+            outbox.finish_frame(multi, id)?;
+        } else {
+            outbox.flush(multi, id)?;
             if stdin_done && outbox.queue.is_empty() {
-                if let Ok(mut ws) = multi.ws(id) {
-                    let _ = ws.close(1000, "");
-                }
-                closing = Some(Instant::now() + CLOSE_WAIT);
+                send_close(multi, id);
+                closing = true;
             }
         }
         // Received frames.
-        match rx_state.drain(args, &mut multi, id) {
-            Ok(Event::Idle) => {}
-            Ok(Event::Closed) => break Ok(()),
-            Ok(Event::CountReached) => {
-                if closing.is_none() {
-                    if let Ok(mut ws) = multi.ws(id) {
-                        let _ = ws.close(1000, "");
-                    }
+        match rx_state.drain(args, multi, id)? {
+            Event::Idle => {}
+            Event::PeerClosed => closing = true,
+            Event::CountReached => {
+                // The count is the goal: CLOSE 1000 goes out (see `settle`), without waiting
+                // for the server's answer.
+                if !closing {
+                    send_close(multi, id);
                 }
-                break Ok(());
+                return Ok(());
             }
-            Err(f) => break Err(f),
+            Event::Ended(r) => return r,
         }
         let now = Instant::now();
-        if closing.is_some_and(|d| now >= d) {
-            break Ok(());
-        }
         if deadline.is_some_and(|d| now >= d) {
-            break Err(Fail::new(28, "operation timed out"));
+            return Err(Fail::new(28, "operation timed out"));
         }
-        let mut wait = TICK;
-        for t in [deadline, closing].into_iter().flatten() {
-            wait = wait.min(t.saturating_duration_since(now));
-        }
-        if let Err(e) = multi.poll(Some(wait)) {
-            break Err(Fail::new(2, format!("poll: {e}")));
-        }
-        // A failure of the connection shows up as a completion message.
-        while let Some(msg) = multi.info_read() {
-            if let Err(e) = msg.result {
-                return Err(Fail::from(e));
-            }
-        }
-    };
-    let _ = io::stdout().flush();
-    // Our CLOSE (or the echo of the server's, or the one a protocol error queued) goes out
-    // before the process ends.
-    settle(&mut multi, id);
-    result
+        let wait = deadline.map_or(TICK, |d| TICK.min(d.saturating_duration_since(now)));
+        multi
+            .poll(Some(wait))
+            .map_err(|e| Fail::new(2, format!("poll: {e}")))?;
+    }
 }
