@@ -5,8 +5,8 @@
 //! hands them over a bounded channel, waking the Multi with its waker. The loop takes the
 //! next piece only once the previous one is wholly in the library's send queue, so a server
 //! that stops reading stops the tool reading stdin (backpressure, as nc does): the tool holds
-//! at most the send queue (`Easy::ws_max_send_queue`, 4 MiB) and a few pieces of
-//! [`CHUNK`](crate::stdin::CHUNK) bytes.
+//! at most the send queue (`Easy::ws_max_send_queue`, 4 MiB) and
+//! [`CHANNEL_PIECES`] + 2 pieces of at most [`CHUNK`](crate::stdin::CHUNK) bytes.
 //!
 //! The end: at the end of stdin the tool sends CLOSE 1000 and lets the library run the
 //! closing handshake, bounded by its close timeout (`Easy::ws_close_timeout`, 5 s): exit 0
@@ -35,6 +35,13 @@ const PONG_WAIT_MIN: Duration = Duration::from_secs(1);
 struct Out {
     piece: Piece,
     ty: u32,
+}
+
+/// Whether stdin may still bring pieces.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stdin {
+    Open,
+    Done,
 }
 
 /// Pieces waiting to be sent: the `--ws-send` messages, then at most one stdin piece at a
@@ -70,6 +77,28 @@ impl Outbox {
             }
         }
         Ok(())
+    }
+
+    /// Send what the library's queue accepts, taking the next stdin piece only once the
+    /// previous one was accepted whole (so a full queue stops the reading of stdin).
+    fn pump(
+        &mut self,
+        stdin: &mpsc::Receiver<Input>,
+        ty: u32,
+        multi: &mut Multi,
+        id: TransferId,
+    ) -> Result<Stdin, Fail> {
+        loop {
+            self.flush(multi, id)?;
+            if !self.queue.is_empty() {
+                return Ok(Stdin::Open);
+            }
+            match stdin.try_recv() {
+                Ok(Input::Piece(piece)) => self.queue.push_back(Out { piece, ty }),
+                Ok(Input::Eof) | Err(mpsc::TryRecvError::Disconnected) => return Ok(Stdin::Done),
+                Err(mpsc::TryRecvError::Empty) => return Ok(Stdin::Open),
+            }
+        }
     }
 
     /// Closing: finish the frame in flight, if any (RFC 6455 §5.5.1); drop everything else.
@@ -302,7 +331,7 @@ fn session(
     let (tx, rx) = mpsc::sync_channel(CHANNEL_PIECES);
     spawn_reader(args.ws_binary, tx, multi.waker());
     let ty = if args.ws_binary { BINARY } else { TEXT };
-    let mut stdin_done = false;
+    let mut stdin = Stdin::Open;
     // Our CLOSE is sent or the server's arrived: no new message starts.
     let mut closing = false;
     let mut rx_state = Receiver {
@@ -310,22 +339,16 @@ fn session(
         close_payload: Vec::new(),
     };
     loop {
-        // Input from stdin: one piece at a time, only once the previous one is sent.
-        if !closing && !stdin_done && outbox.queue.is_empty() {
-            match rx.try_recv() {
-                Ok(Input::Piece(piece)) => outbox.queue.push_back(Out { piece, ty }),
-                Ok(Input::Eof) | Err(mpsc::TryRecvError::Disconnected) => stdin_done = true,
-                Err(mpsc::TryRecvError::Empty) => {}
-            }
-        }
         if closing {
             outbox.finish_frame(multi, id)?;
+        } else if stdin == Stdin::Open {
+            stdin = outbox.pump(&rx, ty, multi, id)?;
         } else {
             outbox.flush(multi, id)?;
-            if stdin_done && outbox.queue.is_empty() {
-                send_close(multi, id);
-                closing = true;
-            }
+        }
+        if !closing && stdin == Stdin::Done && outbox.queue.is_empty() {
+            send_close(multi, id);
+            closing = true;
         }
         // Received frames.
         match rx_state.drain(args, multi, id)? {
