@@ -613,3 +613,20 @@ fn handshake_nonces_and_masks_are_fresh_per_connection() {
     // 48 keys drawn from 2^32: a repeat by chance has probability ~3e-7.
     assert_eq!(masks.len(), conns.len() * FRAMES, "a masking key repeated");
 }
+
+#[test]
+fn an_ended_callback_transfer_refuses_sends() {
+    // The callback model: once a transfer has ended (here by its total timeout, with the
+    // session still open), a send on it from outside or from another transfer's callback
+    // answers `Closed` instead of queueing into a dead session.
+    let peer = WsPeer::start(|mut ws| while ws.read().is_ok() {});
+    let mut m = Multi::new();
+    let mut e = Easy::new(&peer.url("/")).unwrap();
+    e.timeout(Some(Duration::from_millis(100)));
+    let id = m.add(e);
+    let err = wait_done(&mut m, id).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::OperationTimedout);
+    let mut ws = m.ws(id).unwrap();
+    assert!(matches!(ws.send_text("late"), Err(WsError::Closed)));
+    assert_eq!(ws.queued(), 0);
+}

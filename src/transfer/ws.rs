@@ -305,17 +305,26 @@ impl Transfer {
     /// A borrowed handle on this transfer's session (and, in connect-only mode, its connection
     /// and, once the multi ended the transfer after the upgrade, how it ended).
     pub(crate) fn ws_handle(&mut self) -> Option<WsHandle<'_>> {
+        /// What an ended callback-model transfer answers once its result was reported.
+        static ENDED: Result<()> = Ok(());
         let connect_only = self.opts.ws.connect_only;
         let Transfer {
-            ws, conn, result, ..
+            ws,
+            conn,
+            result,
+            state,
+            ..
         } = self;
         let ws = ws.as_deref_mut()?;
         if !connect_only {
+            // Callback model: the completion message carries how it ended; after it, sends
+            // (from another transfer's callback or from outside) answer `Closed`.
+            let ended = (*state == State::Done).then(|| result.as_ref().unwrap_or(&ENDED));
             return Some(WsHandle {
                 session: &mut ws.session,
                 conn: None,
                 meta: None,
-                ended: None,
+                ended,
             });
         }
         Some(WsHandle {
