@@ -1,11 +1,60 @@
 //! [`Ctx`]: the view of the multi handed to callbacks.
 
 use crate::easy::Easy;
+use crate::id::TransferId;
 use crate::info::TransferInfo;
-use crate::multi::core::{Control, Core, Deferred};
-use crate::multi::TransferId;
 use crate::proto::ws::session::WsSession;
 use crate::ws::{WsError, WsFrame, WsHandle};
+
+/// What a callback may do to the multi it runs in, beyond its own transfer: the multi
+/// implements it, and [`Ctx`] reaches the multi only through it.
+pub(crate) trait Host {
+    /// What another transfer has reported.
+    fn info_of(&self, id: TransferId) -> Option<&TransferInfo>;
+    /// Pause a direction of another transfer; `false` for an unknown id.
+    fn pause(&mut self, id: TransferId, dir: Direction) -> bool;
+    /// Resume a direction of another transfer; `false` for an unknown id.
+    fn unpause(&mut self, id: TransferId, dir: Direction) -> bool;
+    /// Give a WebSocket session send-queue storage from the multi's pool if it has none.
+    fn lend_send_buffer(&mut self, session: &mut WsSession);
+    /// A handle on another transfer's WebSocket.
+    fn ws_handle(&mut self, id: TransferId) -> Result<WsHandle<'_>, WsError>;
+    /// Add a transfer after the current step; its id is valid now.
+    fn add(&mut self, easy: Easy) -> TransferId;
+    /// Remove a transfer after the current step.
+    fn remove(&mut self, id: TransferId);
+}
+
+/// Per-transfer flags a callback may change on its own transfer while it is being stepped.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Control {
+    pub(crate) recv_paused: bool,
+    pub(crate) send_paused: bool,
+    /// `Ctx::remove` was called on the current transfer.
+    pub(crate) removed: bool,
+    /// Unpause happened: re-run the transfer.
+    pub(crate) kick: bool,
+}
+
+impl Control {
+    pub(crate) fn pause(&mut self, dir: Direction) {
+        if dir.recv() {
+            self.recv_paused = true;
+        }
+        if dir.send() {
+            self.send_paused = true;
+        }
+    }
+    pub(crate) fn unpause(&mut self, dir: Direction) {
+        if dir.recv() {
+            self.recv_paused = false;
+        }
+        if dir.send() {
+            self.send_paused = false;
+        }
+        self.kick = true;
+    }
+}
 
 /// A transfer direction, for pause and unpause (`CURLPAUSE_RECV`, `CURLPAUSE_SEND`,
 /// `CURLPAUSE_ALL`).
@@ -36,7 +85,7 @@ impl Direction {
 /// Operations that are not legal from a callback (`Multi::perform`, `Multi::poll`, dropping
 /// the multi) are not reachable from here at all.
 pub struct Ctx<'a> {
-    pub(crate) core: &'a mut Core,
+    pub(crate) host: &'a mut dyn Host,
     pub(crate) id: TransferId,
     pub(crate) me: &'a mut Control,
     pub(crate) info: &'a TransferInfo,
@@ -55,6 +104,27 @@ impl std::fmt::Debug for Ctx<'_> {
 }
 
 impl<'a> Ctx<'a> {
+    /// The one way a `Ctx` is made: for the callback of transfer `id`, whose flags are `me`
+    /// and info `info`, in the multi `host`; with its WebSocket session and the metadata of the
+    /// chunk being delivered, when there are.
+    pub(crate) fn new(
+        host: &'a mut dyn Host,
+        id: TransferId,
+        me: &'a mut Control,
+        info: &'a TransferInfo,
+        ws: Option<&'a mut WsSession>,
+        ws_meta: Option<WsFrame>,
+    ) -> Self {
+        Ctx {
+            host,
+            id,
+            me,
+            info,
+            ws,
+            ws_meta,
+        }
+    }
+
     /// The transfer this callback runs for.
     pub fn id(&self) -> TransferId {
         self.id
@@ -71,7 +141,7 @@ impl<'a> Ctx<'a> {
         if id == self.id {
             return Some(self.info);
         }
-        self.core.transfer(id).map(|x| &*x.info)
+        self.host.info_of(id)
     }
 
     /// Pause a direction of the current transfer (`curl_easy_pause`). Returning
@@ -86,7 +156,7 @@ impl<'a> Ctx<'a> {
             self.me.pause(dir);
             return true;
         }
-        self.core.pause(id, dir)
+        self.host.pause(id, dir)
     }
 
     /// Resume a direction of any transfer of this multi (the current one included). Paused
@@ -97,7 +167,7 @@ impl<'a> Ctx<'a> {
             self.me.unpause(dir);
             return true;
         }
-        self.core.unpause(id, dir)
+        self.host.unpause(id, dir)
     }
 
     /// The metadata of the WebSocket chunk this write callback is delivering (`curl_ws_meta`);
@@ -112,7 +182,9 @@ impl<'a> Ctx<'a> {
         let meta = self.ws_meta;
         match self.ws.as_deref_mut() {
             Some(session) => {
-                crate::multi::core::lend_send_buffer(&mut self.core.bufs, session);
+                if !session.has_send_buffer() {
+                    self.host.lend_send_buffer(session);
+                }
                 Ok(WsHandle {
                     session,
                     conn: None,
@@ -133,12 +205,12 @@ impl<'a> Ctx<'a> {
         }
         // A connect-only transfer can be read from here too (non-blocking); a callback-model
         // transfer's data goes to its own write callback.
-        self.core.ws_handle(id)
+        self.host.ws_handle(id)
     }
 
     /// Add a transfer to this multi. It starts after the current step; its id is valid now.
     pub fn add(&mut self, easy: Easy) -> TransferId {
-        self.core.reserve_and_defer_add(easy)
+        self.host.add(easy)
     }
 
     /// Remove a transfer from this multi (the current one included) after the current step.
@@ -150,6 +222,6 @@ impl<'a> Ctx<'a> {
         if id == self.id {
             self.me.removed = true;
         }
-        self.core.deferred.push(Deferred::Remove(id));
+        self.host.remove(id);
     }
 }

@@ -9,139 +9,13 @@ use bytes::Bytes;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{Collector, Handler};
 use crate::info::TransferInfo;
-use crate::proto::http1::Limits;
+use crate::multi::Multi;
+use crate::options::{
+    clamp_duration, nonzero_or, Body, Options, DEFAULT_CONNECT_TIMEOUT, DEFAULT_WS_CLOSE_TIMEOUT,
+    HEADERS_MAX, HEADER_BYTES_MAX,
+};
 use crate::transfer::Transfer;
-use crate::transport::tls::TlsOptions;
 use crate::url::Target;
-
-/// The User-Agent the `curlew` tool sends (as the curl tool sends `curl/VERSION`). The library
-/// sends none unless [`Easy::user_agent`] sets one, as libcurl sends none without
-/// `CURLOPT_USERAGENT`.
-pub const DEFAULT_USER_AGENT: &str = concat!("curlew/", env!("CARGO_PKG_VERSION"));
-/// Default maximum number of redirects followed (`CURLOPT_MAXREDIRS`; the curl tool's 50).
-pub const DEFAULT_MAX_REDIRECTS: u32 = 50;
-/// Default connect timeout (curl's `DEFAULT_CONNECT_TIMEOUT`, 300 s).
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(300);
-/// How long to wait for `100 Continue` before sending the body anyway
-/// (`CURLOPT_EXPECT_100_TIMEOUT_MS`, default 1 s).
-pub const DEFAULT_EXPECT_100_TIMEOUT: Duration = Duration::from_secs(1);
-/// Uploads larger than this (or of unknown size) send `Expect: 100-continue` (curl: 1 MiB).
-pub const EXPECT_100_THRESHOLD: u64 = 1024 * 1024;
-/// The longest duration any option takes: longer values mean the same (about 136 years:
-/// no deadline in practice, and `Instant + DURATION_MAX` cannot overflow).
-pub const DURATION_MAX: Duration = Duration::from_secs(u32::MAX as u64);
-/// The most [`Easy::max_header_bytes`] and [`Easy::max_response_heads_bytes`] accept (8 MiB;
-/// larger values mean this). A receive buffer may grow to hold a head this large.
-pub const HEADER_BYTES_MAX: usize = 8 * 1024 * 1024;
-/// The most [`Easy::max_headers`] accepts (larger values mean this): header slots are
-/// allocated when the first head arrives.
-pub const HEADERS_MAX: usize = 10_000;
-
-/// A size option's value, or `default` for zero (libcurl's convention for sizes).
-fn nonzero_or<T: Default + PartialEq>(n: T, default: T) -> T {
-    if n == T::default() {
-        default
-    } else {
-        n
-    }
-}
-
-/// An option's duration, at most [`DURATION_MAX`].
-fn clamp_duration(t: Duration) -> Duration {
-    t.min(DURATION_MAX)
-}
-
-/// A followed redirect's body is read and dropped to keep the connection when it is at most
-/// this long; a longer one closes the connection instead.
-pub const REDIRECT_DRAIN_MAX: u64 = 64 * 1024;
-
-/// Where the request body comes from.
-#[derive(Clone, Debug, Default)]
-pub(crate) enum Body {
-    #[default]
-    None,
-    Bytes(Bytes),
-    /// From [`Handler::read`]; `Some(size)` sends Content-Length, `None` chunked.
-    Read(Option<u64>),
-}
-
-/// The options of a transfer.
-#[derive(Clone, Debug)]
-pub(crate) struct Options {
-    pub(crate) target: Target,
-    pub(crate) method: Option<String>,
-    pub(crate) nobody: bool,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Body,
-    pub(crate) follow: bool,
-    pub(crate) max_redirects: u32,
-    pub(crate) unrestricted_auth: bool,
-    pub(crate) accept_encoding: bool,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) low_speed: Option<(u64, Duration)>,
-    pub(crate) user_agent: Option<String>,
-    pub(crate) verbose: bool,
-    pub(crate) progress: bool,
-    pub(crate) tls: TlsOptions,
-    pub(crate) expect_100_timeout: Duration,
-    pub(crate) limits: Limits,
-    /// The receive buffer's growth cap (`CURLOPT_BUFFERSIZE`).
-    pub(crate) buffer_size: usize,
-    pub(crate) max_filesize: Option<u64>,
-    pub(crate) forbid_reuse: bool,
-    pub(crate) fresh_connect: bool,
-    pub(crate) fail_on_error: bool,
-    pub(crate) ws: WsOptions,
-}
-
-/// Default time to wait for the peer's close frame after ours (then the connection is shut
-/// down anyway).
-pub const DEFAULT_WS_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// WebSocket options of a transfer (curl's `CURLOPT_WS_OPTIONS` and more).
-#[derive(Clone, Debug)]
-pub(crate) struct WsOptions {
-    pub(crate) connect_only: bool,
-    pub(crate) raw_mode: bool,
-    pub(crate) auto_pong: bool,
-    pub(crate) protocols: Vec<String>,
-    pub(crate) max_frame_size: u64,
-    pub(crate) max_message_size: u64,
-    pub(crate) max_send_queue: usize,
-    pub(crate) close_timeout: Duration,
-    pub(crate) max_close_finish: u64,
-    pub(crate) validate_utf8: bool,
-    pub(crate) message_mode: bool,
-    pub(crate) keepalive: Option<(Duration, Duration)>,
-    pub(crate) keepalive_close_code: u16,
-    /// permessage-deflate offer (RFC 7692), `None`: not offered.
-    pub(crate) compress: Option<crate::proto::ws::DeflateConfig>,
-}
-
-/// Close code sent when a keepalive ping gets no pong (1011, internal error; configurable).
-pub const DEFAULT_WS_KEEPALIVE_CLOSE_CODE: u16 = 1011;
-
-impl Default for WsOptions {
-    fn default() -> Self {
-        WsOptions {
-            connect_only: false,
-            raw_mode: false,
-            auto_pong: true,
-            protocols: Vec::new(),
-            max_frame_size: crate::proto::ws::MAX_FRAME_SIZE,
-            max_message_size: crate::proto::ws::MAX_MESSAGE_SIZE,
-            max_send_queue: crate::proto::ws::MAX_SEND_QUEUE,
-            close_timeout: DEFAULT_WS_CLOSE_TIMEOUT,
-            max_close_finish: crate::proto::ws::MAX_CLOSE_FINISH,
-            validate_utf8: true,
-            message_mode: false,
-            keepalive: None,
-            keepalive_close_code: DEFAULT_WS_KEEPALIVE_CLOSE_CODE,
-            compress: None,
-        }
-    }
-}
 
 /// What an [`Easy`] is made of, moved into and out of a multi.
 pub(crate) type EasyParts = (Box<Transfer>, Box<dyn Handler>);
@@ -165,6 +39,9 @@ pub struct Easy {
     // the transfer, so adding and removing move a pointer and allocate nothing.
     pub(crate) x: Box<Transfer>,
     pub(crate) handler: Box<dyn Handler>,
+    /// The multi [`Easy::perform`] runs over, kept for the next perform (its pool); dropped
+    /// when the `Easy` goes into a multi of yours.
+    private: Option<Box<Multi>>,
 }
 
 impl std::fmt::Debug for Easy {
@@ -189,38 +66,11 @@ impl Easy {
             effective_url: target.url.to_string(),
             ..Default::default()
         });
-        let opts = Box::new(Options {
-            target,
-            method: None,
-            nobody: false,
-            headers: Vec::new(),
-            body: Body::None,
-            follow: false,
-            max_redirects: DEFAULT_MAX_REDIRECTS,
-            unrestricted_auth: false,
-            accept_encoding: false,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            timeout: None,
-            low_speed: None,
-            user_agent: None,
-            verbose: false,
-            progress: false,
-            tls: TlsOptions {
-                alpn: vec![b"http/1.1".to_vec()],
-                ..Default::default()
-            },
-            expect_100_timeout: DEFAULT_EXPECT_100_TIMEOUT,
-            limits: Limits::default(),
-            buffer_size: crate::transport::RECV_BUFFER_MAX,
-            max_filesize: None,
-            forbid_reuse: false,
-            fresh_connect: false,
-            fail_on_error: false,
-            ws: WsOptions::default(),
-        });
+        let opts = Box::new(Options::new(target));
         Ok(Easy {
             x: Box::new(Transfer::new(opts, info)),
             handler: Box::new(handler),
+            private: None,
         })
     }
 
@@ -357,7 +207,7 @@ impl Easy {
 
     /// Time allowed to resolve and connect, TLS included (`CURLOPT_CONNECTTIMEOUT_MS`).
     /// Zero means the default, [`DEFAULT_CONNECT_TIMEOUT`] (300 s), as in libcurl; values
-    /// over [`DURATION_MAX`] mean that.
+    /// over [`DURATION_MAX`](crate::DURATION_MAX) mean that.
     pub fn connect_timeout(&mut self, t: Duration) -> &mut Self {
         self.x.opts.connect_timeout = if t.is_zero() {
             DEFAULT_CONNECT_TIMEOUT
@@ -368,7 +218,7 @@ impl Easy {
     }
 
     /// Time allowed for the whole transfer (`CURLOPT_TIMEOUT_MS`); none by default. `None`
-    /// or zero means no limit, as in libcurl; values over [`DURATION_MAX`] mean that.
+    /// or zero means no limit, as in libcurl; values over [`DURATION_MAX`](crate::DURATION_MAX) mean that.
     pub fn timeout(&mut self, t: Option<Duration>) -> &mut Self {
         self.x.opts.timeout = t.filter(|t| !t.is_zero()).map(clamp_duration);
         self
@@ -528,7 +378,11 @@ impl Easy {
     }
 
     pub(crate) fn from_parts(x: Box<Transfer>, handler: Box<dyn Handler>) -> Easy {
-        Easy { x, handler }
+        Easy {
+            x,
+            handler,
+            private: None,
+        }
     }
 
     /// WebSocket connect-only mode (`CURLOPT_CONNECT_ONLY` = 2): the transfer completes once
@@ -712,7 +566,7 @@ impl Easy {
     ///   [`WsError::Failed`](crate::ws::WsError::Failed) with the timeout (the completion
     ///   message was given at the upgrade).
     ///
-    /// Durations over [`DURATION_MAX`] mean that.
+    /// Durations over [`DURATION_MAX`](crate::DURATION_MAX) mean that.
     pub fn ws_keepalive(&mut self, keepalive: Option<(Duration, Duration)>) -> &mut Self {
         self.x.opts.ws.keepalive = keepalive.filter(|(i, _)| !i.is_zero()).map(|(i, t)| {
             let t = if t.is_zero() { i } else { t };
@@ -741,10 +595,11 @@ impl Easy {
     /// Run the transfer to completion, blocking (`curl_easy_perform`). It runs over a private
     /// [`Multi`](crate::Multi) kept inside this `Easy`, so repeated performs reuse connections.
     pub fn perform(&mut self) -> Result<()> {
-        let mut multi = self.x.private.take().unwrap_or_default();
+        let mut multi = self.private.take().unwrap_or_default();
         let placeholder = Easy {
             x: Box::new(Transfer::new(self.x.opts.clone(), Box::default())),
             handler: Box::new(crate::handler::Discard),
+            private: None,
         };
         let me = std::mem::replace(self, placeholder);
         let id = multi.add(me);
@@ -762,7 +617,7 @@ impl Easy {
         if let Some(me) = multi.remove(id) {
             *self = me;
         }
-        self.x.private = Some(multi);
+        self.private = Some(multi);
         result
     }
 }

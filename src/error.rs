@@ -250,6 +250,11 @@ impl Error {
         }))
     }
 
+    /// A transfer removed (or its multi dropped) before it finished.
+    pub(crate) fn cancelled() -> Error {
+        Error::new(ErrorKind::Cancelled, "transfer removed before it finished")
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         self.0.kind

@@ -53,9 +53,11 @@ mod dns;
 mod easy;
 mod error;
 mod handler;
+mod id;
 mod info;
 pub mod manual;
 pub mod multi;
+mod options;
 pub mod proto;
 pub mod rng;
 mod transfer;
@@ -64,11 +66,7 @@ mod url;
 pub mod ws;
 
 pub use crate::ctx::{Ctx, Direction};
-pub use crate::easy::{
-    Easy, DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPECT_100_TIMEOUT, DEFAULT_MAX_REDIRECTS,
-    DEFAULT_USER_AGENT, DEFAULT_WS_CLOSE_TIMEOUT, DEFAULT_WS_KEEPALIVE_CLOSE_CODE, DURATION_MAX,
-    EXPECT_100_THRESHOLD, HEADERS_MAX, HEADER_BYTES_MAX, REDIRECT_DRAIN_MAX,
-};
+pub use crate::easy::Easy;
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::handler::{
     default_debug, Collector, DebugKind, Discard, Flow, Handler, Progress, ReadResult,
@@ -77,6 +75,11 @@ pub use crate::info::{HttpVersion, TransferInfo};
 pub use crate::multi::{
     CommandError, CommandSender, Message, Multi, MultiWaker, Ready, SocketWhat, TransferId,
     COMMAND_CAPACITY, DEFAULT_MAX_IDLE, EVENTS_CAPACITY, SOCKET_TIMEOUT,
+};
+pub use crate::options::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPECT_100_TIMEOUT, DEFAULT_MAX_REDIRECTS, DEFAULT_USER_AGENT,
+    DEFAULT_WS_CLOSE_TIMEOUT, DEFAULT_WS_KEEPALIVE_CLOSE_CODE, DURATION_MAX, EXPECT_100_THRESHOLD,
+    HEADERS_MAX, HEADER_BYTES_MAX, REDIRECT_DRAIN_MAX,
 };
 pub use crate::transfer::{
     CONNECT_ATTEMPT_MAX, DECODE_PIECE_SIZE, STEP_RECV_BUDGET, UPLOAD_BUFFER_SIZE,

@@ -150,13 +150,23 @@ impl fmt::Debug for WsHandle<'_> {
     }
 }
 
+/// [`WsError::Closed`] after a clean end, [`WsError::Failed`] with the error otherwise.
+#[cold]
+fn ended_error(r: &crate::error::Result<()>) -> WsError {
+    match r {
+        Ok(()) => WsError::Closed,
+        Err(e) => WsError::Failed(e.detached()),
+    }
+}
+
 impl WsHandle<'_> {
-    /// A connect-only transfer the multi ended: what to answer instead of sending or receiving.
+    /// A transfer the multi ended: what to answer instead of sending or receiving. (On every
+    /// send: the open case is one inlined test, the ended one out of line.)
+    #[inline]
     fn check_ended(&self) -> Result<(), WsError> {
         match self.ended {
             None => Ok(()),
-            Some(Ok(())) => Err(WsError::Closed),
-            Some(Err(e)) => Err(WsError::Failed(e.detached())),
+            Some(r) => Err(ended_error(r)),
         }
     }
 

@@ -136,3 +136,74 @@ fn firehoses_do_not_starve_100_slow_transfers() {
     drop(m.remove(h1));
     drop(m.remove(h2));
 }
+
+/// A gzip bomb's decoded output is shared out over turns like bytes read: a transfer added
+/// while the bomb decodes finishes long before the bomb has handed over its 64 MiB (before,
+/// the bomb's first step decoded all of it while every other transfer waited).
+#[test]
+fn a_decompression_bomb_does_not_hold_the_loop() {
+    const DECODED: u64 = 64 << 20;
+    let bomb = Arc::new(support::gzip(&vec![0u8; DECODED as usize]));
+    let srv = Server::start(move |c: &mut Conn| {
+        while let Some(req) = c.read_request() {
+            if req.path() == "/bomb" {
+                c.respond(200, &[("Content-Encoding", "gzip")], &bomb);
+            } else {
+                c.respond(200, &[], b"ok");
+            }
+        }
+    });
+    /// The bomb's handler: counts what it is given and, at its first piece, adds a small
+    /// transfer (which starts after this step).
+    struct Bomb {
+        delivered: Arc<AtomicU64>,
+        small_url: String,
+        small: Arc<std::sync::Mutex<Option<curlew::TransferId>>>,
+    }
+    impl Handler for Bomb {
+        fn write(&mut self, ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
+            let mut small = self.small.lock().unwrap();
+            if small.is_none() {
+                *small = Some(ctx.add(Easy::new(&self.small_url).unwrap()));
+            }
+            self.delivered
+                .fetch_add(data.len() as u64, Ordering::Relaxed);
+            Flow::Continue
+        }
+    }
+    let delivered = Arc::new(AtomicU64::new(0));
+    let small = Arc::new(std::sync::Mutex::new(None));
+    let mut e = Easy::with_handler(
+        &srv.url("/bomb"),
+        Bomb {
+            delivered: delivered.clone(),
+            small_url: srv.url("/small"),
+            small: small.clone(),
+        },
+    )
+    .unwrap();
+    e.accept_encoding(true);
+    let mut m = Multi::new();
+    let bomb_id = m.add(e);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut at_small_done = None;
+    let mut bomb_done = false;
+    while !bomb_done {
+        assert!(Instant::now() < deadline, "stuck: {m:?}");
+        m.poll(Some(Duration::from_millis(100))).unwrap();
+        while let Some(msg) = m.info_read() {
+            msg.result.unwrap();
+            if msg.id == bomb_id {
+                bomb_done = true;
+            } else if Some(msg.id) == *small.lock().unwrap() {
+                at_small_done = Some(delivered.load(Ordering::Relaxed));
+            }
+        }
+    }
+    assert_eq!(delivered.load(Ordering::Relaxed), DECODED);
+    let at = at_small_done.expect("the small transfer finished first");
+    assert!(
+        at < DECODED / 4,
+        "the bomb handed over {at} bytes before a transfer added at its start could finish"
+    );
+}

@@ -23,6 +23,7 @@ use crate::multi::command::{Command, PendingCommand};
 use crate::multi::external::{External, SocketWhat, INTERNAL};
 use crate::multi::{Message, Multi, TransferId};
 use crate::rng::SecureRng;
+use crate::transfer::services::{lend_send_buffer, Checkout};
 use crate::transfer::{State, Transfer};
 use crate::transport::tls::TlsConfigs;
 use crate::transport::{BufPool, Conn, PoolKey};
@@ -34,37 +35,6 @@ pub(crate) type CommandChannel = (
     crossbeam_channel::Sender<Command>,
     crossbeam_channel::Receiver<Command>,
 );
-
-/// Per-transfer flags a callback may change on its own transfer while it is being stepped.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Control {
-    pub(crate) recv_paused: bool,
-    pub(crate) send_paused: bool,
-    /// `Ctx::remove` was called on the current transfer.
-    pub(crate) removed: bool,
-    /// Unpause happened: re-run the transfer.
-    pub(crate) kick: bool,
-}
-
-impl Control {
-    pub(crate) fn pause(&mut self, dir: Direction) {
-        if dir.recv() {
-            self.recv_paused = true;
-        }
-        if dir.send() {
-            self.send_paused = true;
-        }
-    }
-    pub(crate) fn unpause(&mut self, dir: Direction) {
-        if dir.recv() {
-            self.recv_paused = false;
-        }
-        if dir.send() {
-            self.send_paused = false;
-        }
-        self.kick = true;
-    }
-}
 
 /// Structural changes requested from callbacks, applied after the step.
 pub(crate) enum Deferred {
@@ -83,15 +53,6 @@ pub(crate) enum ConnEntry {
     Owned(TransferId),
     /// In the pool (the pool holds the `Conn`).
     Idle(Box<Conn>),
-}
-
-/// The outcome of asking for a connection.
-pub(crate) enum Checkout {
-    Reused(Box<Conn>),
-    /// A new connection may be opened; the limits have been charged.
-    New,
-    /// Over a limit: wait in the pending queue.
-    Wait,
 }
 
 /// Default cap on idle connections kept in the pool (curl's `CURLMOPT_MAXCONNECTS` default is
@@ -492,14 +453,7 @@ impl Core {
         let result = x.result.take().unwrap_or(Ok(()));
         if let Some(h) = h {
             let Transfer { ctl, info, .. } = x;
-            let mut ctx = Ctx {
-                core: self,
-                id,
-                me: ctl,
-                info,
-                ws: None,
-                ws_meta: None,
-            };
+            let mut ctx = Ctx::new(self, id, ctl, info, None, None);
             h.done(&mut ctx, &result);
         }
         self.msgs.push_back(Message { id, result });
@@ -850,6 +804,11 @@ impl Core {
 
     /// Apply the commands other threads queued, in order, until one does not fit.
     fn apply_commands(&mut self) {
+        if self.stalled.is_none() && self.cmd.get().is_none() {
+            // No sender was ever made and nothing waits: the common case, without moving a
+            // (large) empty `Option<PendingCommand>` out and back every turn.
+            return;
+        }
         loop {
             let cmd = match self.stalled.take() {
                 Some(c) => c,
@@ -875,32 +834,6 @@ impl Core {
     pub(crate) fn conn_counts(&self) -> (usize, usize) {
         (self.open_total, self.idle_count)
     }
-}
-
-impl TransferId {
-    pub(crate) fn as_u64(self) -> u64 {
-        ((self.gen as u64) << 32) | self.index as u64
-    }
-    pub(crate) fn from_u64(v: u64) -> TransferId {
-        TransferId {
-            index: v as u32,
-            gen: (v >> 32) as u32,
-        }
-    }
-}
-
-/// Give a WebSocket session send-queue storage from the pool if it has none.
-pub(crate) fn lend_send_buffer(bufs: &mut BufPool, session: &mut crate::proto::ws::WsSession) {
-    if !session.has_send_buffer() {
-        if let Some(b) = session.give_send_buffer(bufs.take_tx()) {
-            bufs.put_tx(b);
-        }
-    }
-}
-
-/// Used by `Multi::drop` and `Multi::remove` to fail a transfer with `Cancelled`.
-pub(crate) fn cancelled() -> Error {
-    Error::new(ErrorKind::Cancelled, "transfer removed before it finished")
 }
 
 #[allow(dead_code)]

@@ -26,6 +26,7 @@ use crate::info::TransferInfo;
 pub(crate) mod command;
 pub(crate) mod core;
 pub mod external;
+mod services;
 
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -37,13 +38,7 @@ pub use self::external::{Ready, SocketCallback, SocketWhat, TimerCallback, SOCKE
 /// The token of the multi's waker (DNS answers and [`MultiWaker::wake`]).
 const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
 
-/// Identifies a transfer inside its [`Multi`]. Copyable; a stale id (of a removed transfer)
-/// never reaches another transfer that reused the slot, because ids carry a generation.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TransferId {
-    pub(crate) index: u32,
-    pub(crate) gen: u32,
-}
+pub use crate::id::TransferId;
 
 /// A finished transfer (`CURLMsg` with `CURLMSG_DONE`).
 #[derive(Debug)]

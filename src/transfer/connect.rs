@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::services::{Checkout, Services};
 use crate::dns::Answer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
-use crate::multi::core::{Checkout, Core};
-use crate::multi::TransferId;
+use crate::id::TransferId;
 use crate::transport::{tls, Conn, Phase, Stream};
 
 use super::{Next, State, Transfer, CONNECT_ATTEMPT_MAX};
@@ -17,9 +17,9 @@ use super::{Next, State, Transfer, CONNECT_ATTEMPT_MAX};
 impl Transfer {
     // ----- Init --------------------------------------------------------------------------
 
-    pub(super) fn on_init(
+    pub(super) fn on_init<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         now: Instant,
@@ -33,7 +33,7 @@ impl Transfer {
             self.fresh = self.opts.fresh_connect;
         }
         let tls_id = if target!(self).scheme.is_tls() {
-            core.tls.get(&self.opts.tls)?.0
+            core.tls().get(&self.opts.tls)?.0
         } else {
             0
         };
@@ -64,7 +64,7 @@ impl Transfer {
                 self.deadline_connect = Some(now + self.opts.connect_timeout);
                 self.slot_key = Some(key);
                 self.info.reused = false;
-                match core.resolver.resolve(
+                match core.resolver().resolve(
                     &target!(self).host,
                     target!(self).port,
                     id.as_u64(),
@@ -118,9 +118,9 @@ impl Transfer {
 
     // ----- Connecting ----------------------------------------------------------------------
 
-    pub(super) fn on_connecting(
+    pub(super) fn on_connecting<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         now: Instant,
@@ -144,7 +144,7 @@ impl Transfer {
                     }
                 };
                 let stream = if target!(self).scheme.is_tls() {
-                    let (_, cfg) = core.tls.get(&self.opts.tls)?;
+                    let (_, cfg) = core.tls().get(&self.opts.tls)?;
                     Stream::new_tls(tcp, tls::connect(cfg, &target!(self).host)?)
                 } else {
                     Stream::Tcp(tcp)

@@ -11,12 +11,12 @@
 //!
 //! [`BodyDecoder`]: crate::proto::http1::BodyDecoder
 
+use super::services::Services;
 use super::{Transfer, MAX_DECODED_BYTES};
 use crate::ctx::Ctx;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{Flow, Handler};
-use crate::multi::core::Core;
-use crate::multi::TransferId;
+use crate::id::TransferId;
 use crate::proto::http1::{ContentCoding, ContentDecoder, ParseError};
 
 /// Largest piece of decoded (gzip, deflate) body the write callback is given at once: the size
@@ -28,15 +28,17 @@ pub const DECODE_PIECE_SIZE: usize = 64 * 1024;
 /// Content-decodes `data` (body bytes; empty to drain output of earlier input only) and hands
 /// the pieces to the write callback, each before decoding more, until `data` is used up and no
 /// output is pending, or the callback paused (its piece is appended to `held`), aborted or
-/// removed the transfer. Returns the bytes of `data` used and the callback's last answer.
+/// removed the transfer, or `budget` (decoded bytes this step may still hand over) ran out.
+/// Returns the bytes of `data` used and the callback's last answer.
 pub(super) fn write_decoded(
     cd: &mut ContentDecoder,
     piece: &mut [u8],
     data: &[u8],
     h: &mut dyn Handler,
     ctx: &mut Ctx<'_>,
-    held: &mut Vec<u8>,
+    out: (&mut Vec<u8>, &mut usize),
 ) -> std::result::Result<(usize, Flow), ParseError> {
+    let (held, budget) = out;
     let mut used = 0;
     loop {
         let (u, made) = cd.decode(data.get(used..).unwrap_or(&[]), piece)?;
@@ -46,7 +48,8 @@ pub(super) fn write_decoded(
             if flow == Flow::Pause {
                 held.extend_from_slice(out);
             }
-            if flow != Flow::Continue || ctx.me.recv_paused || ctx.me.removed {
+            *budget = budget.saturating_sub(made);
+            if flow != Flow::Continue || ctx.me.recv_paused || ctx.me.removed || *budget == 0 {
                 return Ok((used, flow));
             }
         }
@@ -78,10 +81,10 @@ impl Transfer {
     }
 
     /// Delivers the decoded output pending in the content decoder. `Ok(false)` when the
-    /// transfer paused or was removed on the way.
-    pub(super) fn drain_content(
+    /// transfer paused or was removed on the way, or the step's decode budget ran out.
+    pub(super) fn drain_content<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
     ) -> Result<bool> {
@@ -90,9 +93,14 @@ impl Transfer {
             return Ok(true);
         };
         let mut ctx = Self::ctx(core, id, &mut self.ctl, &self.info);
-        let (_, flow) = write_decoded(cd, &mut self.decoded, &[], h, &mut ctx, &mut self.held)
+        let out = (&mut self.held, &mut self.decode_budget);
+        let (_, flow) = write_decoded(cd, &mut self.decoded, &[], h, &mut ctx, out)
             .map_err(|e| decode_error(e, limited))?;
         self.on_write_flow(flow)?;
+        if self.decode_budget == 0 {
+            self.budget_spent = true;
+            return Ok(false);
+        }
         Ok(!self.ctl.recv_paused && !self.ctl.removed)
     }
 

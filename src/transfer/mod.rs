@@ -18,19 +18,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::ctx::Control;
 use crate::ctx::Ctx;
-use crate::easy::{Body, Options};
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{DebugKind, Handler, Progress};
+use crate::id::TransferId;
 use crate::info::TransferInfo;
-use crate::multi::core::{Control, Core};
-use crate::multi::{Multi, TransferId};
+use crate::options::{Body, Options};
 use crate::proto::http1::{
     BodyDecoder, ContentDecoder, Exchange, Framing, RequestShape, ResponseHead, ResponseParser,
     MAX_DECODED_BYTES,
 };
 use crate::transport::{Conn, PoolKey};
 use crate::url::Target;
+use services::Services;
 
 pub use content::DECODE_PIECE_SIZE;
 
@@ -47,11 +48,13 @@ mod content;
 mod policy;
 mod request;
 mod response;
+pub(crate) mod services;
 mod timers;
 mod upload;
 mod ws;
 
-/// Bytes one transfer may receive in one step before yielding to the others (fairness).
+/// Bytes one transfer may receive in one step before yielding to the others (fairness); the
+/// same bound applies to the decoded output of compressed bodies and messages.
 pub const STEP_RECV_BUDGET: usize = 512 * 1024;
 /// Size of the upload buffer the read callback fills.
 pub const UPLOAD_BUFFER_SIZE: usize = 64 * 1024;
@@ -97,7 +100,6 @@ pub(crate) struct Transfer {
     pub(crate) armed: Option<Instant>,
     pub(crate) reported: bool,
     pub(crate) result: Option<Result<()>>,
-    pub(crate) private: Option<Box<Multi>>,
 
     started: Option<Instant>,
     deadline_total: Option<Instant>,
@@ -108,6 +110,9 @@ pub(crate) struct Transfer {
     progress_next: Option<Instant>,
     progress_dirty: bool,
     budget_spent: bool,
+    /// Decoded (gzip, deflate) body bytes this step may still hand over: a bomb's output is
+    /// shared out over turns like bytes read are.
+    decode_budget: usize,
 
     // The current request (redirects change these). The target is `opts.target` until a
     // redirect is followed (no copy of it per transfer); see the `target!` macro.
@@ -179,7 +184,6 @@ impl Transfer {
             armed: None,
             reported: false,
             result: None,
-            private: None,
             started: None,
             deadline_total: None,
             deadline_connect: None,
@@ -189,6 +193,7 @@ impl Transfer {
             progress_next: None,
             progress_dirty: false,
             budget_spent: false,
+            decode_budget: STEP_RECV_BUDGET,
             slot_key: None,
             addrs: None,
             next_addr: 0,
@@ -256,7 +261,6 @@ impl Transfer {
         let Transfer {
             opts: _,
             info: _,
-            private: _,
             spare_content_type: _,
             ctl,
             state,
@@ -274,6 +278,7 @@ impl Transfer {
             progress_next,
             progress_dirty,
             budget_spent,
+            decode_budget,
             redirected,
             method: _,
             body,
@@ -323,6 +328,7 @@ impl Transfer {
         *progress_next = None;
         *progress_dirty = false;
         *budget_spent = false;
+        *decode_budget = STEP_RECV_BUDGET;
         *redirected = None;
         *body = Body::None;
         *exchange = Exchange::new(IDLE_REQUEST);
@@ -358,9 +364,9 @@ impl Transfer {
 
     /// Run the transfer as far as it can go now. Returns `true` when it stopped only because
     /// its budget ran out (run it again next turn).
-    pub(crate) fn step(
+    pub(crate) fn step<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         now: Instant,
@@ -369,6 +375,7 @@ impl Transfer {
             return false;
         }
         self.budget_spent = false;
+        self.decode_budget = STEP_RECV_BUDGET;
         if let Err(e) = self.check_timers(core, id, h, now) {
             self.fail(core, h, e, now);
             return false;
@@ -401,20 +408,13 @@ impl Transfer {
         self.budget_spent && self.state != State::Done && !self.ctl.recv_paused
     }
 
-    fn ctx<'a>(
-        core: &'a mut Core,
+    fn ctx<'a, S: Services>(
+        core: &'a mut S,
         id: TransferId,
         ctl: &'a mut Control,
         info: &'a TransferInfo,
     ) -> Ctx<'a> {
-        Ctx {
-            core,
-            id,
-            me: ctl,
-            info,
-            ws: None,
-            ws_meta: None,
-        }
+        Ctx::new(core, id, ctl, info, None, None)
     }
 
     fn text(&self, h: &mut dyn Handler, msg: impl FnOnce() -> String) {
@@ -425,9 +425,9 @@ impl Transfer {
         }
     }
 
-    fn call_progress(
+    fn call_progress<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
     ) -> Result<()> {
@@ -464,14 +464,14 @@ impl Transfer {
         self.content = None;
     }
 
-    fn fail(&mut self, core: &mut Core, h: &mut dyn Handler, e: Error, now: Instant) {
+    fn fail<S: Services>(&mut self, core: &mut S, h: &mut dyn Handler, e: Error, now: Instant) {
         self.text(h, || format!("{e}"));
         self.release_resources(core);
         self.complete(Err(e), now);
     }
 
     /// Close the connection (its state is unknown) and give back any connection slot.
-    fn release_resources(&mut self, core: &mut Core) {
+    fn release_resources<S: Services>(&mut self, core: &mut S) {
         if let Some(conn) = self.conn.take() {
             core.release(conn, false);
             self.slot_key = None;
@@ -482,7 +482,7 @@ impl Transfer {
     }
 
     /// A callback panicked in the middle of a step.
-    pub(crate) fn fail_after_panic(&mut self, core: &mut Core, now: Instant) {
+    pub(crate) fn fail_after_panic<S: Services>(&mut self, core: &mut S, now: Instant) {
         self.release_resources(core);
         self.complete(
             Err(Error::new(
@@ -494,9 +494,9 @@ impl Transfer {
     }
 
     /// The transfer is being removed before it finished.
-    pub(crate) fn abandon(&mut self, core: &mut Core) {
+    pub(crate) fn abandon<S: Services>(&mut self, core: &mut S) {
         self.release_resources(core);
-        self.complete(Err(crate::multi::core::cancelled()), Instant::now());
+        self.complete(Err(Error::cancelled()), Instant::now());
         self.reported = true;
     }
 }

@@ -3,10 +3,10 @@
 
 use std::time::Instant;
 
-use crate::easy::Body;
+use super::services::Services;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
-use crate::multi::core::Core;
+use crate::options::Body;
 use crate::proto::http1::ResponseHead;
 use crate::url::Target;
 
@@ -125,9 +125,9 @@ impl Transfer {
         }
     }
 
-    pub(super) fn retry(
+    pub(super) fn retry<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         h: &mut dyn Handler,
         why: Error,
     ) -> Result<Next> {

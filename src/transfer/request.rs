@@ -4,10 +4,10 @@
 
 use std::time::Instant;
 
-use crate::easy::{Body, EXPECT_100_THRESHOLD};
+use super::services::Services;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{DebugKind, Handler};
-use crate::multi::core::Core;
+use crate::options::{Body, EXPECT_100_THRESHOLD};
 use crate::proto::http1::{
     framing, BodySource, Exchange, Framing, HeadWriter, RequestShape, ResponseParser,
 };
@@ -15,9 +15,9 @@ use crate::proto::http1::{
 use super::{State, Transfer};
 
 impl Transfer {
-    pub(super) fn begin_request(
+    pub(super) fn begin_request<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         h: &mut dyn Handler,
         now: Instant,
     ) -> Result<()> {
@@ -117,9 +117,9 @@ impl Transfer {
     /// Writes the request head straight into the reused head buffer (no field list, no owned
     /// pairs). The rules for the caller's headers are the manual's table ("Request headers
     /// the engine also sets"). Returns whether to wait for `100 Continue`.
-    pub(super) fn write_request_head(
+    pub(super) fn write_request_head<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         is_ws: bool,
         framing: Framing,
     ) -> Result<bool> {

@@ -5,13 +5,13 @@
 use std::io;
 use std::time::Instant;
 
+use super::services::Services;
 use crate::ctx::Ctx;
-use crate::easy::REDIRECT_DRAIN_MAX;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{DebugKind, Flow, Handler};
+use crate::id::TransferId;
 use crate::info::HttpVersion;
-use crate::multi::core::Core;
-use crate::multi::TransferId;
+use crate::options::REDIRECT_DRAIN_MAX;
 use crate::proto::http1::{
     BodyDecoder, BodyKind, ContentCoding, Decoded, ExchangeError, HeadEvent, ParseError, RecvPhase,
     ResponseHead, SendPhase, Version,
@@ -25,9 +25,9 @@ use super::{Next, State, Transfer, STEP_RECV_BUDGET};
 impl Transfer {
     // ----- Active: send and receive --------------------------------------------------------
 
-    pub(super) fn on_active(
+    pub(super) fn on_active<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         now: Instant,
@@ -74,9 +74,9 @@ impl Transfer {
         Ok(next)
     }
 
-    pub(super) fn do_recv(
+    pub(super) fn do_recv<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         now: Instant,
@@ -98,6 +98,9 @@ impl Transfer {
                 if self.state != State::Active {
                     return Ok(Next::Again);
                 }
+                if self.budget_spent {
+                    return Ok(Next::Yield);
+                }
                 if progressed {
                     continue;
                 }
@@ -113,7 +116,7 @@ impl Transfer {
                 return Ok(Next::Yield);
             }
             if conn.rbuf.is_empty() {
-                conn.rbuf = core.bufs.take_rx();
+                conn.rbuf = core.bufs().take_rx();
             }
             conn.rbuf_max = if self.exchange.recv_phase() == RecvPhase::Head {
                 // The longest head allowed must fit whatever the buffer size.
@@ -144,9 +147,9 @@ impl Transfer {
     }
 
     /// Consume buffered input. Returns whether anything was consumed.
-    pub(super) fn process_input(
+    pub(super) fn process_input<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         now: Instant,
@@ -161,9 +164,9 @@ impl Transfer {
 
     /// Parse the next response head, if it is complete, and act on it: an interim answer, a
     /// WebSocket upgrade (or its refusal), or the final head of an HTTP response.
-    pub(super) fn on_recv_head(
+    pub(super) fn on_recv_head<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         now: Instant,
@@ -224,9 +227,9 @@ impl Transfer {
     }
 
     /// The head's lines to the debug and header callbacks.
-    fn report_head(
+    fn report_head<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         head: &ResponseHead,
@@ -252,9 +255,9 @@ impl Transfer {
 
     /// The answer to a WebSocket upgrade: `101` opens the WebSocket (then `ws_open`), anything
     /// else final is a refusal.
-    fn on_upgrade_head(
+    fn on_upgrade_head<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         head: &ResponseHead,
@@ -265,14 +268,7 @@ impl Transfer {
         self.info.http_version = Some(http_version(head.version()));
         self.on_upgrade_response(core, head, now)?;
         let ws = self.ws.as_deref_mut().map(|w| &mut w.session);
-        let flow = h.ws_open(&mut Ctx {
-            core,
-            id,
-            me: &mut self.ctl,
-            info: &self.info,
-            ws,
-            ws_meta: None,
-        });
+        let flow = h.ws_open(&mut Ctx::new(core, id, &mut self.ctl, &self.info, ws, None));
         if flow == Flow::Abort {
             return Err(Error::new(
                 ErrorKind::AbortedByCallback,
@@ -309,9 +305,9 @@ impl Transfer {
 
     /// The final head of an HTTP response with its body's framing: policy (redirects,
     /// fail-on-error, the maximum file size), then the body's decoders.
-    fn on_final_head(
+    fn on_final_head<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         h: &mut dyn Handler,
         head: ResponseHead,
         kind: BodyKind,
@@ -353,9 +349,9 @@ impl Transfer {
         Ok(())
     }
 
-    pub(super) fn on_recv_body(
+    pub(super) fn on_recv_body<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         now: Instant,
@@ -416,7 +412,7 @@ impl Transfer {
                                 data,
                                 h,
                                 &mut ctx,
-                                &mut self.held,
+                                (&mut self.held, &mut self.decode_budget),
                             )
                             .map_err(|e| content::decode_error(e, limited))?;
                             if self.opts.verbose {
@@ -432,6 +428,11 @@ impl Transfer {
                     self.info.size_download -= unused as u64;
                     self.on_write_flow(flow)?;
                     if self.ctl.recv_paused || self.ctl.removed {
+                        return Ok(true);
+                    }
+                    if self.decode_budget == 0 {
+                        // The step's share of decoded output is spent: the rest next turn.
+                        self.budget_spent = true;
                         return Ok(true);
                     }
                 }
@@ -466,9 +467,9 @@ impl Transfer {
         }
     }
 
-    pub(super) fn on_eof(
+    pub(super) fn on_eof<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         h: &mut dyn Handler,
         now: Instant,
     ) -> Result<Next> {
@@ -522,9 +523,9 @@ impl Transfer {
 
     /// The response is complete: flush the content decoder, give back the connection, then
     /// either follow a redirect or finish.
-    pub(super) fn finish_response(
+    pub(super) fn finish_response<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         h: &mut dyn Handler,
         now: Instant,
         clean: bool,
@@ -572,9 +573,9 @@ impl Transfer {
     }
 
     /// Hand `data` to the write callback outside the body decoder (held and flushed data).
-    pub(super) fn deliver(
+    pub(super) fn deliver<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         data: &[u8],

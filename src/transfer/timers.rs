@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use super::services::Services;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
-use crate::multi::core::Core;
-use crate::multi::TransferId;
+use crate::id::TransferId;
 
 use crate::proto::http1::SendPhase;
 
@@ -34,9 +34,9 @@ impl Transfer {
         .min()
     }
 
-    pub(super) fn check_timers(
+    pub(super) fn check_timers<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         now: Instant,

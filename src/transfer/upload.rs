@@ -4,19 +4,19 @@
 use std::io::{self, IoSlice};
 use std::time::Instant;
 
-use crate::easy::Body;
+use super::services::Services;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{DebugKind, Handler, ReadResult};
-use crate::multi::core::Core;
-use crate::multi::TransferId;
+use crate::id::TransferId;
+use crate::options::Body;
 use crate::proto::http1::{encode_chunk_header, Framing, SendPhase, LAST_CHUNK};
 
 use super::{Transfer, UPLOAD_BUFFER_SIZE};
 
 impl Transfer {
-    pub(super) fn do_send(
+    pub(super) fn do_send<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         now: Instant,
@@ -122,9 +122,9 @@ impl Transfer {
 
     /// Ask the read callback for more body; frames it for chunked uploads. `Ok(false)` when
     /// the callback paused.
-    pub(super) fn fill_upload(
+    pub(super) fn fill_upload<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         size: Option<u64>,

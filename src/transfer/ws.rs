@@ -11,13 +11,13 @@
 use std::io::{self, IoSlice};
 use std::time::Instant;
 
+use super::services::Services;
 use super::{Next, State, Transfer};
 use crate::ctx::Ctx;
-use crate::easy::Body;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{DebugKind, Flow, Handler, ReadResult};
-use crate::multi::core::Core;
-use crate::multi::TransferId;
+use crate::id::TransferId;
+use crate::options::Body;
 use crate::proto::http1::ResponseHead;
 use crate::proto::ws::session::SendError;
 use crate::proto::ws::session::{AbnormalClosure, CloseState, WsConfig, WsSession};
@@ -55,11 +55,11 @@ const MSG_BUF_KEEP: usize = 64 * 1024;
 
 /// Message mode: hand one whole message (or control frame) to [`Handler::ws_message`].
 #[allow(clippy::too_many_arguments)]
-fn deliver_message(
+fn deliver_message<S: Services>(
     h: &mut dyn Handler,
-    core: &mut Core,
+    core: &mut S,
     id: TransferId,
-    ctl: &mut crate::multi::core::Control,
+    ctl: &mut crate::ctx::Control,
     info: &crate::info::TransferInfo,
     session: &mut WsSession,
     msg: &[u8],
@@ -72,14 +72,7 @@ fn deliver_message(
         len: msg.len(),
     };
     h.ws_message(
-        &mut Ctx {
-            core,
-            id,
-            me: ctl,
-            info,
-            ws: Some(session),
-            ws_meta: Some(frame),
-        },
+        &mut Ctx::new(core, id, ctl, info, Some(session), Some(frame)),
         msg,
         frame,
     )
@@ -138,9 +131,9 @@ fn upload_error(e: SendError) -> Error {
 
 impl Transfer {
     /// The request headers of an upgrade (RFC 6455 §4.1). The user's own versions win.
-    pub(crate) fn ws_request_headers(
+    pub(crate) fn ws_request_headers<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         extra: &mut Vec<(String, String)>,
     ) -> Result<()> {
         let has = |n: &str| {
@@ -187,9 +180,9 @@ impl Transfer {
     }
 
     /// A final response to an upgrade request.
-    pub(crate) fn on_upgrade_response(
+    pub(crate) fn on_upgrade_response<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         head: &ResponseHead,
         now: Instant,
     ) -> Result<()> {
@@ -338,15 +331,23 @@ impl Transfer {
 
     /// The open WebSocket: deliver received chunks (callback model), flush the send queue, run
     /// the close handshake.
-    pub(super) fn on_ws(
+    pub(super) fn on_ws<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         now: Instant,
     ) -> Result<Next> {
-        if self.ws.is_none() || self.conn.is_none() {
+        let Some(ws) = self.ws.as_deref_mut() else {
             return Err(Error::from_kind(ErrorKind::Internal));
+        };
+        if self.conn.is_none() {
+            return Err(Error::from_kind(ErrorKind::Internal));
+        }
+        if !self.opts.ws.connect_only {
+            // The callbacks below may send: their session gets its queue storage here, from
+            // the pool (given back when drained), rather than through the callback's `Ctx`.
+            super::services::lend_send_buffer(core.bufs(), &mut ws.session);
         }
         // A chunk held back by a pause goes first.
         if !self.held.is_empty() && !self.ctl.recv_paused {
@@ -354,14 +355,14 @@ impl Transfer {
             let ws = self.ws.as_deref_mut().expect("checked");
             let meta = ws.held_meta.take();
             let flow = h.write(
-                &mut Ctx {
+                &mut Ctx::new(
                     core,
                     id,
-                    me: &mut self.ctl,
-                    info: &self.info,
-                    ws: Some(&mut ws.session),
-                    ws_meta: meta,
-                },
+                    &mut self.ctl,
+                    &self.info,
+                    Some(&mut ws.session),
+                    meta,
+                ),
                 &data,
             );
             match flow {
@@ -441,14 +442,14 @@ impl Transfer {
                 break;
             }
             let ws = self.ws.as_deref_mut().expect("checked");
-            h.ws_writable(&mut Ctx {
+            h.ws_writable(&mut Ctx::new(
                 core,
                 id,
-                me: &mut self.ctl,
-                info: &self.info,
-                ws: Some(&mut ws.session),
-                ws_meta: None,
-            });
+                &mut self.ctl,
+                &self.info,
+                Some(&mut ws.session),
+                None,
+            ));
             // What the callback queued goes out in this same step.
             self.ws_flush()?;
         }
@@ -480,9 +481,9 @@ impl Transfer {
     /// callback started a frame with [`WsHandle::start_frame`], in which case its bytes are that
     /// frame's payload. A return of 0 ends the upload, except right after a `start_frame`
     /// (zero-length frames are possible). Runs while the send queue has room.
-    fn ws_read_callback(
+    fn ws_read_callback<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
     ) -> Result<()> {
@@ -525,14 +526,14 @@ impl Transfer {
             let queued_before = ws.session.send_queue_len();
             let in_frame_before = ws.session.frame_in_progress().is_some();
             let r = h.read(
-                &mut Ctx {
-                    core: &mut *core,
+                &mut Ctx::new(
+                    &mut *core,
                     id,
-                    me: &mut self.ctl,
-                    info: &self.info,
-                    ws: Some(&mut ws.session),
-                    ws_meta: None,
-                },
+                    &mut self.ctl,
+                    &self.info,
+                    Some(&mut ws.session),
+                    None,
+                ),
                 &mut self.ubuf,
             );
             match r {
@@ -588,7 +589,7 @@ impl Transfer {
     /// within `timeout` closes with the configured code and fails with a timeout. Callback
     /// model: received bytes are the sign of life and a pong the answer; connect-only: see
     /// [`Transfer::ws_arrivals`].
-    fn ws_keepalive(&mut self, core: &mut Core, now: Instant) -> Result<Option<Next>> {
+    fn ws_keepalive<S: Services>(&mut self, core: &mut S, now: Instant) -> Result<Option<Next>> {
         let Some((interval, timeout)) = self.opts.ws.keepalive else {
             return Ok(None);
         };
@@ -620,7 +621,7 @@ impl Transfer {
                 Ok(Some(Next::Again))
             }
             None if ws.last_rx.checked_add(interval).is_some_and(|at| now >= at) => {
-                crate::multi::core::lend_send_buffer(&mut core.bufs, &mut ws.session);
+                super::services::lend_send_buffer(core.bufs(), &mut ws.session);
                 match ws.session.ping(b"curlew-keepalive") {
                     Ok(()) => ws.pong_deadline = now.checked_add(timeout),
                     // The queue is busy (a frame in progress or full): try again a bit later.
@@ -633,9 +634,9 @@ impl Transfer {
     }
 
     /// Callback model: decode and deliver. `Some(next)` when the transfer ended.
-    fn ws_receive(
+    fn ws_receive<S: Services>(
         &mut self,
-        core: &mut Core,
+        core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         now: Instant,
@@ -647,6 +648,12 @@ impl Transfer {
             }
             let conn = self.conn.as_deref_mut().expect("checked");
             let ws = self.ws.as_deref_mut().expect("checked");
+            if budget == 0 && ws.session.inflate_pending() {
+                // Inflated output counts against the step's budget too: a small compressed
+                // message of a huge size does not hold the loop (the rest comes next turn).
+                self.budget_spent = true;
+                return Ok(None);
+            }
             if conn.rend > conn.rpos || ws.session.inflate_pending() {
                 let (rpos, rend) = (conn.rpos, conn.rend);
                 let input = &mut conn.rbuf[rpos..rend];
@@ -657,6 +664,9 @@ impl Transfer {
                             h.debug(DebugKind::DataIn, chunk.payload);
                         }
                         self.info.size_download += chunk.payload.len() as u64;
+                        if chunk.meta.rsv1 && ws.session.deflate().is_some() {
+                            budget = budget.saturating_sub(chunk.payload.len());
+                        }
                         if meta.flags & PONG != 0 {
                             ws.pong_deadline = None;
                         }
@@ -715,14 +725,14 @@ impl Transfer {
                             continue;
                         }
                         let flow = h.write(
-                            &mut Ctx {
+                            &mut Ctx::new(
                                 core,
                                 id,
-                                me: &mut self.ctl,
-                                info: &self.info,
-                                ws: Some(&mut ws.session),
-                                ws_meta: Some(meta),
-                            },
+                                &mut self.ctl,
+                                &self.info,
+                                Some(&mut ws.session),
+                                Some(meta),
+                            ),
                             chunk.payload,
                         );
                         if flow == Flow::Pause {
@@ -757,7 +767,7 @@ impl Transfer {
                 return Ok(None);
             }
             if conn.rbuf.is_empty() {
-                conn.rbuf = core.bufs.take_rx();
+                conn.rbuf = core.bufs().take_rx();
             }
             match conn.fill() {
                 Ok(0) => {
@@ -821,7 +831,7 @@ impl Transfer {
         Ok(())
     }
 
-    fn ws_finish(&mut self, core: &mut Core, now: Instant, r: Result<()>) {
+    fn ws_finish<S: Services>(&mut self, core: &mut S, now: Instant, r: Result<()>) {
         if let Some(conn) = self.conn.take() {
             core.release(conn, false);
         }
