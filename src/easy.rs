@@ -167,7 +167,7 @@ impl Easy {
 
     /// Take the request body from [`Handler::read`] (`CURLOPT_UPLOAD` + `READFUNCTION`).
     /// With `Some(size)` it is sent with Content-Length, with `None` chunked. The method becomes
-    /// PUT unless one was set. Uploads of unknown size or more than [`EXPECT_100_THRESHOLD`]
+    /// PUT unless one was set. Uploads of unknown size or more than [`EXPECT_100_THRESHOLD`](crate::EXPECT_100_THRESHOLD)
     /// bytes send `Expect: 100-continue` (set the header to empty to turn that off).
     pub fn upload(&mut self, size: Option<u64>) -> &mut Self {
         self.x.opts.body = Body::Read(size);
@@ -182,7 +182,7 @@ impl Easy {
         self
     }
 
-    /// Most redirects to follow (`CURLOPT_MAXREDIRS`); default [`DEFAULT_MAX_REDIRECTS`].
+    /// Most redirects to follow (`CURLOPT_MAXREDIRS`); default [`DEFAULT_MAX_REDIRECTS`](crate::DEFAULT_MAX_REDIRECTS).
     pub fn max_redirects(&mut self, n: u32) -> &mut Self {
         self.x.opts.max_redirects = n;
         self
@@ -237,7 +237,7 @@ impl Easy {
     }
 
     /// The User-Agent header; `None` (the default, as in libcurl) sends none
-    /// (`CURLOPT_USERAGENT`). [`DEFAULT_USER_AGENT`] is what the `curlew` tool sends.
+    /// (`CURLOPT_USERAGENT`). [`DEFAULT_USER_AGENT`](crate::DEFAULT_USER_AGENT) is what the `curlew` tool sends.
     ///
     /// ```
     /// let mut easy = curlew::Easy::new("http://127.0.0.1/")?;
@@ -286,7 +286,7 @@ impl Easy {
     }
 
     /// How long to wait for `100 Continue` (`CURLOPT_EXPECT_100_TIMEOUT_MS`); default
-    /// [`DEFAULT_EXPECT_100_TIMEOUT`]. Zero sends the body without waiting, as in libcurl.
+    /// [`DEFAULT_EXPECT_100_TIMEOUT`](crate::DEFAULT_EXPECT_100_TIMEOUT). Zero sends the body without waiting, as in libcurl.
     pub fn expect_100_timeout(&mut self, t: Duration) -> &mut Self {
         self.x.opts.expect_100_timeout = clamp_duration(t);
         self
@@ -540,7 +540,7 @@ impl Easy {
     }
 
     /// Keepalive: send a ping after `interval` without a sign of life from the peer; if no
-    /// answer comes within `timeout`, close with [`DEFAULT_WS_KEEPALIVE_CLOSE_CODE`] (or the
+    /// answer comes within `timeout`, close with [`DEFAULT_WS_KEEPALIVE_CLOSE_CODE`](crate::DEFAULT_WS_KEEPALIVE_CLOSE_CODE) (or the
     /// code set with [`Easy::ws_keepalive_close_code`]) and fail with
     /// [`ErrorKind::OperationTimedout`]. `None` or a zero interval turns it off (the default); a
     /// zero `timeout` means the interval. The multi's timers

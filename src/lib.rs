@@ -32,7 +32,8 @@
 //!  app ── Easy/Handler ──► Multi (multi/: one owner, dirty set, timer heap, pool, mio)
 //!                            │ steps
 //!                            ▼
-//!                          transfer.rs (one state machine per transfer; one fn per state)
+//!                          transfer/ (one state machine per transfer; a file per stage;
+//!                            │         the multi reached only through its Services trait)
 //!                            │ bytes                    │ parse/encode
 //!                            ▼                          ▼
 //!                          transport/ (TCP, TLS)      proto/ (sans-IO: HTTP/1.1, WebSocket)

@@ -19,8 +19,8 @@
 //!   a new event, and TLS plaintext buffered inside rustls is never stranded. There is no
 //!   `epoll_ctl` per request, and a short read on a plain TCP socket ends the reading (the
 //!   kernel queue is empty and the next arrival is a new edge) instead of a read that only
-//!   says `WouldBlock`. A keep-alive GET costs one `writev`, one `recvfrom` and, shared by the
-//!   transfers ready at once, one `epoll_wait`: [`Multi::poll`](crate::Multi::poll) starts
+//!   says `WouldBlock`. A keep-alive GET costs one `writev`, one `recvfrom`, the checkout's
+//!   one-byte `MSG_PEEK` and, shared by the transfers ready at once, one `epoll_wait`: [`Multi::poll`](crate::Multi::poll) starts
 //!   the transfers added since the last call before it waits.
 //! - **Work proportional to readiness.** Only transfers named by an event, a timer or a
 //!   callback (the dirty set) are stepped in a turn; each receives at most
@@ -32,9 +32,10 @@
 //!   IP literals and `localhost` never reach them.
 //! - **Connection reuse.** Idle connections are pooled by (scheme class, host, port, TLS
 //!   settings). An idle pooled connection is closed as soon as its socket reports a hang-up
-//!   or stray bytes. On checkout, one drained by a short read and watched by the multi's own
-//!   edge-triggered poller is known to be open without a syscall; any other (e.g. in
-//!   `socket_action` mode) is probed with a one-byte `MSG_PEEK`. A request that fails on a reused connection
+//!   or stray bytes when the loop sees it, and every checkout probes it with a one-byte
+//!   `MSG_PEEK` whatever events were or were not seen (curl's `extract_if_dead`: bytes that
+//!   arrived while the application was not polling, a server's `408`, make it unusable). A
+//!   request that fails on a reused connection
 //!   before any response byte arrived is retried once on a new connection when its body can
 //!   be sent again.
 //! - **Idle costs nothing.** Receive buffers and WebSocket send-queue storage are lent by a
@@ -54,6 +55,18 @@
 //!   low speed, `Expect: 100-continue`, progress interval, WebSocket close wait, keepalive ping
 //!   and pong wait) is folded into one deadline per transfer (the earliest), kept in one binary
 //!   heap: the next deadline is O(1) to read, O(log n) to change.
+//! - **Who calls whom.** The application holds an [`Easy`](crate::Easy) or a
+//!   [`TransferId`](crate::TransferId); the [`Multi`](crate::Multi) (`src/multi/`) owns the
+//!   transfers, the pool and the poller, and steps a transfer when an event, a timer or a
+//!   callback marks it dirty. A transfer (`src/transfer/`: `connect`, `request`, `upload`,
+//!   `response`, `content`, `policy`, `timers`, `ws`) never names the multi: it asks for
+//!   connections, buffers, names and keys through the `Services` trait beside it, which the
+//!   multi implements (`src/multi/services.rs`), and its callbacks get a
+//!   [`Ctx`](crate::Ctx) that reaches the multi only through the `Host` trait. The sans-IO
+//!   [`proto`](crate::proto) layer (HTTP/1.1 framing and exchange, WebSocket codec and
+//!   session) is driven by the transfer; `transport` moves the bytes. Today a transfer still
+//!   holds its connection while it is busy; the connection layer (connections owned by the
+//!   multi, connecting as a filter chain) is the next step.
 //! - **One random source.** Every random value on the wire (the `Sec-WebSocket-Key` nonce,
 //!   every frame's masking key) comes from [`rng::SecureRng`](crate::rng::SecureRng): ChaCha20
 //!   keyed from the OS (`getrandom`), one per multi, keyed at its first use, and one per

@@ -7,7 +7,7 @@ impl WsSession {
     // ----- (C) commands ----------------------------------------------------
 
     /// Queues payload, with libcurl's `curl_ws_send` semantics and flag bits
-    /// ([`flags`](super::flags)); returns how many bytes of `data` were
+    /// ([`flags`](crate::proto::ws::flags)); returns how many bytes of `data` were
     /// accepted.
     ///
     /// * No data frame in progress: starts a frame whose type comes from
@@ -218,7 +218,7 @@ impl WsSession {
     /// Starts the closing handshake (§5.5.1, §7.1.2) with an optional status
     /// code and a UTF-8 reason of at most [`MAX_CLOSE_REASON`] bytes
     /// ([`SendError::TooLarge`]). The code must be valid on the wire
-    /// ([`is_valid_close_code`](super::is_valid_close_code)) and a reason
+    /// ([`is_valid_close_code`](crate::proto::ws::is_valid_close_code)) and a reason
     /// needs a code ([`SendError::InvalidArgument`]). Fails with
     /// [`SendError::Closed`] when a Close is already committed, including the
     /// automatic echo of the peer's Close.
