@@ -83,7 +83,7 @@ impl WsSession {
     /// return a chunk while consuming no input (`(0, Some(chunk))`): more
     /// inflated output of data already consumed. Without deflate (or in raw
     /// mode) it is exactly `handle_input`. See the
-    /// [module docs](self#permessage-deflate-rfc-7692) for the chunk
+    /// [module docs](crate::proto::ws::session#permessage-deflate-rfc-7692) for the chunk
     /// metadata of inflated messages.
     pub fn handle_input_into<'a>(
         &mut self,
