@@ -1,5 +1,6 @@
-//! [`TransferId`]: the name of a transfer in its multi, shared by the multi, the transfers and
-//! the callbacks' [`Ctx`](crate::Ctx) without any of them depending on another for it.
+//! [`TransferId`] and [`ConnId`]: the names of a transfer and of a connection in their multi,
+//! shared by the multi, the transfers and the callbacks' [`Ctx`](crate::Ctx) without any of
+//! them depending on another for it.
 
 /// Identifies a transfer inside its [`Multi`](crate::Multi). Copyable; a stale id (of a
 /// removed transfer) never reaches another transfer that reused the slot, because ids carry a
@@ -19,5 +20,22 @@ impl TransferId {
             index: v as u32,
             gen: (v >> 32) as u32,
         }
+    }
+}
+
+/// Identifies a connection in its multi's connection table. Like [`TransferId`] it carries a
+/// generation, so an id kept after its connection closed never names the connection that
+/// reused the slot.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ConnId {
+    pub(crate) index: u32,
+    pub(crate) gen: u32,
+}
+
+impl ConnId {
+    /// The poller token of the connection's socket.
+    #[inline]
+    pub(crate) fn token(self) -> usize {
+        self.index as usize
     }
 }

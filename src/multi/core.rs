@@ -28,6 +28,9 @@ use crate::transfer::{State, Transfer};
 use crate::transport::tls::TlsConfigs;
 use crate::transport::{BufPool, Conn, PoolKey};
 
+use super::conns::ConnTable;
+use crate::id::ConnId;
+
 /// Both ends of the command channel (the sender is cloned into each [`CommandSender`]).
 ///
 /// [`CommandSender`]: crate::multi::CommandSender
@@ -45,19 +48,9 @@ pub(crate) struct Slot {
     pub(crate) gen: u32,
     pub(crate) xfer: Option<Box<Transfer>>,
     pub(crate) handler: Option<Box<dyn Handler>>,
+    /// The connection the transfer is attached to (lent to it while it is stepped).
+    pub(crate) conn: Option<ConnId>,
 }
-
-/// Who owns a registered connection.
-pub(crate) enum ConnEntry {
-    /// In use by a transfer (the transfer holds the `Conn`).
-    Owned(TransferId),
-    /// In the pool (the pool holds the `Conn`).
-    Idle(Box<Conn>),
-}
-
-/// Default cap on idle connections kept in the pool (curl's `CURLMOPT_MAXCONNECTS` default is
-/// 4 × the number of added handles; a fixed cap is simpler to reason about).
-pub const DEFAULT_MAX_IDLE: usize = 256;
 
 /// Rounds of dirty-set processing per turn before returning to the poller (callbacks can keep
 /// marking each other dirty; this bounds the work of one turn).
@@ -66,21 +59,11 @@ const MAX_ROUNDS: usize = 8;
 pub(crate) struct Core {
     pub(crate) slots: Slab<Slot>,
     next_gen: u32,
-    pub(crate) conns: Slab<ConnEntry>,
-    /// Idle connections by key, most recently used last.
-    idle: HashMap<Arc<PoolKey>, Vec<usize>, KeyHash>,
-    idle_count: usize,
-    /// Open connections (active + idle + being connected) by key, and in total.
-    open_by_key: HashMap<Arc<PoolKey>, usize, KeyHash>,
-    open_total: usize,
-    pending: HashMap<Arc<PoolKey>, VecDeque<TransferId>, KeyHash>,
-    /// The key handed out last: transfers to the same origin share it (no allocation per
-    /// request).
-    last_key: Option<Arc<PoolKey>>,
+    /// Every connection, busy or idle, and the pool index over them.
+    pub(crate) conns: ConnTable,
+    /// Transfers waiting for a connection slot (over a limit), by origin.
+    pending: HashMap<Arc<PoolKey>, VecDeque<TransferId>>,
     pending_count: usize,
-    pub(crate) max_total: usize,
-    pub(crate) max_host: usize,
-    pub(crate) max_idle: usize,
     dirty: Vec<usize>,
     dirty_next: Vec<usize>,
     dirty_spare: Vec<usize>,
@@ -118,17 +101,9 @@ impl Core {
         Core {
             slots: Slab::new(),
             next_gen: 1,
-            conns: Slab::new(),
-            idle: HashMap::default(),
-            idle_count: 0,
-            open_by_key: HashMap::default(),
-            open_total: 0,
-            pending: HashMap::default(),
-            last_key: None,
+            conns: ConnTable::new(),
+            pending: HashMap::new(),
             pending_count: 0,
-            max_total: 0,
-            max_host: 0,
-            max_idle: DEFAULT_MAX_IDLE,
             dirty: Vec::new(),
             dirty_next: Vec::new(),
             dirty_spare: Vec::new(),
@@ -174,6 +149,7 @@ impl Core {
             gen,
             xfer: Some(xfer),
             handler: Some(handler),
+            conn: None,
         });
         self.running += 1;
         let id = TransferId {
@@ -222,24 +198,26 @@ impl Core {
             return Err(WsError::UnknownTransfer);
         }
         self.mark_dirty(id);
-        let Core { slots, bufs, .. } = self;
-        let x = slots
+        let Core {
+            slots, bufs, conns, ..
+        } = self;
+        let slot = slots
             .get_mut(id.index as usize)
-            .and_then(|s| s.xfer.as_deref_mut())
             .ok_or(WsError::UnknownTransfer)?;
+        let conn = slot.conn.and_then(|c| conns.get_mut(c));
+        let x = slot.xfer.as_deref_mut().ok_or(WsError::UnknownTransfer)?;
+        let mut conn = conn.filter(|_| x.opts.ws.connect_only);
         if let Some(ws) = x.ws.as_deref_mut() {
             lend_send_buffer(bufs, &mut ws.session);
             // Connect-only: `recv` reads from the socket itself; it gets a pooled buffer too
             // (the loop parks it again after its next step once drained).
-            if x.opts.ws.connect_only {
-                if let Some(c) = x.conn.as_deref_mut() {
-                    if c.rbuf.is_empty() {
-                        c.rbuf = bufs.take_rx();
-                    }
+            if let Some(c) = conn.as_deref_mut() {
+                if c.rbuf.is_empty() {
+                    c.rbuf = bufs.take_rx();
                 }
             }
         }
-        x.ws_handle().ok_or(WsError::NotWebSocket)
+        x.ws_handle(conn).ok_or(WsError::NotWebSocket)
     }
 
     pub(crate) fn pause(&mut self, id: TransferId, dir: Direction) -> bool {
@@ -258,10 +236,8 @@ impl Core {
         if self.ext.is_none() {
             return;
         }
-        let fd = self
-            .transfer(id)
-            .and_then(|x| x.conn.as_deref())
-            .map(Conn::fd);
+        let cid = self.slot(id).and_then(|s| s.conn);
+        let fd = cid.and_then(|c| self.conns.get_mut(c)).map(|c| c.fd());
         if let (Some(ext), Some(fd)) = (self.ext.as_deref_mut(), fd) {
             ext.mark(fd);
         }
@@ -384,6 +360,9 @@ impl Core {
         let (Some(mut x), Some(mut h)) = (slot.xfer.take(), slot.handler.take()) else {
             return;
         };
+        if let Some(cid) = slot.conn {
+            x.conn = self.conns.lend(cid);
+        }
         let id = TransferId {
             index: idx as u32,
             gen,
@@ -426,9 +405,11 @@ impl Core {
         if let (Some(ext), Some(c)) = (self.ext.as_deref_mut(), x.conn.as_deref_mut()) {
             ext.mark(c.fd());
         }
+        let conn = x.conn.take().and_then(|c| self.conns.give_back(c));
         let slot = &mut self.slots[idx];
         slot.xfer = Some(x);
         slot.handler = Some(h);
+        slot.conn = conn;
         if removed {
             return;
         }
@@ -459,10 +440,12 @@ impl Core {
         self.msgs.push_back(Message { id, result });
     }
 
-    fn put_back(&mut self, idx: usize, x: Box<Transfer>, h: Box<dyn Handler>) {
+    fn put_back(&mut self, idx: usize, mut x: Box<Transfer>, h: Box<dyn Handler>) {
+        let conn = x.conn.take().and_then(|c| self.conns.give_back(c));
         if let Some(slot) = self.slots.get_mut(idx) {
             slot.xfer = Some(x);
             slot.handler = Some(h);
+            slot.conn = conn;
         }
     }
 
@@ -493,7 +476,11 @@ impl Core {
             // caller sees `ctl.removed` and calls us again later.
             return None;
         };
+        let cid = slot.conn;
         self.slots.remove(id.index as usize);
+        if let Some(cid) = cid {
+            x.conn = self.conns.lend(cid);
+        }
         if !x.reported {
             self.running -= 1;
             x.abandon(self);
@@ -513,87 +500,41 @@ impl Core {
         self.serial - 1
     }
 
-    /// The pool key for an origin; the same `Arc` as last time when the origin repeats.
-    pub(crate) fn pool_key(
-        &mut self,
-        tls: bool,
-        host: &str,
-        port: u16,
-        tls_id: u64,
-    ) -> Arc<PoolKey> {
-        if let Some(k) = &self.last_key {
-            if k.tls == tls
-                && k.port == port
-                && k.tls_id == tls_id
-                && (k.host == host || k.host.eq_ignore_ascii_case(host))
-            {
-                return k.clone();
-            }
-        }
-        let k = Arc::new(PoolKey::new(tls, host.to_ascii_lowercase(), port, tls_id));
-        self.last_key = Some(k.clone());
-        k
-    }
-
     /// Get a pooled connection, or the right to open one, or wait.
     pub(crate) fn checkout(&mut self, key: &Arc<PoolKey>, fresh: bool, id: TransferId) -> Checkout {
         if !fresh {
-            while let Some(tok) = self.idle.get_mut(key).and_then(Vec::pop) {
-                self.idle_count -= 1;
-                let entry = std::mem::replace(&mut self.conns[tok], ConnEntry::Owned(id));
-                let ConnEntry::Idle(mut conn) = entry else {
-                    continue;
-                };
+            while let Some(conn) = self.conns.take_idle(key, id) {
                 // Probed at every checkout (curl's `extract_if_dead`), whatever events were or
                 // were not seen: bytes that arrived while the application was not polling (a
                 // server's `408` or close on the idle connection) have raised no event yet.
                 // What remains is the instant between this probe and the request reaching
                 // the server: the retry on a reused connection covers that race.
+                let mut conn = conn;
                 if conn.is_alive() {
                     return Checkout::Reused(conn);
                 }
                 self.close_conn(conn);
             }
         }
-        let host_ok =
-            self.max_host == 0 || self.open_by_key.get(key).copied().unwrap_or(0) < self.max_host;
-        let mut total_ok = self.max_total == 0 || self.open_total < self.max_total;
-        if host_ok && !total_ok && self.idle_count > 0 {
-            // Make room by closing an idle connection to another host (curl does the same).
-            if let Some(tok) = self.idle.iter_mut().find_map(|(_, v)| {
-                if v.is_empty() {
-                    None
-                } else {
-                    Some(v.remove(0))
+        match self.conns.charge(key) {
+            Some(evicted) => {
+                if let Some(c) = evicted {
+                    self.close_unregistered(c);
                 }
-            }) {
-                self.idle_count -= 1;
-                if let ConnEntry::Idle(conn) = self.conns.remove(tok) {
-                    self.close_unregistered(conn);
-                }
-                total_ok = true;
+                Checkout::New
+            }
+            None => {
+                self.pending.entry(key.clone()).or_default().push_back(id);
+                self.pending_count += 1;
+                Checkout::Wait
             }
         }
-        if host_ok && total_ok {
-            *self.open_by_key.entry(key.clone()).or_insert(0) += 1;
-            self.open_total += 1;
-            return Checkout::New;
-        }
-        self.pending.entry(key.clone()).or_default().push_back(id);
-        self.pending_count += 1;
-        Checkout::Wait
     }
 
     /// Give back a connection right obtained with [`Checkout::New`] that never became a
     /// pooled connection (connect failed, transfer cancelled, connection closed).
     pub(crate) fn release_slot(&mut self, key: &Arc<PoolKey>) {
-        if let Some(n) = self.open_by_key.get_mut(key) {
-            *n -= 1;
-            if *n == 0 {
-                self.open_by_key.remove(key);
-            }
-        }
-        self.open_total = self.open_total.saturating_sub(1);
+        self.conns.uncharge(key);
         self.wake_pending(Some(key));
     }
 
@@ -628,20 +569,22 @@ impl Core {
         }
     }
 
-    /// Register a new connection with the poller; edge-triggered, both directions, once.
+    /// Give a new connection its place in the table, attached and lent to `owner`, and
+    /// register its socket with the poller; edge-triggered, both directions, once.
     pub(crate) fn register(&mut self, conn: &mut Conn, owner: TransferId) -> io::Result<()> {
-        let tok = self.conns.insert(ConnEntry::Owned(owner));
-        conn.token = tok;
+        let cid = self.conns.insert_lent(owner);
+        conn.id = Some(cid);
         let interest = Interest::READABLE | Interest::WRITABLE;
         if let Some(ext) = self.ext.as_deref_mut() {
-            ext.add(conn.fd(), tok);
+            ext.add(conn.fd(), cid.token());
             conn.registered = Some(interest);
             return Ok(());
         }
         conn.short_read_ok = true;
-        if let Err(e) = self.registry.register(conn.source(), Token(tok), interest) {
-            self.conns.remove(tok);
-            conn.token = usize::MAX;
+        let tok = Token(cid.token());
+        if let Err(e) = self.registry.register(conn.source(), tok, interest) {
+            self.conns.remove(cid);
+            conn.id = None;
             return Err(e);
         }
         conn.registered = Some(interest);
@@ -650,6 +593,9 @@ impl Core {
 
     /// Stop watching a connection's socket (it is about to be closed).
     fn deregister(&mut self, conn: &mut Conn) {
+        if conn.registered.take().is_none() {
+            return;
+        }
         match self.ext.as_deref_mut() {
             Some(ext) => ext.remove(conn.fd()),
             None => {
@@ -661,13 +607,14 @@ impl Core {
     /// Forget a connection attempt that failed (it holds no slot of its own).
     #[allow(clippy::boxed_local)] // the caller's connection is boxed; no point unboxing it
     pub(crate) fn drop_attempt(&mut self, mut conn: Box<Conn>) {
-        if conn.token != usize::MAX && self.conns.contains(conn.token) {
-            self.deregister(&mut conn);
-            self.conns.remove(conn.token);
+        self.deregister(&mut conn);
+        if let Some(cid) = conn.id.take() {
+            self.conns.remove(cid);
         }
     }
 
-    /// A transfer is done with its connection.
+    /// A transfer is done with its (lent) connection: to the pool when `reusable`, else
+    /// closed.
     pub(crate) fn release(&mut self, mut conn: Box<Conn>, reusable: bool) {
         if !reusable || conn.no_reuse {
             self.close_conn(conn);
@@ -676,43 +623,27 @@ impl Core {
         conn.uses += 1;
         self.bufs.park_rx(&mut conn);
         let key = conn.key.clone();
-        let tok = conn.token;
-        if self.idle_count >= self.max_idle {
-            // Evict the oldest idle connection of any host.
-            if let Some(old) = self.idle.iter_mut().find_map(|(_, v)| {
-                if v.is_empty() {
-                    None
-                } else {
-                    Some(v.remove(0))
-                }
-            }) {
-                self.idle_count -= 1;
-                if let ConnEntry::Idle(c) = self.conns.remove(old) {
-                    self.close_unregistered(c);
-                }
+        if self.conns.idle_full() {
+            if let Some(old) = self.conns.evict_idle() {
+                self.close_unregistered(old);
             }
         }
         if let Some(ext) = self.ext.as_deref_mut() {
             ext.mark(conn.fd());
         }
-        self.conns[tok] = ConnEntry::Idle(conn);
-        self.idle.entry(key.clone()).or_default().push(tok);
-        self.idle_count += 1;
+        self.conns.park_idle(conn);
         self.wake_pending(Some(&key));
     }
 
-    /// Close a connection whose table entry still exists.
+    /// Close a connection (lent or idle, its table entry possibly still there).
     pub(crate) fn close_conn(&mut self, mut conn: Box<Conn>) {
-        self.deregister(&mut conn);
-        if self.conns.contains(conn.token) {
-            self.conns.remove(conn.token);
+        if let Some(cid) = conn.id.take() {
+            self.conns.remove(cid);
         }
-        conn.close();
-        let key = conn.key.clone();
-        drop(conn);
-        self.release_slot(&key);
+        self.close_unregistered(conn);
     }
 
+    /// Close a connection that is already out of the table.
     fn close_unregistered(&mut self, mut conn: Box<Conn>) {
         self.deregister(&mut conn);
         conn.close();
@@ -736,6 +667,7 @@ impl Core {
     /// Connection `tok` is readable and/or writable; `closed`: the peer hung up or the socket
     /// failed (read to EOF); `arrived`: the event says bytes came in (a sign of life for the
     /// keepalive of a connect-only WebSocket; not said of a mere "try both directions").
+    /// The connection takes the readiness; the transfer attached to it is marked dirty.
     pub(crate) fn on_ready(
         &mut self,
         tok: usize,
@@ -744,40 +676,26 @@ impl Core {
         closed: bool,
         arrived: bool,
     ) {
-        let Some(entry) = self.conns.get_mut(tok) else {
+        let Some(slot) = self.conns.by_token_mut(tok) else {
             return;
         };
-        match entry {
-            ConnEntry::Owned(id) => {
-                let id = *id;
-                if let Some(x) = self.transfer_mut(id) {
-                    if let Some(c) = x.conn.as_deref_mut() {
-                        if c.token == tok {
-                            c.readable |= readable;
-                            c.arrived |= arrived;
-                            c.read_closed |= closed;
-                            c.writable |= writable;
-                        }
-                    }
-                    self.mark_dirty(id);
+        let user = slot.user;
+        let Some(c) = slot.conn.as_deref_mut() else {
+            return;
+        };
+        c.readable |= readable;
+        c.arrived |= arrived;
+        c.read_closed |= closed;
+        c.writable |= writable;
+        match user {
+            Some(id) => self.mark_dirty(id),
+            // The server closed (or wrote to) an idle connection: it is no longer usable.
+            None if readable && !c.is_alive() => {
+                if let Some(c) = self.conns.remove_idle(tok) {
+                    self.close_unregistered(c);
                 }
             }
-            ConnEntry::Idle(conn) => {
-                // The server closed (or wrote to) an idle connection: it is no longer usable.
-                if readable {
-                    let alive = conn.is_alive();
-                    if !alive {
-                        let key = conn.key.clone();
-                        if let Some(v) = self.idle.get_mut(&key) {
-                            v.retain(|&t| t != tok);
-                        }
-                        self.idle_count -= 1;
-                        if let ConnEntry::Idle(c) = self.conns.remove(tok) {
-                            self.close_unregistered(c);
-                        }
-                    }
-                }
-            }
+            None => {}
         }
     }
 
@@ -787,18 +705,16 @@ impl Core {
         if tok == INTERNAL {
             return SocketWhat::In;
         }
-        match self.conns.get(tok) {
-            Some(ConnEntry::Idle(_)) => SocketWhat::In,
-            Some(ConnEntry::Owned(id)) => match self.transfer(*id) {
-                Some(x) => match x.conn.as_deref() {
-                    Some(c) if c.token == tok => {
-                        External::interest(!x.ctl.recv_paused, !c.writable)
-                    }
-                    _ => SocketWhat::InOut,
-                },
+        let Some(slot) = self.conns.by_token(tok) else {
+            return SocketWhat::Remove;
+        };
+        match (slot.user, slot.conn.as_deref()) {
+            (None, _) => SocketWhat::In,
+            (Some(id), Some(c)) => match self.transfer(id) {
+                Some(x) => External::interest(!x.ctl.recv_paused, !c.writable),
                 None => SocketWhat::InOut,
             },
-            None => SocketWhat::Remove,
+            (Some(_), None) => SocketWhat::InOut,
         }
     }
 
@@ -832,62 +748,11 @@ impl Core {
 
     /// Counts for tests and the demo: (open, idle).
     pub(crate) fn conn_counts(&self) -> (usize, usize) {
-        (self.open_total, self.idle_count)
+        self.conns.counts()
     }
 }
 
 #[allow(dead_code)]
 fn _assert_send(m: Multi) -> impl Send {
     m
-}
-
-/// The pool maps' hasher: FxHash-style multiply-rotate over the key's few bytes. The keys are
-/// origins the application asked for (or redirects it allowed, bounded in number), so a
-/// DoS-resistant SipHash buys nothing on this per-request path.
-type KeyHash = std::hash::BuildHasherDefault<KeyHasher>;
-
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl KeyHasher {
-    const K: u64 = 0xf135_7aea_2e62_a9c5;
-
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(Self::K);
-    }
-}
-
-impl std::hash::Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut b = [0u8; 8];
-            b[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u16(&mut self, i: u16) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0.rotate_left(26)
-    }
 }

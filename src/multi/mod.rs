@@ -24,6 +24,7 @@ use crate::error::Error;
 use crate::info::TransferInfo;
 
 pub(crate) mod command;
+mod conns;
 pub(crate) mod core;
 pub mod external;
 mod services;
@@ -428,14 +429,14 @@ impl Multi {
     /// Most connections open at once, all hosts together; 0 = no limit
     /// (`CURLMOPT_MAX_TOTAL_CONNECTIONS`). Transfers over the limit wait their turn.
     pub fn set_max_total_connections(&mut self, n: usize) -> &mut Self {
-        self.core.max_total = n;
+        self.core.conns.max_total = n;
         self
     }
 
     /// Most connections open at once to one host (scheme, host, port, TLS settings); 0 = no
     /// limit (`CURLMOPT_MAX_HOST_CONNECTIONS`). Transfers over the limit wait their turn.
     pub fn set_max_host_connections(&mut self, n: usize) -> &mut Self {
-        self.core.max_host = n;
+        self.core.conns.max_host = n;
         self
     }
 
@@ -443,7 +444,7 @@ impl Multi {
     /// [`DEFAULT_MAX_IDLE`], which zero also means (as in libcurl, where 0 is the default
     /// size). To keep none, use [`Easy::forbid_reuse`](crate::Easy::forbid_reuse).
     pub fn set_max_idle_connections(&mut self, n: usize) -> &mut Self {
-        self.core.max_idle = if n == 0 { DEFAULT_MAX_IDLE } else { n };
+        self.core.conns.max_idle = if n == 0 { DEFAULT_MAX_IDLE } else { n };
         self
     }
 
@@ -453,4 +454,4 @@ impl Multi {
     }
 }
 
-pub use self::core::DEFAULT_MAX_IDLE;
+pub use self::conns::DEFAULT_MAX_IDLE;

@@ -22,7 +22,7 @@ use super::core::{Core, Deferred};
 
 impl Services for Core {
     fn pool_key(&mut self, tls: bool, host: &str, port: u16, tls_id: u64) -> Arc<PoolKey> {
-        Core::pool_key(self, tls, host, port, tls_id)
+        self.conns.pool_key(tls, host, port, tls_id)
     }
     fn checkout(&mut self, key: &Arc<PoolKey>, fresh: bool, id: TransferId) -> Checkout {
         Core::checkout(self, key, fresh, id)

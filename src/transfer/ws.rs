@@ -23,7 +23,7 @@ use crate::proto::ws::session::SendError;
 use crate::proto::ws::session::{AbnormalClosure, CloseState, WsConfig, WsSession};
 use crate::proto::ws::{deflate, handshake, ProtocolError};
 use crate::transfer::STEP_RECV_BUDGET;
-use crate::transport::BufPool;
+use crate::transport::{BufPool, Conn};
 use crate::ws::{WsFrame, WsHandle};
 use crate::ws::{BINARY, CONT, PONG, TEXT};
 
@@ -296,17 +296,14 @@ impl Transfer {
     }
 
     /// A borrowed handle on this transfer's session (and, in connect-only mode, its connection
-    /// and, once the multi ended the transfer after the upgrade, how it ended).
-    pub(crate) fn ws_handle(&mut self) -> Option<WsHandle<'_>> {
+    /// `conn` from the multi's table and, once the multi ended the transfer after the upgrade,
+    /// how it ended).
+    pub(crate) fn ws_handle<'a>(&'a mut self, conn: Option<&'a mut Conn>) -> Option<WsHandle<'a>> {
         /// What an ended callback-model transfer answers once its result was reported.
         static ENDED: Result<()> = Ok(());
         let connect_only = self.opts.ws.connect_only;
         let Transfer {
-            ws,
-            conn,
-            result,
-            state,
-            ..
+            ws, result, state, ..
         } = self;
         let ws = ws.as_deref_mut()?;
         if !connect_only {
@@ -322,7 +319,7 @@ impl Transfer {
         }
         Some(WsHandle {
             session: &mut ws.session,
-            conn: conn.as_deref_mut(),
+            conn,
             meta: None,
             // The completion reported at the upgrade took the result: one there now is the end.
             ended: result.as_ref(),

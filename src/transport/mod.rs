@@ -23,6 +23,7 @@ use mio::net::TcpStream;
 use mio::Interest;
 
 use crate::error::{Error, ErrorKind};
+use crate::id::ConnId;
 use crate::proto::http1::ResponseParser;
 
 pub(crate) mod tls;
@@ -51,7 +52,8 @@ pub(crate) enum Phase {
     Ready,
 }
 
-/// One connection, owned by a transfer while in use and by the pool while idle.
+/// One connection, owned by the multi's connection table and lent to its transfer while that
+/// transfer is stepped.
 pub(crate) struct Conn {
     pub(crate) stream: Stream,
     pub(crate) phase: Phase,
@@ -71,8 +73,9 @@ pub(crate) struct Conn {
     /// (EPOLLRDHUP): a short read may then skip the `WouldBlock` read. Not with `socket_action`,
     /// where the application's loop may not report hang-ups.
     pub(crate) short_read_ok: bool,
-    /// The reactor token (index in the multi's connection table).
-    pub(crate) token: usize,
+    /// Its place in the multi's connection table (`None` until registered); the poller token
+    /// is derived from it.
+    pub(crate) id: Option<ConnId>,
     /// Pool key: scheme class, host, port, TLS config id.
     pub(crate) key: Arc<PoolKey>,
     /// Receive buffer: bytes `rbuf[rpos..rend]` are read but not yet consumed.
@@ -229,7 +232,7 @@ impl Conn {
             writable: false,
             registered: None,
             short_read_ok: false,
-            token: usize::MAX,
+            id: None,
             key,
             rbuf: Vec::new(),
             rbuf_max: RECV_BUFFER_MAX,
