@@ -12,7 +12,7 @@ use std::io;
 
 use crate::proto::ws::session::{SendError, WsSession};
 use crate::proto::ws::FrameMeta;
-use crate::transport::Conn;
+use crate::transport::{BufPool, Conn, Pull};
 
 pub use crate::proto::ws::flags::{BINARY, CLOSE, CONT, OFFSET, PING, PONG, TEXT};
 pub use crate::proto::ws::DeflateConfig;
@@ -323,8 +323,12 @@ impl WsHandle<'_> {
                     continue;
                 }
             }
-            match conn.fill() {
-                Ok(0) => {
+            // The application asks: try the socket whatever the multi's last event said (the
+            // application's own loop may know better). No budget: this read is the caller's.
+            conn.readable = true;
+            let mut unbounded = usize::MAX;
+            match conn.pull(&mut BufPool::default(), &mut unbounded) {
+                Pull::Eof => {
                     return match self.session.handle_eof() {
                         Ok(()) => Err(WsError::Closed),
                         Err(e) => Err(WsError::Io(io::Error::new(
@@ -333,13 +337,10 @@ impl WsHandle<'_> {
                         ))),
                     }
                 }
-                Ok(_) => {
-                    // A sign of life for the keepalive, which does not see this read.
-                    conn.arrived = true;
-                    continue;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(WsError::WouldBlock),
-                Err(e) => return Err(WsError::Io(e)),
+                // A sign of life for the keepalive, which does not see this read.
+                Pull::Data => conn.arrived = true,
+                Pull::Idle | Pull::Spent => return Err(WsError::WouldBlock),
+                Pull::Failed(e) => return Err(WsError::Io(e)),
             }
         }
     }

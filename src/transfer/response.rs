@@ -16,7 +16,7 @@ use crate::proto::http1::{
     BodyDecoder, BodyKind, ContentCoding, Decoded, ExchangeError, HeadEvent, ParseError, RecvPhase,
     ResponseHead, SendPhase, Version,
 };
-use crate::transport::tls;
+use crate::transport::{tls, Pull};
 
 use super::content;
 use super::policy::is_conn_failure;
@@ -108,35 +108,27 @@ impl Transfer {
             let Some(conn) = self.conn.as_mut() else {
                 return Ok(Next::Yield);
             };
-            if !conn.readable {
-                return Ok(Next::Yield);
-            }
-            if budget == 0 {
-                self.budget_spent = true;
-                return Ok(Next::Yield);
-            }
-            if conn.rbuf.is_empty() {
-                conn.rbuf = core.bufs().take_rx();
-            }
             conn.rbuf_max = if self.exchange.recv_phase() == RecvPhase::Head {
                 // The longest head allowed must fit whatever the buffer size.
                 (self.opts.buffer_size).max(self.opts.limits.max_header_bytes.next_power_of_two())
             } else {
                 self.opts.buffer_size
             };
-            match conn.fill() {
-                Ok(0) => return self.on_eof(core, h, now),
-                Ok(n) => {
-                    budget = budget.saturating_sub(n);
+            match conn.pull(core.bufs(), &mut budget) {
+                Pull::Data => {
                     if !self.got_bytes {
                         self.got_bytes = true;
                         self.info.starttransfer_time =
                             now.saturating_duration_since(self.started.unwrap_or(now));
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Next::Yield),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
+                Pull::Eof => return self.on_eof(core, h, now),
+                Pull::Idle => return Ok(Next::Yield),
+                Pull::Spent => {
+                    self.budget_spent = true;
+                    return Ok(Next::Yield);
+                }
+                Pull::Failed(e) => {
                     if !self.got_bytes && self.can_retry(h) {
                         return self.retry(core, h, recv_error(e));
                     }

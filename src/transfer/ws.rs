@@ -23,7 +23,7 @@ use crate::proto::ws::session::SendError;
 use crate::proto::ws::session::{AbnormalClosure, CloseState, WsConfig, WsSession};
 use crate::proto::ws::{deflate, handshake, ProtocolError};
 use crate::transfer::STEP_RECV_BUDGET;
-use crate::transport::{BufPool, Conn};
+use crate::transport::{BufPool, Conn, Pull};
 use crate::ws::{WsFrame, WsHandle};
 use crate::ws::{BINARY, CONT, PONG, TEXT};
 
@@ -756,18 +756,9 @@ impl Transfer {
                 }
             }
             let conn = self.conn.as_deref_mut().expect("checked");
-            if !conn.readable {
-                return Ok(None);
-            }
-            if budget == 0 {
-                self.budget_spent = true;
-                return Ok(None);
-            }
-            if conn.rbuf.is_empty() {
-                conn.rbuf = core.bufs().take_rx();
-            }
-            match conn.fill() {
-                Ok(0) => {
+            match conn.pull(core.bufs(), &mut budget) {
+                Pull::Data => self.ws.as_deref_mut().expect("checked").last_rx = now,
+                Pull::Eof => {
                     let ws = self.ws.as_deref_mut().expect("checked");
                     let r = ws.session.handle_eof().map_err(|e| {
                         Error::new(
@@ -778,13 +769,12 @@ impl Transfer {
                     self.ws_finish(core, now, r);
                     return Ok(Some(Next::Again));
                 }
-                Ok(n) => {
-                    budget = budget.saturating_sub(n);
-                    self.ws.as_deref_mut().expect("checked").last_rx = now;
+                Pull::Idle => return Ok(None),
+                Pull::Spent => {
+                    self.budget_spent = true;
+                    return Ok(None);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
+                Pull::Failed(e) => {
                     return Err(Error::new(ErrorKind::RecvError, e.to_string()).with_source(e))
                 }
             }

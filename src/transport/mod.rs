@@ -98,6 +98,21 @@ pub(crate) struct Conn {
     pub(crate) parser: Option<ResponseParser>,
 }
 
+/// What [`Conn::pull`] got.
+#[derive(Debug)]
+pub(crate) enum Pull {
+    /// New bytes are buffered.
+    Data,
+    /// The peer closed its side (end of stream).
+    Eof,
+    /// Nothing to read until the next readiness event.
+    Idle,
+    /// The step's receive budget is spent: yield to the other transfers.
+    Spent,
+    /// The read failed.
+    Failed(io::Error),
+}
+
 /// What makes two connections interchangeable (curl's connection-reuse match).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PoolKey {
@@ -287,7 +302,7 @@ impl Conn {
     /// and `rend` the end of the valid bytes. It starts at [`RECV_BUFFER_MIN`] and doubles while
     /// reads keep filling it, up to `rbuf_max` ([`RECV_BUFFER_MAX`] by default) (a 16 KiB buffer halves libcurl's rate
     /// on 100 KiB bodies).
-    pub(crate) fn fill(&mut self) -> io::Result<usize> {
+    fn fill(&mut self) -> io::Result<usize> {
         if self.rbuf.is_empty() {
             self.rbuf = vec![0; RECV_BUFFER_MIN];
         }
@@ -339,6 +354,34 @@ impl Conn {
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// The crate's one read from a connection: every reader (a response, an open WebSocket
+    /// in the callback model, a connect-only WebSocket's `recv`) pulls through here. Reads
+    /// once into the receive buffer (taking one from `bufs` if it has none) when the socket
+    /// may have bytes and the step's `budget` is not spent, retrying an interrupted read.
+    pub(crate) fn pull(&mut self, bufs: &mut BufPool, budget: &mut usize) -> Pull {
+        if !self.readable {
+            return Pull::Idle;
+        }
+        if *budget == 0 {
+            return Pull::Spent;
+        }
+        if self.rbuf.is_empty() {
+            self.rbuf = bufs.take_rx();
+        }
+        loop {
+            return match self.fill() {
+                Ok(0) => Pull::Eof,
+                Ok(n) => {
+                    *budget = budget.saturating_sub(n);
+                    Pull::Data
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Pull::Idle,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => Pull::Failed(e),
+            };
         }
     }
 
