@@ -2,7 +2,6 @@
 //! (`Resolving`), and the address walk with TCP and TLS (`Connecting`), with curl's messages
 //! when every address failed.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::services::{Checkout, Services};
@@ -10,9 +9,16 @@ use crate::dns::Answer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
 use crate::id::TransferId;
-use crate::transport::{tls, Conn, Phase, Stream};
+use crate::transport::connector::Connector;
+use crate::transport::{tls, Phase};
 
-use super::{Next, State, Transfer, CONNECT_ATTEMPT_MAX};
+use super::{Next, State, Transfer};
+
+/// A state that should hold data did not (a bug, not a peer's doing).
+#[cold]
+fn internal() -> Error {
+    Error::from_kind(ErrorKind::Internal)
+}
 
 impl Transfer {
     // ----- Init --------------------------------------------------------------------------
@@ -62,7 +68,16 @@ impl Transfer {
             }
             Checkout::New => {
                 self.deadline_connect = Some(now + self.opts.connect_timeout);
-                self.slot_key = Some(key);
+                // The slot is this transfer's from here: a failure below gives it back.
+                self.slot_key = Some(key.clone());
+                let tls = match target!(self).scheme.is_tls() {
+                    true => Some((
+                        core.tls().get(&self.opts.tls)?.1,
+                        tls::server_name(&target!(self).host)?,
+                    )),
+                    false => None,
+                };
+                self.connector = Some(Box::new(Connector::new(key, tls)));
                 self.info.reused = false;
                 match core.resolver().resolve(
                     &target!(self).host,
@@ -92,28 +107,20 @@ impl Transfer {
     /// The resolver answered.
     pub(crate) fn on_resolved(&mut self, answer: Answer, now: Instant) {
         self.info.namelookup_time = now.saturating_duration_since(self.started.unwrap_or(now));
-        match answer {
-            Ok(addrs) => {
-                self.addrs = Some(addrs);
-                self.next_addr = 0;
-                self.last_connect_error = None;
-                self.state = State::Connecting;
-            }
-            Err(msg) => {
-                // Reported by the Connecting step so that the failure path is the same.
-                self.addrs = Some(Arc::from([]));
-                self.last_connect_error = Some(Error::new(
-                    ErrorKind::CouldntResolveHost,
-                    // Display reads "could not resolve host: HOST: why".
-                    if msg.starts_with(target!(self).host.as_str()) {
-                        msg
-                    } else {
-                        format!("{}: {msg}", target!(self).host)
-                    },
-                ));
-                self.state = State::Connecting;
-            }
+        let answer = answer.map_err(|msg| {
+            // Display reads "could not resolve host: HOST: why".
+            let msg = if msg.starts_with(target!(self).host.as_str()) {
+                msg
+            } else {
+                format!("{}: {msg}", target!(self).host)
+            };
+            Error::new(ErrorKind::CouldntResolveHost, msg)
+        });
+        // A failure is reported by the Connecting step so that the failure path is the same.
+        if let Some(c) = self.connector.as_deref_mut() {
+            c.resolved(answer);
         }
+        self.state = State::Connecting;
     }
 
     // ----- Connecting ----------------------------------------------------------------------
@@ -127,66 +134,15 @@ impl Transfer {
     ) -> Result<Next> {
         loop {
             if self.conn.is_none() {
-                let addrs = self.addrs.clone().unwrap_or_else(|| Arc::from([]));
-                let Some(&addr) = addrs.get(self.next_addr) else {
-                    return Err(self.connect_failed(now));
-                };
-                self.next_addr += 1;
-                self.text(h, || format!("Trying {addr}..."));
-                let tcp = match Stream::tcp(addr) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        self.last_connect_error = Some(
-                            Error::new(ErrorKind::CouldntConnect, format!("{addr}: {e}"))
-                                .with_source(e),
-                        );
-                        continue;
-                    }
-                };
-                let stream = if target!(self).scheme.is_tls() {
-                    let (_, cfg) = core.tls().get(&self.opts.tls)?;
-                    Stream::new_tls(tcp, tls::connect(cfg, &target!(self).host)?)
-                } else {
-                    Stream::Tcp(tcp)
-                };
-                let key = self
-                    .slot_key
-                    .clone()
-                    .ok_or_else(|| Error::from_kind(ErrorKind::Internal))?;
-                let serial = core.next_serial();
-                let mut conn = Box::new(Conn::new(stream, addr, key, serial));
-                core.register(&mut conn, id)
-                    .map_err(|e| Error::new(ErrorKind::CouldntConnect, e.to_string()))?;
-                let left = addrs.len() - self.next_addr;
-                let remaining = self
-                    .deadline_connect
-                    .map(|d| d.saturating_duration_since(now))
-                    .unwrap_or(CONNECT_ATTEMPT_MAX);
-                let per = if left > 0 {
-                    (remaining / (left as u32 + 1)).min(CONNECT_ATTEMPT_MAX)
-                } else {
-                    remaining
-                };
-                self.deadline_attempt = Some(now + per);
-                self.conn = Some(conn);
+                self.open_attempt(core, id, h, now)?;
+                continue;
             }
-            let conn = self.conn.as_mut().expect("set above");
+            let conn = self.conn.as_deref_mut().ok_or_else(internal)?;
             let before = conn.phase;
             match conn.connect_step() {
                 Ok(ready) => {
                     if before == Phase::TcpConnecting && conn.phase != Phase::TcpConnecting {
-                        self.info.connect_time =
-                            now.saturating_duration_since(self.started.unwrap_or(now));
-                        self.info.local_addr = conn.local;
-                        self.info.remote_addr = Some(conn.remote);
-                        self.info.num_connects += 1;
-                        // The per-address deadline is for TCP only; the TLS handshake runs
-                        // under the connect timeout (a slow handshake is not a bad address).
-                        self.deadline_attempt = None;
-                        let (serial, remote) = (conn.serial, conn.remote);
-                        self.text(h, || {
-                            format!("Connected to {} ({remote}) #{serial}", target!(self).host)
-                        });
+                        self.on_tcp_connected(h, now);
                     }
                     if !ready {
                         return Ok(Next::Yield);
@@ -196,17 +152,18 @@ impl Transfer {
                             now.saturating_duration_since(self.started.unwrap_or(now));
                         self.text(h, || "TLS handshake done".into());
                     }
-                    self.deadline_attempt = None;
+                    self.connector = None;
                     self.begin_request(core, h, now)?;
                     return Ok(Next::Again);
                 }
                 Err(e) => {
-                    let c = self.conn.take().expect("set above");
+                    let c = self.conn.take().ok_or_else(internal)?;
                     let tcp_phase = c.phase == Phase::TcpConnecting;
                     core.drop_attempt(c);
                     if tcp_phase && e.kind() == ErrorKind::CouldntConnect {
                         self.text(h, || format!("connect failed: {e}"));
-                        self.last_connect_error = Some(e);
+                        let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
+                        connector.attempt_failed(e);
                         continue;
                     }
                     return Err(e);
@@ -215,10 +172,58 @@ impl Transfer {
         }
     }
 
+    /// Open and register a socket to the next address (a socket that cannot even be made
+    /// counts as a failed attempt); every address failed: the transfer fails.
+    fn open_attempt<S: Services>(
+        &mut self,
+        core: &mut S,
+        id: TransferId,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Result<()> {
+        let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
+        let Some(addr) = connector.next_addr() else {
+            return Err(self.connect_failed(now));
+        };
+        self.text(h, || format!("Trying {addr}..."));
+        let serial = core.next_serial();
+        let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
+        match connector.open(addr, serial, now, self.deadline_connect) {
+            Ok(mut conn) => {
+                core.register(&mut conn, id)
+                    .map_err(|e| Error::new(ErrorKind::CouldntConnect, e.to_string()))?;
+                self.conn = Some(conn);
+            }
+            Err(e) => connector.attempt_failed(e),
+        }
+        Ok(())
+    }
+
+    /// The TCP connect of the current attempt finished.
+    fn on_tcp_connected(&mut self, h: &mut dyn Handler, now: Instant) {
+        let Some(conn) = self.conn.as_deref() else {
+            return;
+        };
+        let (serial, remote) = (conn.serial, conn.remote);
+        self.info.connect_time = now.saturating_duration_since(self.started.unwrap_or(now));
+        self.info.local_addr = conn.local;
+        self.info.remote_addr = Some(remote);
+        self.info.num_connects += 1;
+        if let Some(c) = self.connector.as_deref_mut() {
+            c.tcp_connected();
+        }
+        self.text(h, || {
+            format!("Connected to {} ({remote}) #{serial}", target!(self).host)
+        });
+    }
+
     /// Every address failed (or there was none): the last failure, said the way curl says
     /// it ("Failed to connect to HOST port PORT after N ms: why").
     pub(super) fn connect_failed(&mut self, now: Instant) -> Error {
-        let last = self.last_connect_error.take();
+        let last = self
+            .connector
+            .as_deref_mut()
+            .and_then(Connector::take_error);
         if let Some(e) = last
             .as_ref()
             .filter(|e| e.kind() == ErrorKind::CouldntResolveHost)

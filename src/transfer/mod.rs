@@ -14,9 +14,8 @@
 //! (redirects, the retry on a reused connection), [`timers`] (deadlines), [`ws`] (the open
 //! WebSocket). This file holds the transfer's state, its step loop and how it ends.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::ctx::Control;
 use crate::ctx::Ctx;
@@ -29,6 +28,7 @@ use crate::proto::http1::{
     BodyDecoder, ContentDecoder, Exchange, Framing, RequestShape, ResponseHead, ResponseParser,
     MAX_DECODED_BYTES,
 };
+use crate::transport::connector::Connector;
 use crate::transport::{Conn, PoolKey};
 use crate::url::Target;
 use services::Services;
@@ -58,8 +58,7 @@ mod ws;
 pub const STEP_RECV_BUDGET: usize = 512 * 1024;
 /// Size of the upload buffer the read callback fills.
 pub const UPLOAD_BUFFER_SIZE: usize = 64 * 1024;
-/// Longest a single address may take to connect when others remain to try.
-pub const CONNECT_ATTEMPT_MAX: Duration = Duration::from_secs(10);
+pub use crate::transport::connector::CONNECT_ATTEMPT_MAX;
 
 /// The exchange of a transfer that has not sent a request.
 const IDLE_REQUEST: RequestShape = RequestShape {
@@ -104,7 +103,6 @@ pub(crate) struct Transfer {
     started: Option<Instant>,
     deadline_total: Option<Instant>,
     deadline_connect: Option<Instant>,
-    deadline_attempt: Option<Instant>,
     deadline_expect: Option<Instant>,
     lowspeed: Option<(Instant, u64)>,
     progress_next: Option<Instant>,
@@ -131,9 +129,8 @@ pub(crate) struct Transfer {
     /// about that body (Content-Type, framing) go with it.
     body_dropped: bool,
     slot_key: Option<Arc<PoolKey>>,
-    addrs: Option<Arc<[SocketAddr]>>,
-    next_addr: usize,
-    last_connect_error: Option<Error>,
+    /// The address walk of the connection being made (`Connecting`).
+    connector: Option<Box<Connector>>,
     fresh: bool,
     retried: bool,
     redirects: u32,
@@ -187,7 +184,6 @@ impl Transfer {
             started: None,
             deadline_total: None,
             deadline_connect: None,
-            deadline_attempt: None,
             deadline_expect: None,
             lowspeed: None,
             progress_next: None,
@@ -195,9 +191,7 @@ impl Transfer {
             budget_spent: false,
             decode_budget: STEP_RECV_BUDGET,
             slot_key: None,
-            addrs: None,
-            next_addr: 0,
-            last_connect_error: None,
+            connector: None,
             fresh: false,
             retried: false,
             redirects: 0,
@@ -272,7 +266,6 @@ impl Transfer {
             started,
             deadline_total,
             deadline_connect,
-            deadline_attempt,
             deadline_expect,
             lowspeed,
             progress_next,
@@ -285,9 +278,7 @@ impl Transfer {
             exchange,
             body_dropped,
             slot_key,
-            addrs,
-            next_addr,
-            last_connect_error,
+            connector,
             fresh,
             retried,
             redirects,
@@ -322,7 +313,6 @@ impl Transfer {
         *started = None;
         *deadline_total = None;
         *deadline_connect = None;
-        *deadline_attempt = None;
         *deadline_expect = None;
         *lowspeed = None;
         *progress_next = None;
@@ -334,9 +324,7 @@ impl Transfer {
         *exchange = Exchange::new(IDLE_REQUEST);
         *body_dropped = false;
         *slot_key = None;
-        *addrs = None;
-        *next_addr = 0;
-        *last_connect_error = None;
+        *connector = None;
         *fresh = false;
         *retried = false;
         *redirects = 0;

@@ -10,6 +10,7 @@ use crate::handler::Handler;
 use crate::id::TransferId;
 
 use crate::proto::http1::SendPhase;
+use crate::transport::connector::Connector;
 
 use super::{State, Transfer};
 
@@ -21,7 +22,9 @@ impl Transfer {
         [
             self.deadline_total,
             self.deadline_connect.filter(|_| connecting),
-            self.deadline_attempt
+            self.connector
+                .as_deref()
+                .and_then(Connector::attempt_deadline)
                 .filter(|_| self.state == State::Connecting),
             self.deadline_expect
                 .filter(|_| self.exchange.send_phase() == SendPhase::WaitContinue),
@@ -72,22 +75,23 @@ impl Transfer {
                 ));
             }
         }
-        if self.state == State::Connecting {
-            if let Some(at) = self.deadline_attempt {
-                if now >= at {
-                    // This address is too slow: move on to the next one.
-                    if let Some(c) = self.conn.take() {
-                        self.text(h, || {
-                            format!("connect to {} timed out, trying next", c.remote)
-                        });
-                        core.drop_attempt(c);
-                    }
-                    self.last_connect_error = Some(Error::new(
-                        ErrorKind::OperationTimedout,
-                        "the connect attempt timed out",
-                    ));
-                    self.deadline_attempt = None;
-                }
+        let attempt = self
+            .connector
+            .as_deref()
+            .and_then(Connector::attempt_deadline);
+        if self.state == State::Connecting && attempt.is_some_and(|at| now >= at) {
+            // This address is too slow: move on to the next one.
+            if let Some(c) = self.conn.take() {
+                self.text(h, || {
+                    format!("connect to {} timed out, trying next", c.remote)
+                });
+                core.drop_attempt(c);
+            }
+            if let Some(connector) = self.connector.as_deref_mut() {
+                connector.attempt_failed(Error::new(
+                    ErrorKind::OperationTimedout,
+                    "the connect attempt timed out",
+                ));
             }
         }
         if let Some(at) = self.deadline_expect {

@@ -1,10 +1,10 @@
-//! The connection: a non-blocking byte stream over one socket (curl's connection filters,
-//! folded into one enum).
+//! The connection: a non-blocking byte stream over one socket.
 //!
-//! `Stream` is the filter chain: plain TCP, or TLS (rustls 0.23) over TCP. The rules we keep
+//! `Stream` is the shape of the byte stream: plain TCP, or TLS (rustls 0.23) over TCP;
+//! [`chain`] connects it as a chain of filters (curl's connection filters). The rules we keep
 //! from curl's `cfilters.h` and mio's "draining readiness" contract:
 //!
-//! - connect runs bottom-up: TCP first, then the TLS handshake;
+//! - connect runs bottom-up: TCP first, then the TLS handshake ([`chain`]);
 //! - readiness is edge-triggered: [`Conn::readable`] stays true from a readable event until a
 //!   read returns `WouldBlock`, so a reader that stops early (pause, fairness budget, full
 //!   buffer) keeps the right to read without a new event. TLS plaintext buffered inside rustls
@@ -22,11 +22,14 @@ use std::sync::Arc;
 use mio::net::TcpStream;
 use mio::Interest;
 
-use crate::error::{Error, ErrorKind};
 use crate::id::ConnId;
 use crate::proto::http1::ResponseParser;
 
+mod chain;
+pub(crate) mod connector;
 pub(crate) mod tls;
+
+use chain::Chain;
 
 /// The byte stream of one connection.
 pub(crate) enum Stream {
@@ -56,6 +59,8 @@ pub(crate) enum Phase {
 /// transfer is stepped.
 pub(crate) struct Conn {
     pub(crate) stream: Stream,
+    /// The filters still to connect ([`chain`]), and where that puts the connection.
+    chain: Chain,
     pub(crate) phase: Phase,
     /// Edge-triggered read readiness: set by an event, cleared by `WouldBlock`.
     pub(crate) readable: bool,
@@ -238,9 +243,11 @@ pub(crate) const TX_BUFFER_MIN: usize = 512;
 
 impl Conn {
     pub(crate) fn new(stream: Stream, remote: SocketAddr, key: Arc<PoolKey>, serial: u64) -> Conn {
+        let chain = Chain::for_stream(&stream);
         Conn {
             stream,
-            phase: Phase::TcpConnecting,
+            phase: chain.phase(),
+            chain,
             readable: false,
             arrived: false,
             read_closed: false,
@@ -416,94 +423,6 @@ impl Conn {
         }
     }
 
-    /// Drive the connection towards `Ready`. `Ok(true)` once ready.
-    pub(crate) fn connect_step(&mut self) -> Result<bool, Error> {
-        if self.phase == Phase::TcpConnecting {
-            if !self.writable && !self.readable {
-                return Ok(false);
-            }
-            let s = self.source();
-            if let Some(e) = s.take_error().map_err(connect_err)? {
-                return Err(connect_err(e));
-            }
-            match s.peer_addr() {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                    self.writable = false;
-                    return Ok(false);
-                }
-                Err(e) => return Err(connect_err(e)),
-            }
-            let _ = s.set_nodelay(true);
-            self.local = s.local_addr().ok();
-            self.phase = match self.stream {
-                Stream::Tcp(_) => Phase::Ready,
-                Stream::Tls(_) => Phase::Handshaking,
-            };
-        }
-        if self.phase == Phase::Handshaking {
-            let Stream::Tls(t) = &mut self.stream else {
-                return Err(Error::from_kind(ErrorKind::Internal));
-            };
-            loop {
-                if t.tls.wants_write() {
-                    match t.tls.write_tls(&mut t.tcp) {
-                        Ok(_) => continue,
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            self.writable = false;
-                        }
-                        Err(e) => {
-                            return Err(Error::new(
-                                ErrorKind::SslConnectError,
-                                "TLS handshake send",
-                            )
-                            .with_source(e))
-                        }
-                    }
-                }
-                if !t.tls.is_handshaking() {
-                    break;
-                }
-                if !t.tls.wants_read() {
-                    if t.tls.wants_write() {
-                        return Ok(false);
-                    }
-                    break;
-                }
-                match t.tls.read_tls(&mut t.tcp) {
-                    Ok(0) => {
-                        return Err(Error::new(
-                            ErrorKind::SslConnectError,
-                            "connection closed during the TLS handshake",
-                        ))
-                    }
-                    Ok(_) => {
-                        if let Err(e) = t.tls.process_new_packets() {
-                            // Flush the alert we owe the server, then fail.
-                            let _ = t.tls.write_tls(&mut t.tcp);
-                            return Err(tls::handshake_error(e));
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.readable = false;
-                        return Ok(false);
-                    }
-                    Err(e) => {
-                        return Err(
-                            Error::new(ErrorKind::SslConnectError, "TLS handshake receive")
-                                .with_source(e),
-                        )
-                    }
-                }
-            }
-            if t.tls.is_handshaking() {
-                return Ok(false);
-            }
-            self.phase = Phase::Ready;
-        }
-        Ok(true)
-    }
-
     /// Is this idle pooled connection still usable? A readable idle socket means the server
     /// closed it (or sent garbage): either way it cannot carry a new request.
     pub(crate) fn is_alive(&mut self) -> bool {
@@ -645,10 +564,6 @@ impl TlsStream {
             }
         }
     }
-}
-
-fn connect_err(e: io::Error) -> Error {
-    Error::new(ErrorKind::CouldntConnect, e.to_string()).with_source(e)
 }
 
 #[cfg(test)]

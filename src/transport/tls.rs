@@ -138,12 +138,10 @@ fn build(opts: &TlsOptions) -> Result<ClientConfig> {
     Ok(cfg)
 }
 
-/// A new client session for `host`.
-pub(crate) fn connect(cfg: Arc<ClientConfig>, host: &str) -> Result<rustls::ClientConnection> {
-    let name = ServerName::try_from(host.to_string())
-        .map_err(|e| Error::new(ErrorKind::UrlMalformat, format!("bad TLS server name: {e}")))?;
-    rustls::ClientConnection::new(cfg, name)
-        .map_err(|e| Error::new(ErrorKind::SslConnectError, e.to_string()).with_source(e))
+/// The TLS server name of `host` (a DNS name or an IP address).
+pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>> {
+    ServerName::try_from(host.to_string())
+        .map_err(|e| Error::new(ErrorKind::UrlMalformat, format!("bad TLS server name: {e}")))
 }
 
 /// Map a handshake failure: certificate problems are `PeerFailedVerification`, the rest

@@ -1,0 +1,147 @@
+//! Connecting as a chain of filters (curl's `lib/cfilters.c`): a connection is made by
+//! connecting its filters bottom-up, each over the stream the ones below it made ready. Today
+//! the chain is TCP, then TLS to the origin for `https` and `wss`; a proxy tunnel (HTTP
+//! `CONNECT`, SOCKS) goes between the two, and TLS to an HTTPS proxy below the tunnel, without
+//! changing the steps around it.
+//!
+//! The filters still to connect are a list ([`Chain`]); the head is the one being connected.
+//! The stream's shape is fixed when the connection is made (TCP, or rustls over TCP, see
+//! [`Stream`]); a filter works on the layer it belongs to, so a tunnel below TLS talks on the
+//! socket itself, in the clear, before the handshake starts.
+
+use std::io;
+
+use super::{tls, Conn, Phase, Stream};
+use crate::error::{Error, ErrorKind};
+
+/// One step on the way to a ready connection.
+pub(crate) enum Filter {
+    /// The TCP connect of the address being tried.
+    Tcp,
+    /// The TLS handshake over the layer below.
+    Tls,
+}
+
+/// The filters of a connection still to connect, bottom first.
+#[derive(Default)]
+pub(crate) struct Chain {
+    todo: Vec<Filter>,
+}
+
+impl Chain {
+    /// The chain of a stream: TCP, then TLS if the stream is a TLS one.
+    pub(crate) fn for_stream(stream: &Stream) -> Chain {
+        // Stored top first: the head (the filter to connect now) is the last element.
+        let todo = match stream {
+            Stream::Tcp(_) => vec![Filter::Tcp],
+            Stream::Tls(_) => vec![Filter::Tls, Filter::Tcp],
+        };
+        Chain { todo }
+    }
+
+    /// Where the chain is: the phase of its head filter, or ready.
+    pub(crate) fn phase(&self) -> Phase {
+        match self.todo.last() {
+            Some(Filter::Tcp) => Phase::TcpConnecting,
+            Some(Filter::Tls) => Phase::Handshaking,
+            None => Phase::Ready,
+        }
+    }
+}
+
+impl Conn {
+    /// Drive the connection towards `Ready`, one filter after the other. `Ok(true)` once
+    /// ready; `Ok(false)` when a filter waits for the socket.
+    pub(crate) fn connect_step(&mut self) -> Result<bool, Error> {
+        loop {
+            let done = match self.chain.todo.last() {
+                None => return Ok(true),
+                Some(Filter::Tcp) => self.tcp_step()?,
+                Some(Filter::Tls) => self.tls_step()?,
+            };
+            if !done {
+                return Ok(false);
+            }
+            self.chain.todo.pop();
+            self.phase = self.chain.phase();
+        }
+    }
+
+    /// The TCP connect: done once the socket reports a peer.
+    fn tcp_step(&mut self) -> Result<bool, Error> {
+        if !self.writable && !self.readable {
+            return Ok(false);
+        }
+        let s = self.source();
+        if let Some(e) = s.take_error().map_err(connect_err)? {
+            return Err(connect_err(e));
+        }
+        match s.peer_addr() {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                self.writable = false;
+                return Ok(false);
+            }
+            Err(e) => return Err(connect_err(e)),
+        }
+        let _ = s.set_nodelay(true);
+        self.local = s.local_addr().ok();
+        Ok(true)
+    }
+
+    /// The TLS handshake: done once rustls is.
+    fn tls_step(&mut self) -> Result<bool, Error> {
+        let Stream::Tls(t) = &mut self.stream else {
+            return Err(Error::from_kind(ErrorKind::Internal));
+        };
+        loop {
+            if t.tls.wants_write() {
+                match t.tls.write_tls(&mut t.tcp) {
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.writable = false;
+                    }
+                    Err(e) => {
+                        return Err(Error::new(ErrorKind::SslConnectError, "TLS handshake send")
+                            .with_source(e))
+                    }
+                }
+            }
+            if !t.tls.is_handshaking() {
+                return Ok(true);
+            }
+            if !t.tls.wants_read() {
+                return Ok(false);
+            }
+            match t.tls.read_tls(&mut t.tcp) {
+                Ok(0) => {
+                    return Err(Error::new(
+                        ErrorKind::SslConnectError,
+                        "connection closed during the TLS handshake",
+                    ))
+                }
+                Ok(_) => {
+                    if let Err(e) = t.tls.process_new_packets() {
+                        // Flush the alert we owe the server, then fail.
+                        let _ = t.tls.write_tls(&mut t.tcp);
+                        return Err(tls::handshake_error(e));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.readable = false;
+                    return Ok(false);
+                }
+                Err(e) => {
+                    return Err(
+                        Error::new(ErrorKind::SslConnectError, "TLS handshake receive")
+                            .with_source(e),
+                    )
+                }
+            }
+        }
+    }
+}
+
+fn connect_err(e: io::Error) -> Error {
+    Error::new(ErrorKind::CouldntConnect, e.to_string()).with_source(e)
+}

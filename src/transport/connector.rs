@@ -1,0 +1,202 @@
+//! The address walk of a new connection (curl's `cf-socket` and the happy-eyeballs filter,
+//! sequential here): the resolved addresses are tried one after the other, each under its
+//! share of the connect timeout, until one connects or none is left. The [`Connector`] owns
+//! that state; the caller registers each attempt's socket, connects its filter chain
+//! ([`super::chain`]) and reports the outcome.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
+
+use super::{Conn, PoolKey, Stream};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Longest a single address may take to connect when others remain to try.
+pub const CONNECT_ATTEMPT_MAX: Duration = Duration::from_secs(10);
+
+/// TLS to set up over each attempt: the configuration and the server name.
+pub(crate) type TlsPlan = (Arc<ClientConfig>, ServerName<'static>);
+
+/// A connection being made: the addresses, the one being tried, the last failure.
+pub(crate) struct Connector {
+    addrs: Arc<[SocketAddr]>,
+    next: usize,
+    /// When the attempt under way gives up on its address.
+    attempt_deadline: Option<Instant>,
+    last_error: Option<Error>,
+    tls: Option<TlsPlan>,
+    key: Arc<PoolKey>,
+}
+
+impl Connector {
+    /// A connection to the origin `key`, with TLS over each attempt if `tls`; its addresses
+    /// come with [`resolved`](Self::resolved).
+    pub(crate) fn new(key: Arc<PoolKey>, tls: Option<TlsPlan>) -> Self {
+        Connector {
+            addrs: Arc::from([]),
+            next: 0,
+            attempt_deadline: None,
+            last_error: None,
+            tls,
+            key,
+        }
+    }
+
+    /// The resolver's answer: the addresses to walk, or why there are none (reported when
+    /// the walk finds no address).
+    pub(crate) fn resolved(&mut self, answer: std::result::Result<Arc<[SocketAddr]>, Error>) {
+        self.next = 0;
+        match answer {
+            Ok(addrs) => {
+                self.addrs = addrs;
+                self.last_error = None;
+            }
+            Err(e) => {
+                self.addrs = Arc::from([]);
+                self.last_error = Some(e);
+            }
+        }
+    }
+
+    /// The next address to try, or `None` when none is left.
+    pub(crate) fn next_addr(&mut self) -> Option<SocketAddr> {
+        let addr = self.addrs.get(self.next).copied()?;
+        self.next += 1;
+        Some(addr)
+    }
+
+    /// Open a socket to `addr` (connect in progress) with this walk's filters; `serial`
+    /// names the connection in messages. The attempt's deadline is its share of what is left
+    /// of the connect timeout (`connect_deadline`), at most [`CONNECT_ATTEMPT_MAX`] while
+    /// other addresses remain.
+    pub(crate) fn open(
+        &mut self,
+        addr: SocketAddr,
+        serial: u64,
+        now: Instant,
+        connect_deadline: Option<Instant>,
+    ) -> Result<Box<Conn>> {
+        let tcp = Stream::tcp(addr).map_err(|e| {
+            Error::new(ErrorKind::CouldntConnect, format!("{addr}: {e}")).with_source(e)
+        })?;
+        let stream = match &self.tls {
+            Some((cfg, name)) => {
+                let client =
+                    rustls::ClientConnection::new(cfg.clone(), name.clone()).map_err(|e| {
+                        Error::new(ErrorKind::SslConnectError, e.to_string()).with_source(e)
+                    })?;
+                Stream::new_tls(tcp, client)
+            }
+            None => Stream::Tcp(tcp),
+        };
+        let left = self.addrs.len() - self.next;
+        let remaining = connect_deadline
+            .map(|d| d.saturating_duration_since(now))
+            .unwrap_or(CONNECT_ATTEMPT_MAX);
+        let share = if left > 0 {
+            (remaining / (left as u32 + 1)).min(CONNECT_ATTEMPT_MAX)
+        } else {
+            remaining
+        };
+        self.attempt_deadline = Some(now + share);
+        Ok(Box::new(Conn::new(stream, addr, self.key.clone(), serial)))
+    }
+
+    /// The attempt under way connected its socket: TLS runs under the connect timeout only (a
+    /// slow handshake is not a bad address).
+    pub(crate) fn tcp_connected(&mut self) {
+        self.attempt_deadline = None;
+    }
+
+    /// The deadline of the attempt under way, if it has one.
+    pub(crate) fn attempt_deadline(&self) -> Option<Instant> {
+        self.attempt_deadline
+    }
+
+    /// The attempt under way failed with `e`: the next address follows.
+    pub(crate) fn attempt_failed(&mut self, e: Error) {
+        self.attempt_deadline = None;
+        self.last_error = Some(e);
+    }
+
+    /// The last failure, when every address failed.
+    pub(crate) fn take_error(&mut self) -> Option<Error> {
+        self.last_error.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> Arc<PoolKey> {
+        Arc::new(PoolKey::new(false, "h".into(), 80, 0))
+    }
+
+    fn addrs(n: u16) -> Arc<[SocketAddr]> {
+        (0..n)
+            .map(|i| SocketAddr::from(([127, 0, 0, 1], 9 + i)))
+            .collect()
+    }
+
+    #[test]
+    fn walks_the_addresses_in_order_and_shares_the_timeout() {
+        let mut c = Connector::new(key(), None);
+        c.resolved(Ok(addrs(3)));
+        let now = Instant::now();
+        let deadline = Some(now + Duration::from_secs(9));
+        let a = c.next_addr().unwrap();
+        assert_eq!(a.port(), 9);
+        c.open(a, 0, now, deadline).unwrap();
+        // Two addresses left: a third of what remains.
+        assert_eq!(c.attempt_deadline(), Some(now + Duration::from_secs(3)));
+        c.attempt_failed(Error::new(ErrorKind::CouldntConnect, "refused"));
+        assert_eq!(c.attempt_deadline(), None);
+        let b = c.next_addr().unwrap();
+        c.open(b, 1, now, deadline).unwrap();
+        assert_eq!(
+            c.attempt_deadline(),
+            Some(now + Duration::from_millis(4500))
+        );
+        c.tcp_connected();
+        assert_eq!(
+            c.attempt_deadline(),
+            None,
+            "TLS runs under the connect timeout only"
+        );
+        let last = c.next_addr().unwrap();
+        c.open(last, 2, now, deadline).unwrap();
+        assert_eq!(
+            c.attempt_deadline(),
+            deadline,
+            "the last address gets all that is left"
+        );
+        assert_eq!(c.next_addr(), None);
+        assert_eq!(c.take_error().unwrap().kind(), ErrorKind::CouldntConnect);
+    }
+
+    #[test]
+    fn an_attempt_never_waits_longer_than_the_cap_while_others_remain() {
+        let mut c = Connector::new(key(), None);
+        c.resolved(Ok(addrs(2)));
+        let now = Instant::now();
+        let a = c.next_addr().unwrap();
+        c.open(a, 0, now, Some(now + Duration::from_secs(3600)))
+            .unwrap();
+        assert_eq!(c.attempt_deadline(), Some(now + CONNECT_ATTEMPT_MAX));
+    }
+
+    #[test]
+    fn a_failed_resolve_is_the_error_of_an_empty_walk() {
+        let mut c = Connector::new(key(), None);
+        c.resolved(Err(Error::new(ErrorKind::CouldntResolveHost, "h: no")));
+        assert_eq!(c.next_addr(), None);
+        assert_eq!(
+            c.take_error().unwrap().kind(),
+            ErrorKind::CouldntResolveHost
+        );
+    }
+}
