@@ -79,6 +79,12 @@ fn deliver_message<S: Services>(
 }
 
 /// How a session that [is done](WsSession::is_done) ended: a clean close, or why not.
+/// A state that should hold data did not (a bug, not a peer's doing).
+#[cold]
+fn internal() -> Error {
+    Error::from_kind(ErrorKind::Internal)
+}
+
 fn session_result(s: &WsSession) -> Result<()> {
     if let Some(a) = s.abandoned() {
         return Err(Error::new(ErrorKind::SendError, a.to_string()).with_source(a));
@@ -346,65 +352,8 @@ impl Transfer {
             // the pool (given back when drained), rather than through the callback's `Ctx`.
             super::services::lend_send_buffer(core.bufs(), &mut ws.session);
         }
-        // A chunk held back by a pause goes first.
-        if !self.held.is_empty() && !self.ctl.recv_paused {
-            let data = std::mem::take(&mut self.held);
-            let ws = self.ws.as_deref_mut().expect("checked");
-            let meta = ws.held_meta.take();
-            let flow = h.write(
-                &mut Ctx::new(
-                    core,
-                    id,
-                    &mut self.ctl,
-                    &self.info,
-                    Some(&mut ws.session),
-                    meta,
-                ),
-                &data,
-            );
-            match flow {
-                Flow::Continue => {}
-                Flow::Pause => {
-                    self.held = data;
-                    ws.held_meta = meta;
-                    self.ctl.recv_paused = true;
-                }
-                Flow::Abort => {
-                    return Err(Error::new(
-                        ErrorKind::WriteError,
-                        "write callback refused the data",
-                    ))
-                }
-            }
-        }
-        if !self.ctl.recv_paused {
-            let ws = self.ws.as_deref_mut().expect("checked");
-            if let Some(flags) = ws.msg_ready.take() {
-                let flow = deliver_message(
-                    h,
-                    core,
-                    id,
-                    &mut self.ctl,
-                    &self.info,
-                    &mut ws.session,
-                    &ws.msg_buf,
-                    flags,
-                );
-                match flow {
-                    Flow::Pause => {
-                        ws.msg_ready = Some(flags);
-                        self.ctl.recv_paused = true;
-                    }
-                    Flow::Abort => {
-                        return Err(Error::new(
-                            ErrorKind::WriteError,
-                            "message callback refused the message",
-                        ))
-                    }
-                    Flow::Continue => ws.msg_buf.clear(),
-                }
-            }
-        }
+        // A chunk or a message held back by a pause goes first.
+        self.ws_deliver_held(core, id, h)?;
         if self.opts.ws.connect_only {
             self.ws_arrivals(now);
         } else if let Some(next) = self.ws_receive(core, id, h, now)? {
@@ -417,40 +366,104 @@ impl Transfer {
             self.ws_read_callback(core, id, h)?;
         }
         self.ws_flush()?;
-        // Resume senders the queue bound cut short. Each round may refill and drain the queue
-        // again without the socket ever blocking (so no event would come): loop, bounded, and
-        // carry on next turn if the budget runs out.
+        self.ws_resume_writers(core, id, h)?;
+        self.ws_check_end(core, h, now)
+    }
+
+    /// Deliver what a pause held back: a chunk (frames to the write callback) or a whole
+    /// message (message mode).
+    fn ws_deliver_held<S: Services>(
+        &mut self,
+        core: &mut S,
+        id: TransferId,
+        h: &mut dyn Handler,
+    ) -> Result<()> {
+        let Transfer {
+            ws,
+            held,
+            ctl,
+            info,
+            ..
+        } = self;
+        let ws = ws.as_deref_mut().ok_or_else(internal)?;
+        if !held.is_empty() && !ctl.recv_paused {
+            let data = std::mem::take(held);
+            let meta = ws.held_meta.take();
+            let session = Some(&mut ws.session);
+            match h.write(&mut Ctx::new(core, id, ctl, info, session, meta), &data) {
+                Flow::Continue => {}
+                Flow::Pause => {
+                    *held = data;
+                    ws.held_meta = meta;
+                    ctl.recv_paused = true;
+                }
+                Flow::Abort => {
+                    return Err(Error::new(
+                        ErrorKind::WriteError,
+                        "write callback refused the data",
+                    ))
+                }
+            }
+        }
+        if ctl.recv_paused {
+            return Ok(());
+        }
+        if let Some(flags) = ws.msg_ready.take() {
+            let (session, msg) = (&mut ws.session, &ws.msg_buf);
+            match deliver_message(h, core, id, ctl, info, session, msg, flags) {
+                Flow::Pause => {
+                    ws.msg_ready = Some(flags);
+                    ctl.recv_paused = true;
+                }
+                Flow::Abort => {
+                    return Err(Error::new(
+                        ErrorKind::WriteError,
+                        "message callback refused the message",
+                    ))
+                }
+                Flow::Continue => ws.msg_buf.clear(),
+            }
+        }
+        Ok(())
+    }
+
+    /// Resume senders the queue bound cut short. Each round may refill and drain the queue
+    /// again without the socket ever blocking (so no event would come): loop, bounded, and
+    /// carry on next turn if the budget runs out.
+    fn ws_resume_writers<S: Services>(
+        &mut self,
+        core: &mut S,
+        id: TransferId,
+        h: &mut dyn Handler,
+    ) -> Result<()> {
         let mut rounds = 0;
-        while self
-            .ws
-            .as_deref_mut()
-            .expect("checked")
-            .session
-            .take_writable()
-        {
+        loop {
+            let Transfer { ws, ctl, info, .. } = self;
+            let ws = ws.as_deref_mut().ok_or_else(internal)?;
+            if !ws.session.take_writable() {
+                return Ok(());
+            }
             rounds += 1;
             if rounds > WRITABLE_ROUNDS {
-                self.ws
-                    .as_deref_mut()
-                    .expect("checked")
-                    .session
-                    .mark_blocked();
+                ws.session.mark_blocked();
                 self.budget_spent = true;
-                break;
+                return Ok(());
             }
-            let ws = self.ws.as_deref_mut().expect("checked");
-            h.ws_writable(&mut Ctx::new(
-                core,
-                id,
-                &mut self.ctl,
-                &self.info,
-                Some(&mut ws.session),
-                None,
-            ));
+            let session = Some(&mut ws.session);
+            h.ws_writable(&mut Ctx::new(core, id, ctl, info, session, None));
             // What the callback queued goes out in this same step.
             self.ws_flush()?;
         }
-        let ws = self.ws.as_deref_mut().expect("checked");
+    }
+
+    /// The end of the WebSocket: the close handshake completed, or its deadline passed.
+    fn ws_check_end<S: Services>(
+        &mut self,
+        core: &mut S,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Result<Next> {
+        let ws = self.ws.as_deref_mut().ok_or_else(internal)?;
         // The closing handshake, whoever started it, gets the close timeout to complete.
         if ws.session.close_state() != CloseState::Open && ws.close_deadline.is_none() {
             ws.close_deadline = Some(now + self.opts.ws.close_timeout);
