@@ -49,6 +49,7 @@
 #![warn(missing_debug_implementations, rust_2018_idioms)]
 #![doc(test(attr(deny(warnings))))]
 
+mod clock;
 mod ctx;
 mod dns;
 mod easy;
