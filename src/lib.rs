@@ -62,6 +62,8 @@ pub mod multi;
 mod options;
 pub mod proto;
 pub mod rng;
+#[cfg(test)]
+mod sim;
 mod transfer;
 mod transport;
 mod url;

@@ -114,6 +114,9 @@ pub(crate) struct Core {
     rng: Option<SecureRng>,
     /// Where every `now` of this multi comes from ([`crate::clock`]).
     pub(crate) clock: Clock,
+    /// Unit tests: the simulated network new connections go to, if any ([`crate::sim`]).
+    #[cfg(test)]
+    pub(crate) net: Option<crate::sim::Net>,
 }
 
 impl Core {
@@ -151,6 +154,8 @@ impl Core {
             running: 0,
             rng: None,
             clock: Clock::default(),
+            #[cfg(test)]
+            net: None,
         }
     }
 

@@ -425,6 +425,12 @@ impl Multi {
         MultiWaker(self.waker.clone())
     }
 
+    /// Unit tests: the multi's core, to put it on a fake clock and network ([`crate::sim`]).
+    #[cfg(test)]
+    pub(crate) fn core_mut(&mut self) -> &mut Core {
+        &mut self.core
+    }
+
     /// Most connections open at once, all hosts together; 0 = no limit
     /// (`CURLMOPT_MAX_TOTAL_CONNECTIONS`). Transfers over the limit wait their turn.
     pub fn set_max_total_connections(&mut self, n: usize) -> &mut Self {

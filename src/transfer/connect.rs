@@ -133,7 +133,7 @@ impl Transfer {
                 };
                 self.next_addr += 1;
                 self.text(h, || format!("Trying {addr}..."));
-                let tcp = match Stream::tcp(addr) {
+                let tcp = match core.connect_tcp(addr) {
                     Ok(t) => t,
                     Err(e) => {
                         self.last_connect_error = Some(
