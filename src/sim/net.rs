@@ -311,4 +311,9 @@ impl Peer {
     pub(crate) fn client_closed(&self) -> bool {
         self.net.with(self.id, |l| l.client_closed)
     }
+
+    /// Bytes sent to the client and not read by it yet.
+    pub(crate) fn unread_by_client(&self) -> usize {
+        self.net.with(self.id, |l| l.down.len())
+    }
 }
