@@ -34,6 +34,7 @@ mod net;
 mod socket;
 #[cfg(test)]
 mod tests;
+mod ws;
 
 #[allow(unused_imports)]
 pub(crate) use self::http::Request;

@@ -6,3 +6,4 @@ mod net;
 mod pause;
 mod redirects;
 mod timeouts;
+mod ws;
