@@ -32,12 +32,9 @@ use crate::{Easy, TransferId};
 mod http;
 mod net;
 mod socket;
-#[cfg(test)]
 mod tests;
 mod ws;
 
-#[allow(unused_imports)]
-pub(crate) use self::http::Request;
 pub(crate) use self::net::{Listen, Net, Peer};
 pub(crate) use self::socket::TcpStream;
 
