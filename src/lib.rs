@@ -49,6 +49,7 @@
 #![warn(missing_debug_implementations, rust_2018_idioms)]
 #![doc(test(attr(deny(warnings))))]
 
+mod clock;
 mod ctx;
 mod dns;
 mod easy;
@@ -61,6 +62,8 @@ pub mod multi;
 mod options;
 pub mod proto;
 pub mod rng;
+#[cfg(test)]
+mod sim;
 mod transfer;
 mod transport;
 mod url;

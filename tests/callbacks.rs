@@ -1,5 +1,9 @@
 //! The callback surface: pause/unpause (write and read), abort, progress,
 //! debug, done, and multi changes made from inside callbacks.
+//!
+//! What a pause does to the driver (the socket unwatched, data left in the
+//! network, no low-speed timeout, completion held back) is tested step by step
+//! in `src/sim/tests/pause.rs`.
 
 mod support;
 
@@ -758,37 +762,4 @@ fn ctx_remove_of_itself() {
     assert_eq!(r[&ok].unwrap().body(), b"other");
     assert!(m.info(me).is_none());
     assert_eq!(m.running(), 0);
-}
-
-#[test]
-fn pause_on_the_only_write_defers_completion() {
-    let paused = Arc::new(AtomicBool::new(false));
-    let srv = Server::start(keep_alive_responder(b"tiny".to_vec()));
-    let mut m = Multi::new();
-    let id = m.add(
-        Easy::with_handler(
-            &srv.url("/"),
-            PauseOnce {
-                paused: paused.clone(),
-                body: Vec::new(),
-            },
-        )
-        .unwrap(),
-    );
-    poll_until(&mut m, "pause", |_| paused.load(Ordering::SeqCst));
-    for _ in 0..5 {
-        m.poll(Some(Duration::from_millis(2))).unwrap();
-    }
-    assert_eq!(m.running(), 1, "completed while its only data was held");
-    assert!(m.info_read().is_none());
-    m.unpause(id, Direction::Recv);
-    let f = finish(&mut m).remove(&id).unwrap();
-    f.unwrap();
-    assert_eq!(f.easy.handler::<PauseOnce>().unwrap().body, b"tiny");
-    // The connection went back to the pool after the held data was delivered.
-    let id = m.add(rec_easy(&srv.url("/")));
-    let f = finish(&mut m).remove(&id).unwrap();
-    f.unwrap();
-    assert!(f.easy.info().reused);
-    assert_eq!(srv.accepted(), 1);
 }

@@ -1,5 +1,9 @@
-//! Connection reuse: limits, `Connection: close`, dead pooled connections,
-//! forbid_reuse / fresh_connect, repeated `Easy::perform`.
+//! Connection reuse on real sockets: limits, `Connection: close`, dead pooled
+//! connections, forbid_reuse / fresh_connect, repeated `Easy::perform`.
+//!
+//! The retry rules (POST body sent again, never retried twice), the client's
+//! own `Connection: close` and bytes arriving on an idle connection are tested
+//! step by step in `src/sim/tests/keepalive.rs`.
 
 mod support;
 
@@ -165,53 +169,6 @@ fn dead_pooled_connection_is_retried_once() {
 }
 
 #[test]
-fn dead_pooled_connection_retry_resends_the_post_body() {
-    let srv = Server::start(|c: &mut Conn| {
-        let Some(_) = c.read_request() else { return };
-        c.respond(200, &[], b"first");
-        let _ = c.read_request();
-        c.close();
-    });
-    let mut m = Multi::new();
-    let id = m.add(Easy::new(&srv.url("/a")).unwrap());
-    finish(&mut m)[&id].unwrap();
-    let mut e = Easy::new(&srv.url("/post")).unwrap();
-    e.body(&b"the body"[..]);
-    let id = m.add(e);
-    let f = finish(&mut m).remove(&id).unwrap();
-    f.unwrap();
-    assert_eq!(f.body(), b"first"); // answered by the second connection's first response
-    let log = srv.request_log();
-    assert_eq!(log.len(), 3);
-    assert_eq!(log[1].body, b"the body");
-    assert_eq!(log[2].body, b"the body");
-    assert_eq!(log[2].method, "POST");
-}
-
-#[test]
-fn retry_happens_only_once() {
-    // Every connection serves one request, then swallows the next one. The
-    // retried request (on a new connection) is that connection's first, so it
-    // succeeds; a retried request is never retried again: check by making the
-    // fresh connection die as well.
-    let srv = Server::start(|c: &mut Conn| {
-        if c.id() == 0 {
-            let Some(_) = c.read_request() else { return };
-            c.respond(200, &[], b"ok");
-        }
-        let _ = c.read_request();
-        c.close();
-    });
-    let mut m = Multi::new();
-    let id = m.add(Easy::new(&srv.url("/1")).unwrap());
-    finish(&mut m)[&id].unwrap();
-    let id = m.add(Easy::new(&srv.url("/2")).unwrap());
-    let f = finish(&mut m).remove(&id).unwrap();
-    assert_eq!(f.kind(), Some(curlew::ErrorKind::GotNothing));
-    assert_eq!(srv.accepted(), 2);
-}
-
-#[test]
 fn server_closing_idle_connection_silently() {
     // Serves exactly one request per connection, then closes without saying so.
     let srv = Server::start(|c: &mut Conn| {
@@ -302,78 +259,4 @@ fn easy_perform_twice_reuses_the_connection() {
 /// Length of the head the test server writes for a 200 with a body of `n`.
 fn srv_head_len(n: usize) -> u64 {
     format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n").len() as u64
-}
-
-#[test]
-fn request_connection_close_is_honoured_by_the_client() {
-    // RFC 9112 §9.6: after sending "Connection: close" the client must not
-    // send another request on that connection, even if the server keeps it.
-    let srv = Server::start(|c: &mut Conn| {
-        while c.read_request().is_some() {
-            c.respond(200, &[], b"kept open");
-        }
-    });
-    let mut m = Multi::new();
-    let mut e = Easy::new(&srv.url("/")).unwrap();
-    e.header("Connection", "close").unwrap();
-    let id = m.add(e);
-    finish(&mut m)[&id].unwrap();
-    assert_eq!(m.connection_counts(), (0, 0));
-    let id = m.add(Easy::new(&srv.url("/")).unwrap());
-    let f = finish(&mut m).remove(&id).unwrap();
-    f.unwrap();
-    assert!(!f.easy.info().reused);
-    assert_eq!(srv.accepted(), 2);
-}
-
-/// Bytes that arrive on an idle pooled connection while the application is not polling (no
-/// event was seen for them) still make it unusable: the connection is checked at checkout,
-/// whatever events were or were not seen (curl's `extract_if_dead`). Here the server sends
-/// `408 Request Timeout` on the idle connection; the next transfer must not read it as its
-/// answer.
-#[test]
-fn unsolicited_bytes_on_an_idle_connection_unseen_by_the_loop() {
-    use std::sync::mpsc;
-    use std::sync::Mutex;
-    let (go_tx, go_rx) = mpsc::channel::<()>();
-    let (sent_tx, sent_rx) = mpsc::channel::<()>();
-    let go_rx = Mutex::new(go_rx);
-    let sent_tx = Mutex::new(sent_tx);
-    let srv = Server::start(move |c: &mut Conn| {
-        let Some(req) = c.read_request() else { return };
-        if req.path() == "/first" {
-            c.respond(200, &[], b"first");
-            // Idle now; when the test says so, the server times the connection out.
-            let _ = go_rx.lock().unwrap().recv_timeout(RUN_BOUND);
-            let _ = c.write_all(b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n");
-            let _ = sent_tx.lock().unwrap().send(());
-            c.peer_closed();
-        } else {
-            c.respond(200, &[], b"fresh");
-        }
-    });
-    let mut m = Multi::new();
-    let first = m.add(Easy::new(&srv.url("/first")).unwrap());
-    let f = finish(&mut m).remove(&first).unwrap();
-    f.unwrap();
-    assert_eq!(
-        m.connection_counts(),
-        (1, 1),
-        "the connection went to the pool"
-    );
-    // The application does not poll while the 408 arrives.
-    go_tx.send(()).unwrap();
-    sent_rx
-        .recv_timeout(RUN_BOUND)
-        .expect("server wrote the 408");
-    let second = m.add(Easy::new(&srv.url("/second")).unwrap());
-    let f = finish(&mut m).remove(&second).unwrap();
-    f.unwrap();
-    assert_eq!(f.easy.info().response_code, 200);
-    assert_eq!(f.body(), b"fresh");
-    assert_eq!(
-        srv.accepted(),
-        2,
-        "a new connection carried the second request"
-    );
 }

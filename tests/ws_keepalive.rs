@@ -1,7 +1,10 @@
-//! Keepalive pings (`Easy::ws_keepalive`) in both models: a ping after an interval without a
-//! sign of life from the peer, and the close with the keepalive code plus
-//! `OperationTimedout` when no answer comes. In the connect-only model the loop's timers
-//! ping whether or not the application reads.
+//! Keepalive pings (`Easy::ws_keepalive`) on real sockets: in the connect-only model a ping
+//! after an interval without a sign of life from the peer, and the close with the keepalive
+//! code plus `OperationTimedout` when no answer comes, whether or not the application reads;
+//! in the callback model a live peer answering pings.
+//!
+//! The callback model's timing (the ping at the interval, the close at the timeout, the rest
+//! while paused) is tested on fake time in `src/sim/tests/ws.rs`.
 
 mod support;
 
@@ -160,88 +163,4 @@ fn keepalive_pings_and_survives_a_live_peer() {
     e.ws_keepalive(Some((Duration::from_millis(50), Duration::from_secs(5))));
     e.perform().unwrap();
     assert!(e.handler::<Wait>().unwrap().0);
-}
-
-#[test]
-fn keepalive_without_pong_closes_1011_and_times_out() {
-    // A server that completes the upgrade and then never answers (reads nothing back).
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let tx = std::sync::Mutex::new(tx);
-    let srv = support::http_server::Server::start(move |c: &mut support::http_server::Conn| {
-        let Some(req) = c.read_request() else { return };
-        let key = req
-            .header("sec-websocket-key")
-            .unwrap_or_default()
-            .to_string();
-        let accept = support::ws_accept(&key);
-        let _ = c.write_all(
-            format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n")
-                .as_bytes(),
-        );
-        let all = c.read_to_eof();
-        let _ = tx.lock().unwrap().send(all);
-    });
-    let mut e = Easy::new(&srv.url("/").replace("http://", "ws://")).unwrap();
-    e.ws_keepalive(Some((
-        Duration::from_millis(30),
-        Duration::from_millis(100),
-    )));
-    let err = e.perform().unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::OperationTimedout, "{err}");
-    let sent = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    // First frame: our ping (0x89); then our close with 1011.
-    assert_eq!(sent[0], 0x89);
-    let ping_len = (sent[1] & 0x7f) as usize + 6;
-    let close = &sent[ping_len..];
-    assert_eq!(close[0], 0x88);
-    let key = &close[2..6];
-    let code = u16::from_be_bytes([close[6] ^ key[0], close[7] ^ key[1]]);
-    assert_eq!(code, 1011);
-}
-
-#[test]
-fn a_paused_callback_transfer_is_not_timed_out_by_keepalive() {
-    // A paused transfer reads nothing, so it could not see a pong: keepalive rests while
-    // it is paused (several intervals and timeouts here) and starts again on unpause.
-    let peer = WsPeer::start(|mut ws| {
-        let _ = ws.send(tungstenite::Message::text("pause me"));
-        // Reading answers pings and, at the end, our close.
-        while ws.read().is_ok() {}
-    });
-    #[derive(Default)]
-    struct PauseOnce(usize);
-    impl Handler for PauseOnce {
-        fn write(&mut self, _ctx: &mut Ctx<'_>, _d: &[u8]) -> Flow {
-            self.0 += 1;
-            if self.0 == 1 {
-                Flow::Pause
-            } else {
-                Flow::Continue
-            }
-        }
-    }
-    let mut e = Easy::with_handler(&peer.url("/"), PauseOnce::default()).unwrap();
-    e.ws_keepalive(Some((Duration::from_millis(20), Duration::from_millis(40))));
-    let mut m = Multi::new();
-    let id = m.add(e);
-    let start = Instant::now();
-    let paused_for = Duration::from_millis(300);
-    while start.elapsed() < paused_for {
-        m.poll(Some(Duration::from_millis(20))).unwrap();
-        if let Some(msg) = m.info_read() {
-            panic!("the paused transfer ended: {:?}", msg.result);
-        }
-    }
-    assert_eq!(m.info(id).unwrap().size_download, 8, "the message arrived");
-    assert!(m.unpause(id, curlew::Direction::Recv));
-    m.ws(id).unwrap().close(1000, "").unwrap();
-    let deadline = Instant::now() + TIMEOUT;
-    let msg = loop {
-        m.poll(Some(Duration::from_millis(50))).unwrap();
-        if let Some(msg) = m.info_read() {
-            break msg;
-        }
-        assert!(Instant::now() < deadline, "no close");
-    };
-    msg.result.expect("a clean close after the pause");
 }

@@ -14,6 +14,7 @@ use std::time::Instant;
 use mio::{Interest, Registry, Token};
 use slab::Slab;
 
+use crate::clock::Clock;
 use crate::ctx::{Ctx, Direction};
 use crate::dns::Resolver;
 use crate::easy::Easy;
@@ -94,6 +95,11 @@ pub(crate) struct Core {
     /// the first time one is needed, so a multi that never upgrades to WebSocket makes no
     /// syscall for it.
     rng: Option<SecureRng>,
+    /// Where every `now` of this multi comes from ([`crate::clock`]).
+    pub(crate) clock: Clock,
+    /// Unit tests: the simulated network new connections go to, if any ([`crate::sim`]).
+    #[cfg(test)]
+    pub(crate) net: Option<crate::sim::Net>,
 }
 
 impl Core {
@@ -122,6 +128,9 @@ impl Core {
             serial: 0,
             running: 0,
             rng: None,
+            clock: Clock::default(),
+            #[cfg(test)]
+            net: None,
         }
     }
 
@@ -483,7 +492,8 @@ impl Core {
         }
         if !x.reported {
             self.running -= 1;
-            x.abandon(self);
+            let now = self.clock.now();
+            x.abandon(self, now);
         } else if let Some(conn) = x.conn.take() {
             // A connect-only WebSocket reports completion at the upgrade and keeps its
             // connection until it is removed: close it (and free its slot in the limits).

@@ -16,7 +16,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::ctx::Direction;
 use crate::easy::Easy;
@@ -186,7 +186,7 @@ impl Multi {
                 "socket_action needs a multi made by Multi::with_socket_callbacks",
             ));
         };
-        let now = Instant::now();
+        let now = self.core.clock.now();
         if fd == SOCKET_TIMEOUT {
             // The one-shot timer fired: any deadline from now on is news to the application.
             ext.timer = TimerState::Off;
@@ -256,7 +256,7 @@ impl Multi {
                 None => TimerState::Off,
             }
         };
-        ext.set_timer(next, Instant::now());
+        ext.set_timer(next, self.core.clock.now());
         self.core.ext = Some(ext);
     }
 
@@ -324,7 +324,7 @@ impl Multi {
             // after the last response goes out in this call, and the wait below then covers
             // its answer. One `epoll_wait` per call instead of two.
             let before = self.core.msgs.len();
-            self.core.run(Instant::now());
+            self.core.run(self.core.clock.now());
             if self.core.msgs.len() > before {
                 // Something finished already: hand it over without blocking.
                 timeout = Some(Duration::ZERO);
@@ -335,7 +335,7 @@ impl Multi {
         } else {
             match (timeout, self.core.next_deadline()) {
                 (t, Some(at)) => {
-                    let d = at.saturating_duration_since(Instant::now());
+                    let d = at.saturating_duration_since(self.core.clock.now());
                     Some(t.map_or(d, |t| t.min(d)))
                 }
                 (t, None) => t,
@@ -354,7 +354,7 @@ impl Multi {
                 self.core.on_event(ev.token().0, ev);
             }
         }
-        self.core.run(Instant::now());
+        self.core.run(self.core.clock.now());
         Ok(self.core.running)
     }
 
@@ -375,7 +375,7 @@ impl Multi {
         }
         self.core
             .next_deadline()
-            .map(|at| at.saturating_duration_since(Instant::now()))
+            .map(|at| at.saturating_duration_since(self.core.clock.now()))
     }
 
     /// The next completion message, if any (`curl_multi_info_read`).
@@ -416,7 +416,7 @@ impl Multi {
     pub fn ws(&mut self, id: TransferId) -> Result<crate::ws::WsHandle<'_>, crate::ws::WsError> {
         if let Some(ext) = self.core.ext.as_deref_mut() {
             // The transfer is marked dirty to flush what the caller queues: ask for a turn.
-            ext.set_timer(TimerState::Now, Instant::now());
+            ext.set_timer(TimerState::Now, self.core.clock.now());
         }
         self.core.ws_handle(id)
     }
@@ -424,6 +424,12 @@ impl Multi {
     /// A handle that wakes this multi from another thread (`curl_multi_wakeup`).
     pub fn waker(&self) -> MultiWaker {
         MultiWaker(self.waker.clone())
+    }
+
+    /// Unit tests: the multi's core, to put it on a fake clock and network ([`crate::sim`]).
+    #[cfg(test)]
+    pub(crate) fn core_mut(&mut self) -> &mut Core {
+        &mut self.core
     }
 
     /// Most connections open at once, all hosts together; 0 = no limit

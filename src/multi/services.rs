@@ -3,6 +3,7 @@
 //! do to the multi), both implemented by the [`Core`] by delegation to its own methods.
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::ctx::{Direction, Host};
@@ -15,7 +16,7 @@ use crate::proto::ws::WsSession;
 use crate::rng::SecureRng;
 use crate::transfer::services::{lend_send_buffer, Checkout, Services};
 use crate::transport::tls::TlsConfigs;
-use crate::transport::{BufPool, Conn, PoolKey};
+use crate::transport::{BufPool, Conn, PoolKey, Stream, TcpStream};
 use crate::ws::{WsError, WsHandle};
 
 use super::core::{Core, Deferred};
@@ -29,6 +30,13 @@ impl Services for Core {
     }
     fn release_slot(&mut self, key: &Arc<PoolKey>) {
         Core::release_slot(self, key)
+    }
+    fn connect_tcp(&mut self, addr: SocketAddr) -> io::Result<TcpStream> {
+        #[cfg(test)]
+        if let Some(net) = &self.net {
+            return Ok(TcpStream::Memory(net.connect(addr)));
+        }
+        Stream::tcp(addr)
     }
     fn register(&mut self, conn: &mut Conn, owner: TransferId) -> io::Result<()> {
         Core::register(self, conn, owner)

@@ -187,8 +187,9 @@ impl Transfer {
         };
         self.text(h, || format!("Trying {addr}..."));
         let serial = core.next_serial();
+        let tcp = core.connect_tcp(addr);
         let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
-        match connector.open(addr, serial, now, self.deadline_connect) {
+        match connector.open(addr, tcp, serial, now, self.deadline_connect) {
             Ok(mut conn) => {
                 core.register(&mut conn, id)
                     .map_err(|e| Error::new(ErrorKind::CouldntConnect, e.to_string()))?;

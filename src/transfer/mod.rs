@@ -482,9 +482,9 @@ impl Transfer {
     }
 
     /// The transfer is being removed before it finished.
-    pub(crate) fn abandon<S: Services>(&mut self, core: &mut S) {
+    pub(crate) fn abandon<S: Services>(&mut self, core: &mut S, now: Instant) {
         self.release_resources(core);
-        self.complete(Err(Error::cancelled()), Instant::now());
+        self.complete(Err(Error::cancelled()), now);
         self.reported = true;
     }
 }

@@ -5,6 +5,7 @@
 //! compiles without it and a test can hand it a stand-in.
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::ctx::Host;
@@ -14,7 +15,7 @@ use crate::id::TransferId;
 use crate::proto::ws::WsSession;
 use crate::rng::SecureRng;
 use crate::transport::tls::TlsConfigs;
-use crate::transport::{BufPool, Conn, PoolKey};
+use crate::transport::{BufPool, Conn, PoolKey, TcpStream};
 
 /// The outcome of asking for a connection.
 pub(crate) enum Checkout {
@@ -34,6 +35,8 @@ pub(crate) trait Services: Host {
     fn checkout(&mut self, key: &Arc<PoolKey>, fresh: bool, id: TransferId) -> Checkout;
     /// Give back a right to open a connection that never became one.
     fn release_slot(&mut self, key: &Arc<PoolKey>);
+    /// Start a TCP connect to `addr` (it completes later, see `Conn::connect_step`).
+    fn connect_tcp(&mut self, addr: SocketAddr) -> io::Result<TcpStream>;
     /// Register a new connection with the poller, owned by `owner`.
     fn register(&mut self, conn: &mut Conn, owner: TransferId) -> io::Result<()>;
     /// Close a connection attempt that failed (its slot stays charged for the next address).

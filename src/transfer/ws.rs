@@ -47,6 +47,9 @@ pub(crate) struct WsState {
     last_rx: Instant,
     /// Keepalive: our ping is out; the pong must come before this.
     pong_deadline: Option<Instant>,
+    /// Keepalive: rested while the callback model was paused; the interval starts again at
+    /// the first step after the unpause.
+    resting: bool,
 }
 
 /// A message-mode buffer larger than this is released after its message (idle connections
@@ -253,6 +256,7 @@ impl Transfer {
             msg_ready: None,
             last_rx: now,
             pong_deadline: None,
+            resting: false,
         }));
         self.info.starttransfer_time = now.saturating_duration_since(self.started.unwrap_or(now));
         self.state = State::Ws;
@@ -612,7 +616,12 @@ impl Transfer {
             // keepalive rests, and its interval starts again when the transfer resumes.
             ws.last_rx = now;
             ws.pong_deadline = None;
+            ws.resting = true;
             return Ok(None);
+        }
+        if std::mem::take(&mut ws.resting) {
+            // No timer ran while paused (none is armed), so the unpause is the restart.
+            ws.last_rx = now;
         }
         match ws.pong_deadline {
             Some(at) if now >= at => {

@@ -4,6 +4,7 @@
 //! that state; the caller registers each attempt's socket, connects its filter chain
 //! ([`super::chain`]) and reports the outcome.
 
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
 
-use super::{Conn, PoolKey, Stream};
+use super::{Conn, PoolKey, Stream, TcpStream};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Longest a single address may take to connect when others remain to try.
@@ -68,18 +69,19 @@ impl Connector {
         Some(addr)
     }
 
-    /// Open a socket to `addr` (connect in progress) with this walk's filters; `serial`
-    /// names the connection in messages. The attempt's deadline is its share of what is left
+    /// Make the connection of an attempt on `tcp`, the socket opened to `addr` (connect in
+    /// progress), with this walk's filters; `serial` names the connection in messages. The attempt's deadline is its share of what is left
     /// of the connect timeout (`connect_deadline`), at most [`CONNECT_ATTEMPT_MAX`] while
     /// other addresses remain.
     pub(crate) fn open(
         &mut self,
         addr: SocketAddr,
+        tcp: io::Result<TcpStream>,
         serial: u64,
         now: Instant,
         connect_deadline: Option<Instant>,
     ) -> Result<Box<Conn>> {
-        let tcp = Stream::tcp(addr).map_err(|e| {
+        let tcp = tcp.map_err(|e| {
             Error::new(ErrorKind::CouldntConnect, format!("{addr}: {e}")).with_source(e)
         })?;
         let stream = match &self.tls {
@@ -150,13 +152,13 @@ mod tests {
         let deadline = Some(now + Duration::from_secs(9));
         let a = c.next_addr().unwrap();
         assert_eq!(a.port(), 9);
-        c.open(a, 0, now, deadline).unwrap();
+        c.open(a, Stream::tcp(a), 0, now, deadline).unwrap();
         // Two addresses left: a third of what remains.
         assert_eq!(c.attempt_deadline(), Some(now + Duration::from_secs(3)));
         c.attempt_failed(Error::new(ErrorKind::CouldntConnect, "refused"));
         assert_eq!(c.attempt_deadline(), None);
         let b = c.next_addr().unwrap();
-        c.open(b, 1, now, deadline).unwrap();
+        c.open(b, Stream::tcp(b), 1, now, deadline).unwrap();
         assert_eq!(
             c.attempt_deadline(),
             Some(now + Duration::from_millis(4500))
@@ -168,7 +170,7 @@ mod tests {
             "TLS runs under the connect timeout only"
         );
         let last = c.next_addr().unwrap();
-        c.open(last, 2, now, deadline).unwrap();
+        c.open(last, Stream::tcp(last), 2, now, deadline).unwrap();
         assert_eq!(
             c.attempt_deadline(),
             deadline,
@@ -184,8 +186,14 @@ mod tests {
         c.resolved(Ok(addrs(2)));
         let now = Instant::now();
         let a = c.next_addr().unwrap();
-        c.open(a, 0, now, Some(now + Duration::from_secs(3600)))
-            .unwrap();
+        c.open(
+            a,
+            Stream::tcp(a),
+            0,
+            now,
+            Some(now + Duration::from_secs(3600)),
+        )
+        .unwrap();
         assert_eq!(c.attempt_deadline(), Some(now + CONNECT_ATTEMPT_MAX));
     }
 

@@ -19,7 +19,11 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use mio::net::TcpStream;
+/// Unit tests: a real socket or an in-memory one from the simulated network ([`crate::sim`]).
+#[cfg(test)]
+pub(crate) use crate::sim::TcpStream;
+#[cfg(not(test))]
+pub(crate) use mio::net::TcpStream;
 use mio::Interest;
 
 use crate::id::ConnId;

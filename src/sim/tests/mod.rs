@@ -1,0 +1,9 @@
+//! Driver tests on the simulated network and clock (see [`crate::sim`]).
+
+mod basic;
+mod keepalive;
+mod net;
+mod pause;
+mod redirects;
+mod timeouts;
+mod ws;
