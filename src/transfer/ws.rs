@@ -81,13 +81,112 @@ fn deliver_message<S: Services>(
     )
 }
 
-/// How a session that [is done](WsSession::is_done) ended: a clean close, or why not.
 /// A state that should hold data did not (a bug, not a peer's doing).
 #[cold]
 fn internal() -> Error {
     Error::from_kind(ErrorKind::Internal)
 }
 
+/// Where a received chunk goes: the transfer's fields that delivering it touches.
+struct Deliver<'a> {
+    id: TransferId,
+    ctl: &'a mut crate::ctx::Control,
+    info: &'a crate::info::TransferInfo,
+    /// A chunk the write callback paused on (callback model, frames).
+    held: &'a mut Vec<u8>,
+    message_mode: bool,
+    session: &'a mut WsSession,
+    held_meta: &'a mut Option<WsFrame>,
+    /// Message mode: the message being gathered, and a whole one a pause holds.
+    msg_buf: &'a mut Vec<u8>,
+    msg_ready: &'a mut Option<u32>,
+}
+
+impl Deliver<'_> {
+    /// Hand one received chunk over: to the write callback (frames), or to the message
+    /// being reassembled and, once it is whole, to the message callback (message mode). A
+    /// pause holds it for the unpause.
+    fn chunk<S: Services>(
+        self,
+        h: &mut dyn Handler,
+        core: &mut S,
+        meta: WsFrame,
+        payload: &[u8],
+    ) -> Result<()> {
+        if self.message_mode {
+            return self.message_chunk(h, core, meta, payload);
+        }
+        let session = Some(self.session);
+        let ctx = &mut Ctx::new(core, self.id, self.ctl, self.info, session, Some(meta));
+        match h.write(ctx, payload) {
+            Flow::Continue => Ok(()),
+            Flow::Pause => {
+                self.held.extend_from_slice(payload);
+                *self.held_meta = Some(meta);
+                self.ctl.recv_paused = true;
+                Ok(())
+            }
+            Flow::Abort => Err(Error::new(
+                ErrorKind::WriteError,
+                "write callback refused the data",
+            )),
+        }
+    }
+
+    /// Message mode: a control frame or a message in one chunk goes over without a copy;
+    /// fragments are gathered in the session's message buffer.
+    fn message_chunk<S: Services>(
+        self,
+        h: &mut dyn Handler,
+        core: &mut S,
+        meta: WsFrame,
+        payload: &[u8],
+    ) -> Result<()> {
+        let Deliver {
+            id,
+            ctl,
+            info,
+            session,
+            msg_buf,
+            msg_ready,
+            ..
+        } = self;
+        let whole = meta.flags & (TEXT | BINARY) == 0 || meta.is_message_end();
+        let flow = if whole && msg_buf.is_empty() {
+            deliver_message(h, core, id, ctl, info, session, payload, meta.flags)
+        } else {
+            msg_buf.extend_from_slice(payload);
+            if !whole {
+                return Ok(());
+            }
+            let f = deliver_message(h, core, id, ctl, info, session, msg_buf, meta.flags);
+            if f != Flow::Pause {
+                msg_buf.clear();
+                if msg_buf.capacity() > MSG_BUF_KEEP {
+                    *msg_buf = Vec::new();
+                }
+            }
+            f
+        };
+        match flow {
+            Flow::Continue => Ok(()),
+            Flow::Pause => {
+                if msg_buf.is_empty() {
+                    msg_buf.extend_from_slice(payload);
+                }
+                *msg_ready = Some(meta.flags & !CONT);
+                ctl.recv_paused = true;
+                Ok(())
+            }
+            Flow::Abort => Err(Error::new(
+                ErrorKind::WriteError,
+                "message callback refused the message",
+            )),
+        }
+    }
+}
+
+/// How a session that [is done](WsSession::is_done) ended: a clean close, or why not.
 fn session_result(s: &WsSession) -> Result<()> {
     if let Some(a) = s.abandoned() {
         return Err(Error::new(ErrorKind::SendError, a.to_string()).with_source(a));
@@ -689,83 +788,20 @@ impl Transfer {
                         if meta.flags & PONG != 0 {
                             ws.pong_deadline = None;
                         }
-                        if self.opts.ws.message_mode {
-                            let whole = meta.flags & (TEXT | BINARY) == 0 || meta.is_message_end();
-                            let flow = if whole && ws.msg_buf.is_empty() {
-                                // A control frame, or a message in one chunk: no copy.
-                                deliver_message(
-                                    h,
-                                    core,
-                                    id,
-                                    &mut self.ctl,
-                                    &self.info,
-                                    &mut ws.session,
-                                    chunk.payload,
-                                    meta.flags,
-                                )
-                            } else {
-                                ws.msg_buf.extend_from_slice(chunk.payload);
-                                if whole {
-                                    let f = deliver_message(
-                                        h,
-                                        core,
-                                        id,
-                                        &mut self.ctl,
-                                        &self.info,
-                                        &mut ws.session,
-                                        &ws.msg_buf,
-                                        meta.flags,
-                                    );
-                                    if f != Flow::Pause {
-                                        ws.msg_buf.clear();
-                                        if ws.msg_buf.capacity() > MSG_BUF_KEEP {
-                                            ws.msg_buf = Vec::new();
-                                        }
-                                    }
-                                    f
-                                } else {
-                                    Flow::Continue
-                                }
-                            };
-                            if flow == Flow::Pause {
-                                if ws.msg_buf.is_empty() {
-                                    ws.msg_buf.extend_from_slice(chunk.payload);
-                                }
-                                ws.msg_ready = Some(meta.flags & !CONT);
-                                self.ctl.recv_paused = true;
-                            }
-                            conn.consume(n);
-                            if flow == Flow::Abort {
-                                return Err(Error::new(
-                                    ErrorKind::WriteError,
-                                    "message callback refused the message",
-                                ));
-                            }
-                            continue;
-                        }
-                        let flow = h.write(
-                            &mut Ctx::new(
-                                core,
-                                id,
-                                &mut self.ctl,
-                                &self.info,
-                                Some(&mut ws.session),
-                                Some(meta),
-                            ),
-                            chunk.payload,
-                        );
-                        if flow == Flow::Pause {
-                            self.held.extend_from_slice(chunk.payload);
-                            ws.held_meta = Some(meta);
-                            self.ctl.recv_paused = true;
-                        }
+                        let to = Deliver {
+                            id,
+                            ctl: &mut self.ctl,
+                            info: &self.info,
+                            held: &mut self.held,
+                            message_mode: self.opts.ws.message_mode,
+                            session: &mut ws.session,
+                            held_meta: &mut ws.held_meta,
+                            msg_buf: &mut ws.msg_buf,
+                            msg_ready: &mut ws.msg_ready,
+                        };
+                        let r = to.chunk(h, core, meta, chunk.payload);
                         conn.consume(n);
-                        if flow == Flow::Abort {
-                            return Err(Error::new(
-                                ErrorKind::WriteError,
-                                "write callback refused the data",
-                            ));
-                        }
+                        r?;
                         continue;
                     }
                     Ok((n, None)) => {
