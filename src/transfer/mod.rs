@@ -145,7 +145,8 @@ pub(crate) struct Transfer {
     ubuf_pos: usize,
     upload_eof: bool,
 
-    parser: Option<ResponseParser>,
+    /// Boxed: it moves between the transfer and the connection on every request.
+    parser: Option<Box<ResponseParser>>,
     head: Option<ResponseHead>,
     decoder: Option<BodyDecoder>,
     content: Option<ContentDecoder>,

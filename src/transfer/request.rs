@@ -75,7 +75,7 @@ impl Transfer {
         self.upload_eof = false;
         match &mut self.parser {
             Some(p) => p.reset(),
-            None => self.parser = Some(ResponseParser::new(&self.opts.limits)),
+            None => self.parser = Some(Box::new(ResponseParser::new(&self.opts.limits))),
         }
         self.head = None;
         self.heads_bytes = 0;
