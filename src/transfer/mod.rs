@@ -147,7 +147,8 @@ pub(crate) struct Transfer {
 
     /// Boxed: it moves between the transfer and the connection on every request.
     parser: Option<Box<ResponseParser>>,
-    head: Option<ResponseHead>,
+    /// The final head, boxed by the parser (given back to it at the end of the response).
+    head: Option<Box<ResponseHead>>,
     decoder: Option<BodyDecoder>,
     content: Option<ContentDecoder>,
     decoded: Vec<u8>,
