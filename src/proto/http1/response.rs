@@ -661,8 +661,8 @@ impl ResponseParser {
         };
         // Reject non-HTTP/1 peers (and HTTP/0.9) without waiting for a head.
         let line = buf.get(start..).unwrap_or(&[]);
-        let n = line.len().min(5);
-        if line.get(..n) != b"HTTP/".get(..n) {
+        // Byte by byte (at most five): a slice comparison of unknown length calls memcmp.
+        if line.iter().zip(b"HTTP/").any(|(a, b)| a != b) {
             return Err(ParseError::BadVersion);
         }
         if !self.fast_tried {
