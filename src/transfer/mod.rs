@@ -142,8 +142,10 @@ pub(crate) struct Transfer {
     ubuf_pos: usize,
     upload_eof: bool,
 
-    parser: Option<ResponseParser>,
-    head: Option<ResponseHead>,
+    /// Boxed: it moves between the transfer and the connection on every request.
+    parser: Option<Box<ResponseParser>>,
+    /// The final head, boxed by the parser (given back to it at the end of the response).
+    head: Option<Box<ResponseHead>>,
     decoder: Option<BodyDecoder>,
     content: Option<ContentDecoder>,
     decoded: Vec<u8>,

@@ -31,22 +31,7 @@ impl Transfer {
             self.info.effective_url.push_str(target!(self).url.as_str());
         }
         let is_ws = target!(self).scheme.is_ws();
-        let method: &str = match (&self.opts.method, &self.body) {
-            (_, _) if is_ws => "GET",
-            (Some(m), _) => m,
-            (None, Body::Bytes(_)) => "POST",
-            (None, Body::Read(_)) => "PUT",
-            (None, Body::None) => "GET",
-        };
-        if self.method != method {
-            self.method = match method {
-                "GET" => "GET".into(),
-                "POST" => "POST".into(),
-                "PUT" => "PUT".into(),
-                "HEAD" => "HEAD".into(),
-                other => other.to_owned().into(),
-            };
-        }
+        self.set_method(is_ws);
         // Take over the storage the connection's last transfer left behind.
         if let Some(c) = self.conn.as_mut() {
             if self.head_buf.capacity() == 0 {
@@ -75,7 +60,7 @@ impl Transfer {
         self.upload_eof = false;
         match &mut self.parser {
             Some(p) => p.reset(),
-            None => self.parser = Some(ResponseParser::new(&self.opts.limits)),
+            None => self.parser = Some(Box::new(ResponseParser::new(&self.opts.limits))),
         }
         self.head = None;
         self.heads_bytes = 0;
@@ -85,6 +70,31 @@ impl Transfer {
         self.redirect = None;
         self.got_bytes = false;
         Ok(())
+    }
+
+    /// The request method: the engine's own choices are static names, set without a
+    /// comparison; a caller's method is compared with the last run's, so that it is not
+    /// allocated again.
+    fn set_method(&mut self, is_ws: bool) {
+        let own = match (&self.opts.method, &self.body) {
+            (_, _) if is_ws => "GET",
+            (Some(m), _) => {
+                if self.method != *m {
+                    self.method = match m.as_str() {
+                        "GET" => "GET".into(),
+                        "POST" => "POST".into(),
+                        "PUT" => "PUT".into(),
+                        "HEAD" => "HEAD".into(),
+                        other => other.to_owned().into(),
+                    };
+                }
+                return;
+            }
+            (None, Body::Bytes(_)) => "POST",
+            (None, Body::Read(_)) => "PUT",
+            (None, Body::None) => "GET",
+        };
+        self.method = std::borrow::Cow::Borrowed(own);
     }
 
     /// How the request's body is delimited: from the body and the framing the caller's

@@ -194,11 +194,11 @@ impl Transfer {
     }
 
     /// The next complete head from the connection's buffer, counted against the limits.
-    fn take_head(&mut self) -> Result<Option<ResponseHead>> {
+    fn take_head(&mut self) -> Result<Option<Box<ResponseHead>>> {
         let (Some(conn), Some(parser)) = (self.conn.as_mut(), self.parser.as_mut()) else {
             return Err(Error::from_kind(ErrorKind::Internal));
         };
-        let head = match parser.parse(conn.buffered()) {
+        let head = match parser.parse_boxed(conn.buffered()) {
             Ok(Some(head)) => head,
             Ok(None) => return Ok(None),
             Err(e) => return Err(parse_error(e)),
@@ -301,7 +301,7 @@ impl Transfer {
         &mut self,
         core: &mut S,
         h: &mut dyn Handler,
-        head: ResponseHead,
+        head: Box<ResponseHead>,
         kind: BodyKind,
         now: Instant,
     ) -> Result<()> {
@@ -542,7 +542,7 @@ impl Transfer {
                 conn.head_buf = std::mem::take(&mut self.head_buf);
                 if let Some(mut p) = self.parser.take() {
                     if let Some(head) = self.head.take() {
-                        p.recycle(head);
+                        p.recycle_boxed(head);
                     }
                     conn.parser = Some(p);
                 }

@@ -102,9 +102,10 @@ pub(crate) struct Conn {
     /// The server said `Connection: close` or the transfer could not finish cleanly.
     pub(crate) no_reuse: bool,
     /// Per-request storage left by the last transfer on this connection for the next one:
-    /// the request head buffer and the response parser (with its head storage).
+    /// the request head buffer and the response parser (with its head storage; boxed, so
+    /// that handing it over moves a pointer, not the parser).
     pub(crate) head_buf: Vec<u8>,
-    pub(crate) parser: Option<ResponseParser>,
+    pub(crate) parser: Option<Box<ResponseParser>>,
 }
 
 /// What [`Conn::pull`] got.

@@ -138,6 +138,21 @@ pub struct ResponseHead {
 }
 
 impl ResponseHead {
+    /// A head with no bytes: the storage a parser fills.
+    fn empty() -> Self {
+        ResponseHead {
+            raw: Vec::new(),
+            unfolded: None,
+            head_len: 0,
+            version: Version::Http11,
+            status: 0,
+            reason: (0, 0),
+            headers: Vec::new(),
+            known: Known::default(),
+            may_fold: false,
+        }
+    }
+
     /// The status code (100..=999).
     pub fn status(&self) -> u16 {
         self.status
@@ -306,7 +321,8 @@ impl ResponseHead {
             0 => return false,
             1 => {
                 let v = self.known_first(K_CONNECTION).unwrap_or(&[]);
-                if memchr::memchr(b',', v).is_none() {
+                // A plain scan: the value is a word or two, shorter than memchr's setup.
+                if !v.contains(&b',') {
                     return trim_ows(v).eq_ignore_ascii_case(token.as_bytes());
                 }
             }
@@ -463,23 +479,13 @@ pub struct ResponseParser {
     scanned: usize,
     /// A scanned line started with SP or HTAB: a header value may be folded.
     fold_seen: bool,
-    /// Storage of a head given back with [`ResponseParser::recycle`], reused by the next.
-    /// While `memo` is set they still hold that head (bytes and header spans).
-    spare_raw: Vec<u8>,
-    spare_headers: Vec<HeaderSpan>,
-    /// The rest of the last head given back, when the next one may be checked against it
-    /// instead of scanned (see [`ResponseParser::same_shape`]).
-    memo: Option<Memo>,
-}
-
-/// What a recycled head's storage does not hold: with `spare_raw` and `spare_headers` it is
-/// the whole previous head.
-#[derive(Debug, Clone, Copy)]
-struct Memo {
-    version: Version,
-    status: u16,
-    reason: Span,
-    known: Known,
+    /// Storage of a head given back with [`ResponseParser::recycle`], reused by the next
+    /// (its bytes and header spans are filled in place). Boxed, so that the engine hands
+    /// heads around by pointer: the box goes out with a head and comes back with it.
+    spare: Option<Box<ResponseHead>>,
+    /// `spare` is the whole last head given back, and the next one may be checked against
+    /// it instead of scanned (see [`ResponseParser::same_shape`]).
+    memo: bool,
 }
 
 impl ResponseParser {
@@ -505,9 +511,8 @@ impl ResponseParser {
             start: None,
             scanned: 0,
             fold_seen: false,
-            spare_raw: Vec::new(),
-            spare_headers: Vec::new(),
-            memo: None,
+            spare: None,
+            memo: false,
         }
     }
 
@@ -523,30 +528,34 @@ impl ResponseParser {
     /// instead of scanning it again: only changed bytes inside header values, that leave
     /// every value's ends as they were, are accepted that way; anything else is scanned.
     pub fn recycle(&mut self, head: ResponseHead) {
-        let ResponseHead {
-            raw,
-            unfolded,
-            head_len,
-            version,
-            status,
-            reason,
-            headers,
-            known,
-            may_fold,
-        } = head;
-        let keep = unfolded.is_none()
-            && !may_fold
-            && raw.len() == head_len
-            && head_len <= self.max_header_bytes
-            && headers.len() <= self.max_headers;
-        self.memo = keep.then_some(Memo {
-            version,
-            status,
-            reason,
-            known,
-        });
-        self.spare_raw = raw;
-        self.spare_headers = headers;
+        let head = self.boxed(head);
+        self.recycle_boxed(head);
+    }
+
+    /// [`recycle`](Self::recycle) for a head from [`parse_boxed`](Self::parse_boxed): its box
+    /// is the storage of the next head.
+    pub(crate) fn recycle_boxed(&mut self, mut head: Box<ResponseHead>) {
+        let keep = head.unfolded.is_none()
+            && !head.may_fold
+            && head.raw.len() == head.head_len
+            && head.head_len <= self.max_header_bytes
+            && head.headers.len() <= self.max_headers;
+        if !keep {
+            head.unfolded = None;
+        }
+        self.memo = keep;
+        self.spare = Some(head);
+    }
+
+    /// `head` in the spare box (a new box when there is none).
+    fn boxed(&mut self, head: ResponseHead) -> Box<ResponseHead> {
+        match self.spare.take() {
+            Some(mut b) => {
+                *b = head;
+                b
+            }
+            None => Box::new(head),
+        }
     }
 
     /// The head at the front of `buf` when it has the previous head's shape: the same length
@@ -556,11 +565,12 @@ impl ResponseParser {
     /// or trimmed whitespace moved), so it is what a scan would give: the stored spans are
     /// reused and only the changed bytes are copied. `None` (and the storage is left for a
     /// scan) for anything else. Compared eight bytes at a time.
-    fn same_shape(&mut self, buf: &[u8], memo: Memo) -> Option<ResponseHead> {
-        let len = self.spare_raw.len();
+    fn same_shape(&mut self, buf: &[u8]) -> Option<Box<ResponseHead>> {
+        let spare = self.spare.as_deref_mut()?;
+        let len = spare.raw.len();
         let new = buf.get(..len)?;
-        let old = &mut self.spare_raw[..];
-        let spans = &self.spare_headers;
+        let old = &mut spare.raw[..];
+        let spans = &spare.headers;
         let mut k = 0;
         // Position `pos` changed to `b`: allowed inside a value, as a value byte, and not as
         // whitespace at the value's ends.
@@ -598,17 +608,8 @@ impl ResponseParser {
                 old[j] = new[j];
             }
         }
-        Some(ResponseHead {
-            raw: std::mem::take(&mut self.spare_raw),
-            unfolded: None,
-            head_len: len,
-            version: memo.version,
-            status: memo.status,
-            reason: memo.reason,
-            headers: std::mem::take(&mut self.spare_headers),
-            known: memo.known,
-            may_fold: false,
-        })
+        // The rest of the spare head (status line, spans, known fields) is the last head's.
+        self.spare.take()
     }
 
     /// Forgets any partial scan, for a new buffer. The parser also resets
@@ -626,6 +627,20 @@ impl ResponseParser {
     /// call again with more bytes. `Ok(Some(head))`: complete; the head
     /// occupies `buf[..head.head_len()]`.
     pub fn parse(&mut self, buf: &[u8]) -> Result<Option<ResponseHead>, ParseError> {
+        Ok(self.parse_boxed(buf)?.map(|mut b| {
+            let head = std::mem::replace(&mut *b, ResponseHead::empty());
+            self.spare.get_or_insert(b);
+            head
+        }))
+    }
+
+    /// [`parse`](Self::parse) giving the head in a box that goes back with
+    /// [`recycle_boxed`](Self::recycle_boxed): the head is built in the parser's storage and
+    /// never copied.
+    pub(crate) fn parse_boxed(
+        &mut self,
+        buf: &[u8],
+    ) -> Result<Option<Box<ResponseHead>>, ParseError> {
         if buf.len() < self.scanned {
             self.reset();
         }
@@ -646,8 +661,8 @@ impl ResponseParser {
         };
         // Reject non-HTTP/1 peers (and HTTP/0.9) without waiting for a head.
         let line = buf.get(start..).unwrap_or(&[]);
-        let n = line.len().min(5);
-        if line.get(..n) != b"HTTP/".get(..n) {
+        // Byte by byte (at most five): a slice comparison of unknown length calls memcmp.
+        if line.iter().zip(b"HTTP/").any(|(a, b)| a != b) {
             return Err(ParseError::BadVersion);
         }
         if !self.fast_tried {
@@ -659,8 +674,9 @@ impl ResponseParser {
             self.fast_tried = true;
             // The memo is for this first look only: whatever happens next may take or
             // change the storage it describes.
-            if let (0, Some(memo)) = (start, self.memo.take()) {
-                if let Some(head) = self.same_shape(buf, memo) {
+            let memo = std::mem::take(&mut self.memo);
+            if start == 0 && memo {
+                if let Some(head) = self.same_shape(buf) {
                     self.reset();
                     return Ok(Some(head));
                 }
@@ -670,7 +686,7 @@ impl ResponseParser {
             self.slots = recycle(slots);
             if let Some(head) = result {
                 self.reset();
-                return Ok(Some(head));
+                return Ok(Some(self.boxed(head)));
             }
         }
         loop {
@@ -681,7 +697,7 @@ impl ResponseParser {
                     }
                     if let Some(head) = self.parse_head(buf, start, end)? {
                         self.reset();
-                        return Ok(Some(head));
+                        return Ok(Some(self.boxed(head)));
                     }
                     // httparse wants more than this empty line: keep looking.
                     self.scanned = end;
@@ -705,13 +721,12 @@ impl ResponseParser {
         let head = buf
             .get(..buf.len().min(self.max_header_bytes))
             .unwrap_or(&[]);
+        let spare = self
+            .spare
+            .get_or_insert_with(|| Box::new(ResponseHead::empty()));
         if start == 0 {
-            if let Some(h) = scan_simple(
-                head,
-                self.max_headers,
-                &mut self.spare_raw,
-                &mut self.spare_headers,
-            ) {
+            if let Some(h) = scan_simple(head, self.max_headers, &mut spare.raw, &mut spare.headers)
+            {
                 return (Some(h), slots);
             }
         }
@@ -725,12 +740,12 @@ impl ResponseParser {
             &mut slots,
             self.max_headers,
             false,
-            (&mut self.spare_raw, &mut self.spare_headers),
+            (&mut spare.raw, &mut spare.headers),
         );
         (result.ok().flatten(), slots)
     }
 
-    fn incomplete(&self, len: usize) -> Result<Option<ResponseHead>, ParseError> {
+    fn incomplete(&self, len: usize) -> Result<Option<Box<ResponseHead>>, ParseError> {
         if len > self.max_header_bytes {
             Err(ParseError::HeadTooLarge)
         } else {
@@ -749,6 +764,9 @@ impl ResponseParser {
         if slots.capacity() < self.nslots {
             slots.reserve_exact(self.nslots);
         }
+        let spare = self
+            .spare
+            .get_or_insert_with(|| Box::new(ResponseHead::empty()));
         let result = build_head(
             &self.config,
             head,
@@ -756,7 +774,7 @@ impl ResponseParser {
             &mut slots,
             self.max_headers,
             self.fold_seen,
-            (&mut self.spare_raw, &mut self.spare_headers),
+            (&mut spare.raw, &mut spare.headers),
         );
         self.slots = recycle(slots);
         result
@@ -1779,7 +1797,7 @@ mod tests {
                 continue;
             };
             p.recycle(first);
-            let kept = p.memo.is_some();
+            let kept = p.memo;
             let mut buf = base.to_vec();
             for _ in 0..1 + rnd(3) {
                 let i = rnd(buf.len());
@@ -1800,11 +1818,11 @@ mod tests {
                 let mut q = ResponseParser::new(&limits);
                 let h = q.parse(base).unwrap().unwrap();
                 q.recycle(h);
-                let memo = q.memo.take().expect("kept as in p");
-                match q.same_shape(&buf, memo) {
+                assert!(std::mem::take(&mut q.memo), "kept as in p");
+                match q.same_shape(&buf) {
                     Some(h) => {
                         taken += 1;
-                        assert_eq!(fresh.as_ref().ok(), Some(&Some(h)), "{buf:?}");
+                        assert_eq!(fresh.as_ref().ok(), Some(&Some(*h)), "{buf:?}");
                     }
                     None => refused += 1,
                 }
@@ -1821,22 +1839,44 @@ mod tests {
     }
 
     #[test]
+    fn a_boxed_head_goes_back_as_the_storage_of_the_next() {
+        let mut p = ResponseParser::new(&Limits::default());
+        let h = p.parse_boxed(TYPICAL).unwrap().unwrap();
+        assert_eq!(*h, head(TYPICAL));
+        let at: *const ResponseHead = &*h;
+        p.recycle_boxed(h);
+        // The next head differs in its Date: taken by the comparison, in the same box.
+        let mut next = TYPICAL.to_vec();
+        let i = next.windows(8).position(|w| w == b"12:28:53").unwrap();
+        next[i + 7] = b'4';
+        let h = p.parse_boxed(&next).unwrap().unwrap();
+        assert!(std::ptr::eq(at, &*h), "no copy, no new box");
+        assert_eq!(*h, head(&next));
+        // A head of another shape is scanned into the same box.
+        p.recycle_boxed(h);
+        let other = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+        let h = p.parse_boxed(other).unwrap().unwrap();
+        assert!(std::ptr::eq(at, &*h));
+        assert_eq!(*h, head(other));
+    }
+
+    #[test]
     fn same_shape_is_used_for_the_next_head() {
         let limits = Limits::default();
         let mut p = ResponseParser::new(&limits);
         let a = TYPICAL.to_vec();
         let h = p.parse(&a).unwrap().unwrap();
         p.recycle(h);
-        assert!(p.memo.is_some());
+        assert!(p.memo);
         // A folded head is not kept; an unchanged one is taken as it is.
         let h = p.parse(&a).unwrap().unwrap();
         assert_eq!(h, head(&a));
-        assert!(p.memo.is_none(), "the memo is spent on the first look");
+        assert!(!p.memo, "the memo is spent on the first look");
         p.recycle(h);
         let mut p2 = ResponseParser::new(&limits);
         let folded = b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n";
         let h = p2.parse(folded).unwrap().unwrap();
         p2.recycle(h);
-        assert!(p2.memo.is_none());
+        assert!(!p2.memo);
     }
 }
