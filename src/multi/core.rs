@@ -402,7 +402,7 @@ impl Core {
         let deadline = if x.state == State::Done {
             None
         } else {
-            x.next_deadline()
+            x.rearm()
         };
         if deadline != x.armed {
             x.armed = deadline;
@@ -729,12 +729,18 @@ impl Core {
     }
 
     /// Apply the commands other threads queued, in order, until one does not fit.
+    #[inline(always)]
     fn apply_commands(&mut self) {
         if self.stalled.is_none() && self.cmd.get().is_none() {
-            // No sender was ever made and nothing waits: the common case, without moving a
-            // (large) empty `Option<PendingCommand>` out and back every turn.
+            // No sender was ever made and nothing waits: the common case, without a call
+            // or moving a (large) empty `Option<PendingCommand>` out and back every turn.
             return;
         }
+        self.apply_queued_commands();
+    }
+
+    /// [`apply_commands`](Self::apply_commands) when there may be some.
+    fn apply_queued_commands(&mut self) {
         loop {
             let cmd = match self.stalled.take() {
                 Some(c) => c,

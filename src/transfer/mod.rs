@@ -97,6 +97,9 @@ pub(crate) struct Transfer {
     pub(crate) conn: Option<Box<Conn>>,
     pub(crate) dirty: bool,
     pub(crate) armed: Option<Instant>,
+    /// The earliest deadline when the last step ended ([`rearm`](Self::rearm)): before it,
+    /// no timer can be due and a step skips the checks.
+    due: Option<Instant>,
     pub(crate) reported: bool,
     pub(crate) result: Option<Result<()>>,
 
@@ -181,6 +184,7 @@ impl Transfer {
             conn: None,
             dirty: false,
             armed: None,
+            due: None,
             reported: false,
             result: None,
             started: None,
@@ -263,6 +267,7 @@ impl Transfer {
             conn,
             dirty,
             armed,
+            due,
             reported,
             result,
             started,
@@ -310,6 +315,7 @@ impl Transfer {
         *conn = None;
         *dirty = false;
         *armed = None;
+        *due = None;
         *reported = false;
         *result = None;
         *started = None;
@@ -366,9 +372,11 @@ impl Transfer {
         }
         self.budget_spent = false;
         self.decode_budget = STEP_RECV_BUDGET;
-        if let Err(e) = self.check_timers(core, id, h, now) {
-            self.fail(core, h, e, now);
-            return false;
+        if self.due.is_some_and(|at| now >= at) {
+            if let Err(e) = self.check_timers(core, id, h, now) {
+                self.fail(core, h, e, now);
+                return false;
+            }
         }
         loop {
             let r = match self.state {

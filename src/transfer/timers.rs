@@ -15,6 +15,13 @@ use crate::transport::connector::Connector;
 use super::{State, Transfer};
 
 impl Transfer {
+    /// The earliest timer of this transfer, remembered for the next step (which checks its
+    /// timers only once one is due).
+    pub(crate) fn rearm(&mut self) -> Option<Instant> {
+        self.due = self.next_deadline();
+        self.due
+    }
+
     /// The earliest timer of this transfer.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let connecting = matches!(self.state, State::Resolving | State::Connecting)

@@ -314,6 +314,7 @@ impl Conn {
     /// and `rend` the end of the valid bytes. It starts at [`RECV_BUFFER_MIN`] and doubles while
     /// reads keep filling it, up to `rbuf_max` ([`RECV_BUFFER_MAX`] by default) (a 16 KiB buffer halves libcurl's rate
     /// on 100 KiB bodies).
+    #[inline(never)]
     fn fill(&mut self) -> io::Result<usize> {
         if self.rbuf.is_empty() {
             self.rbuf = vec![0; RECV_BUFFER_MIN];
@@ -373,6 +374,7 @@ impl Conn {
     /// in the callback model, a connect-only WebSocket's `recv`) pulls through here. Reads
     /// once into the receive buffer (taking one from `bufs` if it has none) when the socket
     /// may have bytes and the step's `budget` is not spent, retrying an interrupted read.
+    #[inline(always)]
     pub(crate) fn pull(&mut self, bufs: &mut BufPool, budget: &mut usize) -> Pull {
         if !self.readable {
             return Pull::Idle;
