@@ -32,9 +32,9 @@ impl Transfer {
     ) -> Result<Next> {
         if self.started.is_none() {
             self.started = Some(now);
-            self.deadline_total = self.opts.timeout.map(|t| now + t);
+            self.timers.total = self.opts.timeout.map(|t| now + t);
             if self.opts.progress {
-                self.progress_next = Some(now + Duration::from_secs(1));
+                self.timers.progress = Some(now + Duration::from_secs(1));
             }
             self.fresh = self.opts.fresh_connect;
         }
@@ -67,7 +67,7 @@ impl Transfer {
                 Ok(Next::Again)
             }
             Checkout::New => {
-                self.deadline_connect = Some(now + self.opts.connect_timeout);
+                self.timers.connect = Some(now + self.opts.connect_timeout);
                 // The slot is this transfer's from here: a failure below gives it back.
                 self.slot_key = Some(key.clone());
                 let tls = match target!(self).scheme.is_tls() {
@@ -189,7 +189,7 @@ impl Transfer {
         let serial = core.next_serial();
         let tcp = core.connect_tcp(addr);
         let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
-        match connector.open(addr, tcp, serial, now, self.deadline_connect) {
+        match connector.open(addr, tcp, serial, now, self.timers.connect) {
             Ok(mut conn) => {
                 core.register(&mut conn, id)
                     .map_err(|e| Error::new(ErrorKind::CouldntConnect, e.to_string()))?;

@@ -67,15 +67,17 @@ impl Transfer {
     /// Sets up content decoding of a response body in `coding`, with its piece buffer.
     pub(super) fn start_content_decoding(&mut self, coding: ContentCoding) {
         let max = self.opts.max_filesize.unwrap_or(MAX_DECODED_BYTES);
-        self.content = Some(ContentDecoder::new(coding, max));
-        self.decoded
+        self.rx.content = Some(ContentDecoder::new(coding, max));
+        self.rx
+            .decoded
             .resize(DECODE_PIECE_SIZE.min(self.opts.buffer_size), 0);
     }
 
     /// True while decoded output of body bytes already consumed waits in the content decoder
     /// (a pause cut its delivery short).
     pub(super) fn content_pending(&self) -> bool {
-        self.content
+        self.rx
+            .content
             .as_ref()
             .is_some_and(ContentDecoder::output_pending)
     }
@@ -89,12 +91,12 @@ impl Transfer {
         h: &mut dyn Handler,
     ) -> Result<bool> {
         let limited = self.opts.max_filesize.is_some();
-        let Some(cd) = self.content.as_mut() else {
+        let Some(cd) = self.rx.content.as_mut() else {
             return Ok(true);
         };
         let mut ctx = Self::ctx(core, id, &mut self.ctl, &self.info);
-        let out = (&mut self.held, &mut self.decode_budget);
-        let (_, flow) = write_decoded(cd, &mut self.decoded, &[], h, &mut ctx, out)
+        let out = (&mut self.rx.held, &mut self.decode_budget);
+        let (_, flow) = write_decoded(cd, &mut self.rx.decoded, &[], h, &mut ctx, out)
             .map_err(|e| decode_error(e, limited))?;
         self.on_write_flow(flow)?;
         if self.decode_budget == 0 {

@@ -24,10 +24,7 @@ use crate::handler::{DebugKind, Handler, Progress};
 use crate::id::TransferId;
 use crate::info::TransferInfo;
 use crate::options::{Body, Options};
-use crate::proto::http1::{
-    BodyDecoder, ContentDecoder, Exchange, Framing, RequestShape, ResponseHead, ResponseParser,
-    MAX_DECODED_BYTES,
-};
+use crate::proto::http1::{Exchange, Framing, RequestShape, MAX_DECODED_BYTES};
 use crate::transport::connector::Connector;
 use crate::transport::{Conn, PoolKey};
 use crate::url::Target;
@@ -69,6 +66,19 @@ const IDLE_REQUEST: RequestShape = RequestShape {
     close: false,
 };
 
+/// Buffers up to this capacity are kept for the next run of an `Easy` (a request head, a
+/// few held bytes); bigger ones (the 64 KiB upload buffer) are freed.
+const KEEP_BUFFER: usize = 4096;
+
+/// Empty a buffer for the next run, or drop it if it is big ([`KEEP_BUFFER`]).
+fn keep(v: &mut Vec<u8>) {
+    if v.capacity() > KEEP_BUFFER {
+        *v = Vec::new();
+    } else {
+        v.clear();
+    }
+}
+
 /// Where a transfer is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum State {
@@ -97,19 +107,12 @@ pub(crate) struct Transfer {
     pub(crate) conn: Option<Box<Conn>>,
     pub(crate) dirty: bool,
     pub(crate) armed: Option<Instant>,
-    /// The earliest deadline when the last step ended ([`rearm`](Self::rearm)): before it,
-    /// no timer can be due and a step skips the checks.
-    due: Option<Instant>,
     pub(crate) reported: bool,
     pub(crate) result: Option<Result<()>>,
 
     started: Option<Instant>,
-    deadline_total: Option<Instant>,
-    deadline_connect: Option<Instant>,
-    deadline_expect: Option<Instant>,
-    lowspeed: Option<(Instant, u64)>,
-    progress_next: Option<Instant>,
-    progress_dirty: bool,
+    /// The deadlines ([`timers`]).
+    timers: timers::Deadlines,
     budget_spent: bool,
     /// Decoded (gzip, deflate) body bytes this step may still hand over: a bomb's output is
     /// shared out over turns like bytes read are.
@@ -138,27 +141,10 @@ pub(crate) struct Transfer {
     retried: bool,
     redirects: u32,
 
-    head_buf: Vec<u8>,
-    head_sent: usize,
-    body_sent: u64,
-    ubuf: Vec<u8>,
-    ubuf_pos: usize,
-    upload_eof: bool,
-
-    /// Boxed: it moves between the transfer and the connection on every request.
-    parser: Option<Box<ResponseParser>>,
-    /// The final head, boxed by the parser (given back to it at the end of the response).
-    head: Option<Box<ResponseHead>>,
-    decoder: Option<BodyDecoder>,
-    content: Option<ContentDecoder>,
-    decoded: Vec<u8>,
-    held: Vec<u8>,
-    discard: bool,
-    redirect: Option<(u16, Box<Target>)>,
-    got_bytes: bool,
-    finish_after_held: bool,
-    /// Bytes of the heads answering the current request (interim ones included).
-    heads_bytes: usize,
+    /// Sending the request ([`upload`]).
+    up: upload::Upload,
+    /// Receiving the response ([`response`]).
+    rx: response::Receive,
 
     /// WebSocket state once the upgrade succeeded.
     pub(crate) ws: Option<Box<ws::WsState>>,
@@ -184,16 +170,10 @@ impl Transfer {
             conn: None,
             dirty: false,
             armed: None,
-            due: None,
             reported: false,
             result: None,
             started: None,
-            deadline_total: None,
-            deadline_connect: None,
-            deadline_expect: None,
-            lowspeed: None,
-            progress_next: None,
-            progress_dirty: false,
+            timers: timers::Deadlines::default(),
             budget_spent: false,
             decode_budget: STEP_RECV_BUDGET,
             slot_key: None,
@@ -201,23 +181,8 @@ impl Transfer {
             fresh: false,
             retried: false,
             redirects: 0,
-            head_buf: Vec::new(),
-            head_sent: 0,
-            body_sent: 0,
-            ubuf: Vec::new(),
-            ubuf_pos: 0,
-            upload_eof: false,
-            parser: None,
-            head: None,
-            decoder: None,
-            content: None,
-            decoded: Vec::new(),
-            held: Vec::new(),
-            discard: false,
-            redirect: None,
-            got_bytes: false,
-            finish_after_held: false,
-            heads_bytes: 0,
+            up: upload::Upload::default(),
+            rx: response::Receive::default(),
             ws: None,
             ws_key: String::new(),
             established: false,
@@ -245,42 +210,27 @@ impl Transfer {
 
     /// A run ends (the `Easy` was taken out of its multi): every piece of run state goes back
     /// to what [`new`](Self::new) made, except the options, the info (read after removal),
-    /// the private multi of `perform`, and small buffers worth keeping for the next run. The
-    /// pattern below names every field, so a field added to `Transfer` must be handled here.
+    /// the private multi of `perform`, and small buffers worth keeping for the next run (see
+    /// [`keep`]). The pattern below names every field, so a field added to `Transfer` must be
+    /// handled here; the groups (`timers`, `up`, `rx`) reset themselves the same way.
     pub(crate) fn end_run(&mut self) {
-        /// Buffers up to this capacity are kept for the next run (a request head, a few
-        /// held bytes); bigger ones (the 64 KiB upload buffer) are freed.
-        const KEEP: usize = 4096;
-        fn shrink(v: &mut Vec<u8>) {
-            if v.capacity() > KEEP {
-                *v = Vec::new();
-            } else {
-                v.clear();
-            }
-        }
         let Transfer {
             opts: _,
             info: _,
             spare_content_type: _,
+            method: _,
             ctl,
             state,
             conn,
             dirty,
             armed,
-            due,
             reported,
             result,
             started,
-            deadline_total,
-            deadline_connect,
-            deadline_expect,
-            lowspeed,
-            progress_next,
-            progress_dirty,
+            timers,
             budget_spent,
             decode_budget,
             redirected,
-            method: _,
             body,
             exchange,
             body_dropped,
@@ -289,23 +239,8 @@ impl Transfer {
             fresh,
             retried,
             redirects,
-            head_buf,
-            head_sent,
-            body_sent,
-            ubuf,
-            ubuf_pos,
-            upload_eof,
-            parser,
-            head,
-            decoder,
-            content,
-            decoded,
-            held,
-            discard,
-            redirect,
-            got_bytes,
-            finish_after_held,
-            heads_bytes,
+            up,
+            rx,
             ws,
             ws_key,
             established,
@@ -315,16 +250,10 @@ impl Transfer {
         *conn = None;
         *dirty = false;
         *armed = None;
-        *due = None;
         *reported = false;
         *result = None;
         *started = None;
-        *deadline_total = None;
-        *deadline_connect = None;
-        *deadline_expect = None;
-        *lowspeed = None;
-        *progress_next = None;
-        *progress_dirty = false;
+        *timers = timers::Deadlines::default();
         *budget_spent = false;
         *decode_budget = STEP_RECV_BUDGET;
         *redirected = None;
@@ -336,23 +265,8 @@ impl Transfer {
         *fresh = false;
         *retried = false;
         *redirects = 0;
-        shrink(head_buf);
-        *head_sent = 0;
-        *body_sent = 0;
-        shrink(ubuf);
-        *ubuf_pos = 0;
-        *upload_eof = false;
-        *parser = None;
-        *head = None;
-        *decoder = None;
-        *content = None;
-        shrink(decoded);
-        shrink(held);
-        *discard = false;
-        *redirect = None;
-        *got_bytes = false;
-        *finish_after_held = false;
-        *heads_bytes = 0;
+        up.reset();
+        rx.reset();
         *ws = None;
         ws_key.clear();
         *established = false;
@@ -372,7 +286,7 @@ impl Transfer {
         }
         self.budget_spent = false;
         self.decode_budget = STEP_RECV_BUDGET;
-        if self.due.is_some_and(|at| now >= at) {
+        if self.timers.due.is_some_and(|at| now >= at) {
             if let Err(e) = self.check_timers(core, id, h, now) {
                 self.fail(core, h, e, now);
                 return false;
@@ -396,8 +310,8 @@ impl Transfer {
                 }
             }
         }
-        if self.opts.progress && self.progress_dirty && self.state != State::Done {
-            self.progress_dirty = false;
+        if self.opts.progress && self.timers.progress_dirty && self.state != State::Done {
+            self.timers.progress_dirty = false;
             if let Err(e) = self.call_progress(core, id, h) {
                 self.fail(core, h, e, now);
                 return false;
@@ -454,12 +368,12 @@ impl Transfer {
         self.info.total_time = now.saturating_duration_since(self.started.unwrap_or(now));
         self.result = Some(result);
         self.state = State::Done;
-        self.held = Vec::new();
-        self.ubuf = Vec::new();
-        self.decoded = Vec::new();
-        self.parser = None;
-        self.decoder = None;
-        self.content = None;
+        self.rx.held = Vec::new();
+        self.up.ubuf = Vec::new();
+        self.rx.decoded = Vec::new();
+        self.rx.parser = None;
+        self.rx.decoder = None;
+        self.rx.content = None;
     }
 
     fn fail<S: Services>(&mut self, core: &mut S, h: &mut dyn Handler, e: Error, now: Instant) {

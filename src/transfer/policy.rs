@@ -28,14 +28,14 @@ impl Transfer {
                 self.on_redirect(h, status, loc.trim())?;
             }
         }
-        if self.opts.fail_on_error && status >= 400 && self.redirect.is_none() {
+        if self.opts.fail_on_error && status >= 400 && self.rx.redirect.is_none() {
             return Err(Error::new(
                 ErrorKind::HttpReturnedError,
                 format!("the requested URL returned error: {status}"),
             ));
         }
         if let (Some(max), Some(len)) = (self.opts.max_filesize, length) {
-            if len > max && self.redirect.is_none() {
+            if len > max && self.rx.redirect.is_none() {
                 return Err(Error::new(
                     ErrorKind::FileSizeExceeded,
                     format!("Content-Length {len} exceeds the maximum file size {max}"),
@@ -65,8 +65,8 @@ impl Transfer {
                 self.text(h, || {
                     format!("Issue another request to this URL: '{}'", next.url)
                 });
-                self.redirect = Some((status, Box::new(next)));
-                self.discard = true;
+                self.rx.redirect = Some((status, Box::new(next)));
+                self.rx.discard = true;
             }
             Ok(next) => self.info.redirect_url = Some(next.url.to_string()),
             Err(e) if self.opts.follow => return Err(e),
@@ -94,7 +94,7 @@ impl Transfer {
             self.body = Body::None;
             self.body_dropped = true;
         } else if let Body::Read(_) = self.body {
-            if self.body_sent > 0 && !h.rewind() {
+            if self.up.body_sent > 0 && !h.rewind() {
                 return Err(Error::new(
                     ErrorKind::SendFailRewind,
                     "cannot resend the upload for the redirect",
@@ -108,7 +108,7 @@ impl Transfer {
         self.redirected = Some(next);
         self.retried = false;
         self.fresh = self.opts.fresh_connect;
-        self.deadline_connect = None;
+        self.timers.connect = None;
         self.state = State::Init;
         Ok(())
     }
@@ -116,12 +116,12 @@ impl Transfer {
     /// A request on a reused connection may be retried once when the server closed that
     /// connection before answering (a keep-alive race), and the body can be sent again.
     pub(super) fn can_retry(&mut self, h: &mut dyn Handler) -> bool {
-        if !self.info.reused || self.retried || self.got_bytes {
+        if !self.info.reused || self.retried || self.rx.got_bytes {
             return false;
         }
         match self.body {
             Body::None | Body::Bytes(_) => true,
-            Body::Read(_) => self.body_sent == 0 || h.rewind(),
+            Body::Read(_) => self.up.body_sent == 0 || h.rewind(),
         }
     }
 
@@ -141,7 +141,7 @@ impl Transfer {
         self.retried = true;
         self.fresh = true;
         self.info.reused = false;
-        self.deadline_connect = None;
+        self.timers.connect = None;
         self.state = State::Init;
         Ok(Next::Again)
     }

@@ -23,7 +23,8 @@ impl Transfer {
     ) -> Result<()> {
         self.state = State::Active;
         if let Some((_, time)) = self.opts.low_speed {
-            self.lowspeed = Some((now + time, self.info.size_download + self.info.size_upload));
+            self.timers.lowspeed =
+                Some((now + time, self.info.size_download + self.info.size_upload));
         }
         self.info.pretransfer_time = now.saturating_duration_since(self.started.unwrap_or(now));
         if self.info.effective_url != target!(self).url.as_str() {
@@ -34,11 +35,11 @@ impl Transfer {
         self.set_method(is_ws);
         // Take over the storage the connection's last transfer left behind.
         if let Some(c) = self.conn.as_mut() {
-            if self.head_buf.capacity() == 0 {
-                std::mem::swap(&mut self.head_buf, &mut c.head_buf);
+            if self.up.head_buf.capacity() == 0 {
+                std::mem::swap(&mut self.up.head_buf, &mut c.head_buf);
             }
-            if self.parser.is_none() {
-                self.parser = c.parser.take().filter(|p| p.has_limits(&self.opts.limits));
+            if self.rx.parser.is_none() {
+                self.rx.parser = c.parser.take().filter(|p| p.has_limits(&self.opts.limits));
             }
         }
         let framing = self.request_framing(is_ws)?;
@@ -51,24 +52,24 @@ impl Transfer {
             close: sent_connection_close(&self.opts.headers),
         });
         if self.opts.verbose {
-            h.debug(DebugKind::HeaderOut, &self.head_buf);
+            h.debug(DebugKind::HeaderOut, &self.up.head_buf);
         }
-        self.head_sent = 0;
-        self.body_sent = 0;
-        self.ubuf_pos = 0;
-        self.ubuf.clear();
-        self.upload_eof = false;
-        match &mut self.parser {
+        self.up.head_sent = 0;
+        self.up.body_sent = 0;
+        self.up.ubuf_pos = 0;
+        self.up.ubuf.clear();
+        self.up.eof = false;
+        match &mut self.rx.parser {
             Some(p) => p.reset(),
-            None => self.parser = Some(Box::new(ResponseParser::new(&self.opts.limits))),
+            None => self.rx.parser = Some(Box::new(ResponseParser::new(&self.opts.limits))),
         }
-        self.head = None;
-        self.heads_bytes = 0;
-        self.decoder = None;
-        self.content = None;
-        self.discard = false;
-        self.redirect = None;
-        self.got_bytes = false;
+        self.rx.head = None;
+        self.rx.heads_bytes = 0;
+        self.rx.decoder = None;
+        self.rx.content = None;
+        self.rx.discard = false;
+        self.rx.redirect = None;
+        self.rx.got_bytes = false;
         Ok(())
     }
 
@@ -155,13 +156,13 @@ impl Transfer {
         let mut w = match (&self.method, user_host) {
             // A built-in method and the parsed URL's parts: valid by construction.
             (std::borrow::Cow::Borrowed(m), None) => HeadWriter::start_valid(
-                &mut self.head_buf,
+                &mut self.up.head_buf,
                 m,
                 &target!(self).request_target,
                 &target!(self).host_header,
             ),
             _ => HeadWriter::start(
-                &mut self.head_buf,
+                &mut self.up.head_buf,
                 &self.method,
                 &target!(self).request_target,
                 user_host.unwrap_or(&target!(self).host_header),

@@ -13,14 +13,72 @@ use crate::id::TransferId;
 use crate::info::HttpVersion;
 use crate::options::REDIRECT_DRAIN_MAX;
 use crate::proto::http1::{
-    BodyDecoder, BodyKind, ContentCoding, Decoded, ExchangeError, HeadEvent, ParseError, RecvPhase,
-    ResponseHead, SendPhase, Version,
+    BodyDecoder, BodyKind, ContentCoding, ContentDecoder, Decoded, ExchangeError, HeadEvent,
+    ParseError, RecvPhase, ResponseHead, ResponseParser, SendPhase, Version,
 };
 use crate::transport::{tls, Pull};
+use crate::url::Target;
 
 use super::content;
 use super::policy::is_conn_failure;
 use super::{Next, State, Transfer, STEP_RECV_BUDGET};
+
+/// The response on its way in: the parser and the final head, the body's decoders, what
+/// a pause holds back, and what the head decided.
+#[derive(Default)]
+pub(super) struct Receive {
+    /// Boxed: it moves between the transfer and the connection on every request.
+    pub(super) parser: Option<Box<ResponseParser>>,
+    /// The final head, boxed by the parser (given back to it at the end of the response).
+    pub(super) head: Option<Box<ResponseHead>>,
+    pub(super) decoder: Option<BodyDecoder>,
+    pub(super) content: Option<ContentDecoder>,
+    /// Decoded (gzip, deflate) output not yet handed over.
+    pub(super) decoded: Vec<u8>,
+    /// Body bytes the write callback paused on.
+    pub(super) held: Vec<u8>,
+    /// The body is not for the application (a redirect's, a failed request's).
+    pub(super) discard: bool,
+    /// A redirect to follow once the body is drained.
+    pub(super) redirect: Option<(u16, Box<Target>)>,
+    /// A response byte arrived (no retry after that).
+    pub(super) got_bytes: bool,
+    /// The body ended while bytes were held: finish once they are delivered.
+    pub(super) finish_after_held: bool,
+    /// Bytes of the heads answering the current request (interim ones included).
+    pub(super) heads_bytes: usize,
+}
+
+impl Receive {
+    /// Back to a run that has not started, keeping small buffers. In place, naming every
+    /// field: this runs for every request.
+    pub(super) fn reset(&mut self) {
+        let Receive {
+            parser,
+            head,
+            decoder,
+            content,
+            decoded,
+            held,
+            discard,
+            redirect,
+            got_bytes,
+            finish_after_held,
+            heads_bytes,
+        } = self;
+        *parser = None;
+        *head = None;
+        *decoder = None;
+        *content = None;
+        super::keep(decoded);
+        super::keep(held);
+        *discard = false;
+        *redirect = None;
+        *got_bytes = false;
+        *finish_after_held = false;
+        *heads_bytes = 0;
+    }
+}
 
 impl Transfer {
     // ----- Active: send and receive --------------------------------------------------------
@@ -33,8 +91,8 @@ impl Transfer {
         now: Instant,
     ) -> Result<Next> {
         // Paused data first.
-        if !self.held.is_empty() && !self.ctl.recv_paused {
-            let held = std::mem::take(&mut self.held);
+        if !self.rx.held.is_empty() && !self.ctl.recv_paused {
+            let held = std::mem::take(&mut self.rx.held);
             let flow = self.deliver(core, id, h, &held)?;
             if flow == Flow::Pause {
                 return Ok(Next::Yield);
@@ -43,8 +101,8 @@ impl Transfer {
                 return Ok(Next::Again);
             }
         }
-        if self.finish_after_held && self.held.is_empty() {
-            self.finish_after_held = false;
+        if self.rx.finish_after_held && self.rx.held.is_empty() {
+            self.rx.finish_after_held = false;
             self.complete(Ok(()), now);
             return Ok(Next::Again);
         }
@@ -92,7 +150,8 @@ impl Transfer {
             let buffered = self.conn.as_ref().map_or(0, |c| c.buffered().len());
             let body_left = self.conn.is_some()
                 && self.exchange.recv_phase() == RecvPhase::Body
-                && (self.decoder.as_ref().is_some_and(|d| d.is_done()) || self.content_pending());
+                && (self.rx.decoder.as_ref().is_some_and(|d| d.is_done())
+                    || self.content_pending());
             if buffered > 0 || body_left {
                 let progressed = self.process_input(core, id, h, now)?;
                 if self.state != State::Active {
@@ -116,8 +175,8 @@ impl Transfer {
             };
             match conn.pull(core.bufs(), &mut budget) {
                 Pull::Data => {
-                    if !self.got_bytes {
-                        self.got_bytes = true;
+                    if !self.rx.got_bytes {
+                        self.rx.got_bytes = true;
                         self.info.starttransfer_time =
                             now.saturating_duration_since(self.started.unwrap_or(now));
                     }
@@ -129,7 +188,7 @@ impl Transfer {
                     return Ok(Next::Yield);
                 }
                 Pull::Failed(e) => {
-                    if !self.got_bytes && self.can_retry(h) {
+                    if !self.rx.got_bytes && self.can_retry(h) {
                         return self.retry(core, h, recv_error(e));
                     }
                     return Err(recv_error(e));
@@ -178,9 +237,9 @@ impl Transfer {
         let kind = match self.exchange.on_head(&head).map_err(exchange_error)? {
             HeadEvent::Interim { release_body } => {
                 if release_body {
-                    self.deadline_expect = None;
+                    self.timers.expect = None;
                 }
-                if let Some(p) = self.parser.as_mut() {
+                if let Some(p) = self.rx.parser.as_mut() {
                     p.reset();
                 }
                 return Ok(true);
@@ -195,7 +254,7 @@ impl Transfer {
 
     /// The next complete head from the connection's buffer, counted against the limits.
     fn take_head(&mut self) -> Result<Option<Box<ResponseHead>>> {
-        let (Some(conn), Some(parser)) = (self.conn.as_mut(), self.parser.as_mut()) else {
+        let (Some(conn), Some(parser)) = (self.conn.as_mut(), self.rx.parser.as_mut()) else {
             return Err(Error::from_kind(ErrorKind::Internal));
         };
         let head = match parser.parse_boxed(conn.buffered()) {
@@ -205,8 +264,8 @@ impl Transfer {
         };
         conn.consume(head.head_len());
         self.info.header_size += head.head_len() as u64;
-        self.heads_bytes += head.head_len();
-        if self.heads_bytes > self.opts.limits.max_response_heads_bytes {
+        self.rx.heads_bytes += head.head_len();
+        if self.rx.heads_bytes > self.opts.limits.max_response_heads_bytes {
             return Err(Error::new(
                 ErrorKind::TooLarge,
                 format!(
@@ -314,7 +373,7 @@ impl Transfer {
             _ => length,
         };
         self.check_final_head(h, &head, length)?;
-        if self.redirect.is_some() {
+        if self.rx.redirect.is_some() {
             let drainable = match kind {
                 BodyKind::None => true,
                 BodyKind::Length(n) => n <= REDIRECT_DRAIN_MAX,
@@ -323,18 +382,18 @@ impl Transfer {
             if !drainable {
                 // Not worth reading: close the connection instead.
                 self.exchange.spoil();
-                self.head = Some(head);
+                self.rx.head = Some(head);
                 return self.finish_response(core, h, now, false);
             }
         }
-        if !self.discard && self.opts.accept_encoding && kind != BodyKind::None {
+        if !self.rx.discard && self.opts.accept_encoding && kind != BodyKind::None {
             match head.content_encoding() {
                 Some(ContentCoding::Identity) | None => {}
                 Some(coding) => self.start_content_decoding(coding),
             }
         }
-        self.decoder = Some(BodyDecoder::new(kind, &self.opts.limits));
-        self.head = Some(head);
+        self.rx.decoder = Some(BodyDecoder::new(kind, &self.opts.limits));
+        self.rx.head = Some(head);
         if kind == BodyKind::None {
             self.finish_response(core, h, now, true)?;
         }
@@ -361,13 +420,13 @@ impl Transfer {
                 .conn
                 .as_mut()
                 .expect("active transfer has a connection");
-            let decoder = self.decoder.as_mut().expect("set with Recv::Body");
+            let decoder = self.rx.decoder.as_mut().expect("set with Recv::Body");
             let input = &conn.rbuf[conn.rpos..conn.rend];
             let (n, decoded) = decoder.decode(input).map_err(parse_error)?;
             match decoded {
                 Decoded::Data(data) => {
                     any = true;
-                    self.progress_dirty = true;
+                    self.timers.progress_dirty = true;
                     if let Some(max) = self.opts.max_filesize {
                         if self.info.size_download + data.len() as u64 > max {
                             return Err(Error::new(
@@ -376,7 +435,7 @@ impl Transfer {
                             ));
                         }
                     }
-                    if self.discard {
+                    if self.rx.discard {
                         self.info.size_download += data.len() as u64;
                         conn.consume(n);
                         continue;
@@ -386,25 +445,25 @@ impl Transfer {
                     self.info.size_download += data.len() as u64;
                     let limited = self.opts.max_filesize.is_some();
                     let mut ctx = Self::ctx(core, id, &mut self.ctl, &self.info);
-                    let (used, flow) = match self.content.as_mut() {
+                    let (used, flow) = match self.rx.content.as_mut() {
                         None => {
                             if self.opts.verbose {
                                 h.debug(DebugKind::DataIn, data);
                             }
                             let r = h.write(&mut ctx, data);
                             if r == Flow::Pause {
-                                self.held.extend_from_slice(data);
+                                self.rx.held.extend_from_slice(data);
                             }
                             (data.len(), r)
                         }
                         Some(cd) => {
                             let (used, r) = content::write_decoded(
                                 cd,
-                                &mut self.decoded,
+                                &mut self.rx.decoded,
                                 data,
                                 h,
                                 &mut ctx,
-                                (&mut self.held, &mut self.decode_budget),
+                                (&mut self.rx.held, &mut self.decode_budget),
                             )
                             .map_err(|e| content::decode_error(e, limited))?;
                             if self.opts.verbose {
@@ -435,7 +494,7 @@ impl Transfer {
                     if self.opts.verbose {
                         h.debug(DebugKind::HeaderIn, &line);
                     }
-                    if !self.discard && h.wants_headers() {
+                    if !self.rx.discard && h.wants_headers() {
                         let flow =
                             h.header(&mut Self::ctx(core, id, &mut self.ctl, &self.info), &line);
                         if flow == Flow::Abort {
@@ -469,14 +528,14 @@ impl Transfer {
         match self.exchange.recv_phase() {
             RecvPhase::Head => {
                 let partial = self.conn.as_ref().is_some_and(|c| !c.buffered().is_empty());
-                if !self.got_bytes && self.can_retry(h) {
+                if !self.rx.got_bytes && self.can_retry(h) {
                     return self.retry(
                         core,
                         h,
                         Error::new(ErrorKind::GotNothing, "pooled connection was closed"),
                     );
                 }
-                if partial || self.got_bytes {
+                if partial || self.rx.got_bytes {
                     Err(Error::new(
                         ErrorKind::WeirdServerReply,
                         "connection closed in the middle of the response head",
@@ -487,7 +546,7 @@ impl Transfer {
             }
             RecvPhase::Done | RecvPhase::Upgraded => Err(Error::from_kind(ErrorKind::Internal)),
             RecvPhase::Body => {
-                let Some(decoder) = self.decoder.as_mut() else {
+                let Some(decoder) = self.rx.decoder.as_mut() else {
                     return Err(Error::from_kind(ErrorKind::Internal));
                 };
                 match decoder.decode_eof() {
@@ -522,7 +581,7 @@ impl Transfer {
         now: Instant,
         clean: bool,
     ) -> Result<()> {
-        if let Some(mut cd) = self.content.take() {
+        if let Some(mut cd) = self.rx.content.take() {
             // Every piece was delivered before the body could end (see `on_recv_body`).
             cd.finish()
                 .map_err(|e| content::decode_error(e, self.opts.max_filesize.is_some()))?;
@@ -532,16 +591,16 @@ impl Transfer {
         let keep = clean
             && self.exchange.reusable()
             && !self.opts.forbid_reuse
-            && self.decoder.as_ref().is_none_or(|d| d.is_done());
+            && self.rx.decoder.as_ref().is_none_or(|d| d.is_done());
         if let Some(mut conn) = self.conn.take() {
             self.slot_key = None;
             if !keep {
                 self.text(h, || format!("Closing connection #{}", conn.serial));
             } else {
                 // Leave the per-request storage to the connection's next transfer.
-                conn.head_buf = std::mem::take(&mut self.head_buf);
-                if let Some(mut p) = self.parser.take() {
-                    if let Some(head) = self.head.take() {
+                conn.head_buf = std::mem::take(&mut self.up.head_buf);
+                if let Some(mut p) = self.rx.parser.take() {
+                    if let Some(head) = self.rx.head.take() {
                         p.recycle_boxed(head);
                     }
                     conn.parser = Some(p);
@@ -549,15 +608,15 @@ impl Transfer {
             }
             core.release(conn, keep);
         }
-        if let Some((status, next)) = self.redirect.take() {
+        if let Some((status, next)) = self.rx.redirect.take() {
             return self.follow(h, status, next, now);
         }
-        if !self.held.is_empty() {
+        if !self.rx.held.is_empty() {
             // Paused with data still to hand over: complete once it has been delivered (the
             // connection was released above; nothing more is sent).
             self.state = State::Active;
             self.exchange.abandon_body();
-            self.finish_after_held = true;
+            self.rx.finish_after_held = true;
             return Ok(());
         }
         self.complete(Ok(()), now);
@@ -576,7 +635,7 @@ impl Transfer {
         match flow {
             Flow::Continue => Ok(flow),
             Flow::Pause => {
-                self.held.extend_from_slice(data);
+                self.rx.held.extend_from_slice(data);
                 self.ctl.recv_paused = true;
                 Ok(flow)
             }

@@ -14,12 +14,32 @@ use crate::transport::connector::Connector;
 
 use super::{State, Transfer};
 
+/// The transfer's deadlines (`None` when not running) and when to look at them next.
+#[derive(Default)]
+pub(super) struct Deadlines {
+    /// The whole transfer (`CURLOPT_TIMEOUT`).
+    pub(super) total: Option<Instant>,
+    /// Name resolution and connecting (`CURLOPT_CONNECTTIMEOUT`).
+    pub(super) connect: Option<Instant>,
+    /// `Expect: 100-continue`: when the body goes without the server's 100.
+    pub(super) expect: Option<Instant>,
+    /// The next low-speed check, and the bytes moved at the last one.
+    pub(super) lowspeed: Option<(Instant, u64)>,
+    /// The next progress callback.
+    pub(super) progress: Option<Instant>,
+    /// Something moved since the last progress callback.
+    pub(super) progress_dirty: bool,
+    /// The earliest deadline when the last step ended ([`Transfer::rearm`]): before it no
+    /// timer can be due, and a step skips the checks.
+    pub(super) due: Option<Instant>,
+}
+
 impl Transfer {
     /// The earliest timer of this transfer, remembered for the next step (which checks its
     /// timers only once one is due).
     pub(crate) fn rearm(&mut self) -> Option<Instant> {
-        self.due = self.next_deadline();
-        self.due
+        self.timers.due = self.next_deadline();
+        self.timers.due
     }
 
     /// The earliest timer of this transfer.
@@ -27,16 +47,17 @@ impl Transfer {
         let connecting = matches!(self.state, State::Resolving | State::Connecting)
             || (self.state == State::Init && self.started.is_some());
         [
-            self.deadline_total,
-            self.deadline_connect.filter(|_| connecting),
+            self.timers.total,
+            self.timers.connect.filter(|_| connecting),
             self.connector
                 .as_deref()
                 .and_then(Connector::attempt_deadline)
                 .filter(|_| self.state == State::Connecting),
-            self.deadline_expect
+            self.timers
+                .expect
                 .filter(|_| self.exchange.send_phase() == SendPhase::WaitContinue),
-            self.lowspeed.map(|(at, _)| at),
-            self.progress_next,
+            self.timers.lowspeed.map(|(at, _)| at),
+            self.timers.progress,
             self.ws_deadline(),
         ]
         .into_iter()
@@ -51,7 +72,7 @@ impl Transfer {
         h: &mut dyn Handler,
         now: Instant,
     ) -> Result<()> {
-        if let Some(at) = self.deadline_total {
+        if let Some(at) = self.timers.total {
             if now >= at {
                 return Err(Error::new(
                     ErrorKind::OperationTimedout,
@@ -65,7 +86,7 @@ impl Transfer {
             }
         }
         let connecting = matches!(self.state, State::Resolving | State::Connecting);
-        if let Some(at) = self.deadline_connect {
+        if let Some(at) = self.timers.connect {
             if connecting && now >= at {
                 let what = if self.state == State::Resolving {
                     "resolving"
@@ -101,13 +122,13 @@ impl Transfer {
                 ));
             }
         }
-        if let Some(at) = self.deadline_expect {
+        if let Some(at) = self.timers.expect {
             if now >= at && self.exchange.expect_timed_out() {
                 self.text(h, || "Done waiting for 100-continue".into());
-                self.deadline_expect = None;
+                self.timers.expect = None;
             }
         }
-        if let Some((at, base)) = self.lowspeed {
+        if let Some((at, base)) = self.timers.lowspeed {
             if now >= at {
                 let (limit, time) = self.opts.low_speed.unwrap_or((0, Duration::from_secs(1)));
                 let moved = self.info.size_download + self.info.size_upload - base;
@@ -121,12 +142,13 @@ impl Transfer {
                         ),
                     ));
                 }
-                self.lowspeed = Some((now + time, self.info.size_download + self.info.size_upload));
+                self.timers.lowspeed =
+                    Some((now + time, self.info.size_download + self.info.size_upload));
             }
         }
-        if let Some(at) = self.progress_next {
+        if let Some(at) = self.timers.progress {
             if now >= at {
-                self.progress_next = Some(now + Duration::from_secs(1));
+                self.timers.progress = Some(now + Duration::from_secs(1));
                 self.call_progress(core, id, h)?;
             }
         }

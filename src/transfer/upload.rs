@@ -13,6 +13,41 @@ use crate::proto::http1::{encode_chunk_header, Framing, SendPhase, LAST_CHUNK};
 
 use super::{Transfer, UPLOAD_BUFFER_SIZE};
 
+/// The request on its way out: the head and how much of it is sent, the body sent, the
+/// read callback's buffer.
+#[derive(Default)]
+pub(super) struct Upload {
+    pub(super) head_buf: Vec<u8>,
+    pub(super) head_sent: usize,
+    pub(super) body_sent: u64,
+    /// What the read callback filled, sent from `ubuf_pos` on.
+    pub(super) ubuf: Vec<u8>,
+    pub(super) ubuf_pos: usize,
+    /// The read callback said the body ended.
+    pub(super) eof: bool,
+}
+
+impl Upload {
+    /// Back to a run that has not started, keeping small buffers. In place, naming every
+    /// field: this runs for every request.
+    pub(super) fn reset(&mut self) {
+        let Upload {
+            head_buf,
+            head_sent,
+            body_sent,
+            ubuf,
+            ubuf_pos,
+            eof,
+        } = self;
+        super::keep(head_buf);
+        *head_sent = 0;
+        *body_sent = 0;
+        super::keep(ubuf);
+        *ubuf_pos = 0;
+        *eof = false;
+    }
+}
+
 impl Transfer {
     pub(super) fn do_send<S: Services>(
         &mut self,
@@ -29,7 +64,7 @@ impl Transfer {
             match self.exchange.send_phase() {
                 SendPhase::Done | SendPhase::WaitContinue => return Ok(()),
                 SendPhase::Head => {
-                    let head = &self.head_buf[self.head_sent..];
+                    let head = &self.up.head_buf[self.up.head_sent..];
                     // A body in memory framed by its length goes out with the head.
                     let body: &[u8] = match (&self.body, framing) {
                         (Body::Bytes(b), Framing::Length(_)) if self.exchange.body_with_head() => {
@@ -43,24 +78,24 @@ impl Transfer {
                         Err(e) => return Err(send_error(e)),
                     };
                     let hn = n.min(head.len());
-                    self.head_sent += hn;
+                    self.up.head_sent += hn;
                     let bn = n - hn;
                     if bn > 0 {
-                        self.body_sent += bn as u64;
+                        self.up.body_sent += bn as u64;
                         self.info.size_upload += bn as u64;
-                        self.progress_dirty = true;
+                        self.timers.progress_dirty = true;
                         let sent = &body[..bn];
                         if self.opts.verbose {
                             h.debug(DebugKind::DataOut, sent);
                         }
                     }
-                    if self.head_sent == self.head_buf.len() {
-                        self.info.request_size += self.head_buf.len() as u64;
+                    if self.up.head_sent == self.up.head_buf.len() {
+                        self.info.request_size += self.up.head_buf.len() as u64;
                         // (A WebSocket upgrade has no body: a read callback feeds frames
                         // once the connection is open.)
                         self.exchange.head_sent();
                         if self.exchange.send_phase() == SendPhase::WaitContinue {
-                            self.deadline_expect = Some(now + self.opts.expect_100_timeout);
+                            self.timers.expect = Some(now + self.opts.expect_100_timeout);
                         }
                     }
                 }
@@ -69,7 +104,7 @@ impl Transfer {
                         self.exchange.body_sent()
                     }
                     (Body::Bytes(b), Framing::Length(_)) => {
-                        let rest = &b[self.body_sent as usize..];
+                        let rest = &b[self.up.body_sent as usize..];
                         if rest.is_empty() {
                             self.exchange.body_sent();
                             continue;
@@ -82,9 +117,9 @@ impl Transfer {
                         if self.opts.verbose {
                             h.debug(DebugKind::DataOut, &rest[..n]);
                         }
-                        self.body_sent += n as u64;
+                        self.up.body_sent += n as u64;
                         self.info.size_upload += n as u64;
-                        self.progress_dirty = true;
+                        self.timers.progress_dirty = true;
                     }
                     // A reader, or chunks of a body in memory (or of none) the caller asked to
                     // have chunked: through the upload buffer.
@@ -93,8 +128,8 @@ impl Transfer {
                             Framing::Length(n) => Some(n),
                             _ => None,
                         };
-                        if self.ubuf_pos >= self.ubuf.len() {
-                            if self.upload_eof {
+                        if self.up.ubuf_pos >= self.up.ubuf.len() {
+                            if self.up.eof {
                                 self.exchange.body_sent();
                                 continue;
                             }
@@ -105,15 +140,15 @@ impl Transfer {
                         }
                         let conn = self.conn.as_mut().expect("checked");
                         let n = match conn
-                            .write_vectored(&[IoSlice::new(&self.ubuf[self.ubuf_pos..])])
+                            .write_vectored(&[IoSlice::new(&self.up.ubuf[self.up.ubuf_pos..])])
                         {
                             Ok(n) => n,
                             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                             Err(e) => return Err(send_error(e)),
                         };
-                        self.ubuf_pos += n;
+                        self.up.ubuf_pos += n;
                         self.info.size_upload += n as u64;
-                        self.progress_dirty = true;
+                        self.timers.progress_dirty = true;
                     }
                 },
             }
@@ -131,32 +166,32 @@ impl Transfer {
     ) -> Result<bool> {
         const HDR: usize = 10; // hex length + CRLF fits for any chunk of this buffer
         let chunked = size.is_none();
-        self.ubuf.clear();
-        self.ubuf_pos = 0;
+        self.up.ubuf.clear();
+        self.up.ubuf_pos = 0;
         let mut cap = UPLOAD_BUFFER_SIZE;
         if let Some(total) = size {
-            let left = total.saturating_sub(self.body_sent);
+            let left = total.saturating_sub(self.up.body_sent);
             cap = cap.min(left as usize);
         }
         let start = if chunked { HDR } else { 0 };
-        self.ubuf.resize(start + cap, 0);
+        self.up.ubuf.resize(start + cap, 0);
         let r = match &self.body {
             _ if cap == 0 && !chunked => ReadResult::Data(0),
             Body::Read(_) => h.read(
                 &mut Self::ctx(core, id, &mut self.ctl, &self.info),
-                &mut self.ubuf[start..],
+                &mut self.up.ubuf[start..],
             ),
             Body::Bytes(b) => {
-                let rest = &b[(self.body_sent as usize).min(b.len())..];
+                let rest = &b[(self.up.body_sent as usize).min(b.len())..];
                 let n = rest.len().min(cap);
-                self.ubuf[start..start + n].copy_from_slice(&rest[..n]);
+                self.up.ubuf[start..start + n].copy_from_slice(&rest[..n]);
                 ReadResult::Data(n)
             }
             Body::None => ReadResult::Data(0),
         };
         match r {
             ReadResult::Pause => {
-                self.ubuf.clear();
+                self.up.ubuf.clear();
                 self.ctl.send_paused = true;
                 Ok(false)
             }
@@ -169,17 +204,17 @@ impl Transfer {
                 "read callback returned more bytes than the buffer holds",
             )),
             ReadResult::Data(0) => {
-                self.upload_eof = true;
-                self.ubuf.clear();
+                self.up.eof = true;
+                self.up.ubuf.clear();
                 if chunked {
-                    self.ubuf.extend_from_slice(LAST_CHUNK);
+                    self.up.ubuf.extend_from_slice(LAST_CHUNK);
                 } else if let Some(total) = size {
-                    if self.body_sent < total {
+                    if self.up.body_sent < total {
                         return Err(Error::new(
                             ErrorKind::ReadError,
                             format!(
                                 "read callback ended the body after {} of {total} bytes",
-                                self.body_sent
+                                self.up.body_sent
                             ),
                         ));
                     }
@@ -188,19 +223,19 @@ impl Transfer {
             }
             ReadResult::Data(n) => {
                 if self.opts.verbose {
-                    h.debug(DebugKind::DataOut, &self.ubuf[start..start + n]);
+                    h.debug(DebugKind::DataOut, &self.up.ubuf[start..start + n]);
                 }
-                self.body_sent += n as u64;
+                self.up.body_sent += n as u64;
                 if chunked {
                     let mut hdr = Vec::with_capacity(HDR);
                     encode_chunk_header(n, &mut hdr);
                     let off = HDR - hdr.len();
-                    self.ubuf[off..HDR].copy_from_slice(&hdr);
-                    self.ubuf.truncate(HDR + n);
-                    self.ubuf.extend_from_slice(b"\r\n");
-                    self.ubuf_pos = off;
+                    self.up.ubuf[off..HDR].copy_from_slice(&hdr);
+                    self.up.ubuf.truncate(HDR + n);
+                    self.up.ubuf.extend_from_slice(b"\r\n");
+                    self.up.ubuf_pos = off;
                 } else {
-                    self.ubuf.truncate(n);
+                    self.up.ubuf.truncate(n);
                 }
                 Ok(true)
             }

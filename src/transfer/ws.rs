@@ -366,10 +366,10 @@ impl Transfer {
             c.arrived = false;
         }
         // The HTTP side is over: an open WebSocket holds no request or response storage.
-        self.parser = None;
-        self.head_buf = Vec::new();
-        self.decoded = Vec::new();
-        self.ubuf = Vec::new();
+        self.rx.parser = None;
+        self.up.head_buf = Vec::new();
+        self.rx.decoded = Vec::new();
+        self.up.ubuf = Vec::new();
         if self.opts.ws.connect_only {
             // curl CONNECT_ONLY=2: the transfer is "done" once the upgrade is; it stays in the
             // multi, which keeps flushing its send queue.
@@ -465,7 +465,7 @@ impl Transfer {
         if let Some(next) = self.ws_keepalive(core, now)? {
             return Ok(next);
         }
-        if matches!(self.body, Body::Read(_)) && !self.upload_eof && !self.ctl.send_paused {
+        if matches!(self.body, Body::Read(_)) && !self.up.eof && !self.ctl.send_paused {
             self.ws_read_callback(core, id, h)?;
         }
         self.ws_flush()?;
@@ -482,12 +482,9 @@ impl Transfer {
         h: &mut dyn Handler,
     ) -> Result<()> {
         let Transfer {
-            ws,
-            held,
-            ctl,
-            info,
-            ..
+            ws, rx, ctl, info, ..
         } = self;
+        let held = &mut rx.held;
         let ws = ws.as_deref_mut().ok_or_else(internal)?;
         if !held.is_empty() && !ctl.recv_paused {
             let data = std::mem::take(held);
@@ -607,23 +604,23 @@ impl Transfer {
             if ws.session.close_state() != CloseState::Open
                 && ws.session.frame_in_progress().is_none()
             {
-                self.ubuf.clear();
-                self.ubuf_pos = 0;
+                self.up.ubuf.clear();
+                self.up.ubuf_pos = 0;
                 return Ok(());
             }
             // Bytes the queue did not take last time go first.
-            if self.ubuf_pos < self.ubuf.len() {
+            if self.up.ubuf_pos < self.up.ubuf.len() {
                 let flags = if ws.session.frame_in_progress().is_some() {
                     0
                 } else {
                     BINARY
                 };
-                match ws.session.send(&self.ubuf[self.ubuf_pos..], flags, 0) {
-                    Ok(n) => self.ubuf_pos += n,
+                match ws.session.send(&self.up.ubuf[self.up.ubuf_pos..], flags, 0) {
+                    Ok(n) => self.up.ubuf_pos += n,
                     Err(SendError::WouldBlock) => return Ok(()),
                     Err(e) => return Err(upload_error(e)),
                 }
-                if self.ubuf_pos < self.ubuf.len() {
+                if self.up.ubuf_pos < self.up.ubuf.len() {
                     return Ok(());
                 }
                 continue;
@@ -634,8 +631,8 @@ impl Transfer {
             }
             let cap =
                 (room - crate::proto::ws::MAX_HEADER_LEN).min(crate::transfer::UPLOAD_BUFFER_SIZE);
-            self.ubuf.resize(cap, 0);
-            self.ubuf_pos = 0;
+            self.up.ubuf.resize(cap, 0);
+            self.up.ubuf_pos = 0;
             let queued_before = ws.session.send_queue_len();
             let in_frame_before = ws.session.frame_in_progress().is_some();
             let r = h.read(
@@ -647,11 +644,11 @@ impl Transfer {
                     Some(&mut ws.session),
                     None,
                 ),
-                &mut self.ubuf,
+                &mut self.up.ubuf,
             );
             match r {
                 ReadResult::Pause => {
-                    self.ubuf.clear();
+                    self.up.ubuf.clear();
                     self.ctl.send_paused = true;
                     return Ok(());
                 }
@@ -668,16 +665,16 @@ impl Transfer {
                     ))
                 }
                 ReadResult::Data(0) => {
-                    self.ubuf.clear();
+                    self.up.ubuf.clear();
                     let started = ws.session.send_queue_len() > queued_before
                         || (!in_frame_before && ws.session.frame_in_progress().is_some());
                     if !started {
-                        self.upload_eof = true;
+                        self.up.eof = true;
                         return Ok(());
                     }
                 }
                 ReadResult::Data(n) => {
-                    self.ubuf.truncate(n);
+                    self.up.ubuf.truncate(n);
                     self.info.size_upload += n as u64;
                 }
             }
@@ -792,7 +789,7 @@ impl Transfer {
                             id,
                             ctl: &mut self.ctl,
                             info: &self.info,
-                            held: &mut self.held,
+                            held: &mut self.rx.held,
                             message_mode: self.opts.ws.message_mode,
                             session: &mut ws.session,
                             held_meta: &mut ws.held_meta,
