@@ -65,6 +65,8 @@ impl Transfer {
         .min()
     }
 
+    /// Act on the deadlines that passed: fail on a timeout, move to the next address, send
+    /// the body without the 100, run the low-speed check and the progress callback.
     pub(super) fn check_timers<S: Services>(
         &mut self,
         core: &mut S,
@@ -72,86 +74,100 @@ impl Transfer {
         h: &mut dyn Handler,
         now: Instant,
     ) -> Result<()> {
-        if let Some(at) = self.timers.total {
-            if now >= at {
-                return Err(Error::new(
-                    ErrorKind::OperationTimedout,
-                    format!(
-                        "operation timed out after {} ms with {} bytes received ({})",
-                        self.elapsed_ms(now),
-                        self.info.size_download,
-                        self.peer_text()
-                    ),
-                ));
-            }
-        }
-        let connecting = matches!(self.state, State::Resolving | State::Connecting);
-        if let Some(at) = self.timers.connect {
-            if connecting && now >= at {
-                let what = if self.state == State::Resolving {
-                    "resolving"
-                } else {
-                    "connecting to"
-                };
-                return Err(Error::new(
-                    ErrorKind::OperationTimedout,
-                    format!(
-                        "timed out {what} {} after {} ms",
-                        self.peer_text(),
-                        self.elapsed_ms(now)
-                    ),
-                ));
-            }
-        }
-        let attempt = self
-            .connector
-            .as_deref()
-            .and_then(Connector::attempt_deadline);
-        if self.state == State::Connecting && attempt.is_some_and(|at| now >= at) {
-            // This address is too slow: move on to the next one.
-            if let Some(c) = self.conn.take() {
-                self.text(h, || {
-                    format!("connect to {} timed out, trying next", c.remote)
-                });
-                core.drop_attempt(c);
-            }
-            if let Some(connector) = self.connector.as_deref_mut() {
-                connector.attempt_failed(Error::new(
-                    ErrorKind::OperationTimedout,
-                    "the connect attempt timed out",
-                ));
-            }
-        }
+        self.check_timeouts(now)?;
+        self.check_attempt(core, h, now);
         if let Some(at) = self.timers.expect {
             if now >= at && self.exchange.expect_timed_out() {
                 self.text(h, || "Done waiting for 100-continue".into());
                 self.timers.expect = None;
             }
         }
-        if let Some((at, base)) = self.timers.lowspeed {
-            if now >= at {
-                let (limit, time) = self.opts.low_speed.unwrap_or((0, Duration::from_secs(1)));
-                let moved = self.info.size_download + self.info.size_upload - base;
-                let paused = self.ctl.recv_paused || self.ctl.send_paused;
-                if !paused && (moved as f64) < limit as f64 * time.as_secs_f64() {
-                    return Err(Error::new(
-                        ErrorKind::OperationTimedout,
-                        format!(
-                            "operation too slow: less than {limit} bytes/sec transferred the last {} seconds",
-                            time.as_secs_f64()
-                        ),
-                    ));
-                }
-                self.timers.lowspeed =
-                    Some((now + time, self.info.size_download + self.info.size_upload));
-            }
-        }
+        self.check_low_speed(now)?;
         if let Some(at) = self.timers.progress {
             if now >= at {
                 self.timers.progress = Some(now + Duration::from_secs(1));
                 self.call_progress(core, id, h)?;
             }
         }
+        Ok(())
+    }
+
+    /// The total timeout, and the connect timeout while resolving or connecting.
+    fn check_timeouts(&self, now: Instant) -> Result<()> {
+        if self.timers.total.is_some_and(|at| now >= at) {
+            return Err(Error::new(
+                ErrorKind::OperationTimedout,
+                format!(
+                    "operation timed out after {} ms with {} bytes received ({})",
+                    self.elapsed_ms(now),
+                    self.info.size_download,
+                    self.peer_text()
+                ),
+            ));
+        }
+        let connecting = matches!(self.state, State::Resolving | State::Connecting);
+        if connecting && self.timers.connect.is_some_and(|at| now >= at) {
+            let what = if self.state == State::Resolving {
+                "resolving"
+            } else {
+                "connecting to"
+            };
+            return Err(Error::new(
+                ErrorKind::OperationTimedout,
+                format!(
+                    "timed out {what} {} after {} ms",
+                    self.peer_text(),
+                    self.elapsed_ms(now)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The address being tried is too slow: move on to the next one.
+    fn check_attempt<S: Services>(&mut self, core: &mut S, h: &mut dyn Handler, now: Instant) {
+        let attempt = self
+            .connector
+            .as_deref()
+            .and_then(Connector::attempt_deadline);
+        if self.state != State::Connecting || attempt.is_none_or(|at| now < at) {
+            return;
+        }
+        if let Some(c) = self.conn.take() {
+            self.text(h, || {
+                format!("connect to {} timed out, trying next", c.remote)
+            });
+            core.drop_attempt(c);
+        }
+        if let Some(connector) = self.connector.as_deref_mut() {
+            connector.attempt_failed(Error::new(
+                ErrorKind::OperationTimedout,
+                "the connect attempt timed out",
+            ));
+        }
+    }
+
+    /// `CURLOPT_LOW_SPEED_LIMIT` over `CURLOPT_LOW_SPEED_TIME` (not while paused).
+    fn check_low_speed(&mut self, now: Instant) -> Result<()> {
+        let Some((at, base)) = self.timers.lowspeed else {
+            return Ok(());
+        };
+        if now < at {
+            return Ok(());
+        }
+        let (limit, time) = self.opts.low_speed.unwrap_or((0, Duration::from_secs(1)));
+        let moved = self.info.size_download + self.info.size_upload - base;
+        let paused = self.ctl.recv_paused || self.ctl.send_paused;
+        if !paused && (moved as f64) < limit as f64 * time.as_secs_f64() {
+            return Err(Error::new(
+                ErrorKind::OperationTimedout,
+                format!(
+                    "operation too slow: less than {limit} bytes/sec transferred the last {} seconds",
+                    time.as_secs_f64()
+                ),
+            ));
+        }
+        self.timers.lowspeed = Some((now + time, self.info.size_download + self.info.size_upload));
         Ok(())
     }
 }

@@ -13,6 +13,15 @@ use crate::proto::http1::{encode_chunk_header, Framing, SendPhase, LAST_CHUNK};
 
 use super::{Transfer, UPLOAD_BUFFER_SIZE};
 
+/// What a write of the request did.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Sent {
+    /// Progress (or a phase change): try the next write.
+    More,
+    /// The socket is full, or the read callback paused: wait.
+    Blocked,
+}
+
 /// The request on its way out: the head and how much of it is sent, the body sent, the
 /// read callback's buffer.
 #[derive(Default)]
@@ -57,70 +66,19 @@ impl Transfer {
         now: Instant,
     ) -> Result<()> {
         loop {
-            let Some(conn) = self.conn.as_mut() else {
+            if self.conn.is_none() {
                 return Ok(());
-            };
+            }
             let framing = self.exchange.request().framing;
-            match self.exchange.send_phase() {
+            let sent = match self.exchange.send_phase() {
                 SendPhase::Done | SendPhase::WaitContinue => return Ok(()),
-                SendPhase::Head => {
-                    let head = &self.up.head_buf[self.up.head_sent..];
-                    // A body in memory framed by its length goes out with the head.
-                    let body: &[u8] = match (&self.body, framing) {
-                        (Body::Bytes(b), Framing::Length(_)) if self.exchange.body_with_head() => {
-                            &b[..]
-                        }
-                        _ => &[],
-                    };
-                    let n = match conn.write_vectored(&[IoSlice::new(head), IoSlice::new(body)]) {
-                        Ok(n) => n,
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                        Err(e) => return Err(send_error(e)),
-                    };
-                    let hn = n.min(head.len());
-                    self.up.head_sent += hn;
-                    let bn = n - hn;
-                    if bn > 0 {
-                        self.up.body_sent += bn as u64;
-                        self.info.size_upload += bn as u64;
-                        self.timers.progress_dirty = true;
-                        let sent = &body[..bn];
-                        if self.opts.verbose {
-                            h.debug(DebugKind::DataOut, sent);
-                        }
-                    }
-                    if self.up.head_sent == self.up.head_buf.len() {
-                        self.info.request_size += self.up.head_buf.len() as u64;
-                        // (A WebSocket upgrade has no body: a read callback feeds frames
-                        // once the connection is open.)
-                        self.exchange.head_sent();
-                        if self.exchange.send_phase() == SendPhase::WaitContinue {
-                            self.timers.expect = Some(now + self.opts.expect_100_timeout);
-                        }
-                    }
-                }
+                SendPhase::Head => self.send_head(h, now)?,
                 SendPhase::Body => match (&self.body, framing) {
                     (_, Framing::None) | (Body::None, Framing::Length(_)) => {
-                        self.exchange.body_sent()
+                        self.exchange.body_sent();
+                        Sent::More
                     }
-                    (Body::Bytes(b), Framing::Length(_)) => {
-                        let rest = &b[self.up.body_sent as usize..];
-                        if rest.is_empty() {
-                            self.exchange.body_sent();
-                            continue;
-                        }
-                        let n = match conn.write_vectored(&[IoSlice::new(rest)]) {
-                            Ok(n) => n,
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                            Err(e) => return Err(send_error(e)),
-                        };
-                        if self.opts.verbose {
-                            h.debug(DebugKind::DataOut, &rest[..n]);
-                        }
-                        self.up.body_sent += n as u64;
-                        self.info.size_upload += n as u64;
-                        self.timers.progress_dirty = true;
-                    }
+                    (Body::Bytes(_), Framing::Length(_)) => self.send_body_bytes(h)?,
                     // A reader, or chunks of a body in memory (or of none) the caller asked to
                     // have chunked: through the upload buffer.
                     (_, framing) => {
@@ -128,31 +86,109 @@ impl Transfer {
                             Framing::Length(n) => Some(n),
                             _ => None,
                         };
-                        if self.up.ubuf_pos >= self.up.ubuf.len() {
-                            if self.up.eof {
-                                self.exchange.body_sent();
-                                continue;
-                            }
-                            if !self.fill_upload(core, id, h, size)? {
-                                return Ok(()); // paused
-                            }
-                            continue;
-                        }
-                        let conn = self.conn.as_mut().expect("checked");
-                        let n = match conn
-                            .write_vectored(&[IoSlice::new(&self.up.ubuf[self.up.ubuf_pos..])])
-                        {
-                            Ok(n) => n,
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                            Err(e) => return Err(send_error(e)),
-                        };
-                        self.up.ubuf_pos += n;
-                        self.info.size_upload += n as u64;
-                        self.timers.progress_dirty = true;
+                        self.send_body_buffered(core, id, h, size)?
                     }
                 },
+            };
+            if sent == Sent::Blocked {
+                return Ok(());
             }
         }
+    }
+
+    /// Write (more of) the request head, with a body in memory framed by its length in the
+    /// same write.
+    fn send_head(&mut self, h: &mut dyn Handler, now: Instant) -> Result<Sent> {
+        let Some(conn) = self.conn.as_deref_mut() else {
+            return Ok(Sent::Blocked);
+        };
+        let head = &self.up.head_buf[self.up.head_sent..];
+        let body: &[u8] = match (&self.body, self.exchange.request().framing) {
+            (Body::Bytes(b), Framing::Length(_)) if self.exchange.body_with_head() => &b[..],
+            _ => &[],
+        };
+        let n = match conn.write_vectored(&[IoSlice::new(head), IoSlice::new(body)]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Sent::Blocked),
+            Err(e) => return Err(send_error(e)),
+        };
+        let hn = n.min(head.len());
+        self.up.head_sent += hn;
+        let bn = n - hn;
+        if bn > 0 {
+            self.up.body_sent += bn as u64;
+            self.info.size_upload += bn as u64;
+            self.timers.progress_dirty = true;
+            if self.opts.verbose {
+                h.debug(DebugKind::DataOut, &body[..bn]);
+            }
+        }
+        if self.up.head_sent == self.up.head_buf.len() {
+            self.info.request_size += self.up.head_buf.len() as u64;
+            // (A WebSocket upgrade has no body: a read callback feeds frames once the
+            // connection is open.)
+            self.exchange.head_sent();
+            if self.exchange.send_phase() == SendPhase::WaitContinue {
+                self.timers.expect = Some(now + self.opts.expect_100_timeout);
+            }
+        }
+        Ok(Sent::More)
+    }
+
+    /// Write (more of) a body in memory framed by its length.
+    fn send_body_bytes(&mut self, h: &mut dyn Handler) -> Result<Sent> {
+        let (Some(conn), Body::Bytes(b)) = (self.conn.as_deref_mut(), &self.body) else {
+            return Ok(Sent::Blocked);
+        };
+        let rest = &b[self.up.body_sent as usize..];
+        if rest.is_empty() {
+            self.exchange.body_sent();
+            return Ok(Sent::More);
+        }
+        let n = match conn.write_vectored(&[IoSlice::new(rest)]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Sent::Blocked),
+            Err(e) => return Err(send_error(e)),
+        };
+        if self.opts.verbose {
+            h.debug(DebugKind::DataOut, &rest[..n]);
+        }
+        self.up.body_sent += n as u64;
+        self.info.size_upload += n as u64;
+        self.timers.progress_dirty = true;
+        Ok(Sent::More)
+    }
+
+    /// Write (more of) the upload buffer, refilled from the read callback when it is empty;
+    /// `size` is the body's length when the request declared one.
+    fn send_body_buffered<S: Services>(
+        &mut self,
+        core: &mut S,
+        id: TransferId,
+        h: &mut dyn Handler,
+        size: Option<u64>,
+    ) -> Result<Sent> {
+        if self.up.ubuf_pos >= self.up.ubuf.len() {
+            if self.up.eof {
+                self.exchange.body_sent();
+                return Ok(Sent::More);
+            }
+            // Paused: nothing to write until the unpause.
+            let filled = self.fill_upload(core, id, h, size)?;
+            return Ok(if filled { Sent::More } else { Sent::Blocked });
+        }
+        let Some(conn) = self.conn.as_deref_mut() else {
+            return Ok(Sent::Blocked);
+        };
+        let n = match conn.write_vectored(&[IoSlice::new(&self.up.ubuf[self.up.ubuf_pos..])]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Sent::Blocked),
+            Err(e) => return Err(send_error(e)),
+        };
+        self.up.ubuf_pos += n;
+        self.info.size_upload += n as u64;
+        self.timers.progress_dirty = true;
+        Ok(Sent::More)
     }
 
     /// Ask the read callback for more body; frames it for chunked uploads. `Ok(false)` when
