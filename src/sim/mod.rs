@@ -151,6 +151,25 @@ impl Sim {
         panic!("no rest after {STEP_BOUND} steps: {self:?}");
     }
 
+    /// One call into the multi: the first ready socket, else the timer if it is due. `false`
+    /// when there was nothing to do (the multi waits).
+    pub(crate) fn turn(&mut self) -> bool {
+        let acted = if let Some((fd, ready)) = self.ready_socket() {
+            self.multi.socket_action(fd, ready).expect("socket_action");
+            true
+        } else if self.timer_due() {
+            self.asked().timer = None;
+            self.multi
+                .socket_action(SOCKET_TIMEOUT, Ready::NONE)
+                .expect("socket_action");
+            true
+        } else {
+            false
+        };
+        self.collect();
+        acted
+    }
+
     /// Move the clock forward by `d`, firing every timer due on the way at its own instant.
     #[track_caller]
     pub(crate) fn advance(&mut self, d: Duration) {

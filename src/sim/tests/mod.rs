@@ -1,6 +1,7 @@
 //! Driver tests on the simulated network and clock (see [`crate::sim`]).
 
 mod basic;
+mod fairness;
 mod keepalive;
 mod net;
 mod pause;
