@@ -64,9 +64,8 @@
 //!   multi implements (`src/multi/services.rs`), and its callbacks get a
 //!   [`Ctx`](crate::Ctx) that reaches the multi only through the `Host` trait. The sans-IO
 //!   [`proto`](crate::proto) layer (HTTP/1.1 framing and exchange, WebSocket codec and
-//!   session) is driven by the transfer; `transport` moves the bytes. Today a transfer still
-//!   holds its connection while it is busy; the connection layer (connections owned by the
-//!   multi, connecting as a filter chain) is the next step.
+//!   session) is driven by the transfer; `transport` moves the bytes. Who owns what, and the
+//!   order of calls in a turn: [below](#who-owns-what).
 //! - **One random source.** Every random value on the wire (the `Sec-WebSocket-Key` nonce,
 //!   every frame's masking key) comes from [`rng::SecureRng`](crate::rng::SecureRng): ChaCha20
 //!   keyed from the OS (`getrandom`), one per multi, keyed at its first use, and one per
@@ -78,6 +77,76 @@
 //!   [`Multi::socket_action`](crate::Multi::socket_action) drives it: see
 //!   [`multi::external`](crate::multi::external). Other threads queue work through a
 //!   [`CommandSender`](crate::CommandSender) (a bounded crossbeam channel plus the waker).
+//!
+//! ## Who owns what
+//!
+//! ```text
+//! src/
+//!   lib.rs, easy.rs, options.rs, info.rs, handler.rs, ctx.rs, error.rs, ws.rs   the public API
+//!   id.rs          TransferId, ConnId: index + generation, named by everyone, owned by none
+//!   clock.rs       the multi's clock (the real one; a fake one in the simulation tests)
+//!   multi/         the driver and the one owner
+//!     mod.rs         Multi: perform / poll / run, socket_action, the public knobs
+//!     core.rs        Core: the transfer slots, the dirty set, the timer heap, the turn
+//!     conns.rs       ConnTable: every connection, busy or idle; the pool index; the limits
+//!     services.rs    Core as the transfer's Services and the callbacks' Host
+//!     external.rs    the socket table of socket_action mode
+//!     command.rs     commands from other threads
+//!   transfer/      one transfer: a stream of requests over a connection it borrows
+//!     mod.rs         Transfer: its state, step loop and end
+//!     services.rs    Services: all it may ask of the multi (defined here, beside it)
+//!     connect.rs     Init (checkout), Resolving, Connecting (drives a Connector)
+//!     request.rs, upload.rs        the request head and body on their way out
+//!     response.rs, content.rs      the response on its way in, decoding in bounded pieces
+//!     policy.rs      redirects, the retry on a reused connection
+//!     timers.rs      the deadlines and what each does when it passes
+//!     ws.rs          the open WebSocket (both models)
+//!   transport/     a connection
+//!     mod.rs         Conn: the socket, its stream (TCP or TLS), its receive buffer, Conn::pull
+//!     chain.rs       connecting as a chain of filters: TCP, then TLS
+//!     connector.rs   the address walk of a new connection
+//!     tls.rs         rustls configurations and errors
+//!   proto/         sans-IO: http1 (framing, exchange, parser, bodies, decoding), ws
+//!   dns.rs, rng.rs, url.rs       resolver threads, the random source, URLs
+//!   sim/           (tests only) a fake clock and an in-memory network that drive a Multi
+//! ```
+//!
+//! - **The multi owns everything**: transfers in a slab of slots (each a `Box<Transfer>` and
+//!   its handler), connections in the `ConnTable` (`src/multi/conns.rs`), a slab of
+//!   `Box<Conn>` under generation-checked `ConnId`s, busy or idle alike; the pool is an index
+//!   over that table (origin key → idle connections), not a second owner. A transfer's slot
+//!   names the connection it is attached to.
+//! - **A step borrows**: to step a transfer, the multi takes it and its handler out of their
+//!   slot and lends it its connection out of the table; after the step both go back (the
+//!   connection to the table, or to the pool if the transfer released it, or closed). So a
+//!   callback in the step can reach the rest of the multi without aliasing either, and
+//!   between steps the table is the connection's only owner.
+//! - **A transfer asks, never reaches**: everything it needs from the multi (a checkout, a
+//!   new socket, registration with the poller, buffers, the resolver, TLS configurations, the
+//!   random source) goes through the `Services` trait defined beside it in
+//!   `src/transfer/services.rs`. Nothing under `src/transfer` imports `src/multi`.
+//! - **Connecting belongs to the connection**: a `Connector` walks the resolved addresses
+//!   (each under its share of the connect timeout, at most `CONNECT_ATTEMPT_MAX` while others
+//!   remain), and each attempt's `Conn` connects its filter chain bottom-up (`chain.rs`: TCP,
+//!   then TLS; a proxy tunnel goes between them). The transfer's `Connecting` state holds the
+//!   connector and reports its steps.
+//! - **Readiness**: the poller's token is the connection's table index. An event sets the
+//!   connection's flags (readable, writable, hung up) in the table and marks the transfer
+//!   attached to it dirty; an idle connection that turns readable is probed and closed. There
+//!   is one read in the crate, `Conn::pull`, used by the response, the callback-model
+//!   WebSocket and the connect-only `recv`: it reads while the socket may have bytes and the
+//!   step's budget lasts.
+//! - **Timers**: each transfer has one entry in the multi's heap, its earliest deadline,
+//!   computed after each of its steps; a step looks at its deadlines only once that one has
+//!   passed. A fired timer marks the transfer dirty.
+//! - **A turn** (`Core::run`): apply commands from other threads, hand out DNS answers, fire
+//!   due timers, then step the dirty transfers (at most `MAX_ROUNDS` rounds, since callbacks
+//!   can dirty each other; transfers whose budget ran out go first next turn), then apply the
+//!   removals callbacks asked for.
+//! - **Tests without sleeps**: `src/sim` drives a whole multi through `socket_action` over
+//!   an in-memory network with a fake clock: timeouts to the millisecond, retries, redirects,
+//!   pauses, keep-alive and fairness are unit tests that run in microseconds; real servers
+//!   (nginx, hypercorn, Node, Python) stay for interop.
 //!
 //! # 2. Callbacks
 //!
