@@ -191,42 +191,63 @@ impl Transfer {
         if self.method == "POST" && matches!(self.body, Body::Bytes(_)) && !has("content-type") {
             w.trusted("Content-Type", "application/x-www-form-urlencoded");
         }
-        let mut expect_continue = false;
-        if let (Body::Read(_), false) = (&self.body, is_ws) {
-            let big = match framing {
-                Framing::Length(n) => n > EXPECT_100_THRESHOLD,
-                _ => true,
-            };
-            match user_header(user_headers, "expect") {
-                None if big => {
-                    w.trusted("Expect", "100-continue");
-                    expect_continue = true;
-                }
-                Some(v) if v.eq_ignore_ascii_case("100-continue") => expect_continue = true,
-                _ => {}
-            }
-        }
+        let reader = matches!(self.body, Body::Read(_)) && !is_ws;
+        let expect_continue = reader && expect_header(&mut w, user_headers, framing);
         // Credentials go to the first origin only, compared at every hop (curl's
         // `Curl_auth_allowed_to_host`), unless unrestricted_auth.
-        let cross_origin = self.redirected.is_some()
-            && !self.opts.unrestricted_auth
-            && !self.opts.target.same_origin(target!(self));
-        let dropped = self.body_dropped;
+        let skip = Skip {
+            cross_origin: self.redirected.is_some()
+                && !self.opts.unrestricted_auth
+                && !self.opts.target.same_origin(target!(self)),
+            body_dropped: self.body_dropped,
+        };
         for (n, v) in user_headers {
-            let skip = v.is_empty()
-                || n.eq_ignore_ascii_case("host")
-                || framing::is_framing_header(n)
-                || (dropped && n.eq_ignore_ascii_case("content-type"))
-                || (cross_origin
-                    && (n.eq_ignore_ascii_case("authorization")
-                        || n.eq_ignore_ascii_case("cookie")
-                        || n.eq_ignore_ascii_case("proxy-authorization")));
-            if !skip {
+            if !skip.skips(n, v) {
                 w.field(n, v).map_err(bad)?;
             }
         }
         w.finish();
         Ok(expect_continue)
+    }
+}
+
+/// `Expect: 100-continue` for a body from the read callback: sent when the body is big or
+/// of unknown size (curl's rule) unless the caller set an `Expect` of its own; whether the
+/// request then waits for the 100.
+fn expect_header(w: &mut HeadWriter<'_>, user_headers: &[(String, String)], f: Framing) -> bool {
+    let big = match f {
+        Framing::Length(n) => n > EXPECT_100_THRESHOLD,
+        _ => true,
+    };
+    match user_header(user_headers, "expect") {
+        None if big => {
+            w.trusted("Expect", "100-continue");
+            true
+        }
+        Some(v) => v.eq_ignore_ascii_case("100-continue"),
+        None => false,
+    }
+}
+
+/// Which of the caller's headers a request leaves out (the manual's table "Request headers
+/// the engine also sets").
+struct Skip {
+    /// A redirect left the first origin: no credentials.
+    cross_origin: bool,
+    /// A redirect dropped the body: no headers about it.
+    body_dropped: bool,
+}
+
+impl Skip {
+    fn skips(&self, n: &str, v: &str) -> bool {
+        v.is_empty()
+            || n.eq_ignore_ascii_case("host")
+            || framing::is_framing_header(n)
+            || (self.body_dropped && n.eq_ignore_ascii_case("content-type"))
+            || (self.cross_origin
+                && (n.eq_ignore_ascii_case("authorization")
+                    || n.eq_ignore_ascii_case("cookie")
+                    || n.eq_ignore_ascii_case("proxy-authorization")))
     }
 }
 
