@@ -186,6 +186,57 @@ impl Deliver<'_> {
     }
 }
 
+/// The session of an accepted upgrade, with the options' limits and permessage-deflate
+/// (RFC 7692) as the server's answer negotiated it, checked strictly.
+fn new_session(
+    o: &crate::options::WsOptions,
+    extensions: &[String],
+    rng: crate::rng::SecureRng,
+) -> Result<WsSession> {
+    let deflate = match &o.compress {
+        Some(c) => deflate::negotiate(c, extensions)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::WeirdServerReply,
+                    format!("bad WebSocket upgrade: permessage-deflate: {e}"),
+                )
+            })?
+            .map(|n| (n, c.threshold, c.level.unwrap_or(deflate::DEFAULT_LEVEL))),
+        None => None,
+    };
+    let cfg = WsConfig {
+        max_frame_size: o.max_frame_size,
+        max_message_size: o.max_message_size,
+        max_send_queue: o.max_send_queue,
+        auto_pong: o.auto_pong,
+        raw_mode: o.raw_mode,
+        validate_utf8: o.validate_utf8,
+        allow_rsv1: false,
+        max_close_finish: o.max_close_finish,
+    };
+    let mut session = WsSession::new(cfg, rng);
+    if let Some((n, threshold, level)) = deflate {
+        session.set_deflate_with_level(n, threshold, level);
+    }
+    Ok(session)
+}
+
+/// Queue what the read callback gave and the queue has not taken yet (continuing the frame
+/// in progress, or as a new BINARY frame); whether all of it went.
+fn queue_upload(session: &mut WsSession, up: &mut super::upload::Upload) -> Result<bool> {
+    let flags = if session.frame_in_progress().is_some() {
+        0
+    } else {
+        BINARY
+    };
+    match session.send(&up.ubuf[up.ubuf_pos..], flags, 0) {
+        Ok(n) => up.ubuf_pos += n,
+        Err(SendError::WouldBlock) => return Ok(false),
+        Err(e) => return Err(upload_error(e)),
+    }
+    Ok(up.ubuf_pos >= up.ubuf.len())
+}
+
 /// How a session that [is done](WsSession::is_done) ended: a clean close, or why not.
 fn session_result(s: &WsSession) -> Result<()> {
     if let Some(a) = s.abandoned() {
@@ -319,33 +370,7 @@ impl Transfer {
             )
         })?;
         self.info.ws_protocol = accepted.protocol;
-        let o = &self.opts.ws;
-        // permessage-deflate (RFC 7692): the server's answer, checked strictly.
-        let deflate = match &o.compress {
-            Some(c) => deflate::negotiate(c, &accepted.extensions)
-                .map_err(|e| {
-                    Error::new(
-                        ErrorKind::WeirdServerReply,
-                        format!("bad WebSocket upgrade: permessage-deflate: {e}"),
-                    )
-                })?
-                .map(|n| (n, c.threshold, c.level.unwrap_or(deflate::DEFAULT_LEVEL))),
-            None => None,
-        };
-        let cfg = WsConfig {
-            max_frame_size: o.max_frame_size,
-            max_message_size: o.max_message_size,
-            max_send_queue: o.max_send_queue,
-            auto_pong: o.auto_pong,
-            raw_mode: o.raw_mode,
-            validate_utf8: o.validate_utf8,
-            allow_rsv1: false,
-            max_close_finish: o.max_close_finish,
-        };
-        let mut session = WsSession::new(cfg, core.rng()?.fork());
-        if let Some((n, threshold, level)) = deflate {
-            session.set_deflate_with_level(n, threshold, level);
-        }
+        let session = new_session(&self.opts.ws, &accepted.extensions, core.rng()?.fork())?;
         self.ws = Some(Box::new(WsState {
             session,
             rx_buf: Vec::new(),
@@ -610,20 +635,10 @@ impl Transfer {
             }
             // Bytes the queue did not take last time go first.
             if self.up.ubuf_pos < self.up.ubuf.len() {
-                let flags = if ws.session.frame_in_progress().is_some() {
-                    0
-                } else {
-                    BINARY
-                };
-                match ws.session.send(&self.up.ubuf[self.up.ubuf_pos..], flags, 0) {
-                    Ok(n) => self.up.ubuf_pos += n,
-                    Err(SendError::WouldBlock) => return Ok(()),
-                    Err(e) => return Err(upload_error(e)),
+                if queue_upload(&mut ws.session, &mut self.up)? {
+                    continue;
                 }
-                if self.up.ubuf_pos < self.up.ubuf.len() {
-                    return Ok(());
-                }
-                continue;
+                return Ok(());
             }
             let room = ws.session.send_room();
             if room <= crate::proto::ws::MAX_HEADER_LEN {
