@@ -115,6 +115,12 @@ impl Resolver {
     }
 
     /// Take every finished lookup: `(requester, answer)`. Successful answers are cached.
+    /// Whether a lookup sent has not been answered yet (checked every turn).
+    #[inline]
+    pub(crate) fn waiting(&self) -> bool {
+        self.in_flight > 0
+    }
+
     pub(crate) fn drain(&mut self, now: Instant, mut f: impl FnMut(u64, Answer)) {
         if self.in_flight == 0 {
             // Every lookup sent has been answered: nothing to look for (the common case,

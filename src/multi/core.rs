@@ -303,17 +303,8 @@ impl Core {
     /// One turn after the poller returned: DNS answers, timers, dirty transfers, deferred ops.
     pub(crate) fn run(&mut self, now: Instant) {
         self.apply_commands();
-        let mut answers = Vec::new();
-        self.resolver
-            .drain(now, |req, ans| answers.push((req, ans)));
-        for (req, ans) in answers {
-            let id = TransferId::from_u64(req);
-            if let Some(x) = self.transfer_mut(id) {
-                if x.state == State::Resolving {
-                    x.on_resolved(ans, now);
-                    self.mark_dirty(id);
-                }
-            }
+        if self.resolver.waiting() {
+            self.hand_out_answers(now);
         }
         while let Some(Reverse((at, idx, gen))) = self.timers.peek().copied() {
             if at > now {
@@ -358,6 +349,22 @@ impl Core {
         self.dirty_next.append(&mut self.dirty);
         if self.timers.len() > 64 + 4 * self.slots.len() {
             self.compact_timers();
+        }
+    }
+
+    /// Give the resolver's answers to the transfers waiting for them.
+    fn hand_out_answers(&mut self, now: Instant) {
+        let mut answers = Vec::new();
+        self.resolver
+            .drain(now, |req, ans| answers.push((req, ans)));
+        for (req, ans) in answers {
+            let id = TransferId::from_u64(req);
+            if let Some(x) = self.transfer_mut(id) {
+                if x.state == State::Resolving {
+                    x.on_resolved(ans, now);
+                    self.mark_dirty(id);
+                }
+            }
         }
     }
 
