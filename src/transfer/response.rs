@@ -416,11 +416,10 @@ impl Transfer {
             }
         }
         loop {
-            let conn = self
-                .conn
-                .as_mut()
-                .expect("active transfer has a connection");
-            let decoder = self.rx.decoder.as_mut().expect("set with Recv::Body");
+            let (Some(conn), Some(decoder)) = (self.conn.as_mut(), self.rx.decoder.as_mut()) else {
+                // The body phase has both (a bug otherwise, not a peer's doing).
+                return Err(Error::from_kind(ErrorKind::Internal));
+            };
             let input = &conn.rbuf[conn.rpos..conn.rend];
             let (n, decoded) = decoder.decode(input).map_err(parse_error)?;
             match decoded {

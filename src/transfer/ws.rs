@@ -623,7 +623,7 @@ impl Transfer {
         h: &mut dyn Handler,
     ) -> Result<()> {
         loop {
-            let ws = self.ws.as_deref_mut().expect("checked");
+            let ws = self.ws.as_deref_mut().ok_or_else(internal)?;
             // Once closing, only the frame in progress may still be finished (RFC 6455 §5.5.1):
             // the read callback is not asked for a new one.
             if ws.session.close_state() != CloseState::Open
@@ -718,7 +718,7 @@ impl Transfer {
         let Some((interval, timeout)) = self.opts.ws.keepalive else {
             return Ok(None);
         };
-        let ws = self.ws.as_deref_mut().expect("checked");
+        let ws = self.ws.as_deref_mut().ok_or_else(internal)?;
         if ws.session.close_state() != CloseState::Open {
             return Ok(None);
         }
@@ -776,8 +776,8 @@ impl Transfer {
             if self.ctl.recv_paused || self.ctl.removed {
                 return Ok(None);
             }
-            let conn = self.conn.as_deref_mut().expect("checked");
-            let ws = self.ws.as_deref_mut().expect("checked");
+            let conn = self.conn.as_deref_mut().ok_or_else(internal)?;
+            let ws = self.ws.as_deref_mut().ok_or_else(internal)?;
             if budget == 0 && ws.session.inflate_pending() {
                 // Inflated output counts against the step's budget too: a small compressed
                 // message of a huge size does not hold the loop (the rest comes next turn).
@@ -825,11 +825,15 @@ impl Transfer {
                     Err(e) => return Err(self.ws_protocol_error(e)),
                 }
             }
-            let conn = self.conn.as_deref_mut().expect("checked");
+            let conn = self.conn.as_deref_mut().ok_or_else(internal)?;
             match conn.pull(core.bufs(), &mut budget) {
-                Pull::Data => self.ws.as_deref_mut().expect("checked").last_rx = now,
+                Pull::Data => {
+                    if let Some(ws) = self.ws.as_deref_mut() {
+                        ws.last_rx = now;
+                    }
+                }
                 Pull::Eof => {
-                    let ws = self.ws.as_deref_mut().expect("checked");
+                    let ws = self.ws.as_deref_mut().ok_or_else(internal)?;
                     let r = ws.session.handle_eof().map_err(|e| {
                         Error::new(
                             ErrorKind::WsProtocol,
