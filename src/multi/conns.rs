@@ -294,3 +294,100 @@ impl std::hash::Hasher for KeyHasher {
         self.0.rotate_left(26)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{Stream, TcpStream};
+
+    fn key(port: u16) -> Arc<PoolKey> {
+        Arc::new(PoolKey::new(false, "h".into(), port, 0))
+    }
+
+    /// A connection registered in `t` for transfer `user` (lent to it, as after a connect).
+    fn conn(t: &mut ConnTable, key: &Arc<PoolKey>, user: TransferId) -> Box<Conn> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let tcp = TcpStream::connect(addr).unwrap();
+        let mut c = Box::new(Conn::new(Stream::Tcp(tcp), addr, key.clone(), 0));
+        c.id = Some(t.insert_lent(user));
+        c
+    }
+
+    const A: TransferId = TransferId { index: 0, gen: 1 };
+    const B: TransferId = TransferId { index: 1, gen: 1 };
+
+    #[test]
+    fn a_stale_id_never_names_the_connection_that_took_its_slot() {
+        let mut t = ConnTable::new();
+        let k = key(80);
+        let c = conn(&mut t, &k, A);
+        let old = c.id.unwrap();
+        t.remove(old);
+        drop(c);
+        let c2 = conn(&mut t, &k, B);
+        let new = c2.id.unwrap();
+        assert_eq!(old.index, new.index, "the slot is reused");
+        assert!(t.lend(old).is_none());
+        assert!(t.slot_mut(old).is_none());
+        assert!(t.give_back(c2).is_some());
+        assert!(t.get_mut(new).is_some());
+        assert!(t.get_mut(old).is_none());
+    }
+
+    #[test]
+    fn lent_connections_are_not_in_the_table_until_given_back() {
+        let mut t = ConnTable::new();
+        let k = key(80);
+        let c = conn(&mut t, &k, A);
+        let id = c.id.unwrap();
+        assert!(t.get_mut(id).is_none(), "lent out");
+        assert_eq!(t.by_token(id.token()).unwrap().user, Some(A));
+        assert_eq!(t.give_back(c), Some(id));
+        let lent = t.lend(id).expect("in the table");
+        assert!(t.lend(id).is_none(), "lent once");
+        t.give_back(lent);
+    }
+
+    #[test]
+    fn the_pool_hands_out_the_most_recent_idle_connection_and_evicts_the_oldest() {
+        let mut t = ConnTable::new();
+        let k = key(80);
+        let first = conn(&mut t, &k, A);
+        let second = conn(&mut t, &k, B);
+        let (id1, id2) = (first.id.unwrap(), second.id.unwrap());
+        t.park_idle(first);
+        t.park_idle(second);
+        assert_eq!(t.by_token(id1.token()).unwrap().user, None);
+        let got = t.take_idle(&k, A).unwrap();
+        assert_eq!(got.id, Some(id2), "most recently used first");
+        assert_eq!(t.by_token(id2.token()).unwrap().user, Some(A));
+        t.give_back(got);
+        let evicted = t.evict_idle().unwrap();
+        assert_eq!(evicted.id, Some(id1));
+        assert!(t.evict_idle().is_none(), "the other one is in use");
+        assert!(t.take_idle(&key(81), A).is_none(), "another origin");
+    }
+
+    #[test]
+    fn limits_charge_per_host_and_in_total_and_make_room_from_idle() {
+        let mut t = ConnTable::new();
+        t.max_host = 1;
+        t.max_total = 2;
+        let (a, b, c) = (key(80), key(81), key(82));
+        assert!(matches!(t.charge(&a), Some(None)));
+        assert!(t.charge(&a).is_none(), "one per host");
+        assert!(matches!(t.charge(&b), Some(None)));
+        assert!(t.charge(&c).is_none(), "two in total and none idle");
+        // An idle connection to another host makes room.
+        let idle = conn(&mut t, &b, A);
+        t.park_idle(idle);
+        let evicted = t
+            .charge(&c)
+            .expect("room made")
+            .expect("an idle one closed");
+        assert_eq!(evicted.key.port, 81);
+        t.uncharge(&b);
+        assert_eq!(t.counts(), (2, 0));
+    }
+}
