@@ -116,6 +116,19 @@ struct Known {
     count: [u8; KNOWN.len()],
 }
 
+impl Known {
+    /// Counts the field at `index` named `name`, if it is a [`KNOWN`] one.
+    #[inline]
+    fn note(&mut self, name: &[u8], index: usize) {
+        if let Some(k) = known_index(name) {
+            if self.count[k] == 0 {
+                self.first[k] = index as u32;
+            }
+            self.count[k] = self.count[k].saturating_add(1);
+        }
+    }
+}
+
 /// A complete response head. It owns one copy of the head bytes (from the
 /// status line to the final empty line) and indexes into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -938,12 +951,56 @@ fn line_end(buf: &[u8], i: usize) -> Option<usize> {
 /// instructions per response in the small-request benchmark); `None` for anything else or
 /// an incomplete head, which then goes to httparse. `raw` and `headers` are the storage to
 /// fill.
+///
+/// Kept out of line: a keep-alive response usually has the last one's shape and is taken
+/// by [`ResponseParser::same_shape`] without a scan, and inlined, this function made that
+/// common path in its caller dearer (about 15 instructions per response in the
+/// small-request benchmark) than the call costs here.
+#[inline(never)]
 fn scan_simple(
     buf: &[u8],
     max_headers: usize,
     raw: &mut Vec<u8>,
     headers: &mut Vec<HeaderSpan>,
 ) -> Option<ResponseHead> {
+    let (version, status, reason, mut i) = scan_status_line(buf)?;
+    headers.clear();
+    let mut known = Known::default();
+    // Field lines up to the empty line.
+    let head_len = loop {
+        match *buf.get(i)? {
+            b'\r' if *buf.get(i + 1)? == b'\n' => break i + 2,
+            b'\r' => return None,
+            b'\n' => break i + 1,
+            _ => {}
+        }
+        if headers.len() == max_headers {
+            return None;
+        }
+        let (field, next) = scan_field(buf, i)?;
+        known.note(&buf[field.name.0..field.name.1], headers.len());
+        headers.push(field);
+        i = next;
+    };
+    raw.clear();
+    raw.extend_from_slice(buf.get(..head_len)?);
+    Some(ResponseHead {
+        raw: std::mem::take(raw),
+        unfolded: None,
+        head_len,
+        version,
+        status,
+        reason,
+        headers: std::mem::take(headers),
+        known,
+        may_fold: false,
+    })
+}
+
+/// The status line at the front of `buf` for [`scan_simple`]: version, status, the reason's
+/// span and where the next line starts.
+#[inline]
+fn scan_status_line(buf: &[u8]) -> Option<(Version, u16, Span, usize)> {
     let version = match buf.get(..9)? {
         b"HTTP/1.1 " => Version::Http11,
         b"HTTP/1.0 " => Version::Http10,
@@ -959,80 +1016,49 @@ fn scan_simple(
         return None;
     }
     // The reason: SP, then HTAB / SP / VCHAR / obs-text up to the line end.
-    let (reason, mut i) = match *buf.get(12)? {
+    let (reason, end) = match *buf.get(12)? {
         b' ' => {
             let e = value_end(buf, 13);
             ((13, e), e)
         }
         _ => ((12, 12), 12),
     };
-    i = line_end(buf, i)?;
-    headers.clear();
-    let mut known = Known::default();
-    loop {
-        match *buf.get(i)? {
-            b'\r' => {
-                if *buf.get(i + 1)? != b'\n' {
-                    return None;
-                }
-                i += 2;
-                break;
-            }
-            b'\n' => {
-                i += 1;
-                break;
-            }
-            _ => {}
-        }
-        // The name runs to the colon and must be all tchar (a space before the colon,
-        // allowed in responses, is left to httparse).
-        let colon = colon_at(buf, i);
-        let name = buf.get(i..colon)?;
-        if colon == buf.len()
-            || name.is_empty()
-            || !name.iter().all(|&b| CLASS[b as usize] & C_NAME != 0)
-        {
-            return None;
-        }
-        let name = (i, colon);
-        i = colon + 1;
-        while matches!(*buf.get(i)?, b' ' | b'\t') {
-            i += 1;
-        }
-        let value_start = i;
-        let mut end = value_end(buf, i);
-        i = line_end(buf, end)?;
-        // Trailing SP and HTAB are not part of the value (httparse trims them too).
-        while end > value_start && matches!(buf[end - 1], b' ' | b'\t') {
-            end -= 1;
-        }
-        if headers.len() == max_headers {
-            return None;
-        }
-        if let Some(k) = known_index(&buf[name.0..name.1]) {
-            if known.count[k] == 0 {
-                known.first[k] = headers.len() as u32;
-            }
-            known.count[k] = known.count[k].saturating_add(1);
-        }
-        headers.push(HeaderSpan {
+    Some((version, status, reason, line_end(buf, end)?))
+}
+
+/// The `name: value` line at `i` for [`scan_simple`]: its spans and where the next line
+/// starts.
+#[inline]
+fn scan_field(buf: &[u8], mut i: usize) -> Option<(HeaderSpan, usize)> {
+    // The name runs to the colon and must be all tchar (a space before the colon,
+    // allowed in responses, is left to httparse).
+    let colon = colon_at(buf, i);
+    let name = buf.get(i..colon)?;
+    if colon == buf.len()
+        || name.is_empty()
+        || !name.iter().all(|&b| CLASS[b as usize] & C_NAME != 0)
+    {
+        return None;
+    }
+    let name = (i, colon);
+    i = colon + 1;
+    while matches!(*buf.get(i)?, b' ' | b'\t') {
+        i += 1;
+    }
+    let value_start = i;
+    let mut end = value_end(buf, i);
+    let next = line_end(buf, end)?;
+    // Trailing SP and HTAB are not part of the value (httparse trims them too).
+    while end > value_start && matches!(buf[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    Some((
+        HeaderSpan {
             name,
             value: (value_start, end),
-        });
-    }
-    raw.clear();
-    raw.extend_from_slice(buf.get(..i)?);
-    Some(ResponseHead {
-        raw: std::mem::take(raw),
-        unfolded: None,
-        head_len: i,
-        version,
-        status,
-        reason,
-        headers: std::mem::take(headers),
-        known,
-        may_fold: false,
-    })
+        },
+        next,
+    ))
 }
 
 fn build_head<'b>(
