@@ -98,96 +98,113 @@ impl BodyDecoder {
         self.last_data = 0;
         loop {
             let rest = input.get(pos..).unwrap_or(&[]);
-            match self.state {
+            // Framing (the line end after chunk data, a chunk size line) is consumed and
+            // the loop goes on; every other state gives one step.
+            let framing = match self.state {
                 State::Done => return Ok((pos, Decoded::Done)),
-                State::Eof => {
-                    if rest.is_empty() {
-                        return Ok((pos, Decoded::NeedMore));
-                    }
-                    self.received = self.received.saturating_add(rest.len() as u64);
-                    self.last_data = rest.len();
-                    return Ok((input.len(), Decoded::Data(rest)));
-                }
-                State::Length(left) | State::Data(left) => {
-                    if rest.is_empty() {
-                        return Ok((pos, Decoded::NeedMore));
-                    }
-                    let n = usize::try_from(left).map_or(rest.len(), |l| l.min(rest.len()));
-                    let (data, _) = rest.split_at(n);
-                    let left = left - n as u64;
-                    self.received = self.received.saturating_add(n as u64);
-                    self.last_data = n;
-                    self.state = match (self.state, left) {
-                        (State::Length(_), 0) => State::Done,
-                        (State::Length(_), l) => State::Length(l),
-                        (_, 0) => State::DataEnd,
-                        (_, l) => State::Data(l),
-                    };
-                    return Ok((pos + n, Decoded::Data(data)));
-                }
-                State::DataEnd => match rest {
-                    [] | [b'\r'] => return Ok((pos, Decoded::NeedMore)),
-                    [b'\n', ..] => {
-                        pos += 1;
-                        self.state = State::Size;
-                    }
-                    [b'\r', b'\n', ..] => {
-                        pos += 2;
-                        self.state = State::Size;
-                    }
-                    _ => return Err(ParseError::BadChunkTerminator),
-                },
-                State::Size => match find_lf(rest) {
-                    None => {
-                        let partial = match rest {
-                            [line @ .., b'\r'] => line,
-                            line => line,
-                        };
-                        size_line(partial, self.max_chunk_ext_bytes)?;
-                        return Ok((pos, Decoded::NeedMore));
-                    }
-                    Some(lf) => {
-                        let line = rest.get(..lf).unwrap_or(&[]);
-                        let line = match line {
-                            [line @ .., b'\r'] => line,
-                            line => line,
-                        };
-                        match size_line(line, self.max_chunk_ext_bytes)? {
-                            Some(0) => self.state = State::Trailer,
-                            Some(n) => self.state = State::Data(n),
-                            None => return Err(ParseError::BadChunkSize),
-                        }
-                        pos += lf + 1;
-                    }
-                },
-                State::Trailer => {
-                    let Some(lf) = find_lf(rest) else {
-                        if self.trailer_bytes.saturating_add(rest.len()) > self.max_trailer_bytes {
-                            return Err(ParseError::TrailerTooLarge);
-                        }
-                        return Ok((pos, Decoded::NeedMore));
-                    };
-                    let (line, _) = rest.split_at(lf + 1);
-                    self.trailer_bytes = self.trailer_bytes.saturating_add(line.len());
-                    if self.trailer_bytes > self.max_trailer_bytes {
-                        return Err(ParseError::TrailerTooLarge);
-                    }
-                    pos += line.len();
-                    let content = match line {
-                        [c @ .., b'\r', b'\n'] | [c @ .., b'\n'] => c,
-                        c => c,
-                    };
-                    if content.is_empty() {
-                        self.state = State::Done;
-                        return Ok((pos, Decoded::Done));
-                    }
-                    if !is_field_line(content) {
-                        return Err(ParseError::BadTrailer);
-                    }
-                    return Ok((pos, Decoded::Trailer(line)));
-                }
+                State::Eof => return Ok(self.until_close(pos, rest)),
+                State::Length(left) | State::Data(left) => return Ok(self.data(pos, rest, left)),
+                State::DataEnd => self.chunk_data_end(rest)?,
+                State::Size => self.chunk_size_line(rest)?,
+                State::Trailer => return self.trailer_line(pos, rest),
+            };
+            match framing {
+                Some(n) => pos += n,
+                None => return Ok((pos, Decoded::NeedMore)),
             }
         }
+    }
+
+    /// A read-until-close body: all of `rest` (at `pos` in the input) is data.
+    fn until_close<'a>(&mut self, pos: usize, rest: &'a [u8]) -> (usize, Decoded<'a>) {
+        if rest.is_empty() {
+            return (pos, Decoded::NeedMore);
+        }
+        self.received = self.received.saturating_add(rest.len() as u64);
+        self.last_data = rest.len();
+        (pos + rest.len(), Decoded::Data(rest))
+    }
+
+    /// Up to `left` bytes of `Content-Length` body or chunk data from `rest` (at `pos` in
+    /// the input).
+    fn data<'a>(&mut self, pos: usize, rest: &'a [u8], left: u64) -> (usize, Decoded<'a>) {
+        if rest.is_empty() {
+            return (pos, Decoded::NeedMore);
+        }
+        let n = usize::try_from(left).map_or(rest.len(), |l| l.min(rest.len()));
+        let (data, _) = rest.split_at(n);
+        let left = left - n as u64;
+        self.received = self.received.saturating_add(n as u64);
+        self.last_data = n;
+        self.state = match (self.state, left) {
+            (State::Length(_), 0) => State::Done,
+            (State::Length(_), l) => State::Length(l),
+            (_, 0) => State::DataEnd,
+            (_, l) => State::Data(l),
+        };
+        (pos + n, Decoded::Data(data))
+    }
+
+    /// The CRLF (or LF) after chunk data: how many bytes it took, `None` if it is not all
+    /// there yet.
+    fn chunk_data_end(&mut self, rest: &[u8]) -> Result<Option<usize>, ParseError> {
+        let n = match rest {
+            [] | [b'\r'] => return Ok(None),
+            [b'\n', ..] => 1,
+            [b'\r', b'\n', ..] => 2,
+            _ => return Err(ParseError::BadChunkTerminator),
+        };
+        self.state = State::Size;
+        Ok(Some(n))
+    }
+
+    /// A chunk size line: how many bytes it took, `None` if it is not complete yet (what
+    /// there is of it is checked already, so a bad or overlong line fails early).
+    fn chunk_size_line(&mut self, rest: &[u8]) -> Result<Option<usize>, ParseError> {
+        let Some(lf) = find_lf(rest) else {
+            size_line(without_cr(rest), self.max_chunk_ext_bytes)?;
+            return Ok(None);
+        };
+        let line = without_cr(rest.get(..lf).unwrap_or(&[]));
+        self.state = match size_line(line, self.max_chunk_ext_bytes)? {
+            Some(0) => State::Trailer,
+            Some(n) => State::Data(n),
+            None => return Err(ParseError::BadChunkSize),
+        };
+        Ok(Some(lf + 1))
+    }
+
+    /// One trailer line, or the empty line that ends the body, from `rest` (at `pos` in the
+    /// input).
+    fn trailer_line<'a>(
+        &mut self,
+        pos: usize,
+        rest: &'a [u8],
+    ) -> Result<(usize, Decoded<'a>), ParseError> {
+        let Some(lf) = find_lf(rest) else {
+            if self.trailer_bytes.saturating_add(rest.len()) > self.max_trailer_bytes {
+                return Err(ParseError::TrailerTooLarge);
+            }
+            return Ok((pos, Decoded::NeedMore));
+        };
+        let (line, _) = rest.split_at(lf + 1);
+        self.trailer_bytes = self.trailer_bytes.saturating_add(line.len());
+        if self.trailer_bytes > self.max_trailer_bytes {
+            return Err(ParseError::TrailerTooLarge);
+        }
+        let pos = pos + line.len();
+        let content = match line {
+            [c @ .., b'\r', b'\n'] | [c @ .., b'\n'] => c,
+            c => c,
+        };
+        if content.is_empty() {
+            self.state = State::Done;
+            return Ok((pos, Decoded::Done));
+        }
+        if !is_field_line(content) {
+            return Err(ParseError::BadTrailer);
+        }
+        Ok((pos, Decoded::Trailer(line)))
     }
 
     /// The peer closed the connection. Completes a read-until-close body;
@@ -248,6 +265,14 @@ impl BodyDecoder {
     /// Body bytes delivered so far (chunk framing excluded).
     pub fn received(&self) -> u64 {
         self.received
+    }
+}
+
+/// `line` without a CR at its end.
+fn without_cr(line: &[u8]) -> &[u8] {
+    match line {
+        [line @ .., b'\r'] => line,
+        line => line,
     }
 }
 

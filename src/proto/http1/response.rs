@@ -116,6 +116,19 @@ struct Known {
     count: [u8; KNOWN.len()],
 }
 
+impl Known {
+    /// Counts the field at `index` named `name`, if it is a [`KNOWN`] one.
+    #[inline]
+    fn note(&mut self, name: &[u8], index: usize) {
+        if let Some(k) = known_index(name) {
+            if self.count[k] == 0 {
+                self.first[k] = index as u32;
+            }
+            self.count[k] = self.count[k].saturating_add(1);
+        }
+    }
+}
+
 /// A complete response head. It owns one copy of the head bytes (from the
 /// status line to the final empty line) and indexes into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -938,12 +951,56 @@ fn line_end(buf: &[u8], i: usize) -> Option<usize> {
 /// instructions per response in the small-request benchmark); `None` for anything else or
 /// an incomplete head, which then goes to httparse. `raw` and `headers` are the storage to
 /// fill.
+///
+/// Kept out of line: a keep-alive response usually has the last one's shape and is taken
+/// by [`ResponseParser::same_shape`] without a scan, and inlined, this function made that
+/// common path in its caller dearer (about 15 instructions per response in the
+/// small-request benchmark) than the call costs here.
+#[inline(never)]
 fn scan_simple(
     buf: &[u8],
     max_headers: usize,
     raw: &mut Vec<u8>,
     headers: &mut Vec<HeaderSpan>,
 ) -> Option<ResponseHead> {
+    let (version, status, reason, mut i) = scan_status_line(buf)?;
+    headers.clear();
+    let mut known = Known::default();
+    // Field lines up to the empty line.
+    let head_len = loop {
+        match *buf.get(i)? {
+            b'\r' if *buf.get(i + 1)? == b'\n' => break i + 2,
+            b'\r' => return None,
+            b'\n' => break i + 1,
+            _ => {}
+        }
+        if headers.len() == max_headers {
+            return None;
+        }
+        let (field, next) = scan_field(buf, i)?;
+        known.note(&buf[field.name.0..field.name.1], headers.len());
+        headers.push(field);
+        i = next;
+    };
+    raw.clear();
+    raw.extend_from_slice(buf.get(..head_len)?);
+    Some(ResponseHead {
+        raw: std::mem::take(raw),
+        unfolded: None,
+        head_len,
+        version,
+        status,
+        reason,
+        headers: std::mem::take(headers),
+        known,
+        may_fold: false,
+    })
+}
+
+/// The status line at the front of `buf` for [`scan_simple`]: version, status, the reason's
+/// span and where the next line starts.
+#[inline]
+fn scan_status_line(buf: &[u8]) -> Option<(Version, u16, Span, usize)> {
     let version = match buf.get(..9)? {
         b"HTTP/1.1 " => Version::Http11,
         b"HTTP/1.0 " => Version::Http10,
@@ -959,82 +1016,54 @@ fn scan_simple(
         return None;
     }
     // The reason: SP, then HTAB / SP / VCHAR / obs-text up to the line end.
-    let (reason, mut i) = match *buf.get(12)? {
+    let (reason, end) = match *buf.get(12)? {
         b' ' => {
             let e = value_end(buf, 13);
             ((13, e), e)
         }
         _ => ((12, 12), 12),
     };
-    i = line_end(buf, i)?;
-    headers.clear();
-    let mut known = Known::default();
-    loop {
-        match *buf.get(i)? {
-            b'\r' => {
-                if *buf.get(i + 1)? != b'\n' {
-                    return None;
-                }
-                i += 2;
-                break;
-            }
-            b'\n' => {
-                i += 1;
-                break;
-            }
-            _ => {}
-        }
-        // The name runs to the colon and must be all tchar (a space before the colon,
-        // allowed in responses, is left to httparse).
-        let colon = colon_at(buf, i);
-        let name = buf.get(i..colon)?;
-        if colon == buf.len()
-            || name.is_empty()
-            || !name.iter().all(|&b| CLASS[b as usize] & C_NAME != 0)
-        {
-            return None;
-        }
-        let name = (i, colon);
-        i = colon + 1;
-        while matches!(*buf.get(i)?, b' ' | b'\t') {
-            i += 1;
-        }
-        let value_start = i;
-        let mut end = value_end(buf, i);
-        i = line_end(buf, end)?;
-        // Trailing SP and HTAB are not part of the value (httparse trims them too).
-        while end > value_start && matches!(buf[end - 1], b' ' | b'\t') {
-            end -= 1;
-        }
-        if headers.len() == max_headers {
-            return None;
-        }
-        if let Some(k) = known_index(&buf[name.0..name.1]) {
-            if known.count[k] == 0 {
-                known.first[k] = headers.len() as u32;
-            }
-            known.count[k] = known.count[k].saturating_add(1);
-        }
-        headers.push(HeaderSpan {
-            name,
-            value: (value_start, end),
-        });
-    }
-    raw.clear();
-    raw.extend_from_slice(buf.get(..i)?);
-    Some(ResponseHead {
-        raw: std::mem::take(raw),
-        unfolded: None,
-        head_len: i,
-        version,
-        status,
-        reason,
-        headers: std::mem::take(headers),
-        known,
-        may_fold: false,
-    })
+    Some((version, status, reason, line_end(buf, end)?))
 }
 
+/// The `name: value` line at `i` for [`scan_simple`]: its spans and where the next line
+/// starts.
+#[inline]
+fn scan_field(buf: &[u8], mut i: usize) -> Option<(HeaderSpan, usize)> {
+    // The name runs to the colon and must be all tchar (a space before the colon,
+    // allowed in responses, is left to httparse).
+    let colon = colon_at(buf, i);
+    let name = buf.get(i..colon)?;
+    if colon == buf.len()
+        || name.is_empty()
+        || !name.iter().all(|&b| CLASS[b as usize] & C_NAME != 0)
+    {
+        return None;
+    }
+    let name = (i, colon);
+    i = colon + 1;
+    while matches!(*buf.get(i)?, b' ' | b'\t') {
+        i += 1;
+    }
+    let value_start = i;
+    let mut end = value_end(buf, i);
+    let next = line_end(buf, end)?;
+    // Trailing SP and HTAB are not part of the value (httparse trims them too).
+    while end > value_start && matches!(buf[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    Some((
+        HeaderSpan {
+            name,
+            value: (value_start, end),
+        },
+        next,
+    ))
+}
+
+/// Runs httparse on `buf` (the head from `start`) and builds the head from what it found,
+/// in the spare storage; `Ok(None)` for an incomplete head. `slots` is httparse's header
+/// array; `may_fold`: a line may be a continuation, so values are checked for line ends.
 fn build_head<'b>(
     config: &httparse::ParserConfig,
     buf: &'b [u8],
@@ -1063,53 +1092,9 @@ fn build_head<'b>(
         _ => return Err(ParseError::BadStatusLine),
     };
     let raw_slice = buf.get(start..head_len).ok_or(ParseError::BadHeader)?;
-
     let mut headers = std::mem::take(spare_headers);
-    headers.clear();
-    headers.reserve(resp.headers.len());
-    let mut folded = false;
-    let mut known = Known::default();
-    for (i, h) in resp.headers.iter().enumerate() {
-        let name = offset_in(raw_slice, h.name.as_bytes())?;
-        let value = offset_in(raw_slice, h.value)?;
-        folded |= may_fold && memchr::memchr2(b'\r', b'\n', h.value).is_some();
-        if let Some(k) = known_index(h.name.as_bytes()) {
-            if known.count[k] == 0 {
-                known.first[k] = i as u32;
-            }
-            known.count[k] = known.count[k].saturating_add(1);
-        }
-        headers.push(HeaderSpan { name, value });
-    }
-
-    // "HTTP/1.x SSS" is 12 bytes; a reason phrase follows a 13th byte (SP).
-    let status_line = raw_slice
-        .get(..find_lf(raw_slice).unwrap_or(raw_slice.len()))
-        .unwrap_or(&[]);
-    let line_end = match status_line {
-        [rest @ .., b'\r'] => rest.len(),
-        _ => status_line.len(),
-    };
-    let reason = if line_end > 12 {
-        (13, line_end)
-    } else {
-        (line_end, line_end)
-    };
-
-    let unfolded = if folded {
-        let mut copy = raw_slice.to_vec();
-        for h in &headers {
-            if let Some(v) = copy.get_mut(h.value.0..h.value.1) {
-                for b in v.iter_mut().filter(|b| **b == b'\r' || **b == b'\n') {
-                    *b = b' ';
-                }
-            }
-        }
-        Some(Bytes::from(copy))
-    } else {
-        None
-    };
-
+    let (known, folded) = header_spans(raw_slice, resp.headers, may_fold, &mut headers)?;
+    let unfolded = folded.then(|| unfold(raw_slice, &headers));
     let mut raw = std::mem::take(spare_raw);
     raw.clear();
     raw.extend_from_slice(raw_slice);
@@ -1119,11 +1104,64 @@ fn build_head<'b>(
         head_len,
         version,
         status,
-        reason,
+        reason: reason_span(raw_slice),
         headers,
         known,
         may_fold,
     }))
+}
+
+/// Fills `headers` with the spans in `raw` of the fields httparse found, and counts the
+/// [`KNOWN`] ones. Also says whether a value has a line end in it (a folded line; only
+/// looked for when `may_fold`). Always inlined: its one caller is on the per-response path
+/// (heads `scan_simple` leaves to httparse), where a call cost 12 instructions a head.
+#[inline(always)]
+fn header_spans(
+    raw: &[u8],
+    found: &[httparse::Header<'_>],
+    may_fold: bool,
+    headers: &mut Vec<HeaderSpan>,
+) -> Result<(Known, bool), ParseError> {
+    headers.clear();
+    headers.reserve(found.len());
+    let mut folded = false;
+    let mut known = Known::default();
+    for (i, h) in found.iter().enumerate() {
+        let name = offset_in(raw, h.name.as_bytes())?;
+        let value = offset_in(raw, h.value)?;
+        folded |= may_fold && memchr::memchr2(b'\r', b'\n', h.value).is_some();
+        known.note(h.name.as_bytes(), i);
+        headers.push(HeaderSpan { name, value });
+    }
+    Ok((known, folded))
+}
+
+/// The span of the reason phrase in the status line at the front of `raw`.
+fn reason_span(raw: &[u8]) -> Span {
+    let status_line = raw.get(..find_lf(raw).unwrap_or(raw.len())).unwrap_or(&[]);
+    let line_end = match status_line {
+        [rest @ .., b'\r'] => rest.len(),
+        _ => status_line.len(),
+    };
+    // "HTTP/1.x SSS" is 12 bytes; a reason phrase follows a 13th byte (SP).
+    if line_end > 12 {
+        (13, line_end)
+    } else {
+        (line_end, line_end)
+    }
+}
+
+/// A copy of `raw` with the line ends inside the `headers` values (folded lines) made SP.
+fn unfold(raw: &[u8], headers: &[HeaderSpan]) -> Bytes {
+    let mut copy = raw.to_vec();
+    for h in headers {
+        if let Some(v) = copy.get_mut(h.value.0..h.value.1) {
+            for b in v.iter_mut().filter(|b| **b == b'\r' || **b == b'\n') {
+                *b = b' ';
+            }
+        }
+    }
+    Bytes::from(copy)
 }
 
 #[cfg(test)]

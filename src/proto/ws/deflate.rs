@@ -204,25 +204,10 @@ pub fn negotiate(
     offer: &DeflateConfig,
     extensions: &[String],
 ) -> Result<Option<Negotiated>, DeflateError> {
-    let mut items = Vec::new();
-    for v in extensions {
-        for item in split_unquoted(v, ',') {
-            let item = item.trim();
-            if !item.is_empty() {
-                items.push(item);
-            }
-        }
-    }
-    let Some((&first, rest)) = items.split_first() else {
+    let Some(accepted) = accepted_extension(extensions)? else {
         return Ok(None);
     };
-    if !rest.is_empty() {
-        return Err(DeflateError::new(format!(
-            "server accepted more than one extension: {}",
-            items.join(", ")
-        )));
-    }
-    let mut parts = split_unquoted(first, ';').into_iter().map(str::trim);
+    let mut parts = split_unquoted(accepted, ';').into_iter().map(str::trim);
     let name = parts.next().unwrap_or_default();
     if !name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE) {
         return Err(DeflateError::new(format!(
@@ -237,64 +222,100 @@ pub fn negotiate(
     };
     let mut seen: Vec<String> = Vec::new();
     for p in parts {
-        let (k, v) = match p.split_once('=') {
-            Some((k, v)) => (k.trim(), Some(v.trim())),
-            None => (p, None),
-        };
-        if !is_token(k) {
-            return Err(DeflateError::new(format!(
-                "malformed permessage-deflate parameter {p:?}"
-            )));
-        }
+        let (k, v) = parameter(p)?;
         let key = k.to_ascii_lowercase();
         if seen.contains(&key) {
             return Err(DeflateError::new(format!(
                 "duplicate permessage-deflate parameter {key}"
             )));
         }
-        match key.as_str() {
-            "server_no_context_takeover" | "client_no_context_takeover" => {
-                if v.is_some() {
-                    return Err(DeflateError::new(format!("{key} takes no value")));
-                }
-                if key == "server_no_context_takeover" {
-                    n.server_no_context_takeover = true;
-                } else {
-                    n.client_no_context_takeover = true;
-                }
-            }
-            "server_max_window_bits" => {
-                let b = parse_bits(&key, v)?;
-                if let Some(max) = offer.server_max_window_bits {
-                    if b > max {
-                        return Err(DeflateError::new(format!(
-                            "server_max_window_bits={b} exceeds the offered {max}"
-                        )));
-                    }
-                }
-                n.server_max_window_bits = b;
-            }
-            "client_max_window_bits" => {
-                // Always offered (see `DeflateConfig::offer`).
-                let b = parse_bits(&key, v)?;
-                if let Some(max) = offer.client_max_window_bits {
-                    if b > max {
-                        return Err(DeflateError::new(format!(
-                            "client_max_window_bits={b} exceeds the offered {max}"
-                        )));
-                    }
-                }
-                n.client_max_window_bits = b;
-            }
-            _ => {
-                return Err(DeflateError::new(format!(
-                    "unknown permessage-deflate parameter {k:?}"
-                )))
-            }
-        }
+        apply_parameter(&mut n, offer, k, &key, v)?;
         seen.push(key);
     }
     Ok(Some(n))
+}
+
+/// The one extension the server accepted, from all its `Sec-WebSocket-Extensions` values;
+/// `None` if there is none, an error if there is more than one.
+fn accepted_extension(extensions: &[String]) -> Result<Option<&str>, DeflateError> {
+    let mut items = Vec::new();
+    for v in extensions {
+        for item in split_unquoted(v, ',') {
+            let item = item.trim();
+            if !item.is_empty() {
+                items.push(item);
+            }
+        }
+    }
+    match items[..] {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        _ => Err(DeflateError::new(format!(
+            "server accepted more than one extension: {}",
+            items.join(", ")
+        ))),
+    }
+}
+
+/// A `name[=value]` extension parameter: its name (a token) and value, trimmed.
+fn parameter(p: &str) -> Result<(&str, Option<&str>), DeflateError> {
+    let (k, v) = match p.split_once('=') {
+        Some((k, v)) => (k.trim(), Some(v.trim())),
+        None => (p, None),
+    };
+    if !is_token(k) {
+        return Err(DeflateError::new(format!(
+            "malformed permessage-deflate parameter {p:?}"
+        )));
+    }
+    Ok((k, v))
+}
+
+/// Applies the server's parameter `k` (`key` lowercased) with value `v` to `n`, checked
+/// against `offer`.
+fn apply_parameter(
+    n: &mut Negotiated,
+    offer: &DeflateConfig,
+    k: &str,
+    key: &str,
+    v: Option<&str>,
+) -> Result<(), DeflateError> {
+    match key {
+        "server_no_context_takeover" | "client_no_context_takeover" => {
+            if v.is_some() {
+                return Err(DeflateError::new(format!("{key} takes no value")));
+            }
+            if key == "server_no_context_takeover" {
+                n.server_no_context_takeover = true;
+            } else {
+                n.client_no_context_takeover = true;
+            }
+        }
+        "server_max_window_bits" => {
+            n.server_max_window_bits = window_bits(key, v, offer.server_max_window_bits)?;
+        }
+        // Always offered (see `DeflateConfig::offer`).
+        "client_max_window_bits" => {
+            n.client_max_window_bits = window_bits(key, v, offer.client_max_window_bits)?;
+        }
+        _ => {
+            return Err(DeflateError::new(format!(
+                "unknown permessage-deflate parameter {k:?}"
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// The window bits the server chose for parameter `key`, no more than `offered`.
+fn window_bits(key: &str, v: Option<&str>, offered: Option<u8>) -> Result<u8, DeflateError> {
+    let b = parse_bits(key, v)?;
+    match offered {
+        Some(max) if b > max => Err(DeflateError::new(format!(
+            "{key}={b} exceeds the offered {max}"
+        ))),
+        _ => Ok(b),
+    }
 }
 
 /// Worst-case size of [`Compressor::compress`] output for `n` input bytes
