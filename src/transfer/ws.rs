@@ -832,17 +832,7 @@ impl Transfer {
                         ws.last_rx = now;
                     }
                 }
-                Pull::Eof => {
-                    let ws = self.ws.as_deref_mut().ok_or_else(internal)?;
-                    let r = ws.session.handle_eof().map_err(|e| {
-                        Error::new(
-                            ErrorKind::WsProtocol,
-                            format!("connection closed without a close handshake: {e}"),
-                        )
-                    });
-                    self.ws_finish(core, now, r);
-                    return Ok(Some(Next::Again));
-                }
+                Pull::Eof => return self.ws_on_eof(core, now),
                 Pull::Idle => return Ok(None),
                 Pull::Spent => {
                     self.budget_spent = true;
@@ -853,6 +843,20 @@ impl Transfer {
                 }
             }
         }
+    }
+
+    /// The peer closed the connection: the end of the session, clean only after the close
+    /// handshake.
+    fn ws_on_eof<S: Services>(&mut self, core: &mut S, now: Instant) -> Result<Option<Next>> {
+        let ws = self.ws.as_deref_mut().ok_or_else(internal)?;
+        let r = ws.session.handle_eof().map_err(|e| {
+            Error::new(
+                ErrorKind::WsProtocol,
+                format!("connection closed without a close handshake: {e}"),
+            )
+        });
+        self.ws_finish(core, now, r);
+        Ok(Some(Next::Again))
     }
 
     /// A protocol violation: the session queued the close frame with the right code; push it
