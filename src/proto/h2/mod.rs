@@ -7,6 +7,7 @@
 //! | --- | --- | --- |
 //! | [`error`] | 9113 §5.4, §7 | error codes, connection and stream errors |
 //! | [`frame`] | 9113 §4, §6 | frame header and frame codec, padding, size rules |
+//! | [`hpack`] | 7541 | header compression, both directions
 //! | [`settings`] | 9113 §6.5, 8441 §3 | SETTINGS values and their checks |
 
 #![forbid(unsafe_code)]
@@ -14,6 +15,7 @@
 
 pub mod error;
 pub mod frame;
+pub mod hpack;
 pub mod settings;
 
 pub use error::{ConnError, ErrorCode, H2Error, StreamError};
