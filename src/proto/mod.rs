@@ -3,5 +3,6 @@
 //! Nothing here touches a socket, a poller or a clock, which is what makes every parser
 //! testable at every split point and fuzzable with a three-line target.
 
+pub mod h2;
 pub mod http1;
 pub mod ws;
