@@ -106,7 +106,8 @@
 //!     chain.rs       connecting as a chain of filters: TCP, then TLS
 //!     connector.rs   the address walk of a new connection
 //!     tls.rs         rustls configurations and errors
-//!   proto/         sans-IO: http1 (framing, exchange, parser, bodies, decoding), ws
+//!   proto/         sans-IO: http1 (framing, exchange, parser, bodies, decoding), ws, h2
+//!                  (frames, HPACK, the client connection; not yet driven by the multi)
 //!   dns.rs, rng.rs, url.rs       resolver threads, the random source, URLs
 //!   sim/           (tests only) a fake clock and an in-memory network that drive a Multi
 //! ```
