@@ -402,10 +402,27 @@ fn exit_52_got_nothing_and_56_recv_error() {
     assert!(rc == 56 || rc == 18, "{rc}");
 }
 
-/// A fresh empty directory under the target dir.
-fn tempdir(name: &str) -> std::path::PathBuf {
+/// A fresh empty directory in the system's temporary directory, removed with its contents
+/// when the test is done with it (also when it fails).
+fn tempdir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("curlew-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
+}
+
+/// See [`tempdir`].
+struct TempDir(std::path::PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
