@@ -12,13 +12,7 @@ use crate::id::TransferId;
 use crate::transport::connector::Connector;
 use crate::transport::{tls, Phase};
 
-use super::{Next, State, Transfer};
-
-/// A state that should hold data did not (a bug, not a peer's doing).
-#[cold]
-fn internal() -> Error {
-    Error::from_kind(ErrorKind::Internal)
-}
+use super::{internal, Next, State, Transfer};
 
 impl Transfer {
     // ----- Init --------------------------------------------------------------------------

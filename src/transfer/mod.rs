@@ -79,6 +79,13 @@ fn keep(v: &mut Vec<u8>) {
     }
 }
 
+/// A state that should hold data did not (a bug, not a peer's doing): an `Internal` error
+/// of that transfer, never a panic through the multi.
+#[cold]
+fn internal() -> Error {
+    Error::from_kind(ErrorKind::Internal)
+}
+
 /// Where a transfer is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum State {

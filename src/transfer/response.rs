@@ -417,8 +417,8 @@ impl Transfer {
         }
         loop {
             let (Some(conn), Some(decoder)) = (self.conn.as_mut(), self.rx.decoder.as_mut()) else {
-                // The body phase has both (a bug otherwise, not a peer's doing).
-                return Err(Error::from_kind(ErrorKind::Internal));
+                // The body phase has both.
+                return Err(super::internal());
             };
             let input = &conn.rbuf[conn.rpos..conn.rend];
             let (n, decoded) = decoder.decode(input).map_err(parse_error)?;

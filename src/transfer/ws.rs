@@ -12,7 +12,7 @@ use std::io::{self, IoSlice};
 use std::time::Instant;
 
 use super::services::Services;
-use super::{Next, State, Transfer};
+use super::{internal, Next, State, Transfer};
 use crate::ctx::Ctx;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{DebugKind, Flow, Handler, ReadResult};
@@ -79,12 +79,6 @@ fn deliver_message<S: Services>(
         msg,
         frame,
     )
-}
-
-/// A state that should hold data did not (a bug, not a peer's doing).
-#[cold]
-fn internal() -> Error {
-    Error::from_kind(ErrorKind::Internal)
 }
 
 /// Where a received chunk goes: the transfer's fields that delivering it touches.
