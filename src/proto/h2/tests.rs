@@ -379,3 +379,59 @@ fn fuzz_frames_seeded() {
         assert!(events <= MAX_EVENTS + 64);
     }
 }
+
+fn frame_bytes(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut b = Vec::new();
+    FrameHeader {
+        len: payload.len() as u32,
+        kind,
+        flags,
+        stream,
+    }
+    .encode(&mut b);
+    b.extend_from_slice(payload);
+    b
+}
+
+/// Frames the decoder rejects with a stream error: the stream is reset only
+/// when it is one we opened and no header block is open; otherwise the
+/// connection fails (no RST_STREAM on an idle stream, §5.1; nothing between
+/// HEADERS and its CONTINUATION, §6.10).
+#[test]
+fn decoder_stream_errors_reset_only_open_streams() {
+    let bad_priority = |stream| frame_bytes(kind::PRIORITY, 0, stream, &[0]);
+    // On an open stream, outside a block: that stream is reset.
+    let (mut c, _) = connected(&[]);
+    c.open_stream(&req(), true).unwrap();
+    drain(&mut c);
+    c.handle_input(&bad_priority(1));
+    let f = drain(&mut c);
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].0, f[0].2), (kind::RST_STREAM, 1));
+    assert_eq!(c.error(), None);
+    // On an idle stream: a connection error, no RST_STREAM.
+    for (input, code) in [
+        (bad_priority(2), ErrorCode::FRAME_SIZE_ERROR),
+        (
+            frame_bytes(kind::WINDOW_UPDATE, 0, 7, &[0; 4]),
+            ErrorCode::PROTOCOL_ERROR,
+        ),
+    ] {
+        let (mut c, _) = connected(&[]);
+        c.open_stream(&req(), true).unwrap();
+        drain(&mut c);
+        c.handle_input(&input);
+        let f = drain(&mut c);
+        assert!(f.iter().all(|x| x.0 != kind::RST_STREAM), "{f:?}");
+        assert_eq!(c.error().map(|e| e.code), Some(code));
+    }
+    // Between HEADERS and its CONTINUATION, even on an open stream.
+    let (mut c, _) = connected(&[]);
+    c.open_stream(&req(), true).unwrap();
+    c.open_stream(&req(), true).unwrap();
+    drain(&mut c);
+    let mut b = frame_bytes(kind::HEADERS, 0, 1, &[0x88]);
+    b.extend(bad_priority(3));
+    c.handle_input(&b);
+    assert_eq!(goaway_code(&mut c), Some(ErrorCode::PROTOCOL_ERROR));
+}
