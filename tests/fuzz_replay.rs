@@ -52,3 +52,13 @@ fn inflate() {
 fn ws_session_ops() {
     replay("ws_session_ops", targets_impl::ws_session_ops);
 }
+
+#[test]
+fn h2_frames() {
+    replay("h2_frames", targets_impl::h2_frames);
+}
+
+#[test]
+fn h2_conn() {
+    replay("h2_conn", targets_impl::h2_conn);
+}

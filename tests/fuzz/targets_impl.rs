@@ -11,6 +11,22 @@
 //! not a failure).
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use curlew::proto::h2::conn::{
+    DEFAULT_CONN_WINDOW, DEFAULT_MAX_HEADER_LIST, DEFAULT_STREAM_WINDOW, MAX_CONTROL_QUEUE,
+    MAX_EVENTS as H2_MAX_EVENTS, MAX_HEADER_BLOCK, MAX_SEND_QUEUE, PREFACE as H2_PREFACE,
+};
+use curlew::proto::h2::frame::{MAX_MAX_FRAME_SIZE, MAX_STREAM_ID};
+use curlew::proto::h2::hpack::{
+    Decoder as H2Decoder, Encoder as H2Encoder, HeaderList, HpackError,
+};
+use curlew::proto::h2::{
+    self, Config as H2Config, Connection, ErrorCode, Event, Frame as H2Frame,
+    FrameHeader as H2FrameHeader, H2Error, Request as H2Request, DEFAULT_MAX_FRAME_SIZE,
+    FRAME_HEADER_LEN as H2_HEADER_LEN,
+};
 use curlew::proto::http1::{
     body_kind, BodyDecoder, BodyKind, ContentCoding, ContentDecoder, Decoded, Limits, ParseError,
     ResponseParser,
@@ -980,4 +996,605 @@ pub fn ws_session_ops(data: &[u8]) {
         }
         transmit(&mut s, &mut wire, n, check);
     }
+}
+
+// ----- h2_frames ---------------------------------------------------------------
+
+/// `h2_frames` limits from byte 0: our MAX_FRAME_SIZE (bits 0-1), the HPACK
+/// table size we announce (bits 2-3), the header list limit (bits 4-5).
+fn h2_frame_limits(opts: u8) -> (u32, usize, usize) {
+    let max_frame = [DEFAULT_MAX_FRAME_SIZE, 1 << 16, 1 << 20, MAX_MAX_FRAME_SIZE];
+    let table = [4096, 0, 256, 65_536];
+    let list = [DEFAULT_MAX_HEADER_LIST as usize, 0, 100, 4096];
+    (
+        max_frame[usize::from(opts & 3)],
+        table[usize::from(opts >> 2 & 3)],
+        list[usize::from(opts >> 4 & 3)],
+    )
+}
+
+/// What only the frame itself decides (RFC 9113 §6) holds of a decoded frame.
+fn check_h2_frame(h: &H2FrameHeader, f: &H2Frame<'_>) {
+    let len = h.len as usize;
+    match *f {
+        H2Frame::Data {
+            stream,
+            data,
+            flow_len,
+            ..
+        } => {
+            assert!(stream != 0 && stream == h.stream && flow_len == h.len);
+            assert!(data.len() <= len);
+        }
+        H2Frame::Headers {
+            stream, fragment, ..
+        }
+        | H2Frame::Continuation {
+            stream, fragment, ..
+        } => assert!(stream != 0 && stream == h.stream && fragment.len() <= len),
+        H2Frame::Priority { stream } => assert!(stream != 0 && len == 5),
+        H2Frame::RstStream { stream, .. } => assert!(stream != 0 && len == 4),
+        H2Frame::Settings { ack, params } => {
+            assert!(h.stream == 0 && params.len() == len && len % 6 == 0);
+            assert!(!ack || len == 0);
+        }
+        H2Frame::PushPromise { stream, promised } => {
+            assert!(stream != 0 && promised <= MAX_STREAM_ID && len >= 4);
+        }
+        H2Frame::Ping { .. } => assert!(h.stream == 0 && len == 8),
+        H2Frame::GoAway {
+            last_stream, debug, ..
+        } => assert!(h.stream == 0 && last_stream <= MAX_STREAM_ID && debug.len() + 8 == len),
+        H2Frame::WindowUpdate { stream, increment } => {
+            assert!(stream == h.stream && (1..=MAX_STREAM_ID).contains(&increment));
+        }
+        H2Frame::Unknown { kind, stream } => assert!(kind > 9 && stream == h.stream),
+    }
+}
+
+/// Frames with one encoding (no padding, no priority fields) encode back to
+/// bytes that decode to the same frame.
+fn check_h2_reencode(f: &H2Frame<'_>) {
+    let mut b = Vec::new();
+    match *f {
+        H2Frame::RstStream { stream, code } => h2::frame::encode_rst_stream(&mut b, stream, code),
+        H2Frame::Ping { ack, payload } => h2::frame::encode_ping(&mut b, ack, payload),
+        H2Frame::GoAway {
+            last_stream,
+            code,
+            debug,
+        } => h2::frame::encode_goaway(&mut b, last_stream, code, debug),
+        H2Frame::WindowUpdate { stream, increment } => {
+            h2::frame::encode_window_update(&mut b, stream, increment)
+        }
+        H2Frame::Settings { ack: true, .. } => h2::frame::encode_settings_ack(&mut b),
+        H2Frame::Settings { ack: false, params } => {
+            let p: Vec<(u16, u32)> = h2::frame::settings_params(params).collect();
+            h2::frame::encode_settings(&mut b, &p);
+        }
+        H2Frame::Data {
+            stream,
+            data,
+            end_stream,
+            flow_len,
+        } if flow_len as usize == data.len() => {
+            h2::frame::encode_data(&mut b, stream, data, end_stream)
+        }
+        _ => return,
+    }
+    let again = h2::frame::decode(&b, MAX_MAX_FRAME_SIZE);
+    assert_eq!(again, Ok(Some((*f, b.len()))), "frame does not re-encode");
+}
+
+/// Header blocks gathered from HEADERS and CONTINUATION frames, decoded with
+/// our limits, and every decoded list re-encoded by an [`H2Encoder`] and
+/// decoded again by a second context that must agree.
+struct H2Blocks {
+    dec: H2Decoder,
+    table: usize,
+    max_list: usize,
+    pending: Option<(u32, Vec<u8>)>,
+    list: HeaderList,
+    enc: H2Encoder,
+    peer: H2Decoder,
+}
+
+impl H2Blocks {
+    fn new(table: usize, max_list: usize) -> Self {
+        Self {
+            dec: H2Decoder::new(table, max_list),
+            table,
+            max_list,
+            pending: None,
+            list: HeaderList::new(),
+            enc: H2Encoder::new(),
+            peer: H2Decoder::new(4096, usize::MAX),
+        }
+    }
+
+    fn on_frame(&mut self, f: &H2Frame<'_>) {
+        let (stream, fragment, end) = match *f {
+            H2Frame::Headers {
+                stream,
+                fragment,
+                end_headers,
+                ..
+            } => {
+                self.pending = Some((stream, Vec::new()));
+                (stream, fragment, end_headers)
+            }
+            H2Frame::Continuation {
+                stream,
+                fragment,
+                end_headers,
+            } => (stream, fragment, end_headers),
+            _ => return,
+        };
+        let Some((s, block)) = self.pending.as_mut() else {
+            return;
+        };
+        if *s != stream || block.len() + fragment.len() > MAX_HEADER_BLOCK {
+            self.pending = None;
+            return;
+        }
+        block.extend_from_slice(fragment);
+        if end {
+            let (_, block) = self.pending.take().expect("pending block");
+            self.decode(&block);
+        }
+    }
+
+    fn decode(&mut self, block: &[u8]) {
+        self.list.clear();
+        let r = self.dec.decode(block, &mut self.list);
+        let t = self.dec.table();
+        assert!(t.size() <= t.max_size() && t.max_size() <= self.table);
+        assert!(
+            self.list.size() <= self.max_list,
+            "header list over its limit"
+        );
+        let size: usize = self.list.iter().map(|(n, v)| n.len() + v.len() + 32).sum();
+        assert_eq!(size, self.list.size());
+        match r {
+            Ok(()) => self.round_trip(),
+            Err(HpackError::ListTooLarge) => {}
+            // The context is lost (a connection error): start a new one.
+            Err(_) => self.dec = H2Decoder::new(self.table, self.max_list),
+        }
+    }
+
+    fn round_trip(&mut self) {
+        let mut block = Vec::new();
+        self.enc.encode(self.list.iter(), &mut block);
+        let mut back = HeaderList::new();
+        assert_eq!(
+            self.peer.decode(&block, &mut back),
+            Ok(()),
+            "re-encoded block"
+        );
+        assert!(back.iter().eq(self.list.iter()), "HPACK round trip differs");
+    }
+}
+
+/// `h2_frames`: the frame decoder and HPACK decoding of the header blocks,
+/// over a byte stream of frames; byte 0 selects the limits
+/// ([`h2_frame_limits`]). A frame that fails to decode is skipped (even a
+/// connection error) so the rest is explored too.
+///
+/// Invariants: no panic; a partial frame is `Ok(None)` and a whole one
+/// consumes exactly its length; decoded frames obey their size and stream
+/// rules and re-encode to themselves; decoded lists stay within the list
+/// limit and the table within the announced size, and survive an
+/// encode/decode round trip.
+pub fn h2_frames(data: &[u8]) {
+    let Some((&opts, mut rest)) = data.split_first() else {
+        return;
+    };
+    let (max_frame, table, max_list) = h2_frame_limits(opts);
+    let mut blocks = H2Blocks::new(table, max_list);
+    while !rest.is_empty() {
+        let h = H2FrameHeader::parse(rest);
+        match h2::frame::decode(rest, max_frame) {
+            Ok(None) => {
+                assert!(h.is_none_or(|h| rest.len() < H2_HEADER_LEN + h.len as usize));
+                return;
+            }
+            Ok(Some((f, n))) => {
+                let h = h.expect("a frame without a header");
+                assert_eq!(n, H2_HEADER_LEN + h.len as usize);
+                let partial = h2::frame::decode(&rest[..n - 1], max_frame);
+                assert!(matches!(partial, Ok(None)), "partial frame decoded");
+                check_h2_frame(&h, &f);
+                check_h2_reencode(&f);
+                blocks.on_frame(&f);
+                rest = &rest[n..];
+            }
+            Err(e) => {
+                let h = h.expect("an error without a header");
+                if h.len > max_frame {
+                    assert_eq!(e.code(), ErrorCode::FRAME_SIZE_ERROR);
+                    return;
+                }
+                if let H2Error::Stream(s) = e {
+                    assert!(s.stream != 0 && s.stream == h.stream);
+                }
+                rest = &rest[H2_HEADER_LEN + h.len as usize..];
+            }
+        }
+    }
+}
+
+// ----- h2_conn -----------------------------------------------------------------
+
+/// Bytes one handled frame may add to the transmit queue after the queue
+/// check (ACKs, window updates, a reset, our GOAWAY with its reason).
+const H2_FRAME_SLACK: usize = 1024;
+
+/// `h2_conn` configuration from byte 0: windows (bits 0-1, 2), HPACK table
+/// (bit 3), header list limit (bits 4-5), MAX_FRAME_SIZE (bit 6); bit 7 keeps
+/// DATA unreleased until an operation releases it.
+fn h2_config(opts: u8) -> H2Config {
+    H2Config {
+        stream_window: [DEFAULT_STREAM_WINDOW, 65_535, 100, 0][usize::from(opts & 3)],
+        conn_window: [DEFAULT_CONN_WINDOW, 1000][usize::from(opts >> 2 & 1)],
+        header_table_size: [4096, 0][usize::from(opts >> 3 & 1)],
+        max_header_list_size: [DEFAULT_MAX_HEADER_LIST, 200, 0, 4096][usize::from(opts >> 4 & 3)],
+        max_frame_size: [DEFAULT_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE][usize::from(opts >> 6 & 1)],
+        ..H2Config::default()
+    }
+}
+
+/// A stream as the events told it.
+#[derive(Debug, Default)]
+struct SeenStream {
+    final_head: bool,
+    ended: bool,
+    reset: bool,
+    unreleased: u64,
+}
+
+/// Checks the events and the written bytes of one [`Connection`].
+struct H2Check {
+    cfg: H2Config,
+    streams: BTreeMap<u32, SeenStream>,
+    unreleased: Vec<(u32, usize)>,
+    conn_unreleased: u64,
+    release_now: bool,
+    closed: bool,
+    /// Bytes our own calls queued since the queue was last empty.
+    allowance: usize,
+    /// The client's written byte stream, not yet a whole frame.
+    wire: Vec<u8>,
+    preface_seen: bool,
+    /// The connection failed and its queue was written out.
+    sealed: bool,
+}
+
+impl H2Check {
+    fn live(&mut self, stream: u32) -> &mut SeenStream {
+        let s = self
+            .streams
+            .get_mut(&stream)
+            .expect("event for a stream never opened");
+        assert!(!s.reset, "event for stream {stream} after its reset");
+        s
+    }
+
+    fn head(&mut self, stream: u32, head: &HeaderList, end: bool, trailers: bool) {
+        let max = self.cfg.max_header_list_size as usize;
+        assert!(head.size() <= max, "head over the list limit");
+        let s = self.live(stream);
+        assert!(!s.ended && s.final_head == trailers, "head out of order");
+        if trailers {
+            s.ended = true;
+            return;
+        }
+        let status = head
+            .get(0)
+            .filter(|(n, _)| *n == b":status")
+            .expect("no :status");
+        let informational = status.1.first() == Some(&b'1');
+        assert!(!(informational && end));
+        s.final_head = !informational;
+        s.ended = end;
+    }
+
+    fn data(&mut self, c: &mut Connection, stream: u32, n: usize, end: bool) {
+        let stream_max = u64::from(self.cfg.stream_window);
+        let conn_max = u64::from(self.cfg.conn_window.max(65_535));
+        let s = self.live(stream);
+        assert!(s.final_head && !s.ended, "DATA out of order");
+        s.ended = end;
+        s.unreleased += n as u64;
+        assert!(s.unreleased <= stream_max, "DATA beyond the stream window");
+        self.conn_unreleased += n as u64;
+        assert!(
+            self.conn_unreleased <= conn_max,
+            "DATA beyond the connection window"
+        );
+        self.unreleased.push((stream, n));
+        if self.release_now {
+            self.release(c);
+        }
+    }
+
+    fn release(&mut self, c: &mut Connection) {
+        for (stream, n) in self.unreleased.drain(..) {
+            c.release_data(stream, n);
+            if let Some(s) = self.streams.get_mut(&stream) {
+                s.unreleased -= n as u64;
+            }
+            self.conn_unreleased -= n as u64;
+        }
+    }
+
+    fn event(&mut self, c: &mut Connection, e: Event) {
+        assert!(!self.closed, "event after Closed: {e:?}");
+        match e {
+            Event::Headers {
+                stream,
+                head,
+                end_stream,
+            } => self.head(stream, &head, end_stream, false),
+            Event::Trailers { stream, head } => self.head(stream, &head, true, true),
+            Event::Data {
+                stream,
+                bytes,
+                end_stream,
+            } => self.data(c, stream, bytes.len(), end_stream),
+            Event::Reset { stream, .. } => self.live(stream).reset = true,
+            Event::StreamWritable { stream } => {
+                self.live(stream);
+            }
+            Event::Closed(_) => {
+                assert!(c.error().is_some());
+                self.closed = true;
+            }
+            Event::GoAway { .. } => assert!(!c.can_open()),
+            Event::RemoteSettings(_) | Event::SettingsAcked | Event::PingAcked => {}
+        }
+    }
+
+    /// Takes every event; the queue holds at most [`MAX_EVENTS`] plus what a
+    /// failure adds (a reset per open stream and [`Event::Closed`]).
+    fn events(&mut self, c: &mut Connection) {
+        let bound = H2_MAX_EVENTS + c.open_streams() + 1;
+        let mut n = 0;
+        while let Some(e) = c.poll_event() {
+            n += 1;
+            assert!(n <= bound, "event queue over its bound");
+            self.event(c, e);
+        }
+    }
+
+    /// Every byte the client writes is the preface, then well-formed frames
+    /// on streams it opened.
+    fn written(&mut self, bytes: &[u8]) {
+        self.wire.extend_from_slice(bytes);
+        if !self.preface_seen {
+            if self.wire.len() < H2_PREFACE.len() {
+                return;
+            }
+            assert!(self.wire.starts_with(H2_PREFACE), "no preface");
+            self.wire.drain(..H2_PREFACE.len());
+            self.preface_seen = true;
+        }
+        let mut pos = 0;
+        loop {
+            let (f, n) = match h2::frame::decode(&self.wire[pos..], MAX_MAX_FRAME_SIZE) {
+                Ok(Some(x)) => x,
+                Ok(None) => break,
+                Err(e) => panic!("the client wrote a bad frame: {e}"),
+            };
+            check_written(&self.streams, &f);
+            pos += n;
+        }
+        self.wire.drain(..pos);
+    }
+
+    /// Writes `n` of the queued bytes (all with `n` = `usize::MAX`). Once a
+    /// failed connection's queue (ending in its GOAWAY) is written, nothing
+    /// more is queued.
+    fn transmit(&mut self, c: &mut Connection, n: usize) {
+        let out = c.poll_transmit();
+        assert!(
+            !self.sealed || out.is_empty(),
+            "bytes queued after the GOAWAY"
+        );
+        let n = n.min(out.len());
+        let bytes = out[..n].to_vec();
+        c.consume_transmit(n);
+        self.written(&bytes);
+        if c.poll_transmit().is_empty() {
+            self.allowance = 0;
+            self.sealed = c.error().is_some();
+        }
+    }
+
+    fn check_queue(&self, c: &Connection) {
+        let bound = MAX_CONTROL_QUEUE + MAX_SEND_QUEUE + H2_FRAME_SLACK + self.allowance;
+        assert!(
+            c.poll_transmit().len() <= bound,
+            "transmit queue over its bound"
+        );
+    }
+}
+
+/// A frame the client wrote: stream frames only on streams it opened.
+fn check_written(opened: &BTreeMap<u32, SeenStream>, f: &H2Frame<'_>) {
+    let stream = match *f {
+        H2Frame::Data { stream, .. }
+        | H2Frame::Headers { stream, .. }
+        | H2Frame::Continuation { stream, .. }
+        | H2Frame::RstStream { stream, .. } => stream,
+        H2Frame::WindowUpdate { stream, .. } if stream != 0 => stream,
+        H2Frame::Settings { .. }
+        | H2Frame::Ping { .. }
+        | H2Frame::GoAway { .. }
+        | H2Frame::WindowUpdate { .. } => return,
+        _ => panic!("the client wrote {f:?}"),
+    };
+    assert!(
+        opened.contains_key(&stream),
+        "frame on stream {stream} never opened: {f:?}"
+    );
+}
+
+fn h2_request(end: bool) -> H2Request<'static> {
+    H2Request {
+        method: if end { b"GET" } else { b"POST" },
+        scheme: b"https",
+        authority: b"example.org",
+        path: b"/fuzz",
+        protocol: None,
+        headers: &[(b"user-agent", b"curlew-fuzz")],
+    }
+}
+
+impl H2Check {
+    fn new(cfg: H2Config, release_now: bool) -> Self {
+        Self {
+            cfg,
+            streams: BTreeMap::new(),
+            unreleased: Vec::new(),
+            conn_unreleased: 0,
+            release_now,
+            closed: false,
+            allowance: 0,
+            wire: Vec::new(),
+            preface_seen: false,
+            sealed: false,
+        }
+    }
+
+    /// Calls `f` on the connection, counting what it queues as ours.
+    fn queue(&mut self, c: &mut Connection, f: impl FnOnce(&mut Connection)) {
+        let before = c.poll_transmit().len();
+        f(c);
+        self.allowance += c.poll_transmit().len().saturating_sub(before);
+    }
+
+    fn open(&mut self, c: &mut Connection, end: bool) {
+        let could = c.can_open();
+        let mut r = None;
+        self.queue(c, |c| r = Some(c.open_stream(&h2_request(end), end)));
+        match r.expect("called") {
+            Ok(id) => {
+                assert!(could && id % 2 == 1 && !self.streams.contains_key(&id));
+                self.streams.insert(id, SeenStream::default());
+            }
+            Err(e) => assert!(!could, "open refused ({e:?}) while can_open"),
+        }
+    }
+
+    /// A stream that is still open as far as the events tell, from `pick`.
+    fn pick(&self, pick: u8) -> Option<u32> {
+        let live: Vec<u32> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| !s.reset)
+            .map(|(&id, _)| id)
+            .collect();
+        (!live.is_empty()).then(|| live[usize::from(pick) % live.len()])
+    }
+
+    /// One caller operation (`op` bits 0-2), before the next input.
+    fn op(&mut self, c: &mut Connection, r: &mut Reader<'_>, op: u8, now: Instant) {
+        match op & 7 {
+            1 => self.open(c, op & 8 != 0),
+            2 => {
+                let _ = c.ping(now);
+            }
+            3 | 4 | 7 => {
+                let Some(id) = self.pick(r.u8()) else { return };
+                let len = usize::from(r.u8()) * 64;
+                match op & 7 {
+                    3 => self.queue(c, |c| {
+                        if let Ok(n) = c.send_data(id, &vec![b'x'; len], op & 8 != 0) {
+                            assert!(n <= len);
+                        }
+                    }),
+                    4 => {
+                        c.reset(id, ErrorCode::CANCEL);
+                        self.live(id).reset = true;
+                    }
+                    _ => self.queue(c, |c| {
+                        let _ = c.send_trailers(id, &[(b"x-check", b"1")]);
+                    }),
+                }
+            }
+            5 => self.release(c),
+            6 => self.queue(c, |c| c.go_away(ErrorCode::NO_ERROR)),
+            _ => {}
+        }
+    }
+}
+
+/// Advances the clock by the step in `op` bits 6-7 and fires what is due: a
+/// deadline that passed fails the connection, none fires early.
+fn h2_time(c: &mut Connection, now: &mut Instant, op: u8) {
+    *now += [0, 1, 10, 60][usize::from(op >> 6)] * Duration::from_secs(1);
+    let due = c.next_timeout().is_some_and(|t| *now >= t);
+    let failed = c.error().is_some();
+    c.handle_timeout(*now);
+    assert_eq!(c.error().is_some(), failed || due, "deadline");
+}
+
+/// `h2_conn`: a client [`Connection`] (configuration from byte 0, see
+/// [`h2_config`]) opens streams (byte 1: none, one or two, END_STREAM or
+/// not), then each step reads an operation byte, the size of the next read
+/// ([`read_size`], none for 0) and that many bytes of the server's side: the operation
+/// runs (open, ping, send, reset, trailers, release, GOAWAY), the bytes are
+/// handed to the connection, events are taken, the written bytes checked
+/// (all, part, or none: a stalled writer) and the clock advanced.
+///
+/// Invariants: no panic; what is left unconsumed is less than one frame;
+/// events come in order per stream and never for a reset or unopened
+/// stream, nothing after [`Event::Closed`]; DATA stays within the windows we
+/// grant; heads within the list limit; the event and transmit queues within
+/// [`MAX_EVENTS`], [`MAX_CONTROL_QUEUE`] and [`MAX_SEND_QUEUE`]; every written
+/// frame is well-formed, on a stream we opened; nothing is queued after a
+/// failure's GOAWAY; deadlines fire when due and not before.
+pub fn h2_conn(data: &[u8]) {
+    let mut r = Reader::new(data);
+    let (opts, start) = (r.u8(), r.u8());
+    let cfg = h2_config(opts);
+    let mut now = Instant::now();
+    let mut c = Connection::new(cfg.clone(), now);
+    let mut chk = H2Check::new(cfg.clone(), opts & 0x80 == 0);
+    for i in 0..start % 3 {
+        chk.open(&mut c, start >> (2 + i) & 1 != 0);
+    }
+    let mut rx: Vec<u8> = Vec::new();
+    let mut steps = 0;
+    while !r.is_empty() && steps < 4096 {
+        steps += 1;
+        let op = r.u8();
+        chk.op(&mut c, &mut r, op, now);
+        // Size byte 0 is a step without input (a read size of 1 is also 32).
+        let n = match r.u8() {
+            0 => 0,
+            b => read_size(b),
+        };
+        rx.extend_from_slice(r.take(n));
+        let used = c.handle_input(&rx);
+        assert!(used <= rx.len());
+        rx.drain(..used);
+        if c.error().is_none() {
+            assert_eq!(h2::frame::decode(&rx, cfg.max_frame_size), Ok(None));
+            assert!(rx.len() < H2_HEADER_LEN + cfg.max_frame_size as usize);
+        } else {
+            assert!(rx.is_empty() && c.next_timeout().is_none());
+        }
+        chk.events(&mut c);
+        chk.check_queue(&c);
+        match op >> 4 & 3 {
+            0 | 1 => chk.transmit(&mut c, usize::MAX),
+            2 => chk.transmit(&mut c, usize::from(r.u8()) * 16),
+            _ => {}
+        }
+        h2_time(&mut c, &mut now, op);
+        chk.events(&mut c);
+    }
+    chk.transmit(&mut c, usize::MAX);
 }

@@ -38,7 +38,7 @@ impl Connection {
                     // A stream error from the decoder concerns a whole frame.
                     pos +=
                         FrameHeader::parse(rest).map_or(0, |h| h.len as usize) + FRAME_HEADER_LEN;
-                    self.on_error(e);
+                    self.on_decode_error(e);
                 }
             }
             self.check_control_queue();
@@ -47,6 +47,20 @@ impl Connection {
             return buf.len();
         }
         pos
+    }
+
+    /// A frame the decoder rejected. Its stream error stays one only where
+    /// the frame would otherwise be acceptable: after the server's SETTINGS,
+    /// outside a header block (§6.10) and on a stream we opened: resetting an
+    /// idle stream is itself a protocol error (§5.1).
+    fn on_decode_error(&mut self, e: H2Error) {
+        let e = match e {
+            H2Error::Stream(_) if !self.got_settings => protocol("server preface is not SETTINGS"),
+            H2Error::Stream(_) if self.pending.is_some() => protocol("expected CONTINUATION"),
+            H2Error::Stream(s) if self.is_idle(s.stream) => H2Error::conn(s.code, s.reason),
+            e => e,
+        };
+        self.on_error(e);
     }
 
     fn on_frame(&mut self, f: Frame<'_>) -> Result<(), H2Error> {

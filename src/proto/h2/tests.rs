@@ -379,3 +379,115 @@ fn fuzz_frames_seeded() {
         assert!(events <= MAX_EVENTS + 64);
     }
 }
+
+fn frame_bytes(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut b = Vec::new();
+    FrameHeader {
+        len: payload.len() as u32,
+        kind,
+        flags,
+        stream,
+    }
+    .encode(&mut b);
+    b.extend_from_slice(payload);
+    b
+}
+
+/// Frames the decoder rejects with a stream error: the stream is reset only
+/// when it is one we opened and no header block is open; otherwise the
+/// connection fails (no RST_STREAM on an idle stream, §5.1; nothing between
+/// HEADERS and its CONTINUATION, §6.10).
+#[test]
+fn decoder_stream_errors_reset_only_open_streams() {
+    let bad_priority = |stream| frame_bytes(kind::PRIORITY, 0, stream, &[0]);
+    // On an open stream, outside a block: that stream is reset.
+    let (mut c, _) = connected(&[]);
+    c.open_stream(&req(), true).unwrap();
+    drain(&mut c);
+    c.handle_input(&bad_priority(1));
+    let f = drain(&mut c);
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].0, f[0].2), (kind::RST_STREAM, 1));
+    assert_eq!(c.error(), None);
+    // On an idle stream: a connection error, no RST_STREAM.
+    for (input, code) in [
+        (bad_priority(2), ErrorCode::FRAME_SIZE_ERROR),
+        (
+            frame_bytes(kind::WINDOW_UPDATE, 0, 7, &[0; 4]),
+            ErrorCode::PROTOCOL_ERROR,
+        ),
+    ] {
+        let (mut c, _) = connected(&[]);
+        c.open_stream(&req(), true).unwrap();
+        drain(&mut c);
+        c.handle_input(&input);
+        let f = drain(&mut c);
+        assert!(f.iter().all(|x| x.0 != kind::RST_STREAM), "{f:?}");
+        assert_eq!(c.error().map(|e| e.code), Some(code));
+    }
+    // Between HEADERS and its CONTINUATION, even on an open stream.
+    let (mut c, _) = connected(&[]);
+    c.open_stream(&req(), true).unwrap();
+    c.open_stream(&req(), true).unwrap();
+    drain(&mut c);
+    let mut b = frame_bytes(kind::HEADERS, 0, 1, &[0x88]);
+    b.extend(bad_priority(3));
+    c.handle_input(&b);
+    assert_eq!(goaway_code(&mut c), Some(ErrorCode::PROTOCOL_ERROR));
+}
+
+/// A response head over SETTINGS_MAX_HEADER_LIST_SIZE resets its stream
+/// (PROTOCOL_ERROR) without being kept: the list is bounded while decoding,
+/// and the block is still decoded to the end so the HPACK context stays in
+/// step; the next stream's head refers to the table entry the rejected block
+/// added and arrives whole.
+#[test]
+fn response_head_over_the_list_limit_resets_the_stream_only() {
+    let now = Instant::now();
+    let cfg = Config {
+        max_header_list_size: 1024,
+        ..Config::default()
+    };
+    let mut c = Connection::new(cfg, now);
+    let mut b = Vec::new();
+    frame::encode_settings(&mut b, &[]);
+    frame::encode_settings_ack(&mut b);
+    c.handle_input(&b);
+    while c.poll_event().is_some() {}
+    let a = c.open_stream(&req(), true).unwrap();
+    drain(&mut c);
+    // One 900-byte field indexed into the dynamic table (62), then 200
+    // references to it: 6 KiB of block, 190 KB of list if it were kept.
+    let mut block = vec![0x40, 0x01, b'x'];
+    super::hpack::encoder::encode_int(&mut block, 0, 7, 900);
+    block.resize(block.len() + 900, b'v');
+    block.extend([0xbe; 200]);
+    let mut b = Vec::new();
+    frame::encode_header_block(&mut b, a, &block, true, 16384);
+    assert_eq!(c.handle_input(&b), b.len());
+    let reset = Event::Reset {
+        stream: a,
+        code: ErrorCode::PROTOCOL_ERROR,
+        retryable: false,
+    };
+    assert_eq!(c.poll_event(), Some(reset));
+    assert_eq!(c.poll_event(), None);
+    let f = drain(&mut c);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0].0, f[0].2), (kind::RST_STREAM, a));
+    assert_eq!(f[0].3, ErrorCode::PROTOCOL_ERROR.0.to_be_bytes());
+    assert_eq!(c.error(), None);
+    assert!(c.block_buf.capacity() <= 2 * block.len());
+    // The connection goes on, its HPACK context in step.
+    let next = c.open_stream(&req(), true).unwrap();
+    let mut b = Vec::new();
+    frame::encode_header_block(&mut b, next, &[0x88, 0xbe], true, 16384);
+    assert_eq!(c.handle_input(&b), b.len());
+    let Some(Event::Headers { stream, head, .. }) = c.poll_event() else {
+        panic!("no head")
+    };
+    assert_eq!(stream, next);
+    assert_eq!(head.value(b":status"), Some(&b"200"[..]));
+    assert_eq!(head.value(b"x").map(<[u8]>::len), Some(900));
+    assert!(head.size() <= 1024);
+}
