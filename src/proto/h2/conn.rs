@@ -185,6 +185,11 @@ pub enum SendError {
     StreamClosed,
     /// A field name with uppercase letters or a connection-specific field.
     BadHeader,
+    /// The send queue has no room for the header block now: call again once
+    /// [`poll_transmit`](Connection::poll_transmit) has been written out.
+    WouldBlock,
+    /// The header block could never fit the send queue ([`MAX_SEND_QUEUE`]).
+    HeadTooLarge,
 }
 
 /// A header block being gathered from HEADERS and CONTINUATION frames.

@@ -23,9 +23,35 @@ fn bad_field(name: &[u8], value: &[u8]) -> bool {
         || (name == b"te" && value != b"trailers")
 }
 
+/// The most a field can take in a header block: HPACK's longest form is a literal with both
+/// lengths as 5-byte integers and no Huffman (the encoder uses Huffman only when shorter).
+const FIELD_OVERHEAD: usize = 11;
+
+/// The most a header block of `fields` can take on the wire, frame headers included, when
+/// frames carry at most `max_frame` bytes.
+fn head_bound<'a>(fields: impl Iterator<Item = (&'a [u8], &'a [u8])>, max_frame: u32) -> usize {
+    let block: usize = fields
+        .map(|(n, v)| n.len() + v.len() + FIELD_OVERHEAD)
+        .sum();
+    block + frame::FRAME_HEADER_LEN * (block / (max_frame.max(1) as usize) + 1)
+}
+
 impl Connection {
     fn queue_room(&self) -> usize {
         MAX_SEND_QUEUE.saturating_sub(self.out.len() - self.out_pos)
+    }
+
+    /// Whether a header block of at most `bound` bytes may be queued now. Checked before
+    /// encoding: the encoder's dynamic table changes as it encodes, so a block once encoded
+    /// must be sent.
+    fn room_for_head(&self, bound: usize) -> Result<(), SendError> {
+        if bound > MAX_SEND_QUEUE {
+            return Err(SendError::HeadTooLarge);
+        }
+        if bound > self.queue_room() {
+            return Err(SendError::WouldBlock);
+        }
+        Ok(())
     }
 
     /// Opens a stream with `req`'s head (END_STREAM when `end_stream`).
@@ -46,6 +72,12 @@ impl Connection {
         if req.headers.iter().any(|(n, v)| bad_field(n, v)) {
             return Err(SendError::BadHeader);
         }
+        // The pseudo-headers counted with the longest of their names.
+        let values = [req.method, req.scheme, req.authority, req.path];
+        let pseudo = values.iter().chain(req.protocol.iter());
+        let fields = pseudo.map(|v| (&b":authority"[..], *v));
+        let fields = fields.chain(req.headers.iter().copied());
+        self.room_for_head(head_bound(fields, self.remote.max_frame_size))?;
         let id = self.next_id;
         self.next_id += 2;
         let plain_connect = req.method == b"CONNECT" && req.protocol.is_none();
@@ -140,6 +172,8 @@ impl Connection {
             return Err(SendError::BadHeader);
         }
         self.stream_for_send(stream)?;
+        let max = self.remote.max_frame_size;
+        self.room_for_head(head_bound(fields.iter().copied(), max))?;
         let mut block = Vec::new();
         self.enc.encode(fields.iter().copied(), &mut block);
         let max = self.remote.max_frame_size;

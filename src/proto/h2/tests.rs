@@ -491,3 +491,53 @@ fn response_head_over_the_list_limit_resets_the_stream_only() {
     assert_eq!(head.value(b"x").map(<[u8]>::len), Some(900));
     assert!(head.size() <= 1024);
 }
+
+#[test]
+fn a_header_block_waits_for_room_in_the_send_queue_and_a_huge_one_is_refused() {
+    let (mut c, _) = connected(&[]);
+    // '~' takes 13 bits in Huffman: these values go out as raw literals, as long as they are.
+    let big = vec![b'~'; 200 << 10];
+    let fields: [(&[u8], &[u8]); 1] = [(b"x-big", &big)];
+    let mut r = req();
+    r.headers = &fields;
+    let first = c.open_stream(&r, true).unwrap();
+    // The first block fills most of the queue: the next one must wait, and nothing of it
+    // (not even its stream id or the encoder's table) is spent meanwhile.
+    let half = vec![b'~'; 100 << 10];
+    let fields2: [(&[u8], &[u8]); 1] = [(b"x-half", &half)];
+    r.headers = &fields2;
+    assert_eq!(c.open_stream(&r, true), Err(SendError::WouldBlock));
+    let frames = drain(&mut c);
+    assert!(
+        frames.iter().all(|f| f.2 == first),
+        "only the first stream went out"
+    );
+    let second = c.open_stream(&r, true).unwrap();
+    assert_eq!(second, first + 2);
+    drain(&mut c);
+    // A block that could never fit the queue is refused outright.
+    let huge = vec![b'c'; MAX_SEND_QUEUE];
+    let fields3: [(&[u8], &[u8]); 1] = [(b"x-huge", &huge)];
+    r.headers = &fields3;
+    assert_eq!(c.open_stream(&r, true), Err(SendError::HeadTooLarge));
+    assert_eq!(c.open_stream(&req(), true).unwrap(), second + 2);
+}
+
+#[test]
+fn trailers_wait_for_room_in_the_send_queue_too() {
+    let (mut c, _) = connected(&[]);
+    let id = c.open_stream(&req(), false).unwrap();
+    let big = vec![b'~'; 250 << 10];
+    let fields: [(&[u8], &[u8]); 1] = [(b"x-big", &big)];
+    let mut r = req();
+    r.headers = &fields;
+    c.open_stream(&r, true).unwrap();
+    let trailer: [(&[u8], &[u8]); 1] = [(b"x-checksum", &[b'~'; 8192][..])];
+    assert_eq!(c.send_trailers(id, &trailer), Err(SendError::WouldBlock));
+    drain(&mut c);
+    c.send_trailers(id, &trailer).unwrap();
+    let frames = drain(&mut c);
+    assert!(frames
+        .iter()
+        .any(|f| f.2 == id && f.0 == kind::HEADERS && f.1 & flag::END_STREAM != 0));
+}
