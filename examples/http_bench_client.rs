@@ -24,7 +24,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use curlew::{Ctx, Easy, Flow, Handler, Multi};
+use curlew::{Ctx, Easy, Flow, Handler, HttpVersion, HttpVersionOption, Multi};
 
 /// Give up after this long without a completed request.
 const STALL_LIMIT: Duration = Duration::from_secs(10);
@@ -55,10 +55,14 @@ struct Args {
     conns: usize,
     cacert: Option<String>,
     no_reuse: bool,
+    /// `--http2`: HTTP/2 only (ALPN `h2` for https, prior knowledge for http).
+    http2: bool,
+    /// `--streams M`: concurrent streams per connection.
+    streams: u32,
 }
 
-const USAGE: &str =
-    "usage: http_bench_client --url URL --requests N --conns C [--cacert FILE] [--no-reuse]";
+const USAGE: &str = "usage: http_bench_client --url URL --requests N --conns C [--cacert FILE] \
+     [--no-reuse] [--http2 --streams M]";
 
 fn parse_args() -> Result<Args, String> {
     let mut url = None;
@@ -66,6 +70,8 @@ fn parse_args() -> Result<Args, String> {
     let mut conns = None;
     let mut cacert = None;
     let mut no_reuse = false;
+    let mut http2 = false;
+    let mut streams = 1u32;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("missing value for {arg}"));
@@ -87,6 +93,13 @@ fn parse_args() -> Result<Args, String> {
             }
             "--cacert" => cacert = Some(value()?),
             "--no-reuse" => no_reuse = true,
+            "--http2" => http2 = true,
+            "--streams" => {
+                let v = value()?;
+                streams = v
+                    .parse::<u32>()
+                    .map_err(|e| format!("--streams {v}: {e}"))?;
+            }
             "-h" | "--help" => return Err(USAGE.to_string()),
             _ => return Err(format!("unknown argument {arg}\n{USAGE}")),
         }
@@ -102,6 +115,8 @@ fn parse_args() -> Result<Args, String> {
                 conns,
                 cacert,
                 no_reuse,
+                http2,
+                streams: streams.max(1),
             })
         }
         _ => Err(USAGE.to_string()),
@@ -115,12 +130,21 @@ fn new_easy(args: &Args) -> Result<Easy, String> {
         easy.ca_file(ca);
     }
     easy.forbid_reuse(args.no_reuse);
+    easy.http_version(match (args.http2, args.url.starts_with("https:")) {
+        (false, _) => HttpVersionOption::Http11,
+        (true, true) => HttpVersionOption::Http2Tls,
+        (true, false) => HttpVersionOption::Http2PriorKnowledge,
+    });
     Ok(easy)
 }
 
 /// Checks one finished transfer; returns its body length.
-fn check(easy: &mut Easy) -> Result<u64, String> {
+fn check(easy: &mut Easy, http2: bool) -> Result<u64, String> {
     let code = easy.info().response_code;
+    let version = easy.info().http_version;
+    if http2 && version != Some(HttpVersion::Http2) {
+        return Err(format!("HTTP version {version:?}, expected HTTP/2"));
+    }
     let cl = easy.info().content_length_download;
     let count = easy
         .handler_mut::<Count>()
@@ -142,10 +166,11 @@ fn run(args: &Args) -> Result<(u64, u64, Duration), String> {
     multi
         .set_max_host_connections(args.conns)
         .set_max_total_connections(args.conns)
-        .set_max_idle_connections(args.conns);
+        .set_max_idle_connections(args.conns)
+        .set_max_concurrent_streams(args.streams);
 
     let start = Instant::now();
-    let first = (args.conns as u64).min(args.requests);
+    let first = (args.conns as u64 * u64::from(args.streams)).min(args.requests);
     for _ in 0..first {
         multi.add(new_easy(args)?);
     }
@@ -167,7 +192,7 @@ fn run(args: &Args) -> Result<(u64, u64, Duration), String> {
             if let Err(e) = msg.result {
                 return Err(format!("transfer failed: {e}"));
             }
-            let n = check(&mut easy)?;
+            let n = check(&mut easy, args.http2)?;
             match body_len {
                 None => body_len = Some(n),
                 Some(m) if m != n => return Err(format!("body of {n} bytes, earlier ones {m}")),

@@ -77,6 +77,7 @@ impl Easy {
     /// Change the URL (`CURLOPT_URL`).
     pub fn url(&mut self, url: &str) -> Result<&mut Self> {
         self.x.opts.target = Target::parse(url)?;
+        self.x.opts.sync_alpn();
         self.x.info.effective_url = self.x.opts.target.url.to_string();
         Ok(self)
     }
@@ -351,6 +352,24 @@ impl Easy {
     /// `None` or zero means no limit, as in libcurl.
     pub fn max_filesize(&mut self, n: Option<u64>) -> &mut Self {
         self.x.opts.max_filesize = n.filter(|&n| n > 0);
+        self
+    }
+
+    /// The HTTP version to use (`CURLOPT_HTTP_VERSION`); the default is curl's:
+    /// [`HttpVersionOption::Http2Tls`], HTTP/2 over TLS when the server picks it in ALPN,
+    /// HTTP/1.1 otherwise. See the manual's "HTTP/2" section.
+    pub fn http_version(&mut self, v: crate::HttpVersionOption) -> &mut Self {
+        self.x.opts.http_version = v;
+        self.x.opts.sync_alpn();
+        self
+    }
+
+    /// Wait for a connection being made to the same origin, when it may turn out to be
+    /// HTTP/2, instead of opening one more (`CURLOPT_PIPEWAIT`; on by default here, since a
+    /// multiplexing client rarely wants one connection per request while the first one
+    /// completes its TLS handshake).
+    pub fn pipewait(&mut self, on: bool) -> &mut Self {
+        self.x.opts.pipewait = on;
         self
     }
 

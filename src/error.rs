@@ -82,6 +82,13 @@ pub enum ErrorKind {
     SendFailRewind,
     /// The WebSocket peer broke RFC 6455 or RFC 7692 (curl reports `CURLE_RECV_ERROR`).
     WsProtocol,
+    /// The HTTP/2 connection failed: a protocol error by the server, a GOAWAY with an error,
+    /// a missed SETTINGS acknowledgement (`CURLE_HTTP2`). Every transfer on that connection
+    /// gets it; transfers on other connections are not affected.
+    Http2,
+    /// The server reset this transfer's HTTP/2 stream (RST_STREAM), or the stream broke the
+    /// protocol; the code is in the message (`CURLE_HTTP2_STREAM`).
+    Http2Stream,
     /// The transfer was removed from its multi before it finished.
     Cancelled,
     /// An internal invariant was violated (please report it), or the engine could not start:
@@ -119,6 +126,8 @@ impl ErrorKind {
             ReadError => "CURLE_READ_ERROR",
             SendFailRewind => "CURLE_SEND_FAIL_REWIND",
             WsProtocol => "CURLE_RECV_ERROR",
+            Http2 => "CURLE_HTTP2",
+            Http2Stream => "CURLE_HTTP2_STREAM",
             Cancelled => "CURLE_ABORTED_BY_CALLBACK",
             Internal => "CURLE_FAILED_INIT",
         }
@@ -138,6 +147,8 @@ impl ErrorKind {
             WriteError => 23,
             ReadError => 26,
             OperationTimedout => 28,
+            Http2 => 16,
+            Http2Stream => 92,
             BadFunctionArgument => 43,
             AbortedByCallback | Cancelled => 42,
             TooManyRedirects => 47,
@@ -182,6 +193,8 @@ impl ErrorKind {
             ReadError => "read callback error",
             SendFailRewind => "cannot rewind the request body",
             WsProtocol => "WebSocket protocol error",
+            Http2 => "HTTP/2 connection error",
+            Http2Stream => "HTTP/2 stream error",
             Cancelled => "transfer cancelled",
             Internal => "internal error",
         }

@@ -10,6 +10,8 @@ pub enum HttpVersion {
     Http10,
     /// HTTP/1.1
     Http11,
+    /// HTTP/2
+    Http2,
 }
 
 /// Facts about a transfer, readable during and after it (`curl_easy_getinfo`).

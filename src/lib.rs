@@ -80,11 +80,13 @@ pub use crate::multi::{
     CommandError, CommandSender, Message, Multi, MultiWaker, Ready, SocketWhat, TransferId,
     COMMAND_CAPACITY, DEFAULT_MAX_IDLE, EVENTS_CAPACITY, SOCKET_TIMEOUT,
 };
+pub use crate::options::HttpVersionOption;
 pub use crate::options::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPECT_100_TIMEOUT, DEFAULT_MAX_REDIRECTS, DEFAULT_USER_AGENT,
     DEFAULT_WS_CLOSE_TIMEOUT, DEFAULT_WS_KEEPALIVE_CLOSE_CODE, DURATION_MAX, EXPECT_100_THRESHOLD,
     HEADERS_MAX, HEADER_BYTES_MAX, REDIRECT_DRAIN_MAX,
 };
+pub use crate::transfer::h2::H2_RETRY_MAX;
 pub use crate::transfer::{
     CONNECT_ATTEMPT_MAX, DECODE_PIECE_SIZE, STEP_RECV_BUDGET, UPLOAD_BUFFER_SIZE,
 };

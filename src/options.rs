@@ -50,6 +50,30 @@ pub(crate) fn clamp_duration(t: Duration) -> Duration {
 /// this long; a longer one closes the connection instead.
 pub const REDIRECT_DRAIN_MAX: u64 = 64 * 1024;
 
+/// Which HTTP version to use (`CURLOPT_HTTP_VERSION`).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum HttpVersionOption {
+    /// HTTP/1.0 requests (`CURL_HTTP_VERSION_1_0`); ALPN offers `http/1.1` only.
+    Http10,
+    /// HTTP/1.1 only (`CURL_HTTP_VERSION_1_1`).
+    Http11,
+    /// HTTP/2 where the server agrees: ALPN offers `h2` and `http/1.1` for https; plain
+    /// http stays HTTP/1.1 (`CURL_HTTP_VERSION_2_0`; curl would try an `Upgrade: h2c`, which
+    /// curlew does not send).
+    Http2,
+    /// HTTP/2 over TLS when the server picks it in ALPN, HTTP/1.1 for plain http: curl's
+    /// default (`CURL_HTTP_VERSION_2TLS`).
+    #[default]
+    Http2Tls,
+    /// HTTP/2 with prior knowledge: for http, the connection preface at once, no Upgrade;
+    /// for https, ALPN offers `h2` only (`CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE`).
+    Http2PriorKnowledge,
+}
+
+/// ALPN offers.
+pub(crate) const ALPN_H1: &[u8] = b"http/1.1";
+pub(crate) const ALPN_H2: &[u8] = b"h2";
+
 /// Where the request body comes from.
 #[derive(Clone, Debug, Default)]
 pub(crate) enum Body {
@@ -88,6 +112,10 @@ pub(crate) struct Options {
     pub(crate) fresh_connect: bool,
     pub(crate) fail_on_error: bool,
     pub(crate) ws: WsOptions,
+    pub(crate) http_version: HttpVersionOption,
+    /// Wait for a connection being made to the same origin rather than open another, when
+    /// it may multiplex (`CURLOPT_PIPEWAIT`).
+    pub(crate) pipewait: bool,
 }
 
 /// Default time to wait for the peer's close frame after ours (then the connection is shut
@@ -157,10 +185,7 @@ impl Options {
             user_agent: None,
             verbose: false,
             progress: false,
-            tls: TlsOptions {
-                alpn: vec![b"http/1.1".to_vec()],
-                ..Default::default()
-            },
+            tls: TlsOptions::default(),
             expect_100_timeout: DEFAULT_EXPECT_100_TIMEOUT,
             limits: Limits::default(),
             buffer_size: crate::transport::RECV_BUFFER_MAX,
@@ -169,6 +194,56 @@ impl Options {
             fresh_connect: false,
             fail_on_error: false,
             ws: WsOptions::default(),
+            http_version: HttpVersionOption::default(),
+            pipewait: true,
+        }
+        .with_alpn()
+    }
+
+    /// The ALPN offer for the target's scheme and the HTTP version asked for. WebSocket
+    /// URLs offer `http/1.1` only: the upgrade is an HTTP/1.1 mechanism.
+    pub(crate) fn with_alpn(mut self) -> Self {
+        self.sync_alpn();
+        self
+    }
+
+    /// Set the ALPN offer again after the URL or the version changed.
+    pub(crate) fn sync_alpn(&mut self) {
+        let h2 = !self.target.scheme.is_ws()
+            && matches!(
+                self.http_version,
+                HttpVersionOption::Http2
+                    | HttpVersionOption::Http2Tls
+                    | HttpVersionOption::Http2PriorKnowledge
+            );
+        let only_h2 = h2 && self.http_version == HttpVersionOption::Http2PriorKnowledge;
+        let offer: &[&[u8]] = match (h2, only_h2) {
+            (true, true) => &[ALPN_H2],
+            (true, false) => &[ALPN_H2, ALPN_H1],
+            _ => &[ALPN_H1],
+        };
+        if self
+            .tls
+            .alpn
+            .iter()
+            .map(Vec::as_slice)
+            .ne(offer.iter().copied())
+        {
+            self.tls.alpn = offer.iter().map(|p| p.to_vec()).collect();
+        }
+    }
+
+    /// How a connection for this transfer's `target` may multiplex.
+    pub(crate) fn mux_for(&self, target: &Target) -> crate::transport::Mux {
+        use crate::transport::Mux;
+        if target.scheme.is_ws() {
+            return Mux::No;
+        }
+        match (target.scheme.is_tls(), self.http_version) {
+            (true, HttpVersionOption::Http10 | HttpVersionOption::Http11) => Mux::No,
+            (true, _) => Mux::Alpn,
+            (false, HttpVersionOption::Http2PriorKnowledge) => Mux::Prior,
+            (false, _) => Mux::No,
         }
     }
 }

@@ -341,6 +341,12 @@ impl WsHandle<'_> {
                 Pull::Data => conn.arrived = true,
                 Pull::Idle | Pull::Spent => return Err(WsError::WouldBlock),
                 Pull::Failed(e) => return Err(WsError::Io(e)),
+                Pull::Reset(end) => {
+                    return Err(WsError::Io(io::Error::new(
+                        io::ErrorKind::ConnectionReset,
+                        format!("HTTP/2 stream reset: {:?}", end.code),
+                    )))
+                }
             }
         }
     }

@@ -14,7 +14,16 @@ use std::sync::Arc;
 use slab::Slab;
 
 use crate::id::{ConnId, TransferId};
-use crate::transport::{Conn, PoolKey};
+use crate::transport::{Conn, Mux, PoolKey};
+
+/// What [`ConnTable::find_mux`] found.
+pub(crate) enum MuxFind {
+    /// An HTTP/2 connection with a free stream.
+    Link(ConnId),
+    /// A connection still connecting that may speak HTTP/2.
+    Connecting(ConnId),
+    None,
+}
 
 /// Default cap on idle connections kept in the pool (curl's `CURLMOPT_MAXCONNECTS` default is
 /// 4 × the number of added handles; a fixed cap is simpler to reason about).
@@ -37,6 +46,10 @@ pub(crate) struct ConnTable {
     /// Idle connections by key (slot indexes), most recently used last.
     idle: HashMap<Arc<PoolKey>, Vec<usize>, KeyHash>,
     idle_count: usize,
+    /// Connections that multiplex (HTTP/2) or may (still connecting with `h2` offered), by
+    /// origin: where a transfer looks for a free stream first. Ids of closed connections are
+    /// dropped as they are met.
+    mux: HashMap<Arc<PoolKey>, Vec<ConnId>, KeyHash>,
     /// Open connections (in use + idle + being connected) by key, and in total.
     open_by_key: HashMap<Arc<PoolKey>, usize, KeyHash>,
     open_total: usize,
@@ -175,6 +188,60 @@ impl ConnTable {
     }
 
     /// Whether the pool is at its bound of idle connections.
+    /// List a connection that multiplexes or may.
+    pub(crate) fn add_mux(&mut self, key: &Arc<PoolKey>, id: ConnId) {
+        self.mux.entry(key.clone()).or_default().push(id);
+    }
+
+    /// A connection of `key` to share: one speaking HTTP/2 with a free stream, else (with
+    /// `pipewait`) one still connecting that may speak it and has fewer than `max_waiters`
+    /// transfers waiting for it already.
+    pub(crate) fn find_mux(
+        &mut self,
+        key: &Arc<PoolKey>,
+        pipewait: bool,
+        max_waiters: usize,
+    ) -> MuxFind {
+        let Some(list) = self.mux.get_mut(key) else {
+            return MuxFind::None;
+        };
+        let slots = &self.slots;
+        list.retain(|id| {
+            slots
+                .get(id.index as usize)
+                .filter(|s| s.gen == id.gen)
+                .is_some_and(|s| s.conn.as_deref().is_none_or(|c| c.mux != Mux::No))
+        });
+        let mut found = MuxFind::None;
+        for &id in list.iter() {
+            let Some(c) = slots[id.index as usize].conn.as_deref() else {
+                continue;
+            };
+            match c.h2.as_deref() {
+                Some(link) if link.has_room() => return MuxFind::Link(id),
+                Some(_) => {}
+                None if pipewait && c.waiters.len() < max_waiters => {
+                    found = MuxFind::Connecting(id)
+                }
+                None => {}
+            }
+        }
+        if list.is_empty() {
+            self.mux.remove(key);
+        }
+        found
+    }
+
+    /// Take an HTTP/2 connection without streams out of the table (to close it and make
+    /// room under the total limit).
+    pub(crate) fn evict_unused_link(&mut self) -> Option<Box<Conn>> {
+        let index = self.slots.iter().find_map(|(i, s)| {
+            let c = s.conn.as_deref()?;
+            c.h2.as_deref().filter(|l| l.is_unused()).map(|_| i)
+        })?;
+        self.slots.try_remove(index).and_then(|s| s.conn)
+    }
+
     pub(crate) fn idle_full(&self) -> bool {
         self.idle_count >= self.max_idle
     }
@@ -218,7 +285,7 @@ impl ConnTable {
         }
         let mut evicted = None;
         if self.max_total != 0 && self.open_total >= self.max_total {
-            evicted = Some(self.evict_idle()?);
+            evicted = Some(self.evict_idle().or_else(|| self.evict_unused_link())?);
         }
         *self.open_by_key.entry(key.clone()).or_insert(0) += 1;
         self.open_total += 1;

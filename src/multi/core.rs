@@ -27,7 +27,7 @@ use crate::rng::SecureRng;
 use crate::transfer::services::{lend_send_buffer, Checkout};
 use crate::transfer::{State, Transfer};
 use crate::transport::tls::TlsConfigs;
-use crate::transport::{BufPool, Conn, PoolKey};
+use crate::transport::{BufPool, Conn, Mux, PoolKey};
 
 use super::conns::ConnTable;
 use crate::id::ConnId;
@@ -97,6 +97,16 @@ pub(crate) struct Core {
     rng: Option<SecureRng>,
     /// Where every `now` of this multi comes from ([`crate::clock`]).
     pub(crate) clock: Clock,
+    /// HTTP/2 connections to read, write or run timers for ([`super::h2`]).
+    pub(crate) h2_queue: Vec<ConnId>,
+    /// HTTP/2 connections whose reading the budget cut: first next turn.
+    pub(crate) h2_next: Vec<ConnId>,
+    /// Protocol deadlines of HTTP/2 connections: (when, slot index, generation).
+    pub(crate) conn_timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    /// Multiplexing allowed (`CURLMOPT_PIPELINING` with `CURLPIPE_MULTIPLEX`).
+    pub(crate) multiplex: bool,
+    /// Most streams per HTTP/2 connection (`CURLMOPT_MAX_CONCURRENT_STREAMS`).
+    pub(crate) max_streams: u32,
     /// Unit tests: the simulated network new connections go to, if any ([`crate::sim`]).
     #[cfg(test)]
     pub(crate) net: Option<crate::sim::Net>,
@@ -129,6 +139,11 @@ impl Core {
             running: 0,
             rng: None,
             clock: Clock::default(),
+            h2_queue: Vec::new(),
+            h2_next: Vec::new(),
+            conn_timers: BinaryHeap::new(),
+            multiplex: true,
+            max_streams: super::h2::DEFAULT_MAX_CONCURRENT_STREAMS,
             #[cfg(test)]
             net: None,
         }
@@ -280,18 +295,23 @@ impl Core {
     }
 
     pub(crate) fn has_work(&self) -> bool {
-        !self.dirty.is_empty() || !self.dirty_next.is_empty() || !self.deferred.is_empty()
+        !self.dirty.is_empty()
+            || !self.dirty_next.is_empty()
+            || !self.deferred.is_empty()
+            || !self.h2_queue.is_empty()
+            || !self.h2_next.is_empty()
     }
 
     pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
+        let conn = self.next_conn_deadline();
         // Drop stale heads so the poller never wakes for a timer nobody wants.
         while let Some(Reverse((at, idx, gen))) = self.timers.peek().copied() {
             if self.timer_live(at, idx, gen) {
-                return Some(at);
+                return Some(conn.map_or(at, |c| c.min(at)));
             }
             self.timers.pop();
         }
-        None
+        conn
     }
 
     fn timer_live(&self, at: Instant, idx: usize, gen: u32) -> bool {
@@ -318,6 +338,9 @@ impl Core {
                 self.mark_dirty_idx(idx);
             }
         }
+        self.fire_conn_timers(now);
+        self.requeue_h2();
+        self.service_h2(now);
         // Transfers that used up their budget last turn go first this turn.
         if !self.dirty_next.is_empty() {
             self.dirty_next.append(&mut self.dirty);
@@ -340,6 +363,8 @@ impl Core {
             list.clear();
             self.dirty_spare = list;
             self.apply_deferred();
+            // What the transfers queued on HTTP/2 connections goes out once per round.
+            self.service_h2(now);
         }
         if self.stalled.is_some() {
             // The flushes of this turn may have made room.
@@ -378,6 +403,7 @@ impl Core {
         };
         if let Some(cid) = slot.conn {
             x.conn = self.conns.lend(cid);
+            x.enter_stream();
         }
         let id = TransferId {
             index: idx as u32,
@@ -421,7 +447,7 @@ impl Core {
         if let (Some(ext), Some(c)) = (self.ext.as_deref_mut(), x.conn.as_deref_mut()) {
             ext.mark(c.fd());
         }
-        let conn = x.conn.take().and_then(|c| self.conns.give_back(c));
+        let conn = x.conn.take().and_then(|c| self.give_back_conn(c));
         let slot = &mut self.slots[idx];
         slot.xfer = Some(x);
         slot.handler = Some(h);
@@ -456,8 +482,17 @@ impl Core {
         self.msgs.push_back(Message { id, result });
     }
 
+    /// A connection lent to a transfer for its step goes back to the table.
+    #[inline]
+    fn give_back_conn(&mut self, c: Box<Conn>) -> Option<ConnId> {
+        if c.h2.is_some() {
+            return self.give_back_link(c);
+        }
+        self.conns.give_back(c)
+    }
+
     fn put_back(&mut self, idx: usize, mut x: Box<Transfer>, h: Box<dyn Handler>) {
-        let conn = x.conn.take().and_then(|c| self.conns.give_back(c));
+        let conn = x.conn.take().and_then(|c| self.give_back_conn(c));
         if let Some(slot) = self.slots.get_mut(idx) {
             slot.xfer = Some(x);
             slot.handler = Some(h);
@@ -496,6 +531,7 @@ impl Core {
         self.slots.remove(id.index as usize);
         if let Some(cid) = cid {
             x.conn = self.conns.lend(cid);
+            x.enter_stream();
         }
         if !x.reported {
             self.running -= 1;
@@ -518,7 +554,19 @@ impl Core {
     }
 
     /// Get a pooled connection, or the right to open one, or wait.
-    pub(crate) fn checkout(&mut self, key: &Arc<PoolKey>, fresh: bool, id: TransferId) -> Checkout {
+    pub(crate) fn checkout(
+        &mut self,
+        key: &Arc<PoolKey>,
+        fresh: bool,
+        id: TransferId,
+        mux: Mux,
+        pipewait: bool,
+    ) -> Checkout {
+        if mux != Mux::No && self.multiplex && !fresh {
+            if let Some(c) = self.checkout_mux(key, id, pipewait) {
+                return c;
+            }
+        }
         if !fresh {
             while let Some(conn) = self.conns.take_idle(key, id) {
                 // Probed at every checkout (curl's `extract_if_dead`), whatever events were or
@@ -555,7 +603,7 @@ impl Core {
         self.wake_pending(Some(key));
     }
 
-    fn wake_pending(&mut self, prefer: Option<&Arc<PoolKey>>) {
+    pub(crate) fn wake_pending(&mut self, prefer: Option<&Arc<PoolKey>>) {
         if self.pending_count == 0 {
             return;
         }
@@ -591,6 +639,9 @@ impl Core {
     pub(crate) fn register(&mut self, conn: &mut Conn, owner: TransferId) -> io::Result<()> {
         let cid = self.conns.insert_lent(owner);
         conn.id = Some(cid);
+        if conn.mux != Mux::No && self.multiplex {
+            self.conns.add_mux(&conn.key, cid);
+        }
         let interest = Interest::READABLE | Interest::WRITABLE;
         if let Some(ext) = self.ext.as_deref_mut() {
             ext.add(conn.fd(), cid.token());
@@ -624,6 +675,7 @@ impl Core {
     /// Forget a connection attempt that failed (it holds no slot of its own).
     #[allow(clippy::boxed_local)] // the caller's connection is boxed; no point unboxing it
     pub(crate) fn drop_attempt(&mut self, mut conn: Box<Conn>) {
+        self.wake_waiters(std::mem::take(&mut conn.waiters));
         self.deregister(&mut conn);
         if let Some(cid) = conn.id.take() {
             self.conns.remove(cid);
@@ -633,6 +685,9 @@ impl Core {
     /// A transfer is done with its (lent) connection: to the pool when `reusable`, else
     /// closed.
     pub(crate) fn release(&mut self, mut conn: Box<Conn>, reusable: bool) {
+        if conn.h2.is_some() {
+            return self.release_stream(conn);
+        }
         if !reusable || conn.no_reuse {
             self.close_conn(conn);
             return;
@@ -662,6 +717,8 @@ impl Core {
 
     /// Close a connection that is already out of the table.
     fn close_unregistered(&mut self, mut conn: Box<Conn>) {
+        self.wake_waiters(std::mem::take(&mut conn.waiters));
+        Core::goodbye_h2(&mut conn);
         self.deregister(&mut conn);
         conn.close();
         let key = conn.key.clone();
@@ -704,6 +761,14 @@ impl Core {
         c.arrived |= arrived;
         c.read_closed |= closed;
         c.writable |= writable;
+        if c.h2.is_some() {
+            // Shared: the multi reads and writes it, then runs the transfers with news.
+            if let (false, Some(cid)) = (c.h2_queued, c.id) {
+                c.h2_queued = true;
+                self.h2_queue.push(cid);
+            }
+            return;
+        }
         match user {
             Some(id) => self.mark_dirty(id),
             // The server closed (or wrote to) an idle connection: it is no longer usable.
@@ -726,6 +791,7 @@ impl Core {
             return SocketWhat::Remove;
         };
         match (slot.user, slot.conn.as_deref()) {
+            (_, Some(c)) if c.h2.is_some() => External::interest(true, !c.writable),
             (None, _) => SocketWhat::In,
             (Some(id), Some(c)) => match self.transfer(id) {
                 Some(x) => External::interest(!x.ctl.recv_paused, !c.writable),

@@ -26,6 +26,8 @@ use crate::info::TransferInfo;
 pub(crate) mod command;
 mod conns;
 pub(crate) mod core;
+mod h2;
+pub use h2::DEFAULT_MAX_CONCURRENT_STREAMS;
 pub mod external;
 mod services;
 
@@ -443,6 +445,27 @@ impl Multi {
     /// limit (`CURLMOPT_MAX_HOST_CONNECTIONS`). Transfers over the limit wait their turn.
     pub fn set_max_host_connections(&mut self, n: usize) -> &mut Self {
         self.core.conns.max_host = n;
+        self
+    }
+
+    /// Let transfers to one origin share an HTTP/2 connection (`CURLMOPT_PIPELINING` with
+    /// `CURLPIPE_MULTIPLEX`, the default); off: one transfer per connection, as with
+    /// HTTP/1.1 (`CURLPIPE_NOTHING`).
+    pub fn set_multiplexing(&mut self, on: bool) -> &mut Self {
+        self.core.multiplex = on;
+        self
+    }
+
+    /// Most concurrent streams on one HTTP/2 connection (`CURLMOPT_MAX_CONCURRENT_STREAMS`;
+    /// default [`DEFAULT_MAX_CONCURRENT_STREAMS`], which zero also means); the server's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS lowers it. A transfer over it waits for a free
+    /// stream, or opens another connection when the connection limits allow.
+    pub fn set_max_concurrent_streams(&mut self, n: u32) -> &mut Self {
+        self.core.max_streams = if n == 0 {
+            DEFAULT_MAX_CONCURRENT_STREAMS
+        } else {
+            n
+        };
         self
     }
 

@@ -5,6 +5,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::ctx::{Direction, Host};
 use crate::dns::Resolver;
@@ -16,7 +17,7 @@ use crate::proto::ws::WsSession;
 use crate::rng::SecureRng;
 use crate::transfer::services::{lend_send_buffer, Checkout, Services};
 use crate::transport::tls::TlsConfigs;
-use crate::transport::{BufPool, Conn, PoolKey, Stream, TcpStream};
+use crate::transport::{BufPool, Conn, Mux, PoolKey, Stream, TcpStream};
 use crate::ws::{WsError, WsHandle};
 
 use super::core::{Core, Deferred};
@@ -25,8 +26,18 @@ impl Services for Core {
     fn pool_key(&mut self, tls: bool, host: &str, port: u16, tls_id: u64) -> Arc<PoolKey> {
         self.conns.pool_key(tls, host, port, tls_id)
     }
-    fn checkout(&mut self, key: &Arc<PoolKey>, fresh: bool, id: TransferId) -> Checkout {
-        Core::checkout(self, key, fresh, id)
+    fn checkout(
+        &mut self,
+        key: &Arc<PoolKey>,
+        fresh: bool,
+        id: TransferId,
+        mux: Mux,
+        pipewait: bool,
+    ) -> Checkout {
+        Core::checkout(self, key, fresh, id, mux, pipewait)
+    }
+    fn settle_mux(&mut self, conn: &mut Conn, h2: bool, now: Instant) {
+        Core::settle_mux(self, conn, h2, now)
     }
     fn release_slot(&mut self, key: &Arc<PoolKey>) {
         Core::release_slot(self, key)

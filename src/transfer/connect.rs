@@ -10,7 +10,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
 use crate::id::TransferId;
 use crate::transport::connector::Connector;
-use crate::transport::{tls, Phase};
+use crate::transport::{tls, Mux, Phase, H2C_KEY_ID};
 
 use super::{internal, Next, State, Transfer};
 
@@ -32,8 +32,11 @@ impl Transfer {
             }
             self.fresh = self.opts.fresh_connect;
         }
+        let mux = self.opts.mux_for(target!(self));
         let tls_id = if target!(self).scheme.is_tls() {
             core.tls().get(&self.opts.tls)?.0
+        } else if mux == Mux::Prior {
+            H2C_KEY_ID
         } else {
             0
         };
@@ -43,7 +46,29 @@ impl Transfer {
             target!(self).port,
             tls_id,
         );
-        match core.checkout(&key, self.fresh, id) {
+        match core.checkout(&key, self.fresh, id, mux, self.opts.pipewait) {
+            Checkout::Joined(conn) => {
+                self.text(h, || {
+                    format!(
+                        "Multiplexed connection found: re-using connection #{} with host {}",
+                        conn.serial,
+                        target!(self).host
+                    )
+                });
+                self.info.reused = true;
+                self.info.local_addr = conn.local;
+                self.info.remote_addr = Some(conn.remote);
+                self.conn = Some(conn);
+                self.begin_request(core, id, h, now)?;
+                Ok(Next::Again)
+            }
+            Checkout::WaitConn => {
+                self.text(h, || {
+                    "Waiting for a connection being made, to multiplex on it".into()
+                });
+                self.state = State::Pending;
+                Ok(Next::Yield)
+            }
             Checkout::Reused(conn) => {
                 self.text(h, || {
                     format!(
@@ -57,7 +82,7 @@ impl Transfer {
                 self.info.local_addr = conn.local;
                 self.info.remote_addr = Some(conn.remote);
                 self.conn = Some(conn);
-                self.begin_request(core, h, now)?;
+                self.begin_request(core, id, h, now)?;
                 Ok(Next::Again)
             }
             Checkout::New => {
@@ -147,7 +172,8 @@ impl Transfer {
                         self.text(h, || "TLS handshake done".into());
                     }
                     self.connector = None;
-                    self.begin_request(core, h, now)?;
+                    self.settle_protocol(core, h, now)?;
+                    self.begin_request(core, id, h, now)?;
                     return Ok(Next::Again);
                 }
                 Err(e) => {
@@ -185,11 +211,51 @@ impl Transfer {
         let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
         match connector.open(addr, tcp, serial, now, self.timers.connect) {
             Ok(mut conn) => {
+                conn.mux = self.opts.mux_for(target!(self));
                 core.register(&mut conn, id)
                     .map_err(|e| Error::new(ErrorKind::CouldntConnect, e.to_string()))?;
                 self.conn = Some(conn);
             }
             Err(e) => connector.attempt_failed(e),
+        }
+        Ok(())
+    }
+
+    /// The new connection is up: HTTP/2 when ALPN picked `h2` or by prior knowledge (then
+    /// the connection is shared), else HTTP/1.1.
+    fn settle_protocol<S: Services>(
+        &mut self,
+        core: &mut S,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Result<()> {
+        let conn = self.conn.as_deref_mut().ok_or_else(internal)?;
+        if target!(self).scheme.is_tls() && self.opts.verbose {
+            let offer: Vec<String> = self
+                .opts
+                .tls
+                .alpn
+                .iter()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .collect();
+            let got = conn.alpn().map(|p| String::from_utf8_lossy(p).into_owned());
+            self.text(h, || format!("ALPN: curlew offers {}", offer.join(",")));
+            self.text(h, || match &got {
+                Some(p) => format!("ALPN: server accepted {p}"),
+                None => "ALPN: server did not agree on a protocol, using http/1.1".into(),
+            });
+        }
+        let conn = self.conn.as_deref_mut().ok_or_else(internal)?;
+        let h2 = match conn.mux {
+            Mux::No => return Ok(()),
+            Mux::Prior => true,
+            Mux::Alpn => conn.alpn() == Some(crate::options::ALPN_H2),
+        };
+        core.settle_mux(conn, h2, now);
+        if h2 {
+            self.text(h, || {
+                "[HTTP/2] using HTTP/2, the connection multiplexes".into()
+            });
         }
         Ok(())
     }

@@ -42,6 +42,7 @@ macro_rules! target {
 
 mod connect;
 mod content;
+pub(crate) mod h2;
 mod policy;
 mod request;
 mod response;
@@ -158,6 +159,10 @@ pub(crate) struct Transfer {
     ws_key: String,
     /// Connect-only WebSocket: the upgrade is done; report the transfer as finished.
     pub(crate) established: bool,
+    /// The HTTP/2 stream this transfer's request is on.
+    pub(crate) h2_stream: Option<u32>,
+    /// Times the request was sent again after an unprocessed stream ([`h2::H2_RETRY_MAX`]).
+    h2_retries: u32,
 }
 
 impl Transfer {
@@ -193,6 +198,8 @@ impl Transfer {
             ws: None,
             ws_key: String::new(),
             established: false,
+            h2_stream: None,
+            h2_retries: 0,
         }
     }
 
@@ -251,6 +258,8 @@ impl Transfer {
             ws,
             ws_key,
             established,
+            h2_stream,
+            h2_retries,
         } = self;
         *ctl = Control::default();
         *state = State::Init;
@@ -277,6 +286,8 @@ impl Transfer {
         *ws = None;
         ws_key.clear();
         *established = false;
+        *h2_stream = None;
+        *h2_retries = 0;
     }
 
     /// Run the transfer as far as it can go now. Returns `true` when it stopped only because
@@ -325,6 +336,14 @@ impl Transfer {
             }
         }
         self.budget_spent && self.state != State::Done && !self.ctl.recv_paused
+    }
+
+    /// Put this transfer's HTTP/2 stream input in place on the connection just lent to it.
+    #[inline]
+    pub(crate) fn enter_stream(&mut self) {
+        if let (Some(c), Some(s)) = (self.conn.as_deref_mut(), self.h2_stream) {
+            c.enter_stream(s);
+        }
     }
 
     fn ctx<'a, S: Services>(

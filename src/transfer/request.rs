@@ -7,7 +7,8 @@ use std::time::Instant;
 use super::services::Services;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{DebugKind, Handler};
-use crate::options::{Body, EXPECT_100_THRESHOLD};
+use crate::id::TransferId;
+use crate::options::{Body, HttpVersionOption, EXPECT_100_THRESHOLD};
 use crate::proto::http1::{
     framing, BodySource, Exchange, Framing, HeadWriter, RequestShape, ResponseParser,
 };
@@ -18,6 +19,7 @@ impl Transfer {
     pub(super) fn begin_request<S: Services>(
         &mut self,
         core: &mut S,
+        id: TransferId,
         h: &mut dyn Handler,
         now: Instant,
     ) -> Result<()> {
@@ -63,6 +65,10 @@ impl Transfer {
             Some(p) => p.reset(),
             None => self.rx.parser = Some(Box::new(ResponseParser::new(&self.opts.limits))),
         }
+        let h2 = self.conn.as_ref().is_some_and(|c| c.h2.is_some());
+        if let Some(p) = self.rx.parser.as_mut() {
+            p.set_http2(h2);
+        }
         self.rx.head = None;
         self.rx.heads_bytes = 0;
         self.rx.decoder = None;
@@ -70,6 +76,9 @@ impl Transfer {
         self.rx.discard = false;
         self.rx.redirect = None;
         self.rx.got_bytes = false;
+        if self.conn.as_ref().is_some_and(|c| c.h2.is_some()) {
+            self.open_h2_stream(core, id, h, now)?;
+        }
         Ok(())
     }
 
@@ -207,6 +216,9 @@ impl Transfer {
             }
         }
         w.finish();
+        if self.opts.http_version == HttpVersionOption::Http10 {
+            http10_request_line(&mut self.up.head_buf);
+        }
         Ok(expect_continue)
     }
 }
@@ -268,4 +280,14 @@ fn sent_connection_close(headers: &[(String, String)]) -> bool {
         .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))
         .flat_map(|(_, v)| v.split(','))
         .any(|t| t.trim().eq_ignore_ascii_case("close"))
+}
+
+/// `HTTP/1.0` in place of `HTTP/1.1` at the end of the request line (`CURL_HTTP_VERSION_1_0`).
+fn http10_request_line(head: &mut [u8]) {
+    let Some(end) = head.windows(2).position(|w| w == b"\r\n") else {
+        return;
+    };
+    if end >= 8 && &head[end - 8..end] == b"HTTP/1.1" {
+        head[end - 1] = b'0';
+    }
 }

@@ -107,7 +107,11 @@ impl Transfer {
             return Ok(Next::Again);
         }
         if self.exchange.send_phase() != SendPhase::Done && !self.ctl.send_paused {
-            if let Err(e) = self.do_send(core, id, h, now) {
+            let sent = match self.h2_stream {
+                Some(_) => self.send_h2_body(core, id, h),
+                None => self.do_send(core, id, h, now),
+            };
+            if let Err(e) = sent {
                 if self.can_retry(h) && is_conn_failure(&e) {
                     return self.retry(core, h, e);
                 }
@@ -181,7 +185,13 @@ impl Transfer {
                             now.saturating_duration_since(self.started.unwrap_or(now));
                     }
                 }
-                Pull::Eof => return self.on_eof(core, h, now),
+                Pull::Eof => {
+                    if self.h2_stream.is_some() {
+                        self.h2_trailers(core, id, h)?;
+                    }
+                    return self.on_eof(core, h, now);
+                }
+                Pull::Reset(end) => return self.on_stream_reset(core, h, end),
                 Pull::Idle => return Ok(Next::Yield),
                 Pull::Spent => {
                     self.budget_spent = true;
@@ -480,6 +490,27 @@ impl Transfer {
         }
     }
 
+    /// The HTTP/2 trailers of the stream, after its body.
+    fn h2_trailers<S: Services>(
+        &mut self,
+        core: &mut S,
+        id: TransferId,
+        h: &mut dyn Handler,
+    ) -> Result<()> {
+        let trailers = self
+            .conn
+            .as_deref_mut()
+            .and_then(|c| c.h2.as_deref_mut())
+            .zip(self.h2_stream)
+            .and_then(|(l, sid)| l.stream_mut(sid))
+            .map(|s| std::mem::take(&mut s.trailers))
+            .unwrap_or_default();
+        for line in trailers.split_inclusive(|&b| b == b'\n') {
+            self.on_trailer(core, id, h, line)?;
+        }
+        Ok(())
+    }
+
     /// A trailer line: to the debug and header callbacks, as curl does.
     fn on_trailer<S: Services>(
         &mut self,
@@ -667,6 +698,7 @@ fn http_version(v: Version) -> HttpVersion {
     match v {
         Version::Http10 => HttpVersion::Http10,
         Version::Http11 => HttpVersion::Http11,
+        Version::Http2 => HttpVersion::Http2,
     }
 }
 

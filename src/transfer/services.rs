@@ -7,6 +7,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::ctx::Host;
 use crate::dns::Resolver;
@@ -15,7 +16,7 @@ use crate::id::TransferId;
 use crate::proto::ws::WsSession;
 use crate::rng::SecureRng;
 use crate::transport::tls::TlsConfigs;
-use crate::transport::{BufPool, Conn, PoolKey, TcpStream};
+use crate::transport::{BufPool, Conn, Mux, PoolKey, TcpStream};
 
 /// The outcome of asking for a connection.
 pub(crate) enum Checkout {
@@ -25,6 +26,10 @@ pub(crate) enum Checkout {
     New,
     /// Over a limit: wait in the pending queue.
     Wait,
+    /// An HTTP/2 connection with a free stream, lent for this step.
+    Joined(Box<Conn>),
+    /// A connection to the origin is being made and may multiplex: wait for it (PIPEWAIT).
+    WaitConn,
 }
 
 /// The multi as a transfer sees it; see the [module docs](self).
@@ -32,7 +37,17 @@ pub(crate) trait Services: Host {
     /// The pool key of an origin (the same `Arc` while the origin repeats).
     fn pool_key(&mut self, tls: bool, host: &str, port: u16, tls_id: u64) -> Arc<PoolKey>;
     /// A pooled connection, the right to open one, or a place in the queue.
-    fn checkout(&mut self, key: &Arc<PoolKey>, fresh: bool, id: TransferId) -> Checkout;
+    fn checkout(
+        &mut self,
+        key: &Arc<PoolKey>,
+        fresh: bool,
+        id: TransferId,
+        mux: Mux,
+        pipewait: bool,
+    ) -> Checkout;
+    /// A new connection's protocol is known (`h2`: HTTP/2 was agreed): it becomes shared or
+    /// stays the transfer's, and the transfers waiting for it run again.
+    fn settle_mux(&mut self, conn: &mut Conn, h2: bool, now: Instant);
     /// Give back a right to open a connection that never became one.
     fn release_slot(&mut self, key: &Arc<PoolKey>);
     /// Start a TCP connect to `addr` (it completes later, see `Conn::connect_step`).

@@ -174,7 +174,7 @@ impl Transfer {
                 return Ok(Sent::More);
             }
             // Paused: nothing to write until the unpause.
-            let filled = self.fill_upload(core, id, h, size)?;
+            let filled = self.fill_upload(core, id, h, size, size.is_none())?;
             return Ok(if filled { Sent::More } else { Sent::Blocked });
         }
         let Some(conn) = self.conn.as_deref_mut() else {
@@ -191,17 +191,17 @@ impl Transfer {
         Ok(Sent::More)
     }
 
-    /// Ask the read callback for more body; frames it for chunked uploads. `Ok(false)` when
-    /// the callback paused.
+    /// Ask the read callback for more body; frames it when `chunked`. `Ok(false)` when the
+    /// callback paused.
     pub(super) fn fill_upload<S: Services>(
         &mut self,
         core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
         size: Option<u64>,
+        chunked: bool,
     ) -> Result<bool> {
         const HDR: usize = 10; // hex length + CRLF fits for any chunk of this buffer
-        let chunked = size.is_none();
         self.up.ubuf.clear();
         self.up.ubuf_pos = 0;
         let mut cap = UPLOAD_BUFFER_SIZE;

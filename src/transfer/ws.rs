@@ -835,6 +835,7 @@ impl Transfer {
                 Pull::Failed(e) => {
                     return Err(Error::new(ErrorKind::RecvError, e.to_string()).with_source(e))
                 }
+                Pull::Reset(end) => return Err(super::h2::stream_error(end)),
             }
         }
     }

@@ -26,11 +26,12 @@ pub(crate) use crate::sim::TcpStream;
 pub(crate) use mio::net::TcpStream;
 use mio::Interest;
 
-use crate::id::ConnId;
+use crate::id::{ConnId, TransferId};
 use crate::proto::http1::ResponseParser;
 
 mod chain;
 pub(crate) mod connector;
+pub(crate) mod h2link;
 pub(crate) mod tls;
 
 use chain::Chain;
@@ -106,6 +107,30 @@ pub(crate) struct Conn {
     /// that handing it over moves a pointer, not the parser).
     pub(crate) head_buf: Vec<u8>,
     pub(crate) parser: Option<Box<ResponseParser>>,
+    /// HTTP/2 on this connection ([`h2link`]): its streams and their transfers.
+    pub(crate) h2: Option<Box<h2link::H2Link>>,
+    /// Whether the connection may turn out to multiplex while it is still connecting.
+    pub(crate) mux: Mux,
+    /// Transfers waiting for this connection to be ready so as to share it rather than open
+    /// their own (curl's PIPEWAIT).
+    pub(crate) waiters: Vec<TransferId>,
+    /// Queued for the multi's next look at its HTTP/2 connections (read, write, timers).
+    pub(crate) h2_queued: bool,
+}
+
+/// The TLS-configuration part of the pool key of a plain connection that speaks HTTP/2 with
+/// prior knowledge (no TLS config has this id), so it is never taken for an HTTP/1.1 one.
+pub(crate) const H2C_KEY_ID: u64 = u64::MAX;
+
+/// What a connection being made is expected to speak.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Mux {
+    /// HTTP/1.1 only (one transfer at a time).
+    No,
+    /// TLS with `h2` offered in ALPN: HTTP/2 if the server picks it.
+    Alpn,
+    /// HTTP/2 with prior knowledge (h2c): the preface as soon as TCP is up.
+    Prior,
 }
 
 /// What [`Conn::pull`] got.
@@ -121,6 +146,8 @@ pub(crate) enum Pull {
     Spent,
     /// The read failed.
     Failed(io::Error),
+    /// The HTTP/2 stream was reset, or its connection failed.
+    Reset(h2link::StreamEnd),
 }
 
 /// What makes two connections interchangeable (curl's connection-reuse match).
@@ -272,6 +299,10 @@ impl Conn {
             no_reuse: false,
             head_buf: Vec::new(),
             parser: None,
+            h2: None,
+            mux: Mux::No,
+            waiters: Vec::new(),
+            h2_queued: false,
         }
     }
 
@@ -376,6 +407,9 @@ impl Conn {
     /// may have bytes and the step's `budget` is not spent, retrying an interrupted read.
     #[inline(always)]
     pub(crate) fn pull(&mut self, bufs: &mut BufPool, budget: &mut usize) -> Pull {
+        if self.h2.is_some() {
+            return self.pull_stream(budget);
+        }
         if !self.readable {
             return Pull::Idle;
         }
@@ -420,6 +454,14 @@ impl Conn {
             }
         }
         r
+    }
+
+    /// The protocol the server picked in ALPN.
+    pub(crate) fn alpn(&self) -> Option<&[u8]> {
+        match &self.stream {
+            Stream::Tcp(_) => None,
+            Stream::Tls(t) => t.tls.alpn_protocol(),
+        }
     }
 
     /// Whether the stream has bytes of its own to write (TLS records, handshake messages).

@@ -32,6 +32,8 @@ pub enum Version {
     Http10,
     /// `HTTP/1.1`.
     Http11,
+    /// `HTTP/2`: a head the HTTP/2 driver wrote from a HEADERS frame (curl's `HTTP/2 200`).
+    Http2,
 }
 
 /// How the body of a response is delimited (RFC 9112 §6.3).
@@ -360,7 +362,7 @@ impl ResponseHead {
             return false;
         }
         match self.version {
-            Version::Http11 => true,
+            Version::Http11 | Version::Http2 => true,
             Version::Http10 => !te && self.connection_has("keep-alive"),
         }
     }
@@ -499,6 +501,9 @@ pub struct ResponseParser {
     /// `spare` is the whole last head given back, and the next one may be checked against
     /// it instead of scanned (see [`ResponseParser::same_shape`]).
     memo: bool,
+    /// Heads come from the HTTP/2 driver (`HTTP/2 200`); on an HTTP/1.1 connection an
+    /// `HTTP/2` status line is a bad version.
+    http2: bool,
 }
 
 impl ResponseParser {
@@ -519,6 +524,7 @@ impl ResponseParser {
             config,
             fast_config,
             fast_tried: false,
+            http2: false,
             slots: Vec::new(),
             nslots: slots,
             start: None,
@@ -625,6 +631,11 @@ impl ResponseParser {
         self.spare.take()
     }
 
+    /// Accept the `HTTP/2` heads of the HTTP/2 driver (and no others), or HTTP/1.x only.
+    pub fn set_http2(&mut self, on: bool) {
+        self.http2 = on;
+    }
+
     /// Forgets any partial scan, for a new buffer. The parser also resets
     /// itself after returning a head.
     pub fn reset(&mut self) {
@@ -675,7 +686,9 @@ impl ResponseParser {
         // Reject non-HTTP/1 peers (and HTTP/0.9) without waiting for a head.
         let line = buf.get(start..).unwrap_or(&[]);
         // Byte by byte (at most five): a slice comparison of unknown length calls memcmp.
-        if line.iter().zip(b"HTTP/").any(|(a, b)| a != b) {
+        if line.iter().zip(b"HTTP/").any(|(a, b)| a != b)
+            || (line.len() > 5 && (line[5] == b'2') != self.http2)
+        {
             return Err(ParseError::BadVersion);
         }
         if !self.fast_tried {
@@ -1001,12 +1014,13 @@ fn scan_simple(
 /// span and where the next line starts.
 #[inline]
 fn scan_status_line(buf: &[u8]) -> Option<(Version, u16, Span, usize)> {
-    let version = match buf.get(..9)? {
-        b"HTTP/1.1 " => Version::Http11,
-        b"HTTP/1.0 " => Version::Http10,
+    let (version, at) = match buf.get(..9)? {
+        b"HTTP/1.1 " => (Version::Http11, 9),
+        b"HTTP/1.0 " => (Version::Http10, 9),
+        [b'H', b'T', b'T', b'P', b'/', b'2', b' ', ..] => (Version::Http2, 7),
         _ => return None,
     };
-    let d = buf.get(9..12)?;
+    let d = buf.get(at..at + 3)?;
     if !d.iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -1016,12 +1030,12 @@ fn scan_status_line(buf: &[u8]) -> Option<(Version, u16, Span, usize)> {
         return None;
     }
     // The reason: SP, then HTAB / SP / VCHAR / obs-text up to the line end.
-    let (reason, end) = match *buf.get(12)? {
+    let (reason, end) = match *buf.get(at + 3)? {
         b' ' => {
-            let e = value_end(buf, 13);
-            ((13, e), e)
+            let e = value_end(buf, at + 4);
+            ((at + 4, e), e)
         }
-        _ => ((12, 12), 12),
+        _ => ((at + 3, at + 3), at + 3),
     };
     Some((version, status, reason, line_end(buf, end)?))
 }
@@ -1073,6 +1087,11 @@ fn build_head<'b>(
     may_fold: bool,
     (spare_raw, spare_headers): (&mut Vec<u8>, &mut Vec<HeaderSpan>),
 ) -> Result<Option<ResponseHead>, ParseError> {
+    if buf.get(start..).is_some_and(|b| b.starts_with(b"HTTP/2 ")) {
+        // The HTTP/2 driver writes whole heads of valid fields only (it resets a stream whose
+        // fields are not), which the one-pass scan takes unless they are too many.
+        return Err(ParseError::TooManyHeaders);
+    }
     let spare: &mut [MaybeUninit<httparse::Header<'b>>] = slots.spare_capacity_mut();
     let n = spare.len().min(max_headers);
     let (spare, _) = spare.split_at_mut(n);

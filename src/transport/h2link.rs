@@ -1,0 +1,573 @@
+//! An HTTP/2 connection as the multi drives it: the sans-IO [`Connection`] of
+//! [`crate::proto::h2`], the bytes read from the socket and not yet framed, and one inbox per
+//! stream, keyed by stream id, with the transfer that owns the stream.
+//!
+//! A stream's inbox holds its response the way the HTTP/1.1 code reads one: the head as text
+//! (`HTTP/2 200`, then `name: value` lines, as curl shows them), then the body bytes as they
+//! came in DATA frames. While its transfer is stepped the inbox is swapped into the
+//! connection's receive buffer ([`Conn::enter_stream`]), so heads, bodies, decoding, pauses
+//! and limits run through the same code as over HTTP/1.1; END_STREAM is the end of input.
+//! Flow control follows consumption: window updates are granted for DATA bytes the transfer
+//! took out of its inbox ([`Conn::leave_stream`]), so a paused transfer stops its own stream.
+//!
+//! Reading is done once for the whole connection ([`Conn::pump`]): by the multi when the
+//! socket is ready, or by a transfer on it that waits for input. Events for other streams go
+//! to their inboxes and their transfers are listed in [`H2Link::woken`] for the multi to run.
+
+use std::collections::HashMap;
+use std::io;
+use std::time::Instant;
+
+use crate::id::TransferId;
+use crate::proto::h2::hpack::HeaderList;
+use crate::proto::h2::{Config, ConnError, Connection, ErrorCode, Event};
+
+use super::{Conn, Pull};
+
+/// Most informational (1xx) heads one stream takes before it is reset.
+pub const MAX_INTERIM_HEADS: usize = 16;
+/// Socket bytes read per read call into the framing buffer.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// How a stream ended abnormally, as its transfer sees it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StreamEnd {
+    /// The RST_STREAM or GOAWAY code (`NO_ERROR` for a connection that just closed).
+    pub(crate) code: ErrorCode,
+    /// The server did not process the request: it may be sent again.
+    pub(crate) retryable: bool,
+    /// The whole connection failed (not just this stream).
+    pub(crate) conn: Option<ConnError>,
+}
+
+/// One stream's received input and its owner.
+pub(crate) struct StreamIn {
+    pub(crate) user: TransferId,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    /// END_STREAM arrived: no more input after what is buffered.
+    pub(crate) ended: bool,
+    /// The stream was reset or the connection failed.
+    pub(crate) reset: Option<StreamEnd>,
+    /// DATA bytes put in the inbox and not yet given back to flow control.
+    unreleased: usize,
+    /// Trailer lines (`name: value\r\n`), delivered after the body.
+    pub(crate) trailers: Vec<u8>,
+    interim: usize,
+}
+
+/// The HTTP/2 side of a connection.
+pub(crate) struct H2Link {
+    pub(crate) proto: Connection,
+    streams: HashMap<u32, StreamIn>,
+    /// Socket bytes not yet framed.
+    sock: Vec<u8>,
+    /// The stream whose inbox is in the connection's receive buffer now.
+    pub(crate) cur: Option<u32>,
+    /// Transfers with new input (or a new end) since the multi last looked.
+    pub(crate) woken: Vec<TransferId>,
+    /// Transfers waiting for room to send (a full send queue or a closed window).
+    pub(crate) blocked: Vec<TransferId>,
+    /// Our limit on concurrent streams (the multi's `set_max_concurrent_streams`).
+    pub(crate) max_streams: u32,
+    /// The socket reached EOF or failed.
+    pub(crate) dead: bool,
+    /// The server's first SETTINGS arrived.
+    pub(crate) settings_seen: bool,
+    /// The protocol deadline the multi's timer is set for.
+    pub(crate) armed: Option<Instant>,
+}
+
+impl H2Link {
+    pub(crate) fn new(cfg: Config, max_streams: u32, now: Instant) -> H2Link {
+        H2Link {
+            proto: Connection::new(cfg, now),
+            streams: HashMap::new(),
+            sock: Vec::new(),
+            cur: None,
+            woken: Vec::new(),
+            blocked: Vec::new(),
+            max_streams,
+            dead: false,
+            settings_seen: false,
+            armed: None,
+        }
+    }
+
+    /// A new transfer could join: a stream is free (ours and the server's limits, no GOAWAY,
+    /// no failure).
+    pub(crate) fn has_room(&self) -> bool {
+        let used = self.streams.len();
+        let server = self
+            .proto
+            .remote_settings()
+            .max_concurrent_streams
+            .unwrap_or(u32::MAX);
+        !self.dead && self.proto.can_open() && used < self.max_streams.min(server) as usize
+    }
+
+    /// No stream is open or about to be.
+    pub(crate) fn is_unused(&self) -> bool {
+        self.streams.is_empty()
+    }
+
+    /// The connection can carry no new stream and none is open: close it.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.is_unused() && (self.dead || !self.proto.can_open())
+    }
+
+    /// A stream was opened by `user`.
+    pub(crate) fn add_stream(&mut self, id: u32, user: TransferId) {
+        self.streams.insert(
+            id,
+            StreamIn {
+                user,
+                buf: Vec::new(),
+                pos: 0,
+                end: 0,
+                ended: false,
+                reset: None,
+                unreleased: 0,
+                trailers: Vec::new(),
+                interim: 0,
+            },
+        );
+    }
+
+    pub(crate) fn stream_mut(&mut self, id: u32) -> Option<&mut StreamIn> {
+        self.streams.get_mut(&id)
+    }
+}
+
+impl Conn {
+    /// Speak HTTP/2 on this (connected) connection: the preface is queued.
+    pub(crate) fn start_h2(&mut self, cfg: Config, max_streams: u32, now: Instant) {
+        self.h2 = Some(Box::new(H2Link::new(cfg, max_streams, now)));
+    }
+
+    /// Put stream `id`'s inbox into the receive buffer (its transfer is about to run).
+    pub(crate) fn enter_stream(&mut self, id: u32) {
+        let Some(link) = self.h2.as_deref_mut() else {
+            return;
+        };
+        if link.cur.is_some() {
+            return;
+        }
+        if let Some(s) = link.streams.get_mut(&id) {
+            std::mem::swap(&mut self.rbuf, &mut s.buf);
+            self.rpos = s.pos;
+            self.rend = s.end;
+            link.cur = Some(id);
+        }
+    }
+
+    /// Take the entered stream's inbox out of the receive buffer again, granting flow
+    /// control for the DATA bytes its transfer consumed.
+    pub(crate) fn leave_stream(&mut self) {
+        let Some(link) = self.h2.as_deref_mut() else {
+            return;
+        };
+        let Some(id) = link.cur.take() else {
+            return;
+        };
+        let Some(s) = link.streams.get_mut(&id) else {
+            return;
+        };
+        std::mem::swap(&mut self.rbuf, &mut s.buf);
+        s.pos = self.rpos;
+        s.end = self.rend;
+        self.rpos = 0;
+        self.rend = 0;
+        // Unconsumed bytes in the inbox are at most that many DATA bytes not consumed yet.
+        let left = s.end - s.pos;
+        let consumed = s.unreleased.saturating_sub(left);
+        if consumed > 0 {
+            s.unreleased -= consumed;
+            link.proto.release_data(id, consumed);
+        }
+    }
+
+    /// The entered stream is done with (its transfer finished, failed or moves on): reset it
+    /// if it is still open, give its window back, forget it.
+    pub(crate) fn close_stream(&mut self) {
+        let Some(id) = self.h2.as_deref().and_then(|l| l.cur) else {
+            return;
+        };
+        self.leave_stream();
+        let Some(link) = self.h2.as_deref_mut() else {
+            return;
+        };
+        if let Some(s) = link.streams.remove(&id) {
+            if s.unreleased > 0 {
+                link.proto.release_data(id, s.unreleased);
+            }
+            if !s.ended && s.reset.is_none() {
+                link.proto.reset(id, ErrorCode::CANCEL);
+            }
+        }
+    }
+
+    /// The receive side for the transfer of the entered stream: the connection is read if it
+    /// may have bytes, then the stream's state says what there is. `Data` only when bytes
+    /// were added to the stream's inbox.
+    pub(crate) fn pull_stream(&mut self, budget: &mut usize) -> Pull {
+        let before = self.rend;
+        if self.readable && *budget > 0 {
+            if let Err(e) = self.pump(budget) {
+                return Pull::Failed(e);
+            }
+        }
+        if self.rend > before {
+            return Pull::Data;
+        }
+        let Some(link) = self.h2.as_deref() else {
+            return Pull::Idle;
+        };
+        let Some(s) = link.cur.and_then(|id| link.streams.get(&id)) else {
+            return Pull::Eof;
+        };
+        if let Some(end) = s.reset {
+            return Pull::Reset(end);
+        }
+        if s.ended {
+            return Pull::Eof;
+        }
+        if self.readable && *budget == 0 {
+            return Pull::Spent;
+        }
+        Pull::Idle
+    }
+
+    /// Read what the socket has (within `budget`), frame it and hand the events out. An
+    /// error is the socket's; protocol failures show as stream resets.
+    pub(crate) fn pump(&mut self, budget: &mut usize) -> io::Result<()> {
+        while self.readable && *budget > 0 {
+            let n = match self.read_raw() {
+                Ok(0) => {
+                    self.connection_lost(ConnError {
+                        code: ErrorCode::NO_ERROR,
+                        reason: "the server closed the connection",
+                    });
+                    break;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    self.connection_lost(ConnError {
+                        code: ErrorCode::INTERNAL_ERROR,
+                        reason: "the connection failed",
+                    });
+                    return Err(e);
+                }
+            };
+            *budget = budget.saturating_sub(n);
+            self.frame_input();
+        }
+        Ok(())
+    }
+
+    /// Read once from the socket into the link's framing buffer.
+    fn read_raw(&mut self) -> io::Result<usize> {
+        let Some(link) = self.h2.as_deref_mut() else {
+            return Ok(0);
+        };
+        let start = link.sock.len();
+        link.sock.resize(start + READ_CHUNK, 0);
+        let r = self.stream.read(&mut link.sock[start..]);
+        let n = *r.as_ref().unwrap_or(&0);
+        link.sock.truncate(start + n);
+        match r {
+            Err(e) => {
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    self.readable = false;
+                }
+                Err(e)
+            }
+            Ok(n) => Ok(n),
+        }
+    }
+
+    /// Frame the buffered socket bytes and route the events.
+    fn frame_input(&mut self) {
+        let Some(link) = self.h2.as_deref_mut() else {
+            return;
+        };
+        let n = link.proto.handle_input(&link.sock);
+        link.sock.drain(..n);
+        self.route_events();
+    }
+
+    /// Hand the protocol's events to the streams.
+    fn route_events(&mut self) {
+        let Some(link) = self.h2.as_deref_mut() else {
+            return;
+        };
+        while let Some(ev) = link.proto.poll_event() {
+            let cur = link.cur;
+            let inbox = Inbox {
+                cur,
+                rbuf: &mut self.rbuf,
+                rpos: &mut self.rpos,
+                rend: &mut self.rend,
+            };
+            route(link, ev, inbox);
+        }
+    }
+
+    /// The socket closed or failed: every stream ends with the connection's error.
+    fn connection_lost(&mut self, e: ConnError) {
+        let Some(link) = self.h2.as_deref_mut() else {
+            return;
+        };
+        link.dead = true;
+        self.readable = false;
+        let retry = link.proto.error().is_none() && link.settings_seen;
+        for s in link.streams.values_mut() {
+            if s.reset.is_none() && !s.ended {
+                s.reset = Some(StreamEnd {
+                    code: e.code,
+                    retryable: retry && s.end == 0 && s.pos == 0,
+                    conn: Some(link.proto.error().unwrap_or(e)),
+                });
+                link.woken.push(s.user);
+            }
+        }
+    }
+
+    /// Run the protocol's deadlines (SETTINGS ACK, PING answer) at `now`.
+    pub(crate) fn h2_timers(&mut self, now: Instant) {
+        let Some(link) = self.h2.as_deref_mut() else {
+            return;
+        };
+        if link.proto.next_timeout().is_some_and(|t| now >= t) {
+            link.proto.handle_timeout(now);
+            self.route_events();
+            if let Some(e) = self.h2.as_deref().and_then(|l| l.proto.error()) {
+                self.connection_lost(e);
+            }
+        }
+    }
+
+    /// Write what is queued; the transfers waiting for room run again once it all went out.
+    /// A failed write ends every stream.
+    pub(crate) fn flush_or_fail(&mut self) {
+        match self.flush_h2() {
+            Ok(true) => {
+                if let Some(l) = self.h2.as_deref_mut() {
+                    let blocked = std::mem::take(&mut l.blocked);
+                    l.woken.extend(blocked);
+                }
+            }
+            Ok(false) => {}
+            Err(_) => self.connection_lost(ConnError {
+                code: ErrorCode::INTERNAL_ERROR,
+                reason: "writing to the connection failed",
+            }),
+        }
+    }
+
+    /// Write what the protocol has queued; `Ok(true)` when all of it went out.
+    pub(crate) fn flush_h2(&mut self) -> io::Result<bool> {
+        loop {
+            let Some(link) = self.h2.as_deref_mut() else {
+                return Ok(true);
+            };
+            let out = link.proto.poll_transmit();
+            if out.is_empty() {
+                return self.flush_tls();
+            }
+            let r = self.stream.write_vectored(&[io::IoSlice::new(out)]);
+            match r {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    if let Some(l) = self.h2.as_deref_mut() {
+                        l.proto.consume_transmit(n);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.writable = false;
+                    return Ok(false);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Bytes the protocol has queued to write.
+    pub(crate) fn h2_has_output(&self) -> bool {
+        self.h2
+            .as_deref()
+            .is_some_and(|l| !l.proto.poll_transmit().is_empty())
+            || self.wants_write()
+    }
+}
+
+/// Where the entered stream's inbox is while its transfer runs.
+struct Inbox<'a> {
+    cur: Option<u32>,
+    rbuf: &'a mut Vec<u8>,
+    rpos: &'a mut usize,
+    rend: &'a mut usize,
+}
+
+/// Append `data` to an inbox kept as (buffer, start, end).
+fn append(buf: &mut Vec<u8>, pos: &mut usize, end: &mut usize, data: &[u8]) {
+    if *pos == *end {
+        *pos = 0;
+        *end = 0;
+    }
+    if buf.len() - *end < data.len() {
+        if *pos > 0 {
+            buf.copy_within(*pos..*end, 0);
+            *end -= *pos;
+            *pos = 0;
+        }
+        if buf.len() - *end < data.len() {
+            let want = (*end + data.len()).next_power_of_two().max(4096);
+            buf.resize(want, 0);
+        }
+    }
+    buf[*end..*end + data.len()].copy_from_slice(data);
+    *end += data.len();
+}
+
+/// One event to its stream's inbox.
+fn route(link: &mut H2Link, ev: Event, inbox: Inbox<'_>) {
+    let (id, what) = match ev {
+        Event::Headers {
+            stream,
+            head,
+            end_stream,
+        } => (stream, Some((head, end_stream, false))),
+        Event::Trailers { stream, head } => (stream, Some((head, true, true))),
+        Event::Data {
+            stream,
+            bytes,
+            end_stream,
+        } => {
+            let Some(s) = link.streams.get_mut(&stream) else {
+                link.proto.release_data(stream, bytes.len());
+                return;
+            };
+            s.unreleased += bytes.len();
+            s.ended |= end_stream;
+            if inbox.cur == Some(stream) {
+                append(inbox.rbuf, inbox.rpos, inbox.rend, &bytes);
+            } else {
+                append(&mut s.buf, &mut s.pos, &mut s.end, &bytes);
+                link.woken.push(s.user);
+            }
+            return;
+        }
+        Event::Reset {
+            stream,
+            code,
+            retryable,
+        } => {
+            let conn = link.proto.error();
+            if let Some(s) = link.streams.get_mut(&stream) {
+                s.reset = Some(StreamEnd {
+                    code,
+                    retryable,
+                    conn,
+                });
+                link.woken.push(s.user);
+            }
+            return;
+        }
+        Event::RemoteSettings(_) => {
+            link.settings_seen = true;
+            return;
+        }
+        Event::StreamWritable { .. } | Event::GoAway { .. } => {
+            link.woken.append(&mut link.blocked);
+            return;
+        }
+        Event::Closed(_) | Event::SettingsAcked | Event::PingAcked => return,
+    };
+    let Some((head, end, trailers)) = what else {
+        return;
+    };
+    let Some(s) = link.streams.get_mut(&id) else {
+        return;
+    };
+    s.ended |= end;
+    link.woken.push(s.user);
+    if trailers {
+        for (n, v) in head.iter() {
+            line(&mut s.trailers, n, v);
+        }
+        return;
+    }
+    let status = head.value(b":status").unwrap_or(b"");
+    if status.first() == Some(&b'1') {
+        s.interim += 1;
+        if s.interim > MAX_INTERIM_HEADS {
+            link.proto.reset(id, ErrorCode::ENHANCE_YOUR_CALM);
+            s.reset = Some(StreamEnd {
+                code: ErrorCode::ENHANCE_YOUR_CALM,
+                retryable: false,
+                conn: None,
+            });
+            return;
+        }
+    }
+    if !valid_head(status, &head) {
+        link.proto.reset(id, ErrorCode::PROTOCOL_ERROR);
+        s.reset = Some(StreamEnd {
+            code: ErrorCode::PROTOCOL_ERROR,
+            retryable: false,
+            conn: None,
+        });
+        return;
+    }
+    let mut out = Vec::with_capacity(64 + head.size());
+    out.extend_from_slice(b"HTTP/2 ");
+    out.extend_from_slice(status);
+    out.extend_from_slice(b" \r\n");
+    for (n, v) in head.iter() {
+        if n.first() != Some(&b':') && !is_connection_field(n) {
+            line(&mut out, n, v);
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    if inbox.cur == Some(id) {
+        append(inbox.rbuf, inbox.rpos, inbox.rend, &out);
+    } else {
+        append(&mut s.buf, &mut s.pos, &mut s.end, &out);
+    }
+}
+
+fn line(out: &mut Vec<u8>, n: &[u8], v: &[u8]) {
+    out.extend_from_slice(n);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(v);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Fields that mean something only on an HTTP/1.1 connection (RFC 9113 §8.2.2): never from a
+/// conforming server; dropped so that the HTTP/1.1 head reader does not act on them.
+fn is_connection_field(n: &[u8]) -> bool {
+    matches!(
+        n,
+        b"connection" | b"transfer-encoding" | b"keep-alive" | b"proxy-connection" | b"upgrade"
+    )
+}
+
+/// A response head an HTTP/1.1 reader can take as is (RFC 9113 §8.2.1, §8.3.2): a
+/// three-digit `:status`, field names of token characters, values without control bytes.
+fn valid_head(status: &[u8], head: &HeaderList) -> bool {
+    let value_ok = |v: &[u8]| v.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f));
+    status.len() == 3
+        && status.iter().all(u8::is_ascii_digit)
+        && head.iter().all(|(n, v)| {
+            (n.first() == Some(&b':') || (!n.is_empty() && n.iter().all(|&b| tchar(b))))
+                && value_ok(v)
+        })
+}
+
+/// RFC 9110 §5.6.2 token characters.
+fn tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
