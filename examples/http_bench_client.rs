@@ -237,9 +237,11 @@ fn main() -> ExitCode {
     };
     match run(&args) {
         Ok((requests, bytes, secs)) => {
+            // Every transfer was checked to be HTTP/2 when asked (see `check`).
             println!(
-                "result requests={requests} bytes={bytes} secs={:.6}",
-                secs.as_secs_f64()
+                "result requests={requests} bytes={bytes} secs={:.6}{}",
+                secs.as_secs_f64(),
+                if args.http2 { " http=2" } else { "" }
             );
             ExitCode::SUCCESS
         }

@@ -354,3 +354,63 @@
 //! Differences worth knowing: the per-host limit counts connections per (scheme class, host,
 //! port, TLS settings), not per host name alone; the low-speed check uses consecutive windows
 //! of `LOW_SPEED_TIME` rather than a sliding one.
+//!
+//!
+//! # 5. HTTP/2
+//!
+//! **When a transfer speaks HTTP/2.** An `https` transfer offers `h2` and `http/1.1` in ALPN
+//! and speaks what the server picks (curl's default, `CURL_HTTP_VERSION_2TLS`); a plain
+//! `http` transfer speaks HTTP/2 only with prior knowledge (`Http2PriorKnowledge`: the
+//! connection preface at once, no `Upgrade: h2c`). `ws://` and `wss://` transfers offer
+//! `http/1.1` only and upgrade over HTTP/1.1 on a connection of their own, whatever
+//! [`Easy::http_version`](crate::Easy::http_version) says (WebSockets over HTTP/2, RFC 8441,
+//! are not sent yet). [`TransferInfo::http_version`](crate::TransferInfo::http_version) says
+//! which version answered.
+//!
+//! **Multiplexing.** An HTTP/2 connection belongs to no transfer: it stays in the multi's
+//! connection table, and each transfer to the same origin (scheme, host, port, TLS settings)
+//! takes a stream on it while one is free: at most
+//! [`Multi::set_max_concurrent_streams`](crate::Multi::set_max_concurrent_streams)
+//! ([`DEFAULT_MAX_CONCURRENT_STREAMS`](crate::DEFAULT_MAX_CONCURRENT_STREAMS), 100) and at most
+//! what the server's `SETTINGS_MAX_CONCURRENT_STREAMS` allows. Only when every connection to
+//! the origin is full does a transfer open another, within the per-host and total connection
+//! limits (a transfer over them waits). A transfer that may multiplex and finds a connection
+//! to its origin still connecting waits for it to finish its handshake rather than open one
+//! more (curl's `CURLOPT_PIPEWAIT`, on by default here: [`Easy::pipewait`](crate::Easy::pipewait));
+//! so 100 transfers added at once to one `https` origin open one connection. If ALPN then
+//! says `http/1.1`, the waiting transfers open their own.
+//!
+//! **Streams.** The request head is the one the HTTP/1.1 rules build (the table above),
+//! sent as HEADERS: names in lowercase, `Host` as `:authority`, the HTTP/1.1-only fields
+//! (`Connection`, `Keep-Alive`, `Transfer-Encoding`, `Upgrade`, `TE` other than `trailers`)
+//! left out; a body goes out as DATA frames (never chunked) within the stream and connection
+//! windows. The response reaches the callbacks as over HTTP/1.1, with the status line as curl
+//! shows it (`HTTP/2 200 `) and the names in lowercase; trailers follow the body to the header
+//! callback. Flow control follows the write callback: a window is opened again only for bytes
+//! the transfer consumed, so a paused transfer stops its own stream and not the connection.
+//! Our windows: 8 MiB per stream, 16 MiB for the connection.
+//!
+//! **Failures.** A stream the server resets fails its transfer with
+//! [`ErrorKind::Http2Stream`](crate::ErrorKind::Http2Stream) (`CURLE_HTTP2_STREAM`, 92); a
+//! connection error (a protocol violation by the server, a GOAWAY with an error, a missed
+//! SETTINGS acknowledgement, a closed socket) fails the transfers on that connection only,
+//! with [`ErrorKind::Http2`](crate::ErrorKind::Http2) (`CURLE_HTTP2`, 16). A request the server
+//! says it did not process (GOAWAY above its stream, `REFUSED_STREAM`) is sent again on
+//! another stream, at most [`H2_RETRY_MAX`](crate::H2_RETRY_MAX) times. When the last stream
+//! of a connection that can take no new one ends, the connection is closed; a connection
+//! closed by the multi says GOAWAY first.
+//!
+//! **socket_action.** A shared connection's socket is reported once, however many transfers
+//! ride on it; the multi reads it once per readiness and hands each stream its part, and the
+//! timer callback covers the connection's own deadlines (the SETTINGS acknowledgement, a PING
+//! answer) as well as the transfers'.
+//!
+//! | libcurl | curlew |
+//! |---|---|
+//! | `CURLOPT_HTTP_VERSION` (`1_0`, `1_1`, `2_0`, `2TLS`, `2_PRIOR_KNOWLEDGE`) | [`Easy::http_version`](crate::Easy::http_version) with [`HttpVersionOption`](crate::HttpVersionOption) |
+//! | `CURLOPT_PIPEWAIT` | [`Easy::pipewait`](crate::Easy::pipewait) (default on) |
+//! | `CURLMOPT_PIPELINING` (`CURLPIPE_MULTIPLEX` / `NOTHING`) | [`Multi::set_multiplexing`](crate::Multi::set_multiplexing) (default on) |
+//! | `CURLMOPT_MAX_CONCURRENT_STREAMS` | [`Multi::set_max_concurrent_streams`](crate::Multi::set_max_concurrent_streams) |
+//! | `CURLINFO_HTTP_VERSION` | [`TransferInfo::http_version`](crate::TransferInfo::http_version) ([`HttpVersion::Http2`](crate::HttpVersion::Http2)) |
+//! | `CURLE_HTTP2`, `CURLE_HTTP2_STREAM` | [`ErrorKind::Http2`](crate::ErrorKind::Http2), [`ErrorKind::Http2Stream`](crate::ErrorKind::Http2Stream) |
+//! | tool `--http1.0`, `--http1.1`, `--http2`, `--http2-prior-knowledge`, `-w '%{http_version}'` | the same flags |

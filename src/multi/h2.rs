@@ -73,6 +73,12 @@ impl Core {
     /// to the table, or is closed when it can carry nothing more.
     pub(crate) fn release_stream(&mut self, mut conn: Box<Conn>) {
         conn.close_stream();
+        if conn.no_reuse {
+            // FORBID_REUSE: no new stream; closed once the open ones end.
+            if let Some(l) = conn.h2.as_deref_mut() {
+                l.proto.go_away(ErrorCode::NO_ERROR);
+            }
+        }
         let key = conn.key.clone();
         self.give_back_link(conn);
         self.wake_pending(Some(&key));

@@ -611,6 +611,9 @@ impl Transfer {
             && self.rx.decoder.as_ref().is_none_or(|d| d.is_done());
         if let Some(mut conn) = self.conn.take() {
             self.slot_key = None;
+            if self.opts.forbid_reuse {
+                conn.no_reuse = true;
+            }
             if !keep {
                 self.text(h, || format!("Closing connection #{}", conn.serial));
             } else {

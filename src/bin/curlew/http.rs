@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
-use curlew::{Ctx, Easy, Flow, Handler, Multi, Progress, TransferId, TransferInfo};
+use curlew::{Ctx, Easy, Flow, Handler, HttpVersion, Multi, Progress, TransferId, TransferInfo};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::{common_options, report, secs, Args, Fail};
@@ -339,6 +339,13 @@ fn variable(var: &str, info: &TransferInfo, exitcode: u8) -> Option<String> {
     let t = |d: std::time::Duration| format!("{:.6}", d.as_secs_f64());
     Some(match var {
         "http_code" | "response_code" => format!("{:03}", info.response_code),
+        "http_version" => match info.http_version {
+            Some(HttpVersion::Http10) => "1.0",
+            Some(HttpVersion::Http11) => "1.1",
+            Some(HttpVersion::Http2) => "2",
+            _ => "0",
+        }
+        .to_string(),
         "time_total" => t(info.total_time),
         "time_namelookup" => t(info.namelookup_time),
         "time_connect" => t(info.connect_time),

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use curlew::{Easy, Error, ErrorKind};
+use curlew::{Easy, Error, ErrorKind, HttpVersionOption};
 
 /// Command-line options: curl's spelling and meaning for HTTP, nc-like WebSocket sessions.
 #[derive(Parser, Debug, Clone)]
@@ -102,6 +102,18 @@ pub struct Args {
     /// Print FMT after each transfer (%{http_code}, %{time_total}, ..., \n)
     #[arg(short = 'w', long = "write-out", value_name = "FMT")]
     pub write_out: Option<String>,
+    /// Use HTTP/1.0
+    #[arg(short = '0', long = "http1.0", group = "httpver")]
+    pub http10: bool,
+    /// Use HTTP/1.1 only (no h2 in ALPN)
+    #[arg(long = "http1.1", group = "httpver")]
+    pub http11: bool,
+    /// Use HTTP/2 where the server agrees (ALPN h2 for https; the default)
+    #[arg(long = "http2", group = "httpver")]
+    pub http2: bool,
+    /// Use HTTP/2 without asking: the preface at once for http (h2c), ALPN h2 only for https
+    #[arg(long = "http2-prior-knowledge", group = "httpver")]
+    pub http2_prior_knowledge: bool,
     /// Run the transfers in parallel
     #[arg(short = 'Z', long = "parallel")]
     pub parallel: bool,
@@ -222,6 +234,17 @@ pub fn common_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
         easy.header(&n, &v)?;
     }
     easy.verbose(args.verbose).insecure(args.insecure);
+    easy.http_version(if args.http10 {
+        HttpVersionOption::Http10
+    } else if args.http11 {
+        HttpVersionOption::Http11
+    } else if args.http2_prior_knowledge {
+        HttpVersionOption::Http2PriorKnowledge
+    } else if args.http2 {
+        HttpVersionOption::Http2
+    } else {
+        HttpVersionOption::Http2Tls
+    });
     if let Some(ca) = &args.cacert {
         easy.ca_file(ca);
     }
