@@ -571,3 +571,139 @@ fn valid_head(status: &[u8], head: &HeaderList) -> bool {
 fn tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::h2::Config;
+    use bytes::Bytes;
+
+    const USER: TransferId = TransferId { index: 7, gen: 1 };
+
+    fn link() -> H2Link {
+        let mut l = H2Link::new(Config::default(), 100, Instant::now());
+        l.add_stream(1, USER);
+        l
+    }
+
+    fn head(fields: &[(&str, &str)]) -> HeaderList {
+        let mut h = HeaderList::new();
+        for (n, v) in fields {
+            h.push(n.as_bytes(), v.as_bytes());
+        }
+        h
+    }
+
+    /// Routes `ev` with no stream entered; returns the stream's inbox text.
+    fn route_out(l: &mut H2Link, ev: Event) -> Vec<u8> {
+        let (mut b, mut p, mut e) = (Vec::new(), 0, 0);
+        let inbox = Inbox {
+            cur: None,
+            rbuf: &mut b,
+            rpos: &mut p,
+            rend: &mut e,
+        };
+        route(l, ev, inbox);
+        let s = l.streams.get(&1).expect("stream");
+        s.buf[s.pos..s.end].to_vec()
+    }
+
+    #[test]
+    fn a_head_becomes_the_status_line_and_fields_curl_shows() {
+        let mut l = link();
+        let h = head(&[
+            (":status", "200"),
+            ("content-type", "text/plain"),
+            ("connection", "close"),
+        ]);
+        let text = route_out(
+            &mut l,
+            Event::Headers {
+                stream: 1,
+                head: h,
+                end_stream: false,
+            },
+        );
+        // The HTTP/1.1-only field is dropped so that the HTTP/1.1 reader cannot act on it.
+        assert_eq!(text, b"HTTP/2 200 \r\ncontent-type: text/plain\r\n\r\n");
+        assert_eq!(l.woken, vec![USER]);
+        let text = route_out(
+            &mut l,
+            Event::Data {
+                stream: 1,
+                bytes: Bytes::from_static(b"body"),
+                end_stream: true,
+            },
+        );
+        assert!(text.ends_with(b"\r\n\r\nbody"));
+        let s = l.streams.get(&1).unwrap();
+        assert!(s.ended);
+        assert_eq!(s.unreleased, 4);
+    }
+
+    #[test]
+    fn a_malformed_head_resets_the_stream() {
+        for bad in [
+            &[(":status", "2000")][..],
+            &[(":status", "200"), ("bad name", "x")][..],
+            &[(":status", "200"), ("x", "a\r\nb")][..],
+        ] {
+            let mut l = link();
+            let ev = Event::Headers {
+                stream: 1,
+                head: head(bad),
+                end_stream: false,
+            };
+            assert!(route_out(&mut l, ev).is_empty());
+            let end = l.streams.get(&1).unwrap().reset.expect("reset");
+            assert_eq!(end.code, ErrorCode::PROTOCOL_ERROR);
+            assert!(!end.retryable);
+        }
+    }
+
+    #[test]
+    fn interim_heads_are_bounded() {
+        let mut l = link();
+        for _ in 0..MAX_INTERIM_HEADS + 1 {
+            let ev = Event::Headers {
+                stream: 1,
+                head: head(&[(":status", "103")]),
+                end_stream: false,
+            };
+            route_out(&mut l, ev);
+        }
+        let end = l.streams.get(&1).unwrap().reset.expect("reset");
+        assert_eq!(end.code, ErrorCode::ENHANCE_YOUR_CALM);
+    }
+
+    #[test]
+    fn trailers_are_kept_for_after_the_body_and_resets_wake_the_owner() {
+        let mut l = link();
+        let ev = Event::Trailers {
+            stream: 1,
+            head: head(&[("x-t", "1")]),
+        };
+        route_out(&mut l, ev);
+        assert_eq!(l.streams.get(&1).unwrap().trailers, b"x-t: 1\r\n");
+        let mut l = link();
+        let ev = Event::Reset {
+            stream: 1,
+            code: ErrorCode::REFUSED_STREAM,
+            retryable: true,
+        };
+        route_out(&mut l, ev);
+        assert!(l.streams.get(&1).unwrap().reset.unwrap().retryable);
+        assert_eq!(l.woken, vec![USER]);
+    }
+
+    #[test]
+    fn append_compacts_before_it_grows() {
+        let (mut b, mut p, mut e) = (vec![0u8; 8], 6, 8);
+        append(&mut b, &mut p, &mut e, b"xyz");
+        assert_eq!((p, e), (0, 5));
+        assert_eq!(b.len(), 8, "room was made by moving the 2 unread bytes");
+        append(&mut b, &mut p, &mut e, &[1; 100]);
+        assert_eq!(e, 105);
+        assert!(b.len() >= 105);
+    }
+}
