@@ -40,40 +40,12 @@ pub(crate) fn stream_error(end: StreamEnd) -> Error {
     match end.conn {
         Some(c) => Error::new(
             ErrorKind::Http2,
-            format!(
-                "HTTP/2 connection failed: {} ({})",
-                c.reason,
-                code_name(c.code)
-            ),
+            format!("HTTP/2 connection failed: {} ({})", c.reason, c.code),
         ),
         None => Error::new(
             ErrorKind::Http2Stream,
-            format!("HTTP/2 stream reset by the server: {}", code_name(end.code)),
+            format!("HTTP/2 stream reset by the server: {}", end.code),
         ),
-    }
-}
-
-/// The name of an HTTP/2 error code (RFC 9113 §7).
-fn code_name(c: ErrorCode) -> String {
-    const NAMES: [&str; 14] = [
-        "NO_ERROR",
-        "PROTOCOL_ERROR",
-        "INTERNAL_ERROR",
-        "FLOW_CONTROL_ERROR",
-        "SETTINGS_TIMEOUT",
-        "STREAM_CLOSED",
-        "FRAME_SIZE_ERROR",
-        "REFUSED_STREAM",
-        "CANCEL",
-        "COMPRESSION_ERROR",
-        "CONNECT_ERROR",
-        "ENHANCE_YOUR_CALM",
-        "INADEQUATE_SECURITY",
-        "HTTP_1_1_REQUIRED",
-    ];
-    match NAMES.get(c.0 as usize) {
-        Some(n) => (*n).to_owned(),
-        None => format!("error 0x{:x}", c.0),
     }
 }
 
@@ -306,7 +278,7 @@ impl Transfer {
             self.text(h, || {
                 format!(
                     "[HTTP/2] stream not processed ({}), sending the request again",
-                    code_name(end.code)
+                    end.code
                 )
             });
             if let Some(conn) = self.conn.take() {

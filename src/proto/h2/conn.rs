@@ -44,6 +44,10 @@ pub const DEFAULT_MAX_HEADER_LIST: u32 = 64 << 10;
 /// Largest header block (HEADERS plus CONTINUATIONs, encoded) gathered before
 /// it is decoded: bounds the CONTINUATION flood (CVE-2024-27316 and kin).
 pub const MAX_HEADER_BLOCK: usize = 256 << 10;
+/// Most CONTINUATION frames one header block may take: bounds a flood of empty ones, which
+/// the block size limit does not see (nghttp2 allows 8; a server splitting a 256 KiB block
+/// into 4 KiB frames needs 64).
+pub const MAX_CONTINUATIONS: usize = 64;
 /// Default deadline for the peer's ACK of our SETTINGS (§6.5.3).
 pub const DEFAULT_SETTINGS_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default deadline for the answer to our PING.
@@ -198,6 +202,8 @@ pub(super) struct Pending {
     pub(super) stream: u32,
     pub(super) end_stream: bool,
     pub(super) block: Vec<u8>,
+    /// CONTINUATION frames so far ([`MAX_CONTINUATIONS`]).
+    pub(super) frames: usize,
 }
 
 /// A client HTTP/2 connection.

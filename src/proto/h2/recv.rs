@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::conn::{Connection, Event, Pending, MAX_HEADER_BLOCK};
+use super::conn::{Connection, Event, Pending, MAX_CONTINUATIONS, MAX_HEADER_BLOCK};
 use super::error::{ConnError, ErrorCode, H2Error};
 use super::frame::{self, Frame, FrameHeader, FRAME_HEADER_LEN};
 use super::hpack::{HeaderList, HpackError};
@@ -193,6 +193,7 @@ impl Connection {
             stream: id,
             end_stream: end,
             block,
+            frames: 0,
         });
         if end_h {
             return self.finish_block();
@@ -205,7 +206,8 @@ impl Connection {
             .pending
             .as_mut()
             .ok_or(protocol("CONTINUATION without HEADERS"))?;
-        if p.block.len() + frag.len() > MAX_HEADER_BLOCK {
+        p.frames += 1;
+        if p.block.len() + frag.len() > MAX_HEADER_BLOCK || p.frames > MAX_CONTINUATIONS {
             return Err(H2Error::conn(
                 ErrorCode::ENHANCE_YOUR_CALM,
                 "header block too large",

@@ -541,3 +541,20 @@ fn trailers_wait_for_room_in_the_send_queue_too() {
         .iter()
         .any(|f| f.2 == id && f.0 == kind::HEADERS && f.1 & flag::END_STREAM != 0));
 }
+
+/// A flood of empty CONTINUATION frames (they add nothing to the block, so the block size
+/// limit never fires) fails the connection after MAX_CONTINUATIONS.
+#[test]
+fn empty_continuation_flood_is_bounded() {
+    let (mut c, _) = connected(&[]);
+    c.open_stream(&req(), true).unwrap();
+    drain(&mut c);
+    let mut b = frame_bytes(kind::HEADERS, 0, 1, &[0x88]);
+    for _ in 0..MAX_CONTINUATIONS {
+        b.extend(frame_bytes(kind::CONTINUATION, 0, 1, &[]));
+    }
+    c.handle_input(&b);
+    assert_eq!(c.error(), None, "up to the limit is allowed");
+    c.handle_input(&frame_bytes(kind::CONTINUATION, 0, 1, &[]));
+    assert_eq!(goaway_code(&mut c), Some(ErrorCode::ENHANCE_YOUR_CALM));
+}
