@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Installs what tests/ws_interop.rs needs: Python's `websockets` (in a venv) and Node's `ws`,
-# both pinned, under $CURLEW_INTEROP_DIR (default /opt/curlew-interop). Debian 12, as root
-# (only when node/npm or python3-venv are missing does it use apt-get). Idempotent: a machine
-# that already has the pinned versions is checked in a second or so. Quiet on success apart
-# from the versions on the last line.
+# Installs the independent peers of curlew's interop tests under $CURLEW_INTEROP_DIR (default
+# /opt/curlew-interop), all pinned: for tests/ws_interop.rs Python's `websockets` (in a venv)
+# and Node's `ws`; for the HTTP/2 fixtures (tests/support/h2_servers.rs) `hypercorn` and the
+# sans-IO `h2` in the same venv, and nginx (the system package; Node's built-in `http2` needs
+# nothing). Debian 12, as root (only when node/npm, python3-venv or nginx are missing does it
+# use apt-get). Idempotent: a machine that already has the pinned versions is checked in a
+# second or so. Quiet on success apart from the versions on the last line.
 set -euo pipefail
 
 DIR="${CURLEW_INTEROP_DIR:-/opt/curlew-interop}"
 WEBSOCKETS_VERSION=17.4   # PyPI `websockets`
+HYPERCORN_VERSION=0.18.0  # PyPI `hypercorn` (HTTP/2 test server, tests/interop/h2_hypercorn_app.py)
+H2_VERSION=4.4.1          # PyPI `h2` (sans-IO HTTP/2, tests/interop/h2_hostile.py)
 WS_VERSION=8.23.0         # npm `ws`
 
 die() { echo "interop-setup: $*" >&2; exit 1; }
@@ -42,22 +46,27 @@ pick_python() {
 }
 
 VENV="$DIR/venv"
+PY_PINS=("websockets==$WEBSOCKETS_VERSION" "hypercorn==$HYPERCORN_VERSION" "h2==$H2_VERSION")
 venv_ok() {
   [[ -x "$VENV/bin/python" ]] &&
-    "$VENV/bin/python" - "$WEBSOCKETS_VERSION" >/dev/null 2>&1 <<'PY'
+    "$VENV/bin/python" - "${PY_PINS[@]}" >/dev/null 2>&1 <<'PY'
 import sys
 from importlib.metadata import version
-sys.exit(version("websockets") != sys.argv[1])
+sys.exit(any(version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
 PY
 }
 if ! venv_ok; then
-  PY="$(pick_python)" || { apt_install python3 python3-venv; PY="$(pick_python)"; } \
-    || die "no python3 with the venv module"
-  mkdir -p "$DIR"
-  "$PY" -m venv --clear "$VENV" >/dev/null || die "python3 -m venv $VENV failed"
+  # A venv whose interpreter runs is kept (pip adds or replaces what differs from the pins);
+  # a missing or broken one is made afresh.
+  if ! "$VENV/bin/python" -c 'import pip' >/dev/null 2>&1; then
+    PY="$(pick_python)" || { apt_install python3 python3-venv; PY="$(pick_python)"; } \
+      || die "no python3 with the venv module"
+    mkdir -p "$DIR"
+    "$PY" -m venv --clear "$VENV" >/dev/null || die "python3 -m venv $VENV failed"
+  fi
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input \
-    "websockets==$WEBSOCKETS_VERSION" >/dev/null || die "pip install websockets==$WEBSOCKETS_VERSION failed"
-  venv_ok || die "websockets $WEBSOCKETS_VERSION not importable from $VENV"
+    "${PY_PINS[@]}" >/dev/null || die "pip install ${PY_PINS[*]} failed"
+  venv_ok || die "${PY_PINS[*]} not importable from $VENV"
 fi
 
 # --- node `ws` ------------------------------------------------------------------------------
@@ -81,4 +90,22 @@ JSON
   ws_ok || die "ws $WS_VERSION not installed in $NODE_DIR"
 fi
 
-echo "interop-setup: $DIR: python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())') websockets $WEBSOCKETS_VERSION; node $(node --version) ws $WS_VERSION"
+# --- nginx (the HTTP/2 fixture; started by the tests with a private config, never as a service) --
+NGINX="$(command -v nginx || true)"
+[[ -n "$NGINX" ]] || NGINX=/usr/sbin/nginx
+if [[ ! -x "$NGINX" ]]; then
+  # The package's maintainer scripts would start the system service; policy-rc.d forbids that
+  # for the time of the installation (a policy file that was already there is left alone).
+  POLICY=/usr/sbin/policy-rc.d
+  if [[ ! -e "$POLICY" ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$POLICY" && chmod +x "$POLICY"
+    trap 'rm -f "$POLICY"' EXIT
+  fi
+  apt_install nginx-light
+  NGINX=/usr/sbin/nginx
+  [[ -x "$NGINX" ]] || die "nginx-light installed but there is no $NGINX"
+fi
+"$NGINX" -V 2>&1 | grep -q -- --with-http_v2_module || die "$NGINX lacks the HTTP/2 module"
+NGINX_VERSION="$("$NGINX" -v 2>&1 | sed -n 's|^nginx version: nginx/||p')"
+
+echo "interop-setup: $DIR: python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())') websockets $WEBSOCKETS_VERSION hypercorn $HYPERCORN_VERSION h2 $H2_VERSION; node $(node --version) ws $WS_VERSION; nginx $NGINX_VERSION"

@@ -5,6 +5,8 @@
 //! * [`http_server`]: a scripted, blocking HTTP/1.1 server (plain or TLS) on
 //!   127.0.0.1:0, one thread per connection, stopped when dropped.
 //! * [`client`]: driving curlew with bounded waits, a recording handler.
+//! * [`h2_servers`]: independent HTTP/2 servers (nginx, hypercorn, Node, a scripted
+//!   hostile one) started as child processes on ephemeral ports.
 //! * [`ping_counter`]: a WebSocket server that counts keepalive pings and
 //!   answers them with pongs, or not.
 //! * [`tls`]: rustls server configs (and a verifying client config) built from
@@ -19,6 +21,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod h2_servers;
 pub mod http_server;
 pub mod ping_counter;
 pub mod tls;

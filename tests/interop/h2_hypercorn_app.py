@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""HTTP/2 test server for curlew: an ASGI app served by hypercorn over TLS (h2 through ALPN,
+http/1.1 as fallback) and over cleartext (h2c with prior knowledge, or HTTP/1.1), for the
+fixtures in tests/support/h2_servers.rs (installed by .ci/interop-setup.sh).
+
+Usage: h2_hypercorn_app.py --cert PEM --key PEM
+
+Binds 127.0.0.1 port 0 twice, listens, and prints one line `ready tls=P h2c=Q` (the ports
+the kernel chose) on stdout; connections made after that line are served. Exits when stdin
+reaches end of file, so a test that dies leaves no server behind.
+
+Routes (the body pattern: byte i of a body is (i*7+3) % 251):
+  GET /bytes/N             N pattern bytes, content-length set
+  GET /1k /100k /10m       the same as /bytes/1024, /bytes/102400, /bytes/10485760
+  GET /stream/N/K          N pattern bytes in K chunks, no content-length
+  POST|PUT /echo           the request body back, header x-body-len = its length
+  GET /trailers            body "trailers body\\n", then trailers x-trailer-one: 1 and
+                           x-trailer-two: 2 (hypercorn sends trailers only when the request
+                           carries `te: trailers`; without it the body alone)
+  GET /status/N            status N, body "status N\\n" (none for 1xx, 204, 304)
+  GET /redirect?to=PATH    302, location PATH
+  GET /headers             the request headers as JSON, a list of [name, value] pairs in
+                           arrival order, one pair per line
+  GET /slow/N              "slow start\\n", then N ms later "slow end\\n"
+  /ws                      WebSocket echo (HTTP/1.1 Upgrade, or RFC 8441 extended CONNECT
+                           over h2): every message back with its type
+  anything else            404
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import sys
+import threading
+from urllib.parse import parse_qs
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+# Largest request body /echo accepts (413 beyond).
+MAX_ECHO_BODY = 64 << 20
+# Size of the body chunks the app hands to hypercorn.
+CHUNK = 64 << 10
+ALIASES = {"/1k": 1024, "/100k": 100 << 10, "/10m": 10 << 20}
+
+
+# The pattern repeats every 251 bytes: bodies are slices of this precomputed stretch.
+PERIOD = bytes((i * 7 + 3) % 251 for i in range(251 + CHUNK))
+
+
+def pattern(start, end):
+    """Bytes start..end of the deterministic body pattern."""
+    out = bytearray()
+    while start < end:
+        off = start % 251
+        n = min(end - start, CHUNK)
+        out += PERIOD[off : off + n]
+        start += n
+    return bytes(out)
+
+
+async def start(send, status, headers=(), trailers=False):
+    msg = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(k.encode(), v.encode()) for k, v in headers],
+    }
+    if trailers:
+        msg["trailers"] = True
+    await send(msg)
+
+
+async def body(send, data, more=False):
+    await send({"type": "http.response.body", "body": data, "more_body": more})
+
+
+async def simple(send, status, text, headers=()):
+    data = text.encode()
+    await start(send, status, [("content-length", str(len(data)))] + list(headers))
+    await body(send, data)
+
+
+async def send_pattern(send, n, chunks=None):
+    """n pattern bytes; with chunks, in that many pieces and without content-length."""
+    if chunks is None:
+        await start(send, 200, [("content-length", str(n))])
+        bounds = list(range(0, n, CHUNK)) + [n]
+    else:
+        await start(send, 200)
+        k = max(chunks, 1)
+        bounds = [n * j // k for j in range(k + 1)]
+    for a, b in zip(bounds, bounds[1:]):
+        await body(send, pattern(a, b), more=True)
+    await body(send, b"")
+
+
+async def read_body(receive):
+    """The request body, or None when it exceeds MAX_ECHO_BODY."""
+    parts, size = [], 0
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            return None
+        chunk = msg.get("body", b"")
+        size += len(chunk)
+        if size > MAX_ECHO_BODY:
+            return None
+        parts.append(chunk)
+        if not msg.get("more_body", False):
+            return b"".join(parts)
+
+
+async def echo(receive, send):
+    data = await read_body(receive)
+    if data is None:
+        await simple(send, 413, "too large\n")
+        return
+    await start(
+        send, 200, [("content-length", str(len(data))), ("x-body-len", str(len(data)))]
+    )
+    await body(send, data)
+
+
+async def trailers(scope, send):
+    can = "http.response.trailers" in scope.get("extensions", {})
+    await start(send, 200, [("trailer", "x-trailer-one, x-trailer-two")], trailers=can)
+    # With trailers announced, the body's end (more_body false) moves hypercorn on to them.
+    await body(send, b"trailers body\n")
+    if can:
+        await send(
+            {
+                "type": "http.response.trailers",
+                "headers": [(b"x-trailer-one", b"1"), (b"x-trailer-two", b"2")],
+                "more_trailers": False,
+            }
+        )
+
+
+async def status(send, code):
+    if code < 200 or code in (204, 304):
+        await start(send, code)
+        await body(send, b"")
+    else:
+        await simple(send, code, f"status {code}\n")
+
+
+async def headers_json(scope, send):
+    pairs = [
+        json.dumps([k.decode("latin-1"), v.decode("latin-1")]) for k, v in scope["headers"]
+    ]
+    await simple(send, 200, "[\n" + ",\n".join(pairs) + "\n]\n", [("content-type", "application/json")])
+
+
+async def slow(send, ms):
+    await start(send, 200)
+    await body(send, b"slow start\n", more=True)
+    await asyncio.sleep(ms / 1000)
+    await body(send, b"slow end\n")
+
+
+def ints(parts, n):
+    """The n path segments as non-negative ints, or None."""
+    if len(parts) != n or not all(p.isdigit() for p in parts):
+        return None
+    return [int(p) for p in parts]
+
+
+async def http(scope, receive, send):
+    method, path = scope["method"], scope["path"]
+    seg = path.strip("/").split("/")
+    if method in ("POST", "PUT") and path == "/echo":
+        return await echo(receive, send)
+    if method not in ("GET", "HEAD"):
+        return await simple(send, 405, "method not allowed\n")
+    if path in ALIASES:
+        return await send_pattern(send, ALIASES[path])
+    if seg[0] == "bytes" and (v := ints(seg[1:], 1)):
+        return await send_pattern(send, v[0])
+    if seg[0] == "stream" and (v := ints(seg[1:], 2)):
+        return await send_pattern(send, v[0], chunks=v[1])
+    if path == "/trailers":
+        return await trailers(scope, send)
+    if seg[0] == "status" and (v := ints(seg[1:], 1)) and 100 <= v[0] <= 999:
+        return await status(send, v[0])
+    if path == "/redirect":
+        to = parse_qs(scope["query_string"].decode("latin-1")).get("to", ["/"])[0]
+        return await simple(send, 302, f"redirect to {to}\n", [("location", to)])
+    if path == "/headers":
+        return await headers_json(scope, send)
+    if seg[0] == "slow" and (v := ints(seg[1:], 1)):
+        return await slow(send, v[0])
+    await simple(send, 404, f"not found {path}\n")
+
+
+async def websocket(scope, receive, send):
+    if scope["path"] != "/ws":
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    msg = await receive()
+    if msg["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    while True:
+        msg = await receive()
+        if msg["type"] == "websocket.disconnect":
+            return
+        if msg.get("bytes") is not None:
+            await send({"type": "websocket.send", "bytes": msg["bytes"]})
+        else:
+            await send({"type": "websocket.send", "text": msg.get("text", "")})
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "http":
+        await http(scope, receive, send)
+    elif scope["type"] == "websocket":
+        await websocket(scope, receive, send)
+    elif scope["type"] == "lifespan":
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def listening_socket():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    s.listen(128)
+    return s
+
+
+def exit_on_stdin_eof():
+    try:
+        while sys.stdin.buffer.read(65536):
+            pass
+    finally:
+        os._exit(0)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cert", required=True, help="PEM certificate chain")
+    p.add_argument("--key", required=True, help="PEM private key")
+    args = p.parse_args()
+    tls, h2c = listening_socket(), listening_socket()
+    config = Config()
+    config.certfile, config.keyfile = args.cert, args.key
+    config.bind = [f"fd://{tls.fileno()}"]
+    config.insecure_bind = [f"fd://{h2c.fileno()}"]
+    config.accesslog = None
+    config.errorlog = "-"
+    config.keep_alive_timeout = 60
+    config.websocket_max_message_size = MAX_ECHO_BODY
+    threading.Thread(target=exit_on_stdin_eof, daemon=True).start()
+    # Both sockets listen already: a client connecting from now on waits in the backlog
+    # until the event loop accepts it.
+    print(f"ready tls={tls.getsockname()[1]} h2c={h2c.getsockname()[1]}", flush=True)
+    asyncio.run(serve(app, config))
+
+
+if __name__ == "__main__":
+    main()
