@@ -10,7 +10,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{DebugKind, Handler};
 use crate::id::TransferId;
 use crate::options::Body;
-use crate::proto::h2::{ErrorCode, Request, SendError};
+use crate::proto::h2::{Request, SendError};
 use crate::proto::http1::{Framing, SendPhase};
 use crate::transport::h2link::StreamEnd;
 
