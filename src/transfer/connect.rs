@@ -48,17 +48,7 @@ impl Transfer {
         );
         match core.checkout(&key, self.fresh, id, mux, self.opts.pipewait) {
             Checkout::Joined(conn) => {
-                self.text(h, || {
-                    format!(
-                        "Multiplexed connection found: re-using connection #{} with host {}",
-                        conn.serial,
-                        target!(self).host
-                    )
-                });
-                self.info.reused = true;
-                self.info.local_addr = conn.local;
-                self.info.remote_addr = Some(conn.remote);
-                self.conn = Some(conn);
+                self.take_conn(conn, "Multiplexed connection found: re-using", h);
                 self.begin_request(core, id, h, now)?;
                 Ok(Next::Again)
             }
@@ -70,18 +60,8 @@ impl Transfer {
                 Ok(Next::Yield)
             }
             Checkout::Reused(conn) => {
-                self.text(h, || {
-                    format!(
-                        "Re-using existing connection #{} with host {}",
-                        conn.serial,
-                        target!(self).host
-                    )
-                });
                 self.slot_key = Some(key);
-                self.info.reused = true;
-                self.info.local_addr = conn.local;
-                self.info.remote_addr = Some(conn.remote);
-                self.conn = Some(conn);
+                self.take_conn(conn, "Re-using existing", h);
                 self.begin_request(core, id, h, now)?;
                 Ok(Next::Again)
             }
@@ -121,6 +101,21 @@ impl Transfer {
                 Ok(Next::Yield)
             }
         }
+    }
+
+    /// A connection from the pool (or a stream on a shared one) is this transfer's now.
+    fn take_conn(&mut self, conn: Box<crate::transport::Conn>, how: &str, h: &mut dyn Handler) {
+        self.text(h, || {
+            format!(
+                "{how} connection #{} with host {}",
+                conn.serial,
+                target!(self).host
+            )
+        });
+        self.info.reused = true;
+        self.info.local_addr = conn.local;
+        self.info.remote_addr = Some(conn.remote);
+        self.conn = Some(conn);
     }
 
     /// The resolver answered.

@@ -9,6 +9,12 @@ use super::frame::{self, flag, kind, Frame, FrameHeader};
 use super::hpack::Encoder;
 use super::settings::id;
 
+/// The origin of each test's timeline. The connection reads no clock: it only compares the
+/// instants it is given, so any instant serves; this is the one place the tests take one.
+fn t0() -> Instant {
+    Instant::now()
+}
+
 fn req() -> Request<'static> {
     Request {
         method: b"GET",
@@ -22,7 +28,7 @@ fn req() -> Request<'static> {
 
 /// A connected client: preface exchanged, server SETTINGS applied and acked.
 fn connected(server: &[(u16, u32)]) -> (Connection, Instant) {
-    let now = Instant::now();
+    let now = t0();
     let mut c = Connection::new(Config::default(), now);
     assert!(c.poll_transmit().starts_with(PREFACE));
     let n = c.poll_transmit().len();
@@ -68,7 +74,7 @@ fn goaway_code(c: &mut Connection) -> Option<ErrorCode> {
 
 #[test]
 fn preface_settings_and_window() {
-    let now = Instant::now();
+    let now = t0();
     let mut c = Connection::new(Config::default(), now);
     let out = c.poll_transmit()[PREFACE.len()..].to_vec();
     let (f, n) = frame::decode(&out, 16384).unwrap().unwrap();
@@ -94,7 +100,7 @@ fn preface_settings_and_window() {
 
 #[test]
 fn first_frame_must_be_settings() {
-    let mut c = Connection::new(Config::default(), Instant::now());
+    let mut c = Connection::new(Config::default(), t0());
     drain(&mut c);
     let mut b = Vec::new();
     frame::encode_ping(&mut b, false, [0; 8]);
@@ -443,7 +449,7 @@ fn decoder_stream_errors_reset_only_open_streams() {
 /// added and arrives whole.
 #[test]
 fn response_head_over_the_list_limit_resets_the_stream_only() {
-    let now = Instant::now();
+    let now = t0();
     let cfg = Config {
         max_header_list_size: 1024,
         ..Config::default()
