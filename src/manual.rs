@@ -361,11 +361,23 @@
 //! **When a transfer speaks HTTP/2.** An `https` transfer offers `h2` and `http/1.1` in ALPN
 //! and speaks what the server picks (curl's default, `CURL_HTTP_VERSION_2TLS`); a plain
 //! `http` transfer speaks HTTP/2 only with prior knowledge (`Http2PriorKnowledge`: the
-//! connection preface at once, no `Upgrade: h2c`). `ws://` and `wss://` transfers offer
-//! `http/1.1` only and upgrade over HTTP/1.1 on a connection of their own, whatever
-//! [`Easy::http_version`](crate::Easy::http_version) says (WebSockets over HTTP/2, RFC 8441,
-//! are not sent yet). [`TransferInfo::http_version`](crate::TransferInfo::http_version) says
-//! which version answered.
+//! connection preface at once, no `Upgrade: h2c`).
+//! [`TransferInfo::http_version`](crate::TransferInfo::http_version) says which version
+//! answered.
+//!
+//! **WebSockets over HTTP/2 (RFC 8441)** are used when asked for:
+//! [`Easy::http_version`](crate::Easy::http_version) `Http2` for `wss://` (ALPN offers `h2`
+//! and `http/1.1`) or `Http2PriorKnowledge` for `ws://` (and `wss://`, ALPN `h2` alone). On an
+//! HTTP/2 connection the transfer waits for the server's SETTINGS: if they announce
+//! `SETTINGS_ENABLE_CONNECT_PROTOCOL`, it opens an extended CONNECT stream (`:protocol
+//! websocket`, no `Sec-WebSocket-Key`; a 2xx answer, whose subprotocol and extensions are
+//! checked as over HTTP/1.1), and the WebSocket runs over the stream's DATA frames: both
+//! models, message mode, permessage-deflate, the close handshake and every limit are the same
+//! code as over HTTP/1.1, and many WebSocket streams share the connection with HTTP streams.
+//! If the server does not announce it, or ALPN picks `http/1.1`, the transfer upgrades over
+//! HTTP/1.1 on a connection of its own (ALPN `http/1.1`). By default (`Http2Tls`) WebSocket
+//! URLs offer `http/1.1` only and always upgrade over HTTP/1.1, as curl does. A clean close
+//! ends our side of the stream with END_STREAM; anything else resets it (CANCEL).
 //!
 //! **Multiplexing.** An HTTP/2 connection belongs to no transfer: it stays in the multi's
 //! connection table, and each transfer to the same origin (scheme, host, port, TLS settings)
@@ -413,4 +425,4 @@
 //! | `CURLMOPT_MAX_CONCURRENT_STREAMS` | [`Multi::set_max_concurrent_streams`](crate::Multi::set_max_concurrent_streams) |
 //! | `CURLINFO_HTTP_VERSION` | [`TransferInfo::http_version`](crate::TransferInfo::http_version) ([`HttpVersion::Http2`](crate::HttpVersion::Http2)) |
 //! | `CURLE_HTTP2`, `CURLE_HTTP2_STREAM` | [`ErrorKind::Http2`](crate::ErrorKind::Http2), [`ErrorKind::Http2Stream`](crate::ErrorKind::Http2Stream) |
-//! | tool `--http1.0`, `--http1.1`, `--http2`, `--http2-prior-knowledge`, `-w '%{http_version}'` | the same flags |
+//! | tool `--http1.0`, `--http1.1`, `--http2`, `--http2-prior-knowledge`, `-w '%{http_version}'` | the same flags (`--http2` with a `ws://`/`wss://` URL: RFC 8441 where the server allows it) |

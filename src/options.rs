@@ -201,7 +201,8 @@ impl Options {
     }
 
     /// The ALPN offer for the target's scheme and the HTTP version asked for. WebSocket
-    /// URLs offer `http/1.1` only: the upgrade is an HTTP/1.1 mechanism.
+    /// URLs offer `h2` only when HTTP/2 is asked for explicitly (RFC 8441 then, with the
+    /// HTTP/1.1 upgrade as the fallback); by default they offer `http/1.1` alone.
     pub(crate) fn with_alpn(mut self) -> Self {
         self.sync_alpn();
         self
@@ -209,13 +210,11 @@ impl Options {
 
     /// Set the ALPN offer again after the URL or the version changed.
     pub(crate) fn sync_alpn(&mut self) {
-        let h2 = !self.target.scheme.is_ws()
-            && matches!(
-                self.http_version,
-                HttpVersionOption::Http2
-                    | HttpVersionOption::Http2Tls
-                    | HttpVersionOption::Http2PriorKnowledge
-            );
+        let h2 = match self.http_version {
+            HttpVersionOption::Http2 | HttpVersionOption::Http2PriorKnowledge => true,
+            HttpVersionOption::Http2Tls => !self.target.scheme.is_ws(),
+            HttpVersionOption::Http10 | HttpVersionOption::Http11 => false,
+        };
         let only_h2 = h2 && self.http_version == HttpVersionOption::Http2PriorKnowledge;
         let offer: &[&[u8]] = match (h2, only_h2) {
             (true, true) => &[ALPN_H2],
@@ -236,7 +235,7 @@ impl Options {
     /// How a connection for this transfer's `target` may multiplex.
     pub(crate) fn mux_for(&self, target: &Target) -> crate::transport::Mux {
         use crate::transport::Mux;
-        if target.scheme.is_ws() {
+        if target.scheme.is_ws() && self.http_version == HttpVersionOption::Http2Tls {
             return Mux::No;
         }
         match (target.scheme.is_tls(), self.http_version) {

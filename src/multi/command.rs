@@ -11,7 +11,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use crate::easy::Easy;
 use crate::multi::core::Core;
 use crate::multi::TransferId;
-use crate::ws::WsError;
+use crate::ws::{WsError, WsHandle};
 
 /// Default capacity of the command channel (commands, not bytes); see
 /// [`Multi::set_command_capacity`](super::Multi::set_command_capacity).
@@ -53,29 +53,16 @@ impl PendingCommand {
                 None
             }
             Command::WsSend { id, data, flags } => {
-                let mut h = match core.ws_handle(*id) {
-                    Ok(h) => h,
-                    Err(_) => {
-                        core.dropped_commands += 1;
-                        return None;
-                    }
+                let r = match core.ws_handle(*id) {
+                    Ok(mut h) => send_all(&mut h, data, *flags, &mut self.sent),
+                    Err(_) => Err(()),
                 };
-                loop {
-                    match h.send(&data[self.sent..], *flags) {
-                        Ok(n) => {
-                            self.sent += n;
-                            if self.sent >= data.len() {
-                                return None;
-                            }
-                            if n == 0 {
-                                return Some(self);
-                            }
-                        }
-                        Err(WsError::WouldBlock) => return Some(self),
-                        Err(_) => {
-                            core.dropped_commands += 1;
-                            return None;
-                        }
+                match r {
+                    Ok(true) => None,
+                    Ok(false) => Some(self),
+                    Err(()) => {
+                        core.dropped_commands += 1;
+                        None
                     }
                 }
             }
@@ -232,5 +219,26 @@ fn into_data(c: Command) -> Vec<u8> {
     match c {
         Command::WsSend { data, .. } => data,
         _ => Vec::new(),
+    }
+}
+
+/// Send the rest of a queued message from `sent` on: `Ok(true)` when all of it went,
+/// `Ok(false)` when the send queue is full (try again later), `Err` when the transfer cannot
+/// take it (the command is dropped).
+fn send_all(h: &mut WsHandle<'_>, data: &[u8], flags: u32, sent: &mut usize) -> Result<bool, ()> {
+    loop {
+        match h.send(&data[*sent..], flags) {
+            Ok(n) => {
+                *sent += n;
+                if *sent >= data.len() {
+                    return Ok(true);
+                }
+                if n == 0 {
+                    return Ok(false);
+                }
+            }
+            Err(WsError::WouldBlock) => return Ok(false),
+            Err(_) => return Err(()),
+        }
     }
 }

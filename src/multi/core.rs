@@ -231,6 +231,12 @@ impl Core {
         let conn = slot.conn.and_then(|c| conns.get_mut(c));
         let x = slot.xfer.as_deref_mut().ok_or(WsError::UnknownTransfer)?;
         let mut conn = conn.filter(|_| x.opts.ws.connect_only);
+        if let (Some(c), Some(sid)) = (conn.as_deref_mut(), x.h2_stream) {
+            // Over HTTP/2: the stream's input in place for `recv`. It stays entered until the
+            // connection is next given back (this transfer is marked dirty above), which also
+            // grants flow control for what `recv` consumed.
+            c.enter_stream(sid);
+        }
         if let Some(ws) = x.ws.as_deref_mut() {
             lend_send_buffer(bufs, &mut ws.session);
             // Connect-only: `recv` reads from the socket itself; it gets a pooled buffer too

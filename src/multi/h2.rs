@@ -102,7 +102,7 @@ impl Core {
                 self.wake_waiters(vec![w]);
             }
         }
-        if conn.h2_has_output() || conn.readable {
+        if (conn.writable && conn.h2_has_output()) || conn.readable {
             self.queue_h2(&mut conn);
         }
         self.arm_link(&mut conn);

@@ -32,9 +32,12 @@ impl Transfer {
             }
             self.fresh = self.opts.fresh_connect;
         }
-        let mux = self.opts.mux_for(target!(self));
+        let mux = match self.ws_h1 {
+            true => Mux::No,
+            false => self.opts.mux_for(target!(self)),
+        };
         let tls_id = if target!(self).scheme.is_tls() {
-            core.tls().get(&self.opts.tls)?.0
+            core.tls().get(&self.tls_options())?.0
         } else if mux == Mux::Prior {
             H2C_KEY_ID
         } else {
@@ -71,7 +74,7 @@ impl Transfer {
                 self.slot_key = Some(key.clone());
                 let tls = match target!(self).scheme.is_tls() {
                     true => Some((
-                        core.tls().get(&self.opts.tls)?.1,
+                        core.tls().get(&self.tls_options())?.1,
                         tls::server_name(&target!(self).host)?,
                     )),
                     false => None,
@@ -101,6 +104,17 @@ impl Transfer {
                 Ok(Next::Yield)
             }
         }
+    }
+
+    /// The TLS options of this run: the Easy's, with ALPN `http/1.1` alone once a WebSocket
+    /// fell back from HTTP/2 to the HTTP/1.1 upgrade.
+    fn tls_options(&self) -> std::borrow::Cow<'_, tls::TlsOptions> {
+        if !self.ws_h1 {
+            return std::borrow::Cow::Borrowed(&self.opts.tls);
+        }
+        let mut t = self.opts.tls.clone();
+        t.alpn = vec![crate::options::ALPN_H1.to_vec()];
+        std::borrow::Cow::Owned(t)
     }
 
     /// A connection from the pool (or a stream on a shared one) is this transfer's now.
@@ -206,7 +220,10 @@ impl Transfer {
         let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
         match connector.open(addr, tcp, serial, now, self.timers.connect) {
             Ok(mut conn) => {
-                conn.mux = self.opts.mux_for(target!(self));
+                conn.mux = match self.ws_h1 {
+                    true => Mux::No,
+                    false => self.opts.mux_for(target!(self)),
+                };
                 core.register(&mut conn, id)
                     .map_err(|e| Error::new(ErrorKind::CouldntConnect, e.to_string()))?;
                 self.conn = Some(conn);

@@ -92,7 +92,9 @@ impl H2Head {
                 h.authority = (v, line.1);
             }
             let te_trailers = &text[name.0..name.1] == b"te" && &text[v..line.1] == b"trailers";
-            if !skipped(&text[name.0..name.1]) || te_trailers {
+            // RFC 8441 §5: no key (and no accept) over HTTP/2.
+            let ws_key = &text[name.0..name.1] == b"sec-websocket-key";
+            if (!skipped(&text[name.0..name.1]) || te_trailers) && !ws_key {
                 h.fields.push((name, (v, line.1)));
             }
         }
@@ -116,9 +118,16 @@ impl Transfer {
         h: &mut dyn Handler,
         now: Instant,
     ) -> Result<bool> {
+        let is_ws = target!(self).scheme.is_ws();
+        if is_ws {
+            if let Some(wait) = self.ws_over_h2_check(core, id, h)? {
+                return Ok(wait);
+            }
+        }
         let head = H2Head::parse(&self.up.head_buf).ok_or_else(internal)?;
         let framing = self.exchange.request().framing;
-        let no_body = matches!(framing, Framing::None | Framing::Length(0));
+        // An extended CONNECT stream stays open: it carries the WebSocket both ways.
+        let no_body = !is_ws && matches!(framing, Framing::None | Framing::Length(0));
         let scheme: &[u8] = if target!(self).scheme.is_tls() {
             b"https"
         } else {
@@ -130,11 +139,15 @@ impl Transfer {
             .map(|&(n, v)| (head.get(n), head.get(v)))
             .collect();
         let req = Request {
-            method: head.get(head.method),
+            method: if is_ws {
+                b"CONNECT"
+            } else {
+                head.get(head.method)
+            },
             scheme,
             authority: head.get(head.authority),
             path: head.get(head.path),
-            protocol: None,
+            protocol: is_ws.then_some(&b"websocket"[..]),
             headers: &fields,
         };
         let conn = self.conn.as_deref_mut().ok_or_else(internal)?;
@@ -176,6 +189,46 @@ impl Transfer {
                 format!("the request cannot be sent over HTTP/2: {e:?}"),
             )),
         }
+    }
+
+    /// Before a WebSocket opens a stream: the server's SETTINGS must have said whether it
+    /// takes extended CONNECT (RFC 8441 §3). `Some(false)`: not known yet, wait (the
+    /// transfer is woken when they arrive); not allowed: fall back to the HTTP/1.1 upgrade
+    /// on a connection of its own. `None`: go ahead.
+    fn ws_over_h2_check<S: Services>(
+        &mut self,
+        core: &mut S,
+        id: TransferId,
+        h: &mut dyn Handler,
+    ) -> Result<Option<bool>> {
+        let conn = self.conn.as_deref_mut().ok_or_else(internal)?;
+        let link = conn.h2.as_deref_mut().ok_or_else(internal)?;
+        let fallback = match (link.settings_seen, link.proto.remote_settings()) {
+            (false, _) if !link.dead => {
+                link.settings_waiters.push(id);
+                false
+            }
+            (true, s) if s.enable_connect_protocol => return Ok(None),
+            _ => true,
+        };
+        if fallback {
+            self.text(h, || {
+                "[HTTP/2] the server does not take extended CONNECT (RFC 8441): \
+                 WebSocket upgrade over HTTP/1.1 on a connection of its own"
+                    .into()
+            });
+            self.ws_h1 = true;
+        }
+        if let Some(conn) = self.conn.take() {
+            core.release(conn, true);
+        }
+        self.slot_key = None;
+        self.state = if fallback {
+            State::Init
+        } else {
+            State::Pending
+        };
+        Ok(Some(false))
     }
 
     /// Send (more of) the request body as DATA, within the windows.

@@ -163,6 +163,9 @@ pub(crate) struct Transfer {
     pub(crate) h2_stream: Option<u32>,
     /// Times the request was sent again after an unprocessed stream ([`h2::H2_RETRY_MAX`]).
     h2_retries: u32,
+    /// This run's WebSocket fell back to the HTTP/1.1 upgrade: the HTTP/2 connection did not
+    /// allow extended CONNECT (RFC 8441).
+    ws_h1: bool,
 }
 
 impl Transfer {
@@ -200,6 +203,7 @@ impl Transfer {
             established: false,
             h2_stream: None,
             h2_retries: 0,
+            ws_h1: false,
         }
     }
 
@@ -260,6 +264,7 @@ impl Transfer {
             established,
             h2_stream,
             h2_retries,
+            ws_h1,
         } = self;
         *ctl = Control::default();
         *state = State::Init;
@@ -288,6 +293,7 @@ impl Transfer {
         *established = false;
         *h2_stream = None;
         *h2_retries = 0;
+        *ws_h1 = false;
     }
 
     /// Run the transfer as far as it can go now. Returns `true` when it stopped only because

@@ -340,8 +340,15 @@ impl Transfer {
         now: Instant,
     ) -> Result<()> {
         let status = head.status();
-        if status != 101 {
-            if let Some(c) = self.conn.as_mut() {
+        // Over HTTP/2 the extended CONNECT is answered with a 2xx (RFC 8441 §5).
+        let h2 = self.h2_stream.is_some();
+        let accepted_status = if h2 {
+            (200..300).contains(&status)
+        } else {
+            status == 101
+        };
+        if !accepted_status {
+            if let Some(c) = self.conn.as_mut().filter(|_| !h2) {
                 c.no_reuse = true;
             }
             return Err(Error::new(
@@ -350,13 +357,11 @@ impl Transfer {
             ));
         }
         let headers: Vec<(&str, &[u8])> = head.headers().collect();
-        let accepted = handshake::validate_response(
-            status,
-            &headers,
-            &self.ws_key,
-            &self.opts.ws.protocols,
-            self.opts.ws.compress.is_some(),
-        )
+        let (protocols, ext) = (&self.opts.ws.protocols, self.opts.ws.compress.is_some());
+        let accepted = match h2 {
+            true => handshake::validate_h2_response(status, &headers, protocols, ext),
+            false => handshake::validate_response(status, &headers, &self.ws_key, protocols, ext),
+        }
         .map_err(|e| {
             Error::new(
                 ErrorKind::WeirdServerReply,

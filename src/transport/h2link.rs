@@ -77,6 +77,8 @@ pub(crate) struct H2Link {
     pub(crate) settings_seen: bool,
     /// The protocol deadline the multi's timer is set for.
     pub(crate) armed: Option<Instant>,
+    /// WebSocket transfers waiting for the server's SETTINGS (do they allow RFC 8441?).
+    pub(crate) settings_waiters: Vec<TransferId>,
 }
 
 impl H2Link {
@@ -92,6 +94,7 @@ impl H2Link {
             dead: false,
             settings_seen: false,
             armed: None,
+            settings_waiters: Vec::new(),
         }
     }
 
@@ -146,14 +149,19 @@ impl Conn {
         self.h2 = Some(Box::new(H2Link::new(cfg, max_streams, now)));
     }
 
-    /// Put stream `id`'s inbox into the receive buffer (its transfer is about to run).
+    /// Put stream `id`'s inbox into the receive buffer (its transfer is about to run, or a
+    /// connect-only WebSocket handle was asked for); another stream's is put back first.
     pub(crate) fn enter_stream(&mut self, id: u32) {
+        let cur = self.h2.as_deref().and_then(|l| l.cur);
+        if cur == Some(id) {
+            return;
+        }
+        if cur.is_some() {
+            self.leave_stream();
+        }
         let Some(link) = self.h2.as_deref_mut() else {
             return;
         };
-        if link.cur.is_some() {
-            return;
-        }
         if let Some(s) = link.streams.get_mut(&id) {
             std::mem::swap(&mut self.rbuf, &mut s.buf);
             self.rpos = s.pos;
@@ -202,8 +210,12 @@ impl Conn {
             if s.unreleased > 0 {
                 link.proto.release_data(id, s.unreleased);
             }
-            if !s.ended && s.reset.is_none() {
+            if s.reset.is_none() && !s.ended {
                 link.proto.reset(id, ErrorCode::CANCEL);
+            } else if s.reset.is_none() {
+                // The server ended its side; end ours if it is still open (a WebSocket
+                // stream, an upload the answer cut short), so the stream is closed.
+                let _ = link.proto.send_data(id, &[], true);
             }
         }
     }
@@ -321,6 +333,7 @@ impl Conn {
             return;
         };
         link.dead = true;
+        link.woken.append(&mut link.settings_waiters);
         self.readable = false;
         let retry = link.proto.error().is_none() && link.settings_seen;
         for s in link.streams.values_mut() {
@@ -332,6 +345,37 @@ impl Conn {
                 });
                 link.woken.push(s.user);
             }
+        }
+    }
+
+    /// Bytes for the entered stream (a WebSocket over extended CONNECT) as DATA, within the
+    /// windows; `WouldBlock` when none fit (its transfer is woken when room opens). The
+    /// multi writes the frames out with the connection's other output.
+    pub(crate) fn write_stream(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let Some(link) = self.h2.as_deref_mut() else {
+            return Err(io::ErrorKind::NotConnected.into());
+        };
+        let Some((sid, user)) = link
+            .cur
+            .and_then(|id| Some((id, link.streams.get(&id)?.user)))
+        else {
+            return Err(io::ErrorKind::NotConnected.into());
+        };
+        let data: &[u8] = bufs.iter().find(|b| !b.is_empty()).map_or(&[], |b| b);
+        match link.proto.send_data(sid, data, false) {
+            Ok(n) => {
+                if n < data.len() {
+                    link.blocked.push(user);
+                }
+                if n == 0 && !data.is_empty() {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(n)
+            }
+            Err(e) => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                format!("HTTP/2 stream: {e:?}"),
+            )),
         }
     }
 
@@ -478,6 +522,7 @@ fn route(link: &mut H2Link, ev: Event, inbox: Inbox<'_>) {
         }
         Event::RemoteSettings(_) => {
             link.settings_seen = true;
+            link.woken.append(&mut link.settings_waiters);
             return;
         }
         Event::StreamWritable { .. } | Event::GoAway { .. } => {

@@ -435,6 +435,9 @@ impl Conn {
 
     /// Write from several buffers at once. `WouldBlock` clears [`Conn::writable`].
     pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        if self.h2.is_some() {
+            return self.write_stream(bufs);
+        }
         let r = self.stream.write_vectored(bufs);
         if let Err(e) = &r {
             if e.kind() == io::ErrorKind::WouldBlock {

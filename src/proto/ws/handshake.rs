@@ -168,6 +168,30 @@ pub fn validate_response(
         return Err(HandshakeError::BadAccept);
     }
 
+    negotiated(headers, offered_protocols, offered_extensions)
+}
+
+/// Validates the answer to an extended CONNECT over HTTP/2 (RFC 8441 §5): a 2xx status (no
+/// `Upgrade`, `Connection` or `Sec-WebSocket-Accept`: the stream itself is the proof), then
+/// the subprotocol and extensions as over HTTP/1.1.
+pub fn validate_h2_response(
+    status: u16,
+    headers: &[(&str, &[u8])],
+    offered_protocols: &[String],
+    offered_extensions: bool,
+) -> Result<Accepted, HandshakeError> {
+    if !(200..300).contains(&status) {
+        return Err(HandshakeError::NotSwitching(status));
+    }
+    negotiated(headers, offered_protocols, offered_extensions)
+}
+
+/// The subprotocol and extensions the server chose, each one the client offered.
+fn negotiated(
+    headers: &[(&str, &[u8])],
+    offered_protocols: &[String],
+    offered_extensions: bool,
+) -> Result<Accepted, HandshakeError> {
     let protocol = match single(headers, PROTOCOL)? {
         None => None,
         Some(v) => {
@@ -346,5 +370,30 @@ mod tests {
         let mut h = base();
         h.push(("Sec-WebSocket-Extensions", b""));
         assert_eq!(check(&h, &[], false), Ok(Accepted::default()));
+    }
+}
+
+#[cfg(test)]
+mod h2_tests {
+    use super::*;
+
+    #[test]
+    fn extended_connect_answers() {
+        let offered = vec!["chat".to_string()];
+        let ok = validate_h2_response(200, &[("sec-websocket-protocol", b"chat")], &offered, false)
+            .unwrap();
+        assert_eq!(ok.protocol.as_deref(), Some("chat"));
+        assert_eq!(
+            validate_h2_response(101, &[], &offered, false),
+            Err(HandshakeError::NotSwitching(101))
+        );
+        assert_eq!(
+            validate_h2_response(200, &[("sec-websocket-protocol", b"x")], &offered, false),
+            Err(HandshakeError::UnexpectedProtocol)
+        );
+        assert_eq!(
+            validate_h2_response(200, &[("sec-websocket-extensions", b"x")], &[], false),
+            Err(HandshakeError::UnexpectedExtension)
+        );
     }
 }
