@@ -298,3 +298,60 @@ fn the_tool_speaks_http2_and_says_so() {
         .expect("run curlew");
     assert!(out.stdout.starts_with(b"HTTP/2 200 \r\n"), "{out:?}");
 }
+
+/// Pauses on its first write; records the body.
+#[derive(Default)]
+struct PauseOnce {
+    body: Vec<u8>,
+    paused: bool,
+}
+
+impl curlew::Handler for PauseOnce {
+    fn write(&mut self, _ctx: &mut curlew::Ctx<'_>, data: &[u8]) -> curlew::Flow {
+        if !self.paused {
+            self.paused = true;
+            return curlew::Flow::Pause;
+        }
+        self.body.extend_from_slice(data);
+        curlew::Flow::Continue
+    }
+}
+
+#[test]
+fn a_paused_stream_stops_only_itself() {
+    let Some(ngx) = Nginx::start() else { return };
+    let mut m = Multi::new();
+    let mut e = curlew::Easy::with_handler(&ngx.tls_url("/10m"), PauseOnce::default()).unwrap();
+    e.ca_file(ca_path());
+    let paused = m.add(e);
+    // A neighbour on the same connection (it waits for the first one's handshake).
+    let other = m.add(h2_easy(&ngx.tls_url("/10m")));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    // Run until the neighbour is done: the paused stream must not hold it back.
+    let mut other_done = false;
+    while !other_done {
+        m.poll(Some(Duration::from_millis(50))).unwrap();
+        while let Some(msg) = m.info_read() {
+            assert_eq!(
+                msg.id, other,
+                "only the neighbour can finish while one is paused"
+            );
+            msg.result.unwrap();
+            other_done = true;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the neighbour stalled"
+        );
+    }
+    assert!(m.info(paused).unwrap().size_download < 10 << 20);
+    let neighbour = m.remove(other).unwrap();
+    assert_eq!(neighbour.info().num_connects, 0, "it joined the connection");
+    m.unpause(paused, curlew::Direction::Recv);
+    let done = finish(&mut m);
+    let f = &done[&paused];
+    f.unwrap();
+    let h = f.easy.handler::<PauseOnce>().unwrap();
+    // The first chunk was refused by the pause and delivered again after it.
+    assert_eq!(h.body, pattern(10 << 20));
+}
