@@ -28,6 +28,11 @@ use super::{Conn, Pull};
 pub const MAX_INTERIM_HEADS: usize = 16;
 /// Socket bytes read per read call into the framing buffer.
 const READ_CHUNK: usize = 64 * 1024;
+/// Inbox buffers an HTTP/2 connection keeps from ended streams for its next ones (a fresh
+/// buffer per stream cost page faults on every 100 KiB response).
+pub const SPARE_INBOXES: usize = 16;
+/// Largest inbox buffer kept for reuse.
+const SPARE_INBOX_MAX: usize = 256 * 1024;
 
 /// How a stream ended abnormally, as its transfer sees it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -61,8 +66,13 @@ pub(crate) struct StreamIn {
 pub(crate) struct H2Link {
     pub(crate) proto: Connection,
     streams: HashMap<u32, StreamIn>,
-    /// Socket bytes not yet framed.
+    /// Socket bytes not yet framed: `sock[sock_pos..sock_end]` (the buffer is zeroed once
+    /// when it grows, never per read).
     sock: Vec<u8>,
+    sock_pos: usize,
+    sock_end: usize,
+    /// Inbox buffers of ended streams, for the next streams (at most [`SPARE_INBOXES`]).
+    spare: Vec<Vec<u8>>,
     /// The stream whose inbox is in the connection's receive buffer now.
     pub(crate) cur: Option<u32>,
     /// Transfers with new input (or a new end) since the multi last looked.
@@ -87,6 +97,9 @@ impl H2Link {
             proto: Connection::new(cfg, now),
             streams: HashMap::new(),
             sock: Vec::new(),
+            sock_pos: 0,
+            sock_end: 0,
+            spare: Vec::new(),
             cur: None,
             woken: Vec::new(),
             blocked: Vec::new(),
@@ -122,11 +135,12 @@ impl H2Link {
 
     /// A stream was opened by `user`.
     pub(crate) fn add_stream(&mut self, id: u32, user: TransferId) {
+        let buf = self.spare.pop().unwrap_or_default();
         self.streams.insert(
             id,
             StreamIn {
                 user,
-                buf: Vec::new(),
+                buf,
                 pos: 0,
                 end: 0,
                 ended: false,
@@ -206,7 +220,10 @@ impl Conn {
         let Some(link) = self.h2.as_deref_mut() else {
             return;
         };
-        if let Some(s) = link.streams.remove(&id) {
+        if let Some(mut s) = link.streams.remove(&id) {
+            if link.spare.len() < SPARE_INBOXES && s.buf.len() <= SPARE_INBOX_MAX {
+                link.spare.push(std::mem::take(&mut s.buf));
+            }
             if s.unreleased > 0 {
                 link.proto.release_data(id, s.unreleased);
             }
@@ -284,11 +301,25 @@ impl Conn {
         let Some(link) = self.h2.as_deref_mut() else {
             return Ok(0);
         };
-        let start = link.sock.len();
-        link.sock.resize(start + READ_CHUNK, 0);
-        let r = self.stream.read(&mut link.sock[start..]);
-        let n = *r.as_ref().unwrap_or(&0);
-        link.sock.truncate(start + n);
+        if link.sock_pos == link.sock_end {
+            link.sock_pos = 0;
+            link.sock_end = 0;
+        }
+        if link.sock.len() - link.sock_end < READ_CHUNK {
+            // Move the partial frame to the front, or grow (a frame may be up to our
+            // MAX_FRAME_SIZE, which the buffer must hold whole).
+            link.sock.copy_within(link.sock_pos..link.sock_end, 0);
+            link.sock_end -= link.sock_pos;
+            link.sock_pos = 0;
+            if link.sock.len() - link.sock_end < READ_CHUNK {
+                link.sock.resize(link.sock_end + READ_CHUNK, 0);
+            }
+        }
+        let end = link.sock_end;
+        let r = self.stream.read(&mut link.sock[end..]);
+        if let Ok(n) = r {
+            link.sock_end += n;
+        }
         match r {
             Err(e) => {
                 if e.kind() == io::ErrorKind::WouldBlock {
@@ -305,8 +336,10 @@ impl Conn {
         let Some(link) = self.h2.as_deref_mut() else {
             return;
         };
-        let n = link.proto.handle_input(&link.sock);
-        link.sock.drain(..n);
+        let n = link
+            .proto
+            .handle_input(&link.sock[link.sock_pos..link.sock_end]);
+        link.sock_pos += n;
         self.route_events();
     }
 
