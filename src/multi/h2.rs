@@ -47,7 +47,11 @@ impl Core {
     /// its transfer's. The transfers waiting for it look again.
     pub(crate) fn settle_mux(&mut self, conn: &mut Conn, h2: bool, now: Instant) {
         if h2 {
-            conn.start_h2(Config::default(), self.max_streams, now);
+            let cfg = Config {
+                data_in_place: true,
+                ..Config::default()
+            };
+            conn.start_h2(cfg, self.max_streams, now);
             if let Some(slot) = conn.id.and_then(|cid| self.conns.slot_mut(cid)) {
                 slot.user = None;
             }

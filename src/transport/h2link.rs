@@ -336,15 +336,20 @@ impl Conn {
         let Some(link) = self.h2.as_deref_mut() else {
             return;
         };
-        let n = link
-            .proto
-            .handle_input(&link.sock[link.sock_pos..link.sock_end]);
+        // Out of the link while its events are routed: DATA events point into it.
+        let sock = std::mem::take(&mut link.sock);
+        let input = &sock[link.sock_pos..link.sock_end];
+        let n = link.proto.handle_input(input);
         link.sock_pos += n;
-        self.route_events();
+        self.route_events(input);
+        if let Some(link) = self.h2.as_deref_mut() {
+            link.sock = sock;
+        }
     }
 
-    /// Hand the protocol's events to the streams.
-    fn route_events(&mut self) {
+    /// Hand the protocol's events to the streams; `input` is what the last `handle_input`
+    /// took (DATA events point into it).
+    fn route_events(&mut self, input: &[u8]) {
         let Some(link) = self.h2.as_deref_mut() else {
             return;
         };
@@ -356,7 +361,7 @@ impl Conn {
                 rpos: &mut self.rpos,
                 rend: &mut self.rend,
             };
-            route(link, ev, inbox);
+            route(link, ev, inbox, input);
         }
     }
 
@@ -419,7 +424,7 @@ impl Conn {
         };
         if link.proto.next_timeout().is_some_and(|t| now >= t) {
             link.proto.handle_timeout(now);
-            self.route_events();
+            self.route_events(&[]);
             if let Some(e) = self.h2.as_deref().and_then(|l| l.proto.error()) {
                 self.connection_lost(e);
             }
@@ -510,8 +515,17 @@ fn append(buf: &mut Vec<u8>, pos: &mut usize, end: &mut usize, data: &[u8]) {
 }
 
 /// One event to its stream's inbox.
-fn route(link: &mut H2Link, ev: Event, inbox: Inbox<'_>) {
+fn route(link: &mut H2Link, ev: Event, inbox: Inbox<'_>, input: &[u8]) {
     let (id, what) = match ev {
+        Event::DataAt {
+            stream,
+            offset,
+            len,
+            end_stream,
+        } => {
+            let data = input.get(offset..offset + len).unwrap_or_default();
+            return route_data(link, stream, data, end_stream, inbox);
+        }
         Event::Headers {
             stream,
             head,
@@ -522,21 +536,7 @@ fn route(link: &mut H2Link, ev: Event, inbox: Inbox<'_>) {
             stream,
             bytes,
             end_stream,
-        } => {
-            let Some(s) = link.streams.get_mut(&stream) else {
-                link.proto.release_data(stream, bytes.len());
-                return;
-            };
-            s.unreleased += bytes.len();
-            s.ended |= end_stream;
-            if inbox.cur == Some(stream) {
-                append(inbox.rbuf, inbox.rpos, inbox.rend, &bytes);
-            } else {
-                append(&mut s.buf, &mut s.pos, &mut s.end, &bytes);
-                link.woken.push(s.user);
-            }
-            return;
-        }
+        } => return route_data(link, stream, &bytes, end_stream, inbox),
         Event::Reset {
             stream,
             code,
@@ -617,6 +617,22 @@ fn route(link: &mut H2Link, ev: Event, inbox: Inbox<'_>) {
     }
 }
 
+/// DATA of `stream` to its inbox (the connection window back at once if the stream is gone).
+fn route_data(link: &mut H2Link, stream: u32, data: &[u8], end: bool, inbox: Inbox<'_>) {
+    let Some(s) = link.streams.get_mut(&stream) else {
+        link.proto.release_data(stream, data.len());
+        return;
+    };
+    s.unreleased += data.len();
+    s.ended |= end;
+    if inbox.cur == Some(stream) {
+        append(inbox.rbuf, inbox.rpos, inbox.rend, data);
+    } else {
+        append(&mut s.buf, &mut s.pos, &mut s.end, data);
+        link.woken.push(s.user);
+    }
+}
+
 fn line(out: &mut Vec<u8>, n: &[u8], v: &[u8]) {
     out.extend_from_slice(n);
     out.extend_from_slice(b": ");
@@ -681,7 +697,7 @@ mod tests {
             rpos: &mut p,
             rend: &mut e,
         };
-        route(l, ev, inbox);
+        route(l, ev, inbox, &[]);
         let s = l.streams.get(&1).expect("stream");
         s.buf[s.pos..s.end].to_vec()
     }

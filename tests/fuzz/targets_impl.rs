@@ -1342,6 +1342,12 @@ impl H2Check {
                 bytes,
                 end_stream,
             } => self.data(c, stream, bytes.len(), end_stream),
+            Event::DataAt {
+                stream,
+                len,
+                end_stream,
+                ..
+            } => self.data(c, stream, len, end_stream),
             Event::Reset { stream, .. } => self.live(stream).reset = true,
             Event::StreamWritable { stream } => {
                 self.live(stream);

@@ -80,6 +80,11 @@ pub struct Config {
     pub settings_timeout: Duration,
     /// How long the peer has to answer our PING.
     pub ping_timeout: Duration,
+    /// Report DATA as [`Event::DataAt`] (a place in the input of the
+    /// [`handle_input`](Connection::handle_input) call that produced it: no copy, no
+    /// allocation) instead of [`Event::Data`]. The caller must then take every event
+    /// before it calls `handle_input` again.
+    pub data_in_place: bool,
 }
 
 impl Default for Config {
@@ -93,6 +98,7 @@ impl Default for Config {
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             settings_timeout: DEFAULT_SETTINGS_TIMEOUT,
             ping_timeout: DEFAULT_PING_TIMEOUT,
+            data_in_place: false,
         }
     }
 }
@@ -116,6 +122,18 @@ pub enum Event {
         stream: u32,
         /// The payload (padding removed).
         bytes: Bytes,
+        /// Last of the body.
+        end_stream: bool,
+    },
+    /// Response body bytes at `input[offset..offset + len]` of the `handle_input` call that
+    /// reported them (with [`Config::data_in_place`]). Release them like [`Event::Data`].
+    DataAt {
+        /// The stream.
+        stream: u32,
+        /// Where the payload starts in that call's input.
+        offset: usize,
+        /// The payload's length (padding removed).
+        len: usize,
         /// Last of the body.
         end_stream: bool,
     },
@@ -231,6 +249,8 @@ pub struct Connection {
     pub(super) pings_sent: u64,
     /// The storage of the last header block, reused.
     pub(super) block_buf: Vec<u8>,
+    /// Where the input of the current `handle_input` call starts (for [`Event::DataAt`]).
+    pub(super) input_base: usize,
 }
 
 impl Connection {
@@ -259,6 +279,7 @@ impl Connection {
             error: None,
             pings_sent: 0,
             block_buf: Vec::new(),
+            input_base: 0,
             cfg,
         };
         c.queue_preface();

@@ -23,6 +23,9 @@ impl Connection {
     /// call again with more). After a connection error everything is
     /// consumed and ignored.
     pub fn handle_input(&mut self, buf: &[u8]) -> usize {
+        // An address, not a pointer: `on_data` subtracts it from the payload's to report
+        // where the payload is (`Event::DataAt`).
+        self.input_base = buf.as_ptr() as usize;
         let mut pos = 0;
         while self.error.is_none() {
             let rest = &buf[pos..];
@@ -154,11 +157,20 @@ impl Connection {
         if padding > 0 {
             self.release_data(id, padding as usize);
         }
-        self.push_event(Event::Data {
-            stream: id,
-            bytes: Bytes::copy_from_slice(data),
-            end_stream: end,
-        });
+        let ev = match self.cfg.data_in_place {
+            true => Event::DataAt {
+                stream: id,
+                offset: data.as_ptr() as usize - self.input_base,
+                len: data.len(),
+                end_stream: end,
+            },
+            false => Event::Data {
+                stream: id,
+                bytes: Bytes::copy_from_slice(data),
+                end_stream: end,
+            },
+        };
+        self.push_event(ev);
         if end {
             self.close_remote(id);
         }

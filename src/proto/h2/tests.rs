@@ -564,3 +564,47 @@ fn empty_continuation_flood_is_bounded() {
     c.handle_input(&frame_bytes(kind::CONTINUATION, 0, 1, &[]));
     assert_eq!(goaway_code(&mut c), Some(ErrorCode::ENHANCE_YOUR_CALM));
 }
+
+/// With `data_in_place`, DATA is reported as a place in the input (padding left out).
+#[test]
+fn data_in_place_points_into_the_input() {
+    let now = t0();
+    let cfg = Config {
+        data_in_place: true,
+        ..Config::default()
+    };
+    let mut c = Connection::new(cfg, now);
+    drain(&mut c);
+    let mut b = Vec::new();
+    frame::encode_settings(&mut b, &[]);
+    frame::encode_settings_ack(&mut b);
+    c.handle_input(&b);
+    while c.poll_event().is_some() {}
+    c.open_stream(&req(), true).unwrap();
+    drain(&mut c);
+    let mut b = response(1, b"200", false);
+    let head_len = b.len();
+    // A padded DATA frame: pad length 3, payload "abcdef", 3 bytes of padding.
+    let mut payload = vec![3u8];
+    payload.extend_from_slice(b"abcdef");
+    payload.extend_from_slice(&[0, 0, 0]);
+    b.extend(frame_bytes(
+        kind::DATA,
+        flag::PADDED | flag::END_STREAM,
+        1,
+        &payload,
+    ));
+    assert_eq!(c.handle_input(&b), b.len());
+    assert!(matches!(c.poll_event(), Some(Event::Headers { .. })));
+    let Some(Event::DataAt {
+        stream: 1,
+        offset,
+        len: 6,
+        end_stream: true,
+    }) = c.poll_event()
+    else {
+        panic!()
+    };
+    assert_eq!(offset, head_len + 9 + 1);
+    assert_eq!(&b[offset..offset + 6], b"abcdef");
+}
