@@ -356,7 +356,7 @@ impl Easy {
     }
 
     /// The HTTP version to use (`CURLOPT_HTTP_VERSION`); the default is curl's:
-    /// [`HttpVersionOption::Http2Tls`], HTTP/2 over TLS when the server picks it in ALPN,
+    /// [`HttpVersionOption::Http2Tls`](crate::HttpVersionOption::Http2Tls), HTTP/2 over TLS when the server picks it in ALPN,
     /// HTTP/1.1 otherwise. See the manual's "HTTP/2" section.
     pub fn http_version(&mut self, v: crate::HttpVersionOption) -> &mut Self {
         self.x.opts.http_version = v;

@@ -400,7 +400,9 @@
 //! shows it (`HTTP/2 200 `) and the names in lowercase; trailers follow the body to the header
 //! callback. Flow control follows the write callback: a window is opened again only for bytes
 //! the transfer consumed, so a paused transfer stops its own stream and not the connection.
-//! Our windows: 8 MiB per stream, 16 MiB for the connection.
+//! Our windows: [`DEFAULT_H2_STREAM_WINDOW`](crate::DEFAULT_H2_STREAM_WINDOW) (2 MiB) per
+//! stream, [`DEFAULT_H2_CONN_WINDOW`](crate::DEFAULT_H2_CONN_WINDOW) (5 MiB) for the connection,
+//! [`Multi::set_http2_windows`](crate::Multi::set_http2_windows) to change them.
 //!
 //! **Failures.** A stream the server resets fails its transfer with
 //! [`ErrorKind::Http2Stream`](crate::ErrorKind::Http2Stream) (`CURLE_HTTP2_STREAM`, 92); a

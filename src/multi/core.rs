@@ -107,6 +107,8 @@ pub(crate) struct Core {
     pub(crate) multiplex: bool,
     /// Most streams per HTTP/2 connection (`CURLMOPT_MAX_CONCURRENT_STREAMS`).
     pub(crate) max_streams: u32,
+    /// Receive windows of new HTTP/2 connections: (per stream, per connection).
+    pub(crate) h2_windows: (u32, u32),
     /// Unit tests: the simulated network new connections go to, if any ([`crate::sim`]).
     #[cfg(test)]
     pub(crate) net: Option<crate::sim::Net>,
@@ -144,6 +146,10 @@ impl Core {
             conn_timers: BinaryHeap::new(),
             multiplex: true,
             max_streams: super::h2::DEFAULT_MAX_CONCURRENT_STREAMS,
+            h2_windows: (
+                super::h2::DEFAULT_H2_STREAM_WINDOW,
+                super::h2::DEFAULT_H2_CONN_WINDOW,
+            ),
             #[cfg(test)]
             net: None,
         }

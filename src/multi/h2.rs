@@ -20,6 +20,14 @@ use super::core::Core;
 /// Default most concurrent streams per HTTP/2 connection (`CURLMOPT_MAX_CONCURRENT_STREAMS`,
 /// curl's default 100); the server's SETTINGS may lower it.
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
+/// Default receive window of each HTTP/2 stream (SETTINGS_INITIAL_WINDOW_SIZE we announce):
+/// 2 MiB, as hyper. What a server may send ahead of the application is what the client may
+/// have to hold: with 8 MiB streams and a 16 MiB connection a 10 MiB download held up to
+/// 23 MiB whenever the client fell behind nginx; with these windows 9-13 MiB, at the same
+/// rate on loopback (../shared/bench-http h2-bulk and h2-mid).
+pub const DEFAULT_H2_STREAM_WINDOW: u32 = 2 << 20;
+/// Default receive window of an HTTP/2 connection, shared by its streams: 5 MiB, as hyper.
+pub const DEFAULT_H2_CONN_WINDOW: u32 = 5 << 20;
 
 impl Core {
     /// A stream on a shared connection for a transfer that may multiplex: `None` when there
@@ -49,6 +57,8 @@ impl Core {
         if h2 {
             let cfg = Config {
                 data_in_place: true,
+                stream_window: self.h2_windows.0,
+                conn_window: self.h2_windows.1,
                 ..Config::default()
             };
             conn.start_h2(cfg, self.max_streams, now);

@@ -27,7 +27,7 @@ pub(crate) mod command;
 mod conns;
 pub(crate) mod core;
 mod h2;
-pub use h2::DEFAULT_MAX_CONCURRENT_STREAMS;
+pub use h2::{DEFAULT_H2_CONN_WINDOW, DEFAULT_H2_STREAM_WINDOW, DEFAULT_MAX_CONCURRENT_STREAMS};
 pub mod external;
 mod services;
 
@@ -466,6 +466,23 @@ impl Multi {
         } else {
             n
         };
+        self
+    }
+
+    /// The receive windows new HTTP/2 connections announce: per stream and for the whole
+    /// connection (defaults [`DEFAULT_H2_STREAM_WINDOW`], [`DEFAULT_H2_CONN_WINDOW`]; 0 keeps
+    /// a default; at least 65,535 and at most 2^31-1 bytes, RFC 9113 §6.9). Larger windows
+    /// fill long fat paths; what a server sends ahead of the application is memory the
+    /// client holds. (libcurl has no option for this.)
+    pub fn set_http2_windows(&mut self, stream: u32, conn: u32) -> &mut Self {
+        let clamp = |v: u32, d: u32| match v {
+            0 => d,
+            v => v.clamp(65_535, (1 << 31) - 1),
+        };
+        self.core.h2_windows = (
+            clamp(stream, DEFAULT_H2_STREAM_WINDOW),
+            clamp(conn, DEFAULT_H2_CONN_WINDOW),
+        );
         self
     }
 

@@ -31,6 +31,8 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Inbox buffers an HTTP/2 connection keeps from ended streams for its next ones (a fresh
 /// buffer per stream cost page faults on every 100 KiB response).
 pub const SPARE_INBOXES: usize = 16;
+/// Largest drained inbox buffer a stream keeps between its transfer's steps.
+const INBOX_KEEP: usize = 64 * 1024;
 /// Largest inbox buffer kept for reuse.
 const SPARE_INBOX_MAX: usize = 256 * 1024;
 
@@ -201,6 +203,11 @@ impl Conn {
         s.end = self.rend;
         self.rpos = 0;
         self.rend = 0;
+        if s.pos == s.end && s.buf.len() > INBOX_KEEP {
+            // A burst grew it; drained, it goes (a bulk stream would otherwise hold its
+            // largest burst until it ends).
+            s.buf = Vec::new();
+        }
         // Unconsumed bytes in the inbox are at most that many DATA bytes not consumed yet.
         let left = s.end - s.pos;
         let consumed = s.unreleased.saturating_sub(left);
