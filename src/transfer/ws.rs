@@ -405,7 +405,9 @@ impl Transfer {
     /// Give idle buffers back to the pool: the receive buffer once every byte is consumed,
     /// the send queue's storage once it is empty (called after every step).
     pub(crate) fn park_buffers(&mut self, pool: &mut BufPool) {
-        if let Some(c) = self.conn.as_deref_mut() {
+        // An HTTP/2 connection's receive buffer is the stream's inbox: it stays with the
+        // stream (and goes to the connection's spares when the stream ends).
+        if let Some(c) = self.conn.as_deref_mut().filter(|c| c.h2.is_none()) {
             pool.park_rx(c);
         }
         if let Some(ws) = self.ws.as_deref_mut() {
