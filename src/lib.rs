@@ -79,7 +79,8 @@ pub use crate::info::{HttpVersion, TransferInfo};
 pub use crate::multi::{
     CommandError, CommandSender, Message, Multi, MultiWaker, Ready, SocketWhat, TransferId,
     COMMAND_CAPACITY, DEFAULT_H2_CONN_WINDOW, DEFAULT_H2_STREAM_WINDOW,
-    DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_IDLE, EVENTS_CAPACITY, SOCKET_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_IDLE, DEFAULT_UPKEEP_INTERVAL, EVENTS_CAPACITY,
+    SOCKET_TIMEOUT,
 };
 pub use crate::options::HttpVersionOption;
 pub use crate::options::{

@@ -412,7 +412,11 @@
 //! says it did not process (GOAWAY above its stream, `REFUSED_STREAM`) is sent again on
 //! another stream, at most [`H2_RETRY_MAX`](crate::H2_RETRY_MAX) times. When the last stream
 //! of a connection that can take no new one ends, the connection is closed; a connection
-//! closed by the multi says GOAWAY first.
+//! closed by the multi says GOAWAY first. An idle connection answers the server's PINGs and
+//! sends its own every [`Multi::set_upkeep_interval`](crate::Multi::set_upkeep_interval)
+//! ([`DEFAULT_UPKEEP_INTERVAL`](crate::DEFAULT_UPKEEP_INTERVAL), curl's
+//! `CURLOPT_UPKEEP_INTERVAL_MS`, run by the loop's timers); one not answered in time closes
+//! it, so no request is sent on a dead connection.
 //!
 //! **socket_action.** A shared connection's socket is reported once, however many transfers
 //! ride on it; the multi reads it once per readiness and hands each stream its part, and the
@@ -425,6 +429,8 @@
 //! | `CURLOPT_PIPEWAIT` | [`Easy::pipewait`](crate::Easy::pipewait) (default on) |
 //! | `CURLMOPT_PIPELINING` (`CURLPIPE_MULTIPLEX` / `NOTHING`) | [`Multi::set_multiplexing`](crate::Multi::set_multiplexing) (default on) |
 //! | `CURLMOPT_MAX_CONCURRENT_STREAMS` | [`Multi::set_max_concurrent_streams`](crate::Multi::set_max_concurrent_streams) |
+//! | `CURLOPT_UPKEEP_INTERVAL_MS` + `curl_easy_upkeep` | [`Multi::set_upkeep_interval`](crate::Multi::set_upkeep_interval) (the loop sends the PINGs) |
+//! | (none) | [`Multi::set_http2_windows`](crate::Multi::set_http2_windows) |
 //! | `CURLINFO_HTTP_VERSION` | [`TransferInfo::http_version`](crate::TransferInfo::http_version) ([`HttpVersion::Http2`](crate::HttpVersion::Http2)) |
 //! | `CURLE_HTTP2`, `CURLE_HTTP2_STREAM` | [`ErrorKind::Http2`](crate::ErrorKind::Http2), [`ErrorKind::Http2Stream`](crate::ErrorKind::Http2Stream) |
 //! | tool `--http1.0`, `--http1.1`, `--http2`, `--http2-prior-knowledge`, `-w '%{http_version}'` | the same flags (`--http2` with a `ws://`/`wss://` URL: RFC 8441 where the server allows it) |

@@ -355,3 +355,31 @@ fn a_paused_stream_stops_only_itself() {
     // The first chunk was refused by the pause and delivered again after it.
     assert_eq!(h.body, pattern(10 << 20));
 }
+
+#[test]
+fn an_idle_connection_pings_and_says_goodbye() {
+    let Some(srv) = Hostile::start(Scenario::Normal) else {
+        return;
+    };
+    let mut m = Multi::new();
+    m.set_upkeep_interval(Some(Duration::from_millis(50)));
+    let id = m.add(h2_easy(&srv.url("/a")));
+    let done = finish(&mut m);
+    done[&id].unwrap();
+    // The connection is idle in the pool now: the loop's timer sends its PINGs.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !srv.events().iter().any(|e| e.contains("recv PING")) {
+        m.poll(Some(Duration::from_millis(20))).unwrap();
+        assert!(std::time::Instant::now() < deadline, "{:?}", srv.events());
+    }
+    // A transfer that forbids reuse: its connection says GOAWAY once its stream is done.
+    let mut e = h2_easy(&srv.url("/b"));
+    e.fresh_connect(true).forbid_reuse(true);
+    let id = m.add(e);
+    finish(&mut m)[&id].unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !srv.events().iter().any(|e| e.contains("recv GOAWAY")) {
+        m.poll(Some(Duration::from_millis(20))).unwrap();
+        assert!(std::time::Instant::now() < deadline, "{:?}", srv.events());
+    }
+}

@@ -109,6 +109,8 @@ pub(crate) struct Core {
     pub(crate) max_streams: u32,
     /// Receive windows of new HTTP/2 connections: (per stream, per connection).
     pub(crate) h2_windows: (u32, u32),
+    /// How often an idle HTTP/2 connection sends a PING (`CURLOPT_UPKEEP_INTERVAL_MS`).
+    pub(crate) upkeep: Option<std::time::Duration>,
     /// Unit tests: the simulated network new connections go to, if any ([`crate::sim`]).
     #[cfg(test)]
     pub(crate) net: Option<crate::sim::Net>,
@@ -146,6 +148,7 @@ impl Core {
             conn_timers: BinaryHeap::new(),
             multiplex: true,
             max_streams: super::h2::DEFAULT_MAX_CONCURRENT_STREAMS,
+            upkeep: Some(super::h2::DEFAULT_UPKEEP_INTERVAL),
             h2_windows: (
                 super::h2::DEFAULT_H2_STREAM_WINDOW,
                 super::h2::DEFAULT_H2_CONN_WINDOW,

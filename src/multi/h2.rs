@@ -5,7 +5,7 @@
 
 use std::cmp::Reverse;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::id::{ConnId, TransferId};
 use crate::proto::h2::{Config, ErrorCode};
@@ -20,6 +20,9 @@ use super::core::Core;
 /// Default most concurrent streams per HTTP/2 connection (`CURLMOPT_MAX_CONCURRENT_STREAMS`,
 /// curl's default 100); the server's SETTINGS may lower it.
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
+/// Default interval of the PINGs an idle HTTP/2 connection sends to check that it is still
+/// there (curl's `CURLOPT_UPKEEP_INTERVAL_MS` default, 60 s): an unanswered one closes it.
+pub const DEFAULT_UPKEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Default receive window of each HTTP/2 stream (SETTINGS_INITIAL_WINDOW_SIZE we announce):
 /// 2 MiB, as hyper. What a server may send ahead of the application is what the client may
 /// have to hold: with 8 MiB streams and a 16 MiB connection a 10 MiB download held up to
@@ -105,6 +108,13 @@ impl Core {
         let link = conn.h2.as_deref_mut()?;
         let woken = std::mem::take(&mut link.woken);
         let finished = link.is_finished();
+        match link.is_unused() {
+            true if link.idle_since.is_none() && self.upkeep.is_some() => {
+                link.idle_since = Some(self.clock.now());
+            }
+            true => {}
+            false => link.idle_since = None,
+        }
         let has_room = link.has_room();
         self.wake_waiters(woken);
         if finished {
@@ -136,7 +146,10 @@ impl Core {
         let (Some(link), Some(cid)) = (conn.h2.as_deref_mut(), conn.id) else {
             return;
         };
-        let next = link.proto.next_timeout();
+        let next = match (link.proto.next_timeout(), link.upkeep_due(self.upkeep)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if next != link.armed {
             link.armed = next;
             if let Some(at) = next {
@@ -185,7 +198,7 @@ impl Core {
             // A socket failure shows as every stream's reset (see `pump`).
             let _ = conn.pump(&mut budget);
             let again = conn.readable;
-            conn.h2_timers(now);
+            conn.h2_timers(now, self.upkeep);
             if conn.writable {
                 conn.flush_or_fail();
             }

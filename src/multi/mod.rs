@@ -27,7 +27,10 @@ pub(crate) mod command;
 mod conns;
 pub(crate) mod core;
 mod h2;
-pub use h2::{DEFAULT_H2_CONN_WINDOW, DEFAULT_H2_STREAM_WINDOW, DEFAULT_MAX_CONCURRENT_STREAMS};
+pub use h2::{
+    DEFAULT_H2_CONN_WINDOW, DEFAULT_H2_STREAM_WINDOW, DEFAULT_MAX_CONCURRENT_STREAMS,
+    DEFAULT_UPKEEP_INTERVAL,
+};
 pub mod external;
 mod services;
 
@@ -466,6 +469,15 @@ impl Multi {
         } else {
             n
         };
+        self
+    }
+
+    /// How often an idle HTTP/2 connection in the pool sends a PING to check that it is
+    /// still there (`CURLOPT_UPKEEP_INTERVAL_MS`, driven by the loop's timers rather than by
+    /// `curl_easy_upkeep` calls); default [`DEFAULT_UPKEEP_INTERVAL`], `None`: never. A PING
+    /// not answered in time closes the connection, so no transfer is sent on a dead one.
+    pub fn set_upkeep_interval(&mut self, every: Option<std::time::Duration>) -> &mut Self {
+        self.core.upkeep = every.map(crate::options::clamp_duration);
         self
     }
 

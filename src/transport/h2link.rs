@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::id::TransferId;
 use crate::proto::h2::hpack::HeaderList;
@@ -116,6 +116,8 @@ pub(crate) struct H2Link {
     pub(crate) armed: Option<Instant>,
     /// WebSocket transfers waiting for the server's SETTINGS (do they allow RFC 8441?).
     pub(crate) settings_waiters: Vec<TransferId>,
+    /// Since when no stream is open (or since the last upkeep PING).
+    pub(crate) idle_since: Option<Instant>,
 }
 
 impl H2Link {
@@ -136,6 +138,7 @@ impl H2Link {
             settings_seen: false,
             armed: None,
             settings_waiters: Vec::new(),
+            idle_since: None,
         }
     }
 
@@ -149,6 +152,12 @@ impl H2Link {
             .max_concurrent_streams
             .unwrap_or(u32::MAX);
         !self.dead && self.proto.can_open() && used < self.max_streams.min(server) as usize
+    }
+
+    /// When the next upkeep PING is due (idle connections only).
+    pub(crate) fn upkeep_due(&self, upkeep: Option<Duration>) -> Option<Instant> {
+        let since = self.idle_since.filter(|_| self.is_unused() && !self.dead)?;
+        since.checked_add(upkeep?)
     }
 
     /// No stream is open or about to be.
@@ -454,10 +463,16 @@ impl Conn {
     }
 
     /// Run the protocol's deadlines (SETTINGS ACK, PING answer) at `now`.
-    pub(crate) fn h2_timers(&mut self, now: Instant) {
+    /// `upkeep`: an idle connection sends a PING this often (its answer is due within the
+    /// protocol's PING timeout, or the connection is closed).
+    pub(crate) fn h2_timers(&mut self, now: Instant, upkeep: Option<Duration>) {
         let Some(link) = self.h2.as_deref_mut() else {
             return;
         };
+        if link.upkeep_due(upkeep).is_some_and(|t| now >= t) {
+            link.proto.ping(now);
+            link.idle_since = Some(now);
+        }
         if link.proto.next_timeout().is_some_and(|t| now >= t) {
             link.proto.handle_timeout(now);
             self.route_events(&[]);
