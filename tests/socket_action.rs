@@ -629,3 +629,36 @@ fn connect_only_keepalive_learns_from_the_applications_reads() {
     assert!(peer.close().is_none());
     m.remove(id).unwrap();
 }
+
+#[test]
+fn many_http2_transfers_ride_one_reported_socket() {
+    use support::h2_servers::{pattern, H2Fixture, Nginx};
+    let Some(ngx) = Nginx::start() else { return };
+    let (mut lp, mut m) = Loop::new();
+    let mut ids = Vec::new();
+    for _ in 0..50 {
+        let mut e = Easy::new(&ngx.h2c_url("/100k")).unwrap();
+        e.http_version(curlew::HttpVersionOption::Http2PriorKnowledge);
+        ids.push(m.add(e));
+    }
+    let mut events = mio::Events::with_capacity(64);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut done = HashMap::new();
+    while done.len() < ids.len() {
+        assert!(Instant::now() < deadline, "timed out: {m:?}");
+        lp.turn(&mut m, &mut events);
+        while let Some(msg) = m.info_read() {
+            done.insert(msg.id, msg.result);
+        }
+    }
+    for id in &ids {
+        done[id].as_ref().unwrap();
+        let easy = m.remove(*id).unwrap();
+        assert_eq!(easy.collected().unwrap().body, pattern(100 << 10));
+        assert_eq!(easy.info().http_version, Some(curlew::HttpVersion::Http2));
+    }
+    let w = lp.watch.lock().unwrap();
+    assert!(w.errors.is_empty(), "{:?}", w.errors);
+    // The internal socket and the one HTTP/2 connection all 50 transfers shared.
+    assert_eq!(w.lifetimes, 2, "{:?}", w.what);
+}
