@@ -317,6 +317,7 @@ impl Core {
             || !self.h2_next.is_empty()
     }
 
+    #[inline]
     pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
         let conn = self.next_conn_deadline();
         // Drop stale heads so the poller never wakes for a timer nobody wants.

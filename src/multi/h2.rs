@@ -88,6 +88,7 @@ impl Core {
 
     /// A transfer is done with its stream (or never opened one): the connection goes back
     /// to the table, or is closed when it can carry nothing more.
+    #[inline(never)]
     pub(crate) fn release_stream(&mut self, mut conn: Box<Conn>) {
         conn.close_stream();
         if conn.no_reuse {
@@ -159,7 +160,15 @@ impl Core {
     }
 
     /// Connection timers that are due: their connections are serviced this turn.
+    #[inline(always)]
     pub(crate) fn fire_conn_timers(&mut self, now: Instant) {
+        if !self.conn_timers.is_empty() {
+            self.fire_due_conn_timers(now);
+        }
+    }
+
+    #[inline(never)]
+    fn fire_due_conn_timers(&mut self, now: Instant) {
         while let Some(Reverse((at, index, gen))) = self.conn_timers.peek().copied() {
             if at > now {
                 break;
@@ -179,15 +188,22 @@ impl Core {
     }
 
     /// The earliest connection timer.
+    #[inline(always)]
     pub(crate) fn next_conn_deadline(&self) -> Option<Instant> {
         self.conn_timers.peek().map(|Reverse((at, _, _))| *at)
     }
 
-    /// Read, run the timers of and write every queued HTTP/2 connection once.
+    /// Read, run the timers of and write every queued HTTP/2 connection once. Runs every
+    /// round: the common case (no HTTP/2 connection queued) stays a compare in the caller.
+    #[inline(always)]
     pub(crate) fn service_h2(&mut self, now: Instant) {
-        if self.h2_queue.is_empty() {
-            return;
+        if !self.h2_queue.is_empty() {
+            self.service_h2_queue(now);
         }
+    }
+
+    #[inline(never)]
+    fn service_h2_queue(&mut self, now: Instant) {
         let queue = std::mem::take(&mut self.h2_queue);
         for cid in queue {
             let Some(mut conn) = self.conns.lend(cid) else {
@@ -218,6 +234,7 @@ impl Core {
     }
 
     /// Connections whose reading was cut by the budget go first next turn.
+    #[inline(always)]
     pub(crate) fn requeue_h2(&mut self) {
         if !self.h2_next.is_empty() {
             let next = std::mem::take(&mut self.h2_next);

@@ -118,6 +118,7 @@ impl Transfer {
     }
 
     /// A connection from the pool (or a stream on a shared one) is this transfer's now.
+    #[inline(always)]
     fn take_conn(&mut self, conn: Box<crate::transport::Conn>, how: &str, h: &mut dyn Handler) {
         self.text(h, || {
             format!(

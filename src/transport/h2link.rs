@@ -285,6 +285,7 @@ impl Conn {
     /// The receive side for the transfer of the entered stream: the connection is read if it
     /// may have bytes, then the stream's state says what there is. `Data` only when bytes
     /// were added to the stream's inbox.
+    #[inline(never)]
     pub(crate) fn pull_stream(&mut self, budget: &mut usize) -> Pull {
         let before = self.rend;
         if self.readable && *budget > 0 {
@@ -434,6 +435,7 @@ impl Conn {
     /// Bytes for the entered stream (a WebSocket over extended CONNECT) as DATA, within the
     /// windows; `WouldBlock` when none fit (its transfer is woken when room opens). The
     /// multi writes the frames out with the connection's other output.
+    #[inline(never)]
     pub(crate) fn write_stream(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         let Some(link) = self.h2.as_deref_mut() else {
             return Err(io::ErrorKind::NotConnected.into());

@@ -529,6 +529,7 @@ impl Stream {
         }))
     }
 
+    #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => loop {
@@ -541,6 +542,7 @@ impl Stream {
         }
     }
 
+    #[inline]
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => loop {
@@ -549,20 +551,7 @@ impl Stream {
                     r => return r,
                 }
             },
-            Stream::Tls(t) => {
-                // Flush older records first so plaintext does not pile up inside rustls.
-                t.flush()?;
-                let n = t.tls.writer().write_vectored(bufs)?;
-                if n == 0 && bufs.iter().any(|b| !b.is_empty()) {
-                    return Err(io::ErrorKind::WouldBlock.into());
-                }
-                match t.flush() {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(e),
-                }
-                Ok(n)
-            }
+            Stream::Tls(t) => t.write_vectored(bufs),
         }
     }
 
@@ -578,6 +567,24 @@ impl Stream {
 }
 
 impl TlsStream {
+    /// Plaintext into rustls, records out to the socket (kept out of line: the plain TCP
+    /// path of [`Stream::write_vectored`] stays small enough to inline).
+    #[inline(never)]
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        // Flush older records first so plaintext does not pile up inside rustls.
+        self.flush()?;
+        let n = self.tls.writer().write_vectored(bufs)?;
+        if n == 0 && bufs.iter().any(|b| !b.is_empty()) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        match self.flush() {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+        Ok(n)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         while self.tls.wants_write() {
             match self.tls.write_tls(&mut self.tcp) {
@@ -589,6 +596,7 @@ impl TlsStream {
         Ok(())
     }
 
+    #[inline(never)]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             match self.tls.reader().read(buf) {
