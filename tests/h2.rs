@@ -383,3 +383,61 @@ fn an_idle_connection_pings_and_says_goodbye() {
         assert!(std::time::Instant::now() < deadline, "{:?}", srv.events());
     }
 }
+
+/// Uploads `body` from the read callback; records the response.
+struct Upload {
+    body: Vec<u8>,
+    at: usize,
+    got: Vec<u8>,
+    heads: Vec<String>,
+}
+
+impl curlew::Handler for Upload {
+    fn read(&mut self, _ctx: &mut curlew::Ctx<'_>, buf: &mut [u8]) -> curlew::ReadResult {
+        let n = buf.len().min(self.body.len() - self.at).min(10_000);
+        buf[..n].copy_from_slice(&self.body[self.at..self.at + n]);
+        self.at += n;
+        curlew::ReadResult::Data(n)
+    }
+    fn write(&mut self, _ctx: &mut curlew::Ctx<'_>, data: &[u8]) -> curlew::Flow {
+        self.got.extend_from_slice(data);
+        curlew::Flow::Continue
+    }
+    fn header(&mut self, _ctx: &mut curlew::Ctx<'_>, line: &[u8]) -> curlew::Flow {
+        self.heads.push(String::from_utf8_lossy(line).into_owned());
+        curlew::Flow::Continue
+    }
+}
+
+#[test]
+fn an_upload_of_unknown_size_waits_for_100_continue_over_http2() {
+    // Node answers `expect: 100-continue` on HTTP/2 with a 100 HEADERS frame (hypercorn 0.18
+    // does not: there the expect timeout would release the body).
+    let Some(s) = NodeH2::start() else { return };
+    let body = pattern(1 << 20);
+    let up = Upload {
+        body: body.clone(),
+        at: 0,
+        got: Vec::new(),
+        heads: Vec::new(),
+    };
+    let mut e = curlew::Easy::with_handler(&s.tls_url("/echo"), up).unwrap();
+    e.ca_file(ca_path())
+        .upload(None)
+        .method("POST")
+        .unwrap()
+        // Only the server's 100 can release the body in time.
+        .expect_100_timeout(Duration::from_secs(60))
+        .timeout(Some(Duration::from_secs(20)));
+    let f = run_one(e);
+    f.unwrap();
+    let h = f.easy.handler::<Upload>().unwrap();
+    assert_eq!(h.heads.first().map(String::as_str), Some("HTTP/2 100 \r\n"));
+    assert!(
+        h.heads.iter().any(|l| l == "HTTP/2 200 \r\n"),
+        "{:?}",
+        h.heads
+    );
+    assert!(h.got == body, "echo of {} bytes", h.got.len());
+    assert_eq!(f.easy.info().size_upload, 1 << 20);
+}
