@@ -56,8 +56,9 @@ fn warm_contexts_do_not_allocate() {
     let mut dec = Decoder::new(4096, 64 << 10);
     let mut list = HeaderList::new();
     let first = allocations(|| dec.decode(&cold, &mut list).unwrap());
-    // The table's ring and its entries, the list's two vectors as they grow.
-    assert!(first > 0 && first <= 24, "cold decode: {first}");
+    // The table's ring and its entries, the list's two vectors as they grow, and two
+    // vectors per Huffman string the decoder remembers (its cache of coded strings).
+    assert!(first > 0 && first <= 40, "cold decode: {first}");
     let again = allocations(|| {
         for _ in 0..100 {
             list.clear();

@@ -180,21 +180,24 @@ static MACHINE: Machine = machine();
 /// four times the instructions on typical response heads).
 pub fn decode(src: &[u8], out: &mut Vec<u8>) -> Result<(), HpackError> {
     let m = &MACHINE;
-    out.reserve(src.len() * 8 / 5);
-    let mut state = 0usize;
+    // At most one symbol per 5 bits: room for all of them, written by index, then cut to
+    // what was decoded (no capacity check per symbol).
+    let start = out.len();
+    out.resize(start + src.len() * 8 / 5 + 1, 0);
+    let dst = &mut out[start..];
+    let (mut n, mut state) = (0usize, 0usize);
+    let mut bad = 0u32;
     for &byte in src {
         for nib in [byte >> 4, byte & 0xf] {
             let t = m.step[state][nib as usize];
-            if t & FAIL != 0 {
-                return Err(HpackError::Huffman);
-            }
-            if t & EMIT != 0 {
-                out.push((t >> 8) as u8);
-            }
+            bad |= t & FAIL;
+            dst[n] = (t >> 8) as u8;
+            n += ((t & EMIT) != 0) as usize;
             state = (t & 0xff) as usize;
         }
     }
-    if !m.accept[state] {
+    out.truncate(start + n);
+    if bad != 0 || !m.accept[state] {
         return Err(HpackError::Huffman);
     }
     Ok(())
