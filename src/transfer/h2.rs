@@ -71,7 +71,7 @@ impl H2Head {
             method: (0, sp1),
             path: (sp1 + 1, sp2),
             authority: (0, 0),
-            fields: Vec::new(),
+            fields: Vec::with_capacity(16),
             text: Vec::new(),
         };
         let mut i = line_end + 2;

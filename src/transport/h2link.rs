@@ -627,6 +627,19 @@ fn route(link: &mut H2Link, ev: Event, inbox: Inbox<'_>, input: &[u8]) {
     let Some((head, end, trailers)) = what else {
         return;
     };
+    route_head(link, id, &head, end, trailers, inbox);
+    link.proto.recycle_head(head);
+}
+
+/// A head (or trailers) to its stream: checked, then written into the inbox as text.
+fn route_head(
+    link: &mut H2Link,
+    id: u32,
+    head: &HeaderList,
+    end: bool,
+    trailers: bool,
+    inbox: Inbox<'_>,
+) {
     let Some(s) = link.streams.get_mut(&id) else {
         return;
     };
@@ -651,7 +664,7 @@ fn route(link: &mut H2Link, ev: Event, inbox: Inbox<'_>, input: &[u8]) {
             return;
         }
     }
-    if !valid_head(status, &head) {
+    if !valid_head(status, head) {
         link.proto.reset(id, ErrorCode::PROTOCOL_ERROR);
         s.reset = Some(StreamEnd {
             code: ErrorCode::PROTOCOL_ERROR,

@@ -251,7 +251,17 @@ pub struct Connection {
     pub(super) block_buf: Vec<u8>,
     /// Where the input of the current `handle_input` call starts (for [`Event::DataAt`]).
     pub(super) input_base: usize,
+    /// The encoder's output storage, kept from one request head to the next.
+    pub(super) enc_buf: Vec<u8>,
+    /// Header lists given back by the caller ([`Connection::recycle_head`]), for the next
+    /// heads (at most [`SPARE_HEADS`]).
+    pub(super) spare_heads: Vec<HeaderList>,
 }
+
+/// Header lists a connection keeps for reuse.
+pub const SPARE_HEADS: usize = 8;
+/// Largest header list storage kept for reuse (a rare big head is not kept).
+pub const SPARE_HEAD_MAX: usize = 16 << 10;
 
 impl Connection {
     /// A connection that queues the preface, our SETTINGS and the connection
@@ -280,6 +290,8 @@ impl Connection {
             pings_sent: 0,
             block_buf: Vec::new(),
             input_base: 0,
+            enc_buf: Vec::new(),
+            spare_heads: Vec::new(),
             cfg,
         };
         c.queue_preface();
@@ -304,6 +316,15 @@ impl Connection {
         if inc > 0 {
             frame::encode_window_update(&mut self.out, 0, inc);
             self.recv_window.adjust(i64::from(inc));
+        }
+    }
+
+    /// Give back the list of an [`Event::Headers`] or [`Event::Trailers`] once read: the
+    /// next head is decoded into its storage (no allocation per head once warm).
+    pub fn recycle_head(&mut self, mut head: HeaderList) {
+        if self.spare_heads.len() < SPARE_HEADS && head.storage() <= SPARE_HEAD_MAX {
+            head.clear();
+            self.spare_heads.push(head);
         }
     }
 

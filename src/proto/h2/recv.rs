@@ -238,7 +238,7 @@ impl Connection {
         let Some(p) = self.pending.take() else {
             return Ok(());
         };
-        let mut head = HeaderList::new();
+        let mut head = self.spare_heads.pop().unwrap_or_default();
         let r = self.dec.decode(&p.block, &mut head);
         self.block_buf = p.block;
         match r {

@@ -95,7 +95,9 @@ impl Connection {
                 n += 1;
             }
         }
-        let mut block = Vec::new();
+        // The encoder's output storage is kept from one block to the next.
+        let mut block = std::mem::take(&mut self.enc_buf);
+        block.clear();
         let fields = pseudo[..n].iter().chain(req.headers.iter()).copied();
         self.enc.encode(fields, &mut block);
         frame::encode_header_block(
@@ -105,6 +107,7 @@ impl Connection {
             end_stream,
             self.remote.max_frame_size,
         );
+        self.enc_buf = block;
         let s = Stream::new(
             end_stream,
             self.remote.initial_window_size,

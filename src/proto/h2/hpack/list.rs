@@ -48,6 +48,11 @@ impl HeaderList {
         self.fields.is_empty()
     }
 
+    /// Bytes of storage the list holds (its capacity), for reuse decisions.
+    pub fn storage(&self) -> usize {
+        self.buf.capacity() + self.fields.capacity() * std::mem::size_of::<(u32, u32, u32)>()
+    }
+
     /// The list size as SETTINGS_MAX_HEADER_LIST_SIZE counts it.
     pub fn size(&self) -> usize {
         self.size
