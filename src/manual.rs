@@ -399,7 +399,9 @@
 //! windows. The response reaches the callbacks as over HTTP/1.1, with the status line as curl
 //! shows it (`HTTP/2 200 `) and the names in lowercase; trailers follow the body to the header
 //! callback. Flow control follows the write callback: a window is opened again only for bytes
-//! the transfer consumed, so a paused transfer stops its own stream and not the connection.
+//! the transfer consumed, and none while its receiving is paused (the piece its callback paused
+//! on counts as not consumed), so a paused transfer stops its own stream after at most one
+//! window and never the connection.
 //! Our windows: [`DEFAULT_H2_STREAM_WINDOW`](crate::DEFAULT_H2_STREAM_WINDOW) (2 MiB) per
 //! stream, [`DEFAULT_H2_CONN_WINDOW`](crate::DEFAULT_H2_CONN_WINDOW) (5 MiB) for the connection,
 //! [`Multi::set_http2_windows`](crate::Multi::set_http2_windows) to change them.

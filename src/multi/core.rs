@@ -463,6 +463,7 @@ impl Core {
         if let (Some(ext), Some(c)) = (self.ext.as_deref_mut(), x.conn.as_deref_mut()) {
             ext.mark(c.fd());
         }
+        x.leave_stream();
         let conn = x.conn.take().and_then(|c| self.give_back_conn(c));
         let slot = &mut self.slots[idx];
         slot.xfer = Some(x);
@@ -508,6 +509,7 @@ impl Core {
     }
 
     fn put_back(&mut self, idx: usize, mut x: Box<Transfer>, h: Box<dyn Handler>) {
+        x.leave_stream();
         let conn = x.conn.take().and_then(|c| self.give_back_conn(c));
         if let Some(slot) = self.slots.get_mut(idx) {
             slot.xfer = Some(x);

@@ -29,6 +29,7 @@ use crate::error::Error;
 use crate::multi::{Multi, Ready, SocketWhat, SOCKET_TIMEOUT};
 use crate::{Easy, TransferId};
 
+mod h2;
 mod http;
 mod net;
 mod socket;

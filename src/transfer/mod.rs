@@ -352,6 +352,15 @@ impl Transfer {
         }
     }
 
+    /// Before the connection goes back: take this transfer's HTTP/2 stream input out again,
+    /// granting the window it consumed unless its receiving is paused.
+    #[inline]
+    pub(crate) fn leave_stream(&mut self) {
+        if let (Some(c), Some(_)) = (self.conn.as_deref_mut(), self.h2_stream) {
+            c.leave_stream_as(!self.ctl.recv_paused);
+        }
+    }
+
     fn ctx<'a, S: Services>(
         core: &'a mut S,
         id: TransferId,

@@ -225,6 +225,13 @@ impl Conn {
     /// Take the entered stream's inbox out of the receive buffer again, granting flow
     /// control for the DATA bytes its transfer consumed.
     pub(crate) fn leave_stream(&mut self) {
+        self.leave_stream_as(true);
+    }
+
+    /// [`Conn::leave_stream`] for a transfer whose receiving is paused when `!release`: what
+    /// it consumed is not granted back yet (it may be the piece its paused write callback
+    /// holds), so the server stops after one window, as with libcurl, until the unpause.
+    pub(crate) fn leave_stream_as(&mut self, release: bool) {
         let Some(link) = self.h2.as_deref_mut() else {
             return;
         };
@@ -247,7 +254,7 @@ impl Conn {
         // Unconsumed bytes in the inbox are at most that many DATA bytes not consumed yet.
         let left = s.end - s.pos;
         let consumed = s.unreleased.saturating_sub(left);
-        if consumed > 0 {
+        if consumed > 0 && release {
             s.unreleased -= consumed;
             link.proto.release_data(id, consumed);
         }

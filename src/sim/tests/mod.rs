@@ -2,6 +2,7 @@
 
 mod basic;
 mod fairness;
+mod h2;
 mod keepalive;
 mod net;
 mod pause;
