@@ -99,8 +99,6 @@ pub(crate) struct Core {
     pub(crate) clock: Clock,
     /// HTTP/2 connections to read, write or run timers for ([`super::h2`]).
     pub(crate) h2_queue: Vec<ConnId>,
-    /// HTTP/2 connections whose reading the budget cut: first next turn.
-    pub(crate) h2_next: Vec<ConnId>,
     /// Protocol deadlines of HTTP/2 connections: (when, slot index, generation).
     pub(crate) conn_timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
     /// Multiplexing allowed (`CURLMOPT_PIPELINING` with `CURLPIPE_MULTIPLEX`).
@@ -144,7 +142,6 @@ impl Core {
             rng: None,
             clock: Clock::default(),
             h2_queue: Vec::new(),
-            h2_next: Vec::new(),
             conn_timers: BinaryHeap::new(),
             multiplex: true,
             max_streams: super::h2::DEFAULT_MAX_CONCURRENT_STREAMS,
@@ -314,7 +311,6 @@ impl Core {
             || !self.dirty_next.is_empty()
             || !self.deferred.is_empty()
             || !self.h2_queue.is_empty()
-            || !self.h2_next.is_empty()
     }
 
     #[inline]
@@ -355,7 +351,6 @@ impl Core {
             }
         }
         self.fire_conn_timers(now);
-        self.requeue_h2();
         self.service_h2(now);
         // Transfers that used up their budget last turn go first this turn.
         if !self.dirty_next.is_empty() {

@@ -11,10 +11,14 @@ use crate::id::{ConnId, TransferId};
 use crate::proto::h2::{Config, ErrorCode};
 use crate::transfer::services::Checkout;
 use crate::transfer::State;
-use crate::transfer::STEP_RECV_BUDGET;
 use crate::transport::{Conn, Mux, PoolKey};
 
 use super::conns::MuxFind;
+
+/// Bytes one service of an HTTP/2 connection reads before the transfers it woke run: one
+/// socket read's worth, so the streams' inboxes hold about that much between their transfers'
+/// steps rather than a whole turn's input.
+pub const H2_SERVICE_BUDGET: usize = 64 * 1024;
 use super::core::Core;
 
 /// Default most concurrent streams per HTTP/2 connection (`CURLMOPT_MAX_CONCURRENT_STREAMS`,
@@ -210,7 +214,7 @@ impl Core {
                 continue;
             };
             conn.h2_queued = false;
-            let mut budget = STEP_RECV_BUDGET;
+            let mut budget = H2_SERVICE_BUDGET;
             // A socket failure shows as every stream's reset (see `pump`).
             let _ = conn.pump(&mut budget);
             let again = conn.readable;
@@ -220,25 +224,14 @@ impl Core {
             }
             if let Some(cid) = self.give_back_link(conn) {
                 if again {
-                    // The budget is spent: read on next turn.
-                    if let Some(c) = self.conns.get_mut(cid) {
+                    // The budget is spent: read again after the transfers woken by this
+                    // piece have taken it (the next round of this turn).
+                    if let Some(c) = self.conns.get_mut(cid).filter(|c| !c.h2_queued) {
                         c.h2_queued = true;
+                        self.h2_queue.push(cid);
                     }
-                    self.h2_next.push(cid);
                 }
             }
-        }
-        if !self.h2_queue.is_empty() {
-            // Writes queued while giving back run in the next pass.
-        }
-    }
-
-    /// Connections whose reading was cut by the budget go first next turn.
-    #[inline(always)]
-    pub(crate) fn requeue_h2(&mut self) {
-        if !self.h2_next.is_empty() {
-            let next = std::mem::take(&mut self.h2_next);
-            self.h2_queue.extend(next);
         }
     }
 

@@ -375,17 +375,13 @@ impl Conn {
             ));
         }
         let end = self.rend;
+        let asked = self.rbuf.len() - end;
         match self.stream.read(&mut self.rbuf[end..]) {
             Ok(n) => {
                 self.rend += n;
-                // Short read on a plain TCP socket: the kernel queue is empty now, and epoll
-                // (edge-triggered) reports the next arrival; skip the EAGAIN read.
-                if n > 0
-                    && n < self.rbuf.len() - end
-                    && !self.read_closed
-                    && self.short_read_ok
-                    && matches!(self.stream, Stream::Tcp(_))
-                {
+                // The kernel queue is empty now, and epoll (edge-triggered) reports the next
+                // arrival; skip the EAGAIN read.
+                if !self.read_closed && self.short_read_ok && self.stream.drained(n, asked) {
                     self.readable = false;
                 }
                 if n == self.rbuf.len() - end && self.rbuf.len() < self.rbuf_max {
@@ -540,6 +536,16 @@ impl Stream {
             },
             Stream::Tls(t) => t.read(buf),
         }
+    }
+
+    /// A read that returned `n` bytes into a buffer of `asked` left the socket's kernel queue
+    /// empty: a plain socket filled less than it was given. Edge-triggered epoll then reports
+    /// the next arrival, so the read that would say `WouldBlock` can be skipped. (Not applied
+    /// to TLS: on a core shared with the server, skipping that read there made h2-small 10%
+    /// slower, the client waking for fewer responses at a time.)
+    #[inline]
+    fn drained(&self, n: usize, asked: usize) -> bool {
+        n > 0 && n < asked && matches!(self, Stream::Tcp(_))
     }
 
     #[inline]
