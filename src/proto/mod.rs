@@ -5,4 +5,5 @@
 
 pub mod h2;
 pub mod http1;
+pub mod proxy;
 pub mod ws;
