@@ -373,6 +373,61 @@ impl Easy {
         self
     }
 
+    /// The proxy to use (`CURLOPT_PROXY`): `[scheme://][user[:password]@]host[:port]`, the
+    /// scheme one of `http` (the default), `https`, `socks4`, `socks4a`, `socks5` and
+    /// `socks5h`, the port 1080 when none is given (443 for `https`). Plain `http://`
+    /// requests go to an HTTP proxy in absolute form; `https://`, `ws://` and `wss://` go
+    /// through a `CONNECT` tunnel. An empty string means no proxy, not even one from the
+    /// environment. See the manual's "Proxies" section.
+    pub fn proxy(&mut self, url: &str) -> Result<&mut Self> {
+        if !url.is_empty() {
+            crate::proxy::Proxy::parse(url, None, false)?;
+        }
+        self.x.opts.proxy.url = Some(url.to_owned());
+        Ok(self)
+    }
+
+    /// The proxy's user name and password (`CURLOPT_PROXYUSERPWD`), sent as Basic
+    /// authentication to an HTTP proxy and as RFC 1929 credentials to a SOCKS5 one; they take
+    /// the place of any in the proxy URL. `None` clears them.
+    pub fn proxy_userpwd(&mut self, creds: Option<(&str, &str)>) -> Result<&mut Self> {
+        if let Some((u, p)) = creds {
+            if u.contains(['\r', '\n', '\0']) || p.contains(['\r', '\n', '\0']) {
+                return Err(Error::new(
+                    ErrorKind::BadFunctionArgument,
+                    "proxy credentials with CR, LF or NUL",
+                ));
+            }
+        }
+        self.x.opts.proxy.userpwd = creds.map(|(u, p)| (u.to_owned(), p.to_owned()));
+        Ok(self)
+    }
+
+    /// Tunnel plain `http://` requests through an HTTP proxy with `CONNECT` too, rather than
+    /// sending them in absolute form (`CURLOPT_HTTPPROXYTUNNEL`).
+    pub fn http_proxy_tunnel(&mut self, on: bool) -> &mut Self {
+        self.x.opts.proxy.tunnel = on;
+        self
+    }
+
+    /// Hosts to reach without the proxy (`CURLOPT_NOPROXY`): a list separated by commas,
+    /// `*` for all; names match themselves and their subdomains, addresses may be CIDR
+    /// ranges (see [`noproxy_matches`](crate::noproxy_matches)). Replaces `NO_PROXY`; an
+    /// empty list makes it ineffective.
+    pub fn noproxy(&mut self, list: &str) -> &mut Self {
+        self.x.opts.proxy.noproxy = Some(list.to_owned());
+        self
+    }
+
+    /// Take the proxy from the environment when no proxy option is set, by curl's rules:
+    /// `http_proxy` (lowercase only), `https_proxy` / `HTTPS_PROXY`, `ws_proxy`, `wss_proxy`,
+    /// `all_proxy` / `ALL_PROXY`, and `no_proxy` / `NO_PROXY` (libcurl always does; the
+    /// library only when asked, the `curlew` tool by default). Off by default.
+    pub fn proxy_from_env(&mut self, on: bool) -> &mut Self {
+        self.x.opts.proxy.from_env = on;
+        self
+    }
+
     /// Close the connection after this transfer (`CURLOPT_FORBID_REUSE`).
     pub fn forbid_reuse(&mut self, on: bool) -> &mut Self {
         self.x.opts.forbid_reuse = on;

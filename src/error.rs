@@ -26,6 +26,8 @@ pub enum ErrorKind {
     /// A request option was invalid: a header with CR/LF in it, a bad method, an impossible
     /// combination (`CURLE_BAD_FUNCTION_ARGUMENT`). Fix the calling code.
     BadFunctionArgument,
+    /// The proxy's host name did not resolve (`CURLE_COULDNT_RESOLVE_PROXY`).
+    CouldntResolveProxy,
     /// The host name did not resolve (`CURLE_COULDNT_RESOLVE_HOST`).
     CouldntResolveHost,
     /// No address of the host accepted a TCP connection (`CURLE_COULDNT_CONNECT`).
@@ -89,6 +91,9 @@ pub enum ErrorKind {
     /// The server reset this transfer's HTTP/2 stream (RST_STREAM), or the stream broke the
     /// protocol; the code is in the message (`CURLE_HTTP2_STREAM`).
     Http2Stream,
+    /// A SOCKS proxy refused or failed the connection, or broke the protocol; the reason is
+    /// in the message (`CURLE_PROXY`).
+    Proxy,
     /// The transfer was removed from its multi before it finished.
     Cancelled,
     /// An internal invariant was violated (please report it), or the engine could not start:
@@ -105,6 +110,7 @@ impl ErrorKind {
             UnsupportedProtocol => "CURLE_UNSUPPORTED_PROTOCOL",
             UrlMalformat => "CURLE_URL_MALFORMAT",
             BadFunctionArgument => "CURLE_BAD_FUNCTION_ARGUMENT",
+            CouldntResolveProxy => "CURLE_COULDNT_RESOLVE_PROXY",
             CouldntResolveHost => "CURLE_COULDNT_RESOLVE_HOST",
             CouldntConnect => "CURLE_COULDNT_CONNECT",
             OperationTimedout => "CURLE_OPERATION_TIMEDOUT",
@@ -128,6 +134,7 @@ impl ErrorKind {
             WsProtocol => "CURLE_RECV_ERROR",
             Http2 => "CURLE_HTTP2",
             Http2Stream => "CURLE_HTTP2_STREAM",
+            Proxy => "CURLE_PROXY",
             Cancelled => "CURLE_ABORTED_BY_CALLBACK",
             Internal => "CURLE_FAILED_INIT",
         }
@@ -140,6 +147,7 @@ impl ErrorKind {
             UnsupportedProtocol => 1,
             Internal => 2,
             UrlMalformat => 3,
+            CouldntResolveProxy => 5,
             CouldntResolveHost => 6,
             CouldntConnect => 7,
             WeirdServerReply => 8,
@@ -149,6 +157,7 @@ impl ErrorKind {
             OperationTimedout => 28,
             Http2 => 16,
             Http2Stream => 92,
+            Proxy => 97,
             BadFunctionArgument => 43,
             AbortedByCallback | Cancelled => 42,
             TooManyRedirects => 47,
@@ -172,6 +181,7 @@ impl ErrorKind {
             UnsupportedProtocol => "unsupported protocol",
             UrlMalformat => "malformed URL",
             BadFunctionArgument => "bad argument",
+            CouldntResolveProxy => "could not resolve proxy",
             CouldntResolveHost => "could not resolve host",
             CouldntConnect => "could not connect",
             OperationTimedout => "operation timed out",
@@ -195,6 +205,7 @@ impl ErrorKind {
             WsProtocol => "WebSocket protocol error",
             Http2 => "HTTP/2 connection error",
             Http2Stream => "HTTP/2 stream error",
+            Proxy => "proxy handshake error",
             Cancelled => "transfer cancelled",
             Internal => "internal error",
         }

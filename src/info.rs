@@ -66,4 +66,9 @@ pub struct TransferInfo {
     pub ws_protocol: Option<String>,
     /// Content-Type of the last response (`CURLINFO_CONTENT_TYPE`).
     pub content_type: Option<String>,
+    /// The status an HTTP proxy answered `CONNECT` with, 0 when there was none
+    /// (`CURLINFO_HTTP_CONNECTCODE`).
+    pub http_connectcode: u16,
+    /// The transfer went through a proxy (`CURLINFO_USED_PROXY`).
+    pub used_proxy: bool,
 }

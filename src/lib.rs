@@ -61,6 +61,7 @@ pub mod manual;
 pub mod multi;
 mod options;
 pub mod proto;
+mod proxy;
 pub mod rng;
 #[cfg(test)]
 mod sim;
@@ -88,6 +89,7 @@ pub use crate::options::{
     DEFAULT_WS_CLOSE_TIMEOUT, DEFAULT_WS_KEEPALIVE_CLOSE_CODE, DURATION_MAX, EXPECT_100_THRESHOLD,
     HEADERS_MAX, HEADER_BYTES_MAX, REDIRECT_DRAIN_MAX,
 };
+pub use crate::proxy::{noproxy_matches, ProxyKind, DEFAULT_HTTPS_PROXY_PORT, DEFAULT_PROXY_PORT};
 pub use crate::transfer::h2::H2_RETRY_MAX;
 pub use crate::transfer::{
     CONNECT_ATTEMPT_MAX, DECODE_PIECE_SIZE, STEP_RECV_BUDGET, UPLOAD_BUFFER_SIZE,

@@ -116,6 +116,8 @@ pub(crate) struct Options {
     /// Wait for a connection being made to the same origin rather than open another, when
     /// it may multiplex (`CURLOPT_PIPEWAIT`).
     pub(crate) pipewait: bool,
+    /// Proxy options (`CURLOPT_PROXY` and friends).
+    pub(crate) proxy: crate::proxy::ProxyOptions,
 }
 
 /// Default time to wait for the peer's close frame after ours (then the connection is shut
@@ -196,6 +198,7 @@ impl Options {
             ws: WsOptions::default(),
             http_version: HttpVersionOption::default(),
             pipewait: true,
+            proxy: Default::default(),
         }
         .with_alpn()
     }

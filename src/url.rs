@@ -25,6 +25,15 @@ impl Scheme {
     pub fn is_ws(self) -> bool {
         matches!(self, Scheme::Ws | Scheme::Wss)
     }
+    /// The scheme's name in lowercase, as in URLs (`"https"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+            Scheme::Ws => "ws",
+            Scheme::Wss => "wss",
+        }
+    }
     /// The default port of the scheme.
     pub fn default_port(self) -> u16 {
         if self.is_tls() {

@@ -80,17 +80,25 @@ impl ConnTable {
         host: &str,
         port: u16,
         tls_id: u64,
+        route: u64,
     ) -> Arc<PoolKey> {
         if let Some(k) = &self.last_key {
             if k.tls == tls
                 && k.port == port
                 && k.tls_id == tls_id
+                && k.route == route
                 && (k.host == host || k.host.eq_ignore_ascii_case(host))
             {
                 return k.clone();
             }
         }
-        let k = Arc::new(PoolKey::new(tls, host.to_ascii_lowercase(), port, tls_id));
+        let k = Arc::new(PoolKey::via(
+            tls,
+            host.to_ascii_lowercase(),
+            port,
+            tls_id,
+            route,
+        ));
         self.last_key = Some(k.clone());
         k
     }

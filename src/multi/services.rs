@@ -23,8 +23,15 @@ use crate::ws::{WsError, WsHandle};
 use super::core::{Core, Deferred};
 
 impl Services for Core {
-    fn pool_key(&mut self, tls: bool, host: &str, port: u16, tls_id: u64) -> Arc<PoolKey> {
-        self.conns.pool_key(tls, host, port, tls_id)
+    fn pool_key(
+        &mut self,
+        tls: bool,
+        host: &str,
+        port: u16,
+        tls_id: u64,
+        route: u64,
+    ) -> Arc<PoolKey> {
+        self.conns.pool_key(tls, host, port, tls_id, route)
     }
     fn checkout(
         &mut self,

@@ -9,7 +9,7 @@ use crate::dns::Answer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
 use crate::id::TransferId;
-use crate::transport::connector::Connector;
+use crate::transport::connector::{Connector, Resolving};
 use crate::transport::{tls, Mux, Phase, H2C_KEY_ID};
 
 use super::{internal, Next, State, Transfer};
@@ -32,10 +32,10 @@ impl Transfer {
             }
             self.fresh = self.opts.fresh_connect;
         }
-        let mux = match self.ws_h1 {
-            true => Mux::No,
-            false => self.opts.mux_for(target!(self)),
-        };
+        self.proxy =
+            crate::proxy::proxy_for(&self.opts.proxy, target!(self).scheme, &target!(self).host)?;
+        self.info.used_proxy = self.proxy.is_some();
+        let mux = self.mux();
         let tls_id = if target!(self).scheme.is_tls() {
             core.tls().get(&self.tls_options())?.0
         } else if mux == Mux::Prior {
@@ -43,12 +43,16 @@ impl Transfer {
         } else {
             0
         };
-        let key = core.pool_key(
-            target!(self).scheme.is_tls(),
-            &target!(self).host,
-            target!(self).port,
-            tls_id,
-        );
+        let key = match self.proxy.as_deref() {
+            Some(p) if self.absolute_form() => core.pool_key(false, &p.host, p.port, 0, p.id),
+            route => core.pool_key(
+                target!(self).scheme.is_tls(),
+                &target!(self).host,
+                target!(self).port,
+                tls_id,
+                route.map_or(0, |p| p.id),
+            ),
+        };
         match core.checkout(&key, self.fresh, id, mux, self.opts.pipewait) {
             Checkout::Joined(conn) => {
                 self.take_conn(conn, "Multiplexed connection found: re-using", h);
@@ -79,24 +83,11 @@ impl Transfer {
                     )),
                     false => None,
                 };
-                self.connector = Some(Box::new(Connector::new(key, tls)));
+                let mut connector = Box::new(Connector::new(key, tls));
+                connector.resolving = self.first_lookup();
+                self.connector = Some(connector);
                 self.info.reused = false;
-                match core.resolver().resolve(
-                    &target!(self).host,
-                    target!(self).port,
-                    id.as_u64(),
-                    now,
-                ) {
-                    Some(ans) => {
-                        self.on_resolved(ans, now);
-                        Ok(Next::Again)
-                    }
-                    None => {
-                        self.text(h, || format!("Resolving {}", target!(self).host));
-                        self.state = State::Resolving;
-                        Ok(Next::Yield)
-                    }
-                }
+                Ok(self.resolve_next(core, id, h, now))
             }
             Checkout::Wait => {
                 self.text(h, || "No connection available, the transfer waits".into());
@@ -136,20 +127,97 @@ impl Transfer {
     /// The resolver answered.
     pub(crate) fn on_resolved(&mut self, answer: Answer, now: Instant) {
         self.info.namelookup_time = now.saturating_duration_since(self.started.unwrap_or(now));
+        let resolving = self
+            .connector
+            .as_deref()
+            .map_or(Resolving::Origin, |c| c.resolving);
+        let (kind, host) = match (resolving, self.proxy.as_deref()) {
+            (Resolving::Proxy, Some(p)) => (ErrorKind::CouldntResolveProxy, p.host.clone()),
+            _ => (ErrorKind::CouldntResolveHost, target!(self).host.clone()),
+        };
         let answer = answer.map_err(|msg| {
             // Display reads "could not resolve host: HOST: why".
-            let msg = if msg.starts_with(target!(self).host.as_str()) {
+            let msg = if msg.starts_with(host.as_str()) {
                 msg
             } else {
-                format!("{}: {msg}", target!(self).host)
+                format!("{host}: {msg}")
             };
-            Error::new(ErrorKind::CouldntResolveHost, msg)
+            Error::new(kind, msg)
         });
-        // A failure is reported by the Connecting step so that the failure path is the same.
-        if let Some(c) = self.connector.as_deref_mut() {
-            c.resolved(answer);
-        }
         self.state = State::Connecting;
+        let Some(c) = self.connector.as_deref_mut() else {
+            return;
+        };
+        if resolving == Resolving::SocksTarget {
+            // SOCKS4 takes an IPv4 address only; SOCKS5 either.
+            let v4_only = self
+                .proxy
+                .as_deref()
+                .is_some_and(|p| p.kind == crate::ProxyKind::Socks4);
+            match answer {
+                Ok(addrs) => {
+                    c.socks_addr = addrs
+                        .iter()
+                        .map(|a| a.ip())
+                        .find(|ip| ip.is_ipv4() || !v4_only);
+                    c.resolving = Resolving::ProxyNext;
+                    if c.socks_addr.is_none() {
+                        c.resolved(Err(Error::new(
+                            ErrorKind::CouldntResolveHost,
+                            format!("{host}: no IPv4 address for SOCKS4"),
+                        )));
+                    }
+                }
+                Err(e) => c.resolved(Err(e)),
+            }
+            return;
+        }
+        // A failure is reported by the Connecting step so that the failure path is the same.
+        c.resolved(answer);
+    }
+
+    /// The name to look up first: the origin's, or the proxy's, or the target's first for a
+    /// SOCKS proxy that is given addresses (SOCKS4, SOCKS5) when the target is a name.
+    fn first_lookup(&self) -> Resolving {
+        let Some(p) = self.proxy.as_deref() else {
+            return Resolving::Origin;
+        };
+        let local = matches!(p.kind, crate::ProxyKind::Socks4 | crate::ProxyKind::Socks5);
+        if local && target!(self).host.parse::<std::net::IpAddr>().is_err() {
+            Resolving::SocksTarget
+        } else {
+            Resolving::Proxy
+        }
+    }
+
+    /// Ask the resolver for the name the connector waits for: `Again` if it answered at
+    /// once, else `Yield` in `Resolving`.
+    fn resolve_next<S: Services>(
+        &mut self,
+        core: &mut S,
+        id: TransferId,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Next {
+        let resolving = self
+            .connector
+            .as_deref()
+            .map_or(Resolving::Origin, |c| c.resolving);
+        let (host, port) = match (resolving, self.proxy.as_deref()) {
+            (Resolving::Proxy, Some(p)) => (p.host.clone(), p.port),
+            _ => (target!(self).host.clone(), target!(self).port),
+        };
+        match core.resolver().resolve(&host, port, id.as_u64(), now) {
+            Some(ans) => {
+                self.on_resolved(ans, now);
+                Next::Again
+            }
+            None => {
+                self.text(h, || format!("Resolving {host}"));
+                self.state = State::Resolving;
+                Next::Yield
+            }
+        }
     }
 
     // ----- Connecting ----------------------------------------------------------------------
@@ -161,6 +229,14 @@ impl Transfer {
         h: &mut dyn Handler,
         now: Instant,
     ) -> Result<Next> {
+        if let Some(c) = self
+            .connector
+            .as_deref_mut()
+            .filter(|c| c.resolving == Resolving::ProxyNext)
+        {
+            c.resolving = Resolving::Proxy;
+            return Ok(self.resolve_next(core, id, h, now));
+        }
         loop {
             if self.conn.is_none() {
                 self.open_attempt(core, id, h, now)?;
@@ -170,8 +246,12 @@ impl Transfer {
             let before = conn.phase;
             match conn.connect_step() {
                 Ok(ready) => {
-                    if before == Phase::TcpConnecting && conn.phase != Phase::TcpConnecting {
+                    let (after, tunnel) = (conn.phase, conn.tunnel.is_some());
+                    if before == Phase::TcpConnecting && after != Phase::TcpConnecting {
                         self.on_tcp_connected(h, now);
+                    }
+                    if tunnel && before <= Phase::Tunneling && after > Phase::Tunneling {
+                        self.on_tunnel_done(h);
                     }
                     if !ready {
                         return Ok(Next::Yield);
@@ -188,6 +268,9 @@ impl Transfer {
                 }
                 Err(e) => {
                     let c = self.conn.take().ok_or_else(internal)?;
+                    if let Some(code) = c.tunnel.as_deref().and_then(|t| t.connect_code()) {
+                        self.info.http_connectcode = code;
+                    }
                     let tcp_phase = c.phase == Phase::TcpConnecting;
                     core.drop_attempt(c);
                     if tcp_phase && e.kind() == ErrorKind::CouldntConnect {
@@ -221,10 +304,10 @@ impl Transfer {
         let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
         match connector.open(addr, tcp, serial, now, self.timers.connect) {
             Ok(mut conn) => {
-                conn.mux = match self.ws_h1 {
-                    true => Mux::No,
-                    false => self.opts.mux_for(target!(self)),
-                };
+                conn.mux = self.mux();
+                if let Some(t) = self.tunnel_for()? {
+                    conn.set_tunnel(t);
+                }
                 core.register(&mut conn, id)
                     .map_err(|e| Error::new(ErrorKind::CouldntConnect, e.to_string()))?;
                 self.conn = Some(conn);
@@ -286,9 +369,12 @@ impl Transfer {
         if let Some(c) = self.connector.as_deref_mut() {
             c.tcp_connected();
         }
-        self.text(h, || {
-            format!("Connected to {} ({remote}) #{serial}", target!(self).host)
-        });
+        let host = match self.proxy.as_deref() {
+            Some(p) => &p.host,
+            None => &target!(self).host,
+        };
+        self.text(h, || format!("Connected to {host} ({remote}) #{serial}"));
+        self.announce_tunnel(h);
     }
 
     /// Every address failed (or there was none): the last failure, said the way curl says
@@ -298,10 +384,12 @@ impl Transfer {
             .connector
             .as_deref_mut()
             .and_then(Connector::take_error);
-        if let Some(e) = last
-            .as_ref()
-            .filter(|e| e.kind() == ErrorKind::CouldntResolveHost)
-        {
+        if let Some(e) = last.as_ref().filter(|e| {
+            matches!(
+                e.kind(),
+                ErrorKind::CouldntResolveHost | ErrorKind::CouldntResolveProxy
+            )
+        }) {
             return Error::new(e.kind(), e.detail().unwrap_or_default().to_owned());
         }
         let kind = last.as_ref().map_or(ErrorKind::CouldntConnect, Error::kind);
@@ -320,9 +408,12 @@ impl Transfer {
         }
     }
 
-    /// `HOST port PORT` of the current target, for messages.
+    /// `HOST port PORT` of the current target (the proxy when there is one), for messages.
     pub(super) fn peer_text(&self) -> String {
-        format!("{} port {}", target!(self).host, target!(self).port)
+        match self.proxy.as_deref() {
+            Some(p) => format!("proxy {} port {}", p.host, p.port),
+            None => format!("{} port {}", target!(self).host, target!(self).port),
+        }
     }
 
     /// Milliseconds since the transfer started.

@@ -44,6 +44,7 @@ mod connect;
 mod content;
 pub(crate) mod h2;
 mod policy;
+mod proxy;
 mod request;
 mod response;
 pub(crate) mod services;
@@ -166,6 +167,8 @@ pub(crate) struct Transfer {
     /// This run's WebSocket fell back to the HTTP/1.1 upgrade: the HTTP/2 connection did not
     /// allow extended CONNECT (RFC 8441).
     ws_h1: bool,
+    /// The proxy of the current request, if any (chosen again at every hop).
+    proxy: Option<Arc<crate::proxy::Proxy>>,
 }
 
 impl Transfer {
@@ -204,6 +207,7 @@ impl Transfer {
             h2_stream: None,
             h2_retries: 0,
             ws_h1: false,
+            proxy: None,
         }
     }
 
@@ -265,6 +269,7 @@ impl Transfer {
             h2_stream,
             h2_retries,
             ws_h1,
+            proxy,
         } = self;
         *ctl = Control::default();
         *state = State::Init;
@@ -294,6 +299,7 @@ impl Transfer {
         *h2_stream = None;
         *h2_retries = 0;
         *ws_h1 = false;
+        *proxy = None;
     }
 
     /// Run the transfer as far as it can go now. Returns `true` when it stopped only because

@@ -162,22 +162,36 @@ impl Transfer {
                 .host
                 .eq_ignore_ascii_case(&target!(self).host);
         let user_host = user_header(user_headers, "host").filter(|_| same_host);
+        // To an HTTP proxy in absolute form: the whole URL (RFC 9112 §3.2.2), no fragment.
+        let proxy = self.proxy.clone().filter(|_| self.absolute_form());
+        let request_target = match proxy {
+            Some(_) => &target!(self).url[..url::Position::AfterQuery],
+            None => target!(self).request_target.as_str(),
+        };
         let mut w = match (&self.method, user_host) {
             // A built-in method and the parsed URL's parts: valid by construction.
             (std::borrow::Cow::Borrowed(m), None) => HeadWriter::start_valid(
                 &mut self.up.head_buf,
                 m,
-                &target!(self).request_target,
+                request_target,
                 &target!(self).host_header,
             ),
             _ => HeadWriter::start(
                 &mut self.up.head_buf,
                 &self.method,
-                &target!(self).request_target,
+                request_target,
                 user_host.unwrap_or(&target!(self).host_header),
             )
             .map_err(bad)?,
         };
+        if let Some(p) = proxy {
+            if let Some(auth) = p.basic_auth().filter(|_| !has("proxy-authorization")) {
+                w.field("Proxy-Authorization", &auth).map_err(bad)?;
+            }
+            if !has("proxy-connection") {
+                w.line(b"Proxy-Connection: Keep-Alive\r\n");
+            }
+        }
         for (n, v) in &ws_extra {
             w.field(n, v).map_err(bad)?;
         }

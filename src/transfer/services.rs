@@ -35,7 +35,14 @@ pub(crate) enum Checkout {
 /// The multi as a transfer sees it; see the [module docs](self).
 pub(crate) trait Services: Host {
     /// The pool key of an origin (the same `Arc` while the origin repeats).
-    fn pool_key(&mut self, tls: bool, host: &str, port: u16, tls_id: u64) -> Arc<PoolKey>;
+    fn pool_key(
+        &mut self,
+        tls: bool,
+        host: &str,
+        port: u16,
+        tls_id: u64,
+        route: u64,
+    ) -> Arc<PoolKey>;
     /// A pooled connection, the right to open one, or a place in the queue.
     fn checkout(
         &mut self,

@@ -1,8 +1,7 @@
 //! Connecting as a chain of filters (curl's `lib/cfilters.c`): a connection is made by
 //! connecting its filters bottom-up, each over the stream the ones below it made ready. Today
-//! the chain is TCP, then TLS to the origin for `https` and `wss`; a proxy tunnel (HTTP
-//! `CONNECT`, SOCKS) goes between the two, and TLS to an HTTPS proxy below the tunnel, without
-//! changing the steps around it.
+//! the chain is TCP, then a proxy tunnel (HTTP `CONNECT`, SOCKS) when the transfer goes
+//! through one, then TLS to the origin for `https` and `wss`.
 //!
 //! The filters still to connect are a list ([`Chain`]); the head is the one being connected.
 //! The stream's shape is fixed when the connection is made (TCP, or rustls over TCP, see
@@ -18,6 +17,8 @@ use crate::error::{Error, ErrorKind};
 pub(crate) enum Filter {
     /// The TCP connect of the address being tried.
     Tcp,
+    /// A proxy handshake (HTTP `CONNECT`, SOCKS) on the socket, before TLS to the origin.
+    Tunnel,
     /// The TLS handshake over the layer below.
     Tls,
 }
@@ -39,10 +40,17 @@ impl Chain {
         Chain { todo }
     }
 
+    /// Put a tunnel right above TCP (the chain has not gone past TCP).
+    pub(crate) fn add_tunnel(&mut self) {
+        let at = self.todo.len().saturating_sub(1);
+        self.todo.insert(at, Filter::Tunnel);
+    }
+
     /// Where the chain is: the phase of its head filter, or ready.
     pub(crate) fn phase(&self) -> Phase {
         match self.todo.last() {
             Some(Filter::Tcp) => Phase::TcpConnecting,
+            Some(Filter::Tunnel) => Phase::Tunneling,
             Some(Filter::Tls) => Phase::Handshaking,
             None => Phase::Ready,
         }
@@ -57,6 +65,7 @@ impl Conn {
             let done = match self.chain.todo.last() {
                 None => return Ok(true),
                 Some(Filter::Tcp) => self.tcp_step()?,
+                Some(Filter::Tunnel) => self.tunnel_step()?,
                 Some(Filter::Tls) => self.tls_step()?,
             };
             if !done {

@@ -30,6 +30,24 @@ pub(crate) struct Connector {
     last_error: Option<Error>,
     tls: Option<TlsPlan>,
     key: Arc<PoolKey>,
+    /// Through a proxy: what is being resolved now, and what comes next.
+    pub(crate) resolving: Resolving,
+    /// The target's address, resolved here for a SOCKS4 or SOCKS5 proxy.
+    pub(crate) socks_addr: Option<std::net::IpAddr>,
+}
+
+/// Which name a connection is waiting for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Resolving {
+    /// The origin's (direct), or nothing yet.
+    #[default]
+    Origin,
+    /// The target's, for a SOCKS proxy that takes addresses; the proxy's comes next.
+    SocksTarget,
+    /// The proxy's name is to be looked up next.
+    ProxyNext,
+    /// The proxy's.
+    Proxy,
 }
 
 impl Connector {
@@ -43,6 +61,8 @@ impl Connector {
             last_error: None,
             tls,
             key,
+            resolving: Resolving::Origin,
+            socks_addr: None,
         }
     }
 

@@ -33,6 +33,7 @@ mod chain;
 pub(crate) mod connector;
 pub(crate) mod h2link;
 pub(crate) mod tls;
+pub(crate) mod tunnel;
 
 use chain::Chain;
 
@@ -52,11 +53,13 @@ pub(crate) struct TlsStream {
     pending: Vec<u8>,
 }
 
-/// Where a connection is in its life.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// Where a connection is in its life (in the order it gets there).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Phase {
     /// TCP connect in progress.
     TcpConnecting,
+    /// A proxy handshake in progress (HTTP `CONNECT`, SOCKS).
+    Tunneling,
     /// TLS handshake in progress.
     Handshaking,
     /// Ready for requests.
@@ -69,6 +72,8 @@ pub(crate) struct Conn {
     pub(crate) stream: Stream,
     /// The filters still to connect ([`chain`]), and where that puts the connection.
     chain: Chain,
+    /// The proxy handshake of the tunnel filter, while it runs and after (for its status).
+    pub(crate) tunnel: Option<Box<tunnel::Tunnel>>,
     pub(crate) phase: Phase,
     /// Edge-triggered read readiness: set by an event, cleared by `WouldBlock`.
     pub(crate) readable: bool,
@@ -161,21 +166,31 @@ pub(crate) struct PoolKey {
     pub(crate) port: u16,
     /// Identity of the TLS configuration (0 for plain TCP).
     pub(crate) tls_id: u64,
+    /// The proxy the connection goes through (its id, see `Proxy::id`; 0: direct). An HTTP
+    /// proxy's absolute-form connection has the proxy's host and port as its origin.
+    pub(crate) route: u64,
     /// The other fields hashed once, when the key is made: the pool looks a key up twice
     /// per request (checkout and release).
     hash: u64,
 }
 
 impl PoolKey {
+    #[cfg(test)]
     pub(crate) fn new(tls: bool, host: String, port: u16, tls_id: u64) -> PoolKey {
+        Self::via(tls, host, port, tls_id, 0)
+    }
+
+    /// The key of a connection through proxy `route` (0: direct).
+    pub(crate) fn via(tls: bool, host: String, port: u16, tls_id: u64, route: u64) -> PoolKey {
         use std::hash::{Hash as _, Hasher as _};
         let mut h = std::hash::DefaultHasher::new();
-        (tls, &host, port, tls_id).hash(&mut h);
+        (tls, &host, port, tls_id, route).hash(&mut h);
         PoolKey {
             tls,
             host,
             port,
             tls_id,
+            route,
             hash: h.finish(),
         }
     }
@@ -283,6 +298,7 @@ impl Conn {
             stream,
             phase: chain.phase(),
             chain,
+            tunnel: None,
             readable: false,
             arrived: false,
             read_closed: false,

@@ -346,6 +346,7 @@ fn variable(var: &str, info: &TransferInfo, exitcode: u8) -> Option<String> {
             _ => "0",
         }
         .to_string(),
+        "http_connect" => format!("{:03}", info.http_connectcode),
         "time_total" => t(info.total_time),
         "time_namelookup" => t(info.namelookup_time),
         "time_connect" => t(info.connect_time),

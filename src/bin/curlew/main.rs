@@ -114,6 +114,25 @@ pub struct Args {
     /// Use HTTP/2 without asking: the preface at once for http (h2c), ALPN h2 only for https
     #[arg(long = "http2-prior-knowledge", group = "httpver")]
     pub http2_prior_knowledge: bool,
+    /// Use this proxy: [scheme://][user:password@]host[:port], scheme http (default), https,
+    /// socks4, socks4a, socks5 or socks5h; port 1080 by default
+    #[arg(short = 'x', long = "proxy", value_name = "URL")]
+    pub proxy: Option<String>,
+    /// The proxy's user name and password (USER:PASSWORD)
+    #[arg(short = 'U', long = "proxy-user", value_name = "USER:PASSWORD")]
+    pub proxy_user: Option<String>,
+    /// Tunnel plain HTTP through the HTTP proxy with CONNECT too
+    #[arg(short = 'p', long = "proxytunnel")]
+    pub proxytunnel: bool,
+    /// Hosts (comma-separated, * for all) reached without the proxy; overrides NO_PROXY
+    #[arg(long = "noproxy", value_name = "LIST")]
+    pub noproxy: Option<String>,
+    /// Use this SOCKS5 proxy, the target's name resolved here (same as -x socks5://HOST)
+    #[arg(long = "socks5", value_name = "HOST[:PORT]")]
+    pub socks5: Option<String>,
+    /// Use this SOCKS5 proxy, which resolves the target's name (-x socks5h://HOST)
+    #[arg(long = "socks5-hostname", value_name = "HOST[:PORT]")]
+    pub socks5_hostname: Option<String>,
     /// Run the transfers in parallel
     #[arg(short = 'Z', long = "parallel")]
     pub parallel: bool,
@@ -250,6 +269,30 @@ pub fn common_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
     }
     if let Some(t) = args.connect_timeout {
         easy.connect_timeout(secs("--connect-timeout", t)?);
+    }
+    proxy_options(args, easy)
+}
+
+/// The proxy flags, and the environment's proxy variables as curl reads them (the options
+/// win; `--socks5` and `--socks5-hostname` win over `-x`, as in curl).
+fn proxy_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
+    easy.proxy_from_env(true)
+        .http_proxy_tunnel(args.proxytunnel);
+    let socks = |scheme: &str, host: &str| format!("{scheme}://{host}");
+    let proxy = match (&args.socks5_hostname, &args.socks5, &args.proxy) {
+        (Some(h), _, _) => Some(socks("socks5h", h)),
+        (None, Some(h), _) => Some(socks("socks5", h)),
+        (None, None, p) => p.clone(),
+    };
+    if let Some(p) = proxy {
+        easy.proxy(&p)?;
+    }
+    if let Some(up) = &args.proxy_user {
+        let (u, p) = up.split_once(':').unwrap_or((up, ""));
+        easy.proxy_userpwd(Some((u, p)))?;
+    }
+    if let Some(list) = &args.noproxy {
+        easy.noproxy(list);
     }
     Ok(())
 }

@@ -185,7 +185,8 @@ fn socks5_replies_split_anywhere_and_with_a_domain_address() {
 #[test]
 fn socks5_failures_say_why() {
     let ip = SocksTarget::Addr(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 80);
-    let cases: &[(&[&[u8]], Option<(&str, &str)>, &str)] = &[
+    type Case<'a> = (&'a [&'a [u8]], Option<(&'a str, &'a str)>, &'a str);
+    let cases: &[Case<'_>] = &[
         (&[&[4, 0]], None, "wrong version"),
         (&[&[5, 0xff]], None, "none of our authentication"),
         (&[&[5, 2]], None, "did not offer"),
