@@ -448,3 +448,34 @@ fn an_upload_of_unknown_size_waits_for_100_continue_over_http2() {
     assert!(h.got == body, "echo of {} bytes", h.got.len());
     assert_eq!(f.easy.info().size_upload, 1 << 20);
 }
+
+/// An upload that fills the stream's window beside a download on the same connection: the
+/// WINDOW_UPDATE that reopens it may be read by the uploading transfer's own step, which then
+/// must run again (a wake-up of the transfer being stepped was once lost here, and the
+/// upload hung until its timeout).
+#[test]
+fn an_upload_beside_a_download_on_one_connection_goes_on_when_its_window_reopens() {
+    let Some(s) = Hypercorn::start() else {
+        return;
+    };
+    for round in 0..10 {
+        let mut m = Multi::new();
+        let mut get = rec_easy(&s.tls_url("/bytes/100000"));
+        get.ca_file(ca_path())
+            .timeout(Some(Duration::from_secs(10)));
+        let mut post = rec_easy(&s.tls_url("/echo"));
+        post.ca_file(ca_path())
+            .timeout(Some(Duration::from_secs(10)))
+            .method("POST")
+            .unwrap()
+            .body(pattern(1 << 20));
+        let (a, b) = (m.add(get), m.add(post));
+        let mut done = finish(&mut m);
+        done.remove(&a).unwrap().unwrap();
+        let f = done.remove(&b).unwrap();
+        if let Err(e) = &f.result {
+            panic!("round {round}: {e}");
+        }
+        assert_eq!(f.body(), pattern(1 << 20), "round {round}");
+    }
+}

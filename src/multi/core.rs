@@ -459,11 +459,14 @@ impl Core {
             ext.mark(c.fd());
         }
         x.leave_stream();
-        let conn = x.conn.take().and_then(|c| self.give_back_conn(c));
+        let conn = x.conn.take();
         let slot = &mut self.slots[idx];
         slot.xfer = Some(x);
         slot.handler = Some(h);
-        slot.conn = conn;
+        // Back in its slot first: giving an HTTP/2 connection back wakes the transfers with
+        // news on it, this one included (its own read may have opened its send window).
+        let conn = conn.and_then(|c| self.give_back_conn(c));
+        self.slots[idx].conn = conn;
         if removed {
             return;
         }
@@ -505,10 +508,13 @@ impl Core {
 
     fn put_back(&mut self, idx: usize, mut x: Box<Transfer>, h: Box<dyn Handler>) {
         x.leave_stream();
-        let conn = x.conn.take().and_then(|c| self.give_back_conn(c));
+        let conn = x.conn.take();
         if let Some(slot) = self.slots.get_mut(idx) {
             slot.xfer = Some(x);
             slot.handler = Some(h);
+        }
+        let conn = conn.and_then(|c| self.give_back_conn(c));
+        if let Some(slot) = self.slots.get_mut(idx) {
             slot.conn = conn;
         }
     }

@@ -295,7 +295,8 @@ impl Transfer {
     fn h2_send(&mut self, id: TransferId, sid: u32, data: &[u8], end: bool) -> Result<usize> {
         let conn = self.conn.as_deref_mut().ok_or_else(internal)?;
         let link = conn.h2.as_deref_mut().ok_or_else(internal)?;
-        match link.proto.send_data(sid, data, end) {
+        let r = link.proto.send_data(sid, data, end);
+        match r {
             Ok(n) => {
                 if n < data.len() {
                     link.blocked.push(id);
