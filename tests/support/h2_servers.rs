@@ -33,10 +33,10 @@ use std::process::Command;
 
 pub use hostile::{Hostile, Scenario};
 pub use nginx::{Nginx, NGINX_MAX_ECHO};
-pub use process::{interop_dir, TempDir, START_TIMEOUT};
+pub use process::{interop_dir, unavailable, Proc, TempDir, START_TIMEOUT};
 
 use crate::support::data_path;
-use process::{port, runs_ok, script, unavailable, Proc};
+use process::{port, runs_ok, script};
 
 /// The static-size paths every real fixture serves, with their lengths.
 pub const SIZES: [(&str, usize); 3] = [("/1k", 1024), ("/100k", 100 << 10), ("/10m", 10 << 20)];

@@ -7,6 +7,7 @@
 //! * [`client`]: driving curlew with bounded waits, a recording handler.
 //! * [`h2_servers`]: independent HTTP/2 servers (nginx, hypercorn, Node, a scripted
 //!   hostile one) started as child processes on ephemeral ports.
+//! * [`proxies`]: tinyproxy, dante and microsocks started as child processes.
 //! * [`ping_counter`]: a WebSocket server that counts keepalive pings and
 //!   answers them with pongs, or not.
 //! * [`tls`]: rustls server configs (and a verifying client config) built from
@@ -24,6 +25,7 @@ pub mod client;
 pub mod h2_servers;
 pub mod http_server;
 pub mod ping_counter;
+pub mod proxies;
 pub mod tls;
 pub mod ws_peer;
 pub mod ws_raw;
