@@ -3,7 +3,8 @@
 # /opt/curlew-interop), all pinned: for tests/ws_interop.rs Python's `websockets` (in a venv)
 # and Node's `ws`; for the HTTP/2 fixtures (tests/support/h2_servers.rs) `hypercorn` and the
 # sans-IO `h2` in the same venv, and nginx (the system package; Node's built-in `http2` needs
-# nothing); for tests/proxy.rs the system packages tinyproxy-bin, dante-server and microsocks. Debian 12, as root (only when node/npm, python3-venv or nginx are missing does it
+# nothing); for tests/proxy.rs the system packages tinyproxy-bin, dante-server and microsocks.
+# Debian 12, as root (only when node/npm, python3-venv, nginx or a proxy is missing does it
 # use apt-get). Idempotent: a machine that already has the pinned versions is checked in a
 # second or so. Quiet on success apart from the versions on the last line.
 set -euo pipefail
