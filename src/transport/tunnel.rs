@@ -41,12 +41,12 @@ impl Tunnel {
     }
 }
 
-/// A handshake failure as the transfer's error, curl's codes: a refused `CONNECT` is
-/// `CURLE_RECV_ERROR` (56), a garbled answer `CURLE_WEIRD_SERVER_REPLY`, an oversized one
+/// A handshake failure as the transfer's error, curl's codes: a refused or aborted `CONNECT`
+/// is `CURLE_RECV_ERROR` (56), a garbled answer `CURLE_WEIRD_SERVER_REPLY`, an oversized one
 /// `CURLE_TOO_LARGE`, any SOCKS failure `CURLE_PROXY` (97).
 pub(crate) fn tunnel_error(e: ProxyError) -> Error {
     let kind = match &e {
-        ProxyError::Refused(_) => ErrorKind::RecvError,
+        ProxyError::Refused(_) | ProxyError::Closed => ErrorKind::RecvError,
         ProxyError::Malformed(_) => ErrorKind::WeirdServerReply,
         ProxyError::TooLarge => ErrorKind::TooLarge,
         ProxyError::Socks(_) => ErrorKind::Proxy,

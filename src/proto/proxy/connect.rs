@@ -109,9 +109,7 @@ impl Handshake for HttpConnect {
 
     fn input(&mut self, input: &[u8]) -> Result<Status, ProxyError> {
         if input.is_empty() {
-            return Err(ProxyError::Malformed(
-                "the proxy closed the connection before its answer",
-            ));
+            return Err(ProxyError::Closed);
         }
         let mut taken = 0;
         loop {

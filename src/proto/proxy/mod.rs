@@ -26,6 +26,9 @@ pub enum ProxyError {
     Refused(u16),
     /// The HTTP proxy's answer is not HTTP.
     Malformed(&'static str),
+    /// The HTTP proxy closed the connection before its answer was complete (curl: "Proxy
+    /// CONNECT aborted").
+    Closed,
     /// The HTTP proxy's answer head is larger than [`MAX_CONNECT_HEAD`].
     TooLarge,
     /// The SOCKS proxy failed or refused, or broke the protocol; the reason in words.
@@ -37,6 +40,9 @@ impl std::fmt::Display for ProxyError {
         match self {
             ProxyError::Refused(code) => write!(f, "CONNECT tunnel failed, response {code}"),
             ProxyError::Malformed(why) => write!(f, "CONNECT tunnel: {why}"),
+            ProxyError::Closed => {
+                f.write_str("Proxy CONNECT aborted: the proxy closed the connection")
+            }
             ProxyError::TooLarge => write!(
                 f,
                 "CONNECT tunnel: response head over {MAX_CONNECT_HEAD} bytes"
