@@ -3,7 +3,8 @@
 # /opt/curlew-interop), all pinned: for tests/ws_interop.rs Python's `websockets` (in a venv)
 # and Node's `ws`; for the HTTP/2 fixtures (tests/support/h2_servers.rs) `hypercorn` and the
 # sans-IO `h2` in the same venv, and nginx (the system package; Node's built-in `http2` needs
-# nothing); for tests/proxy.rs the system packages tinyproxy-bin, dante-server and microsocks.
+# nothing); for tests/proxy.rs the system packages tinyproxy-bin, dante-server, microsocks and
+# stunnel4.
 # Debian 12, as root (only when node/npm, python3-venv, nginx or a proxy is missing does it
 # use apt-get). Idempotent: a machine that already has the pinned versions is checked in a
 # second or so. Quiet on success apart from the versions on the last line.
@@ -110,11 +111,13 @@ fi
 NGINX_VERSION="$("$NGINX" -v 2>&1 | sed -n 's|^nginx version: nginx/||p')"
 
 # --- proxies (tests/support/proxies.rs; started by the tests with private configs, never as
-# services): tinyproxy (HTTP, CONNECT), dante (SOCKS4/5), microsocks (SOCKS5 user/password) ---
+# services): tinyproxy (HTTP, CONNECT), dante (SOCKS4/5), microsocks (SOCKS5 user/password),
+# stunnel4 (TLS in front of tinyproxy: an HTTPS proxy) ---
 PROXY_PKGS=()
 [[ -x /usr/bin/tinyproxy ]] || PROXY_PKGS+=(tinyproxy-bin)
 [[ -x /usr/sbin/danted ]] || PROXY_PKGS+=(dante-server)
 [[ -x /usr/bin/microsocks ]] || PROXY_PKGS+=(microsocks)
+[[ -x /usr/bin/stunnel4 ]] || PROXY_PKGS+=(stunnel4)
 if (( ${#PROXY_PKGS[@]} )); then
   POLICY=/usr/sbin/policy-rc.d
   if [[ ! -e "$POLICY" ]]; then
@@ -125,9 +128,9 @@ if (( ${#PROXY_PKGS[@]} )); then
   # A service the package started anyway (no policy-rc.d honoured) would hold no port of
   # ours: the tests choose free ports. Nothing to stop.
 fi
-for b in /usr/bin/tinyproxy /usr/sbin/danted /usr/bin/microsocks; do
+for b in /usr/bin/tinyproxy /usr/sbin/danted /usr/bin/microsocks /usr/bin/stunnel4; do
   [[ -x "$b" ]] || die "$b missing after installing ${PROXY_PKGS[*]}"
 done
 TINYPROXY_VERSION="$(/usr/bin/tinyproxy -v 2>&1 | awk '{print $2}')"
 
-echo "interop-setup: $DIR: python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())') websockets $WEBSOCKETS_VERSION hypercorn $HYPERCORN_VERSION h2 $H2_VERSION; node $(node --version) ws $WS_VERSION; nginx $NGINX_VERSION; tinyproxy $TINYPROXY_VERSION, danted, microsocks"
+echo "interop-setup: $DIR: python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())') websockets $WEBSOCKETS_VERSION hypercorn $HYPERCORN_VERSION h2 $H2_VERSION; node $(node --version) ws $WS_VERSION; nginx $NGINX_VERSION; tinyproxy $TINYPROXY_VERSION, danted, microsocks, stunnel4"

@@ -428,6 +428,20 @@ impl Easy {
         self
     }
 
+    /// Trust the PEM roots in `path` for an HTTPS proxy's certificate
+    /// (`CURLOPT_PROXY_CAINFO`; the system's roots otherwise, not [`Easy::ca_file`]'s).
+    pub fn proxy_ca_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.x.opts.proxy.ca_file = Some(path.into());
+        self
+    }
+
+    /// Skip the HTTPS proxy's certificate and name checks (`CURLOPT_PROXY_SSL_VERIFYPEER` =
+    /// 0). The origin's are still checked unless [`Easy::insecure`].
+    pub fn proxy_insecure(&mut self, on: bool) -> &mut Self {
+        self.x.opts.proxy.insecure = on;
+        self
+    }
+
     /// Close the connection after this transfer (`CURLOPT_FORBID_REUSE`).
     pub fn forbid_reuse(&mut self, on: bool) -> &mut Self {
         self.x.opts.forbid_reuse = on;

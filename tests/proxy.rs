@@ -131,6 +131,102 @@ fn tinyproxy_carries_every_scheme_with_and_without_basic_auth() {
     assert_eq!(f.easy.info().http_connectcode, 200);
 }
 
+/// An HTTPS proxy: stunnel on the test certificate in front of tinyproxy.
+fn https_proxy(auth: Option<(&str, &str)>) -> Option<(ProxyServer, ProxyServer)> {
+    let tp = ProxyServer::tinyproxy(auth)?;
+    let st = ProxyServer::stunnel(tp.port)?;
+    Some((st, tp))
+}
+
+#[test]
+fn an_https_proxy_carries_every_scheme_tls_in_tls() {
+    let Some(origin) = Hypercorn::start() else {
+        return;
+    };
+    let Some((st, tp)) = https_proxy(Some(USER)) else {
+        return;
+    };
+    let url = st.url("https", Some(USER));
+    let ca = ca_path();
+    // With its own roots option (the origin's are separate).
+    let mut m = Multi::new();
+    let mut e = easy(&origin.tls_url("/10m"), &url);
+    e.proxy_ca_file(&ca);
+    let big = m.add(e);
+    let done = finish(&mut m);
+    let f = &done[&big];
+    f.unwrap();
+    assert_eq!(f.body(), pattern(10 << 20), "10 MiB through TLS in TLS");
+    assert_eq!(f.easy.info().http_connectcode, 200);
+    tp.wait_log(&format!("CONNECT 127.0.0.1:{}", origin.tls_port()));
+    // Every scheme, the proxy's certificate checked against the test CA.
+    let with_ca = |mut e: Easy| {
+        e.proxy_ca_file(&ca);
+        e
+    };
+    let mut m = Multi::new();
+    let ids = [
+        m.add(with_ca(easy(&origin.h2c_url("/bytes/3000"), &url))),
+        m.add(with_ca(easy(&origin.tls_url("/bytes/3000"), &url))),
+        m.add(with_ca(ws_easy(
+            &origin.h2c_url("/ws").replacen("http:", "ws:", 1),
+            &url,
+        ))),
+        m.add(with_ca(ws_easy(
+            &origin.tls_url("/ws").replacen("https:", "wss:", 1),
+            &url,
+        ))),
+    ];
+    let mut done = finish(&mut m);
+    for id in &ids[..2] {
+        let f = done.remove(id).unwrap();
+        f.unwrap();
+        assert_eq!(f.body(), pattern(3000));
+    }
+    for id in &ids[2..] {
+        let f = done.remove(id).unwrap();
+        f.unwrap();
+        check_echo(&f.easy, "websocket through an HTTPS proxy");
+    }
+    tp.wait_log(&format!(
+        "GET http://127.0.0.1:{}/bytes/3000",
+        origin.h2c_port()
+    ));
+    // The proxy's certificate is not trusted by default: curl's 60; the option turns the
+    // check off for the proxy only.
+    let f = run_one(easy(&origin.tls_url("/1k"), &url));
+    assert_eq!(f.kind(), Some(ErrorKind::PeerFailedVerification));
+    let mut e = easy(&origin.tls_url("/1k"), &url);
+    e.proxy_insecure(true);
+    run_one(e).unwrap();
+    // The tool: --proxy-cacert, --proxy-insecure, and curl's 60 without either.
+    let cas = ca.to_str().unwrap();
+    let https = origin.tls_url("/1k");
+    let w = [
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{http_connect}",
+    ];
+    let (code, out, _) =
+        tool_out(
+            tool()
+                .args(w)
+                .args(["--cacert", cas, "--proxy-cacert", cas, "-x", &url, &https]),
+        );
+    assert_eq!((code, out.as_str()), (0, "200 200"));
+    let (code, out, _) =
+        tool_out(
+            tool()
+                .args(w)
+                .args(["--cacert", cas, "--proxy-insecure", "-x", &url, &https]),
+        );
+    assert_eq!((code, out.as_str()), (0, "200 200"));
+    let (code, _, _) = tool_out(tool().args(w).args(["--cacert", cas, "-x", &url, &https]));
+    assert_eq!(code, 60);
+}
+
 #[test]
 fn a_407_fails_a_tunnel_with_56_and_is_an_ordinary_answer_in_absolute_form() {
     let Some(origin) = Hypercorn::start() else {

@@ -83,6 +83,11 @@ pub(crate) struct ProxyOptions {
     pub(crate) noproxy: Option<String>,
     /// Read the `*_proxy` variables (libcurl always does; the library only when asked).
     pub(crate) from_env: bool,
+    /// `CURLOPT_PROXY_CAINFO`: the roots an HTTPS proxy's certificate is checked against
+    /// (`None`: the system's).
+    pub(crate) ca_file: Option<std::path::PathBuf>,
+    /// `CURLOPT_PROXY_SSL_VERIFYPEER = 0`.
+    pub(crate) insecure: bool,
 }
 
 /// A proxy to go through, parsed.

@@ -43,14 +43,24 @@ impl Transfer {
         } else {
             0
         };
+        let proxy_tls = self.proxy_tls(core)?;
+        // The route: the proxy and, for an HTTPS one, its TLS settings.
+        let route = match (self.proxy.as_deref(), &proxy_tls) {
+            (Some(p), Some((id, _))) => (p.id ^ id.rotate_left(32)) | 1,
+            (Some(p), None) => p.id,
+            (None, _) => 0,
+        };
         let key = match self.proxy.as_deref() {
-            Some(p) if self.absolute_form() => core.pool_key(false, &p.host, p.port, 0, p.id),
-            route => core.pool_key(
+            Some(p) if self.absolute_form() => {
+                let (tls, id) = proxy_tls.as_ref().map_or((false, 0), |(id, _)| (true, *id));
+                core.pool_key(tls, &p.host, p.port, id, route)
+            }
+            _ => core.pool_key(
                 target!(self).scheme.is_tls(),
                 &target!(self).host,
                 target!(self).port,
                 tls_id,
-                route.map_or(0, |p| p.id),
+                route,
             ),
         };
         match core.checkout(&key, self.fresh, id, mux, self.opts.pipewait) {
@@ -85,6 +95,7 @@ impl Transfer {
                 };
                 let mut connector = Box::new(Connector::new(key, tls));
                 connector.resolving = self.first_lookup();
+                connector.proxy_tls = proxy_tls.map(|(_, plan)| plan);
                 self.connector = Some(connector);
                 self.info.reused = false;
                 Ok(self.resolve_next(core, id, h, now))
@@ -250,6 +261,9 @@ impl Transfer {
                     if before == Phase::TcpConnecting && after != Phase::TcpConnecting {
                         self.on_tcp_connected(h, now);
                     }
+                    if before < Phase::Tunneling && after >= Phase::Tunneling {
+                        self.on_proxy_tls_done(h);
+                    }
                     if tunnel && before <= Phase::Tunneling && after > Phase::Tunneling {
                         self.on_tunnel_done(h);
                     }
@@ -374,7 +388,13 @@ impl Transfer {
             None => &target!(self).host,
         };
         self.text(h, || format!("Connected to {host} ({remote}) #{serial}"));
-        self.announce_tunnel(h);
+        if self
+            .proxy
+            .as_deref()
+            .is_some_and(|p| p.kind != crate::ProxyKind::Https)
+        {
+            self.announce_tunnel(h);
+        }
     }
 
     /// Every address failed (or there was none): the last failure, said the way curl says

@@ -9,8 +9,12 @@ use crate::error::Result;
 use crate::handler::Handler;
 use crate::proto::proxy::{ConnectRequest, HttpConnect, Socks4, Socks5, SocksTarget};
 use crate::proxy::Proxy;
+use crate::transport::connector::TlsPlan;
+use crate::transport::tls::{self, TlsOptions};
 use crate::transport::tunnel::{tunnel_error, Tunnel};
 use crate::transport::Mux;
+
+use super::services::Services;
 use crate::ProxyKind;
 
 impl Transfer {
@@ -21,6 +25,22 @@ impl Transfer {
             return Mux::No;
         }
         self.opts.mux_for(target!(self))
+    }
+
+    /// For an HTTPS proxy: its TLS configuration's id and the plan for TLS to it (its own
+    /// roots and checks, ALPN `http/1.1`, no client certificate).
+    pub(super) fn proxy_tls<S: Services>(&self, core: &mut S) -> Result<Option<(u64, TlsPlan)>> {
+        let Some(p) = self.proxy.as_deref().filter(|p| p.kind == ProxyKind::Https) else {
+            return Ok(None);
+        };
+        let opts = TlsOptions {
+            ca_file: self.opts.proxy.ca_file.clone(),
+            insecure: self.opts.proxy.insecure,
+            client_cert: None,
+            alpn: vec![crate::options::ALPN_H1.to_vec()],
+        };
+        let (id, cfg) = core.tls().get(&opts)?;
+        Ok(Some((id, (cfg, tls::server_name(&p.host)?))))
     }
 
     /// The request goes to an HTTP proxy in absolute form (plain `http://`, no tunnel).
@@ -77,6 +97,16 @@ impl Transfer {
             }
             _ => SocksTarget::Name(host.clone(), port),
         })
+    }
+
+    /// TLS to an HTTPS proxy is up.
+    pub(super) fn on_proxy_tls_done(&self, h: &mut dyn Handler) {
+        if let Some(p) = self.proxy.as_deref().filter(|p| p.kind == ProxyKind::Https) {
+            self.text(h, || {
+                format!("TLS handshake with the proxy {} done", p.host)
+            });
+            self.announce_tunnel(h);
+        }
     }
 
     /// TCP to the proxy is up: say what the tunnel handshake sends, as curl does.

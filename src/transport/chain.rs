@@ -17,7 +17,10 @@ use crate::error::{Error, ErrorKind};
 pub(crate) enum Filter {
     /// The TCP connect of the address being tried.
     Tcp,
-    /// A proxy handshake (HTTP `CONNECT`, SOCKS) on the socket, before TLS to the origin.
+    /// The TLS handshake with an HTTPS proxy, right over TCP.
+    ProxyTls,
+    /// A proxy handshake (HTTP `CONNECT`, SOCKS) on the socket or over TLS to the proxy,
+    /// before TLS to the origin.
     Tunnel,
     /// The TLS handshake over the layer below.
     Tls,
@@ -35,21 +38,36 @@ impl Chain {
         // Stored top first: the head (the filter to connect now) is the last element.
         let todo = match stream {
             Stream::Tcp(_) => vec![Filter::Tcp],
+            Stream::Tls(t) if t.is_nested() => vec![Filter::Tls, Filter::ProxyTls, Filter::Tcp],
             Stream::Tls(_) => vec![Filter::Tls, Filter::Tcp],
         };
         Chain { todo }
     }
 
-    /// Put a tunnel right above TCP (the chain has not gone past TCP).
+    /// The only TLS layer is an HTTPS proxy's (the origin is plain HTTP).
+    pub(crate) fn proxy_tls_only(&mut self) {
+        for f in &mut self.todo {
+            if matches!(f, Filter::Tls) {
+                *f = Filter::ProxyTls;
+            }
+        }
+    }
+
+    /// Put a tunnel right above TCP or TLS to the proxy (the chain has not gone past them).
     pub(crate) fn add_tunnel(&mut self) {
-        let at = self.todo.len().saturating_sub(1);
-        self.todo.insert(at, Filter::Tunnel);
+        let below = self
+            .todo
+            .iter()
+            .position(|f| matches!(f, Filter::ProxyTls))
+            .unwrap_or(self.todo.len().saturating_sub(1));
+        self.todo.insert(below, Filter::Tunnel);
     }
 
     /// Where the chain is: the phase of its head filter, or ready.
     pub(crate) fn phase(&self) -> Phase {
         match self.todo.last() {
             Some(Filter::Tcp) => Phase::TcpConnecting,
+            Some(Filter::ProxyTls) => Phase::ProxyHandshaking,
             Some(Filter::Tunnel) => Phase::Tunneling,
             Some(Filter::Tls) => Phase::Handshaking,
             None => Phase::Ready,
@@ -66,7 +84,8 @@ impl Conn {
                 None => return Ok(true),
                 Some(Filter::Tcp) => self.tcp_step()?,
                 Some(Filter::Tunnel) => self.tunnel_step()?,
-                Some(Filter::Tls) => self.tls_step()?,
+                Some(Filter::ProxyTls) => self.tls_step(true)?,
+                Some(Filter::Tls) => self.tls_step(false)?,
             };
             if !done {
                 return Ok(false);
@@ -98,23 +117,36 @@ impl Conn {
         Ok(true)
     }
 
-    /// The TLS handshake: done once rustls is.
-    fn tls_step(&mut self) -> Result<bool, Error> {
+    /// The TLS handshake (the proxy's, the innermost layer, when `proxy`): done once rustls
+    /// is.
+    fn tls_step(&mut self, proxy: bool) -> Result<bool, Error> {
         let Stream::Tls(t) = &mut self.stream else {
             return Err(Error::from_kind(ErrorKind::Internal));
         };
+        // The proxy's layer is the one right over the socket: below the origin's when
+        // nested, else the only one.
+        let t = if proxy && t.is_nested() {
+            t.proxy_layer()
+                .ok_or_else(|| Error::from_kind(ErrorKind::Internal))?
+        } else {
+            t
+        };
         loop {
-            if t.tls.wants_write() {
+            while t.tls.wants_write() {
                 match t.tls.write_tls(&mut t.tcp) {
-                    Ok(_) => continue,
+                    Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.writable = false;
+                        break;
                     }
-                    Err(e) => {
-                        return Err(Error::new(ErrorKind::SslConnectError, "TLS handshake send")
-                            .with_source(e))
-                    }
+                    Err(e) => return Err(send_err(e)),
                 }
+            }
+            // TLS in TLS: our records may wait in the proxy's layer.
+            match std::io::Write::flush(&mut t.tcp) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                Err(e) => return Err(send_err(e)),
             }
             if !t.tls.is_handshaking() {
                 return Ok(true);
@@ -149,6 +181,10 @@ impl Conn {
             }
         }
     }
+}
+
+fn send_err(e: io::Error) -> Error {
+    Error::new(ErrorKind::SslConnectError, "TLS handshake send").with_source(e)
 }
 
 fn connect_err(e: io::Error) -> Error {

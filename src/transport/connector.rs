@@ -29,6 +29,8 @@ pub(crate) struct Connector {
     attempt_deadline: Option<Instant>,
     last_error: Option<Error>,
     tls: Option<TlsPlan>,
+    /// TLS to an HTTPS proxy, under the origin's if there is one.
+    pub(crate) proxy_tls: Option<TlsPlan>,
     key: Arc<PoolKey>,
     /// Through a proxy: what is being resolved now, and what comes next.
     pub(crate) resolving: Resolving,
@@ -60,6 +62,7 @@ impl Connector {
             attempt_deadline: None,
             last_error: None,
             tls,
+            proxy_tls: None,
             key,
             resolving: Resolving::Origin,
             socks_addr: None,
@@ -104,15 +107,17 @@ impl Connector {
         let tcp = tcp.map_err(|e| {
             Error::new(ErrorKind::CouldntConnect, format!("{addr}: {e}")).with_source(e)
         })?;
-        let stream = match &self.tls {
-            Some((cfg, name)) => {
-                let client =
-                    rustls::ClientConnection::new(cfg.clone(), name.clone()).map_err(|e| {
-                        Error::new(ErrorKind::SslConnectError, e.to_string()).with_source(e)
-                    })?;
-                Stream::new_tls(tcp, client)
+        let client = |(cfg, name): &TlsPlan| {
+            rustls::ClientConnection::new(cfg.clone(), name.clone())
+                .map_err(|e| Error::new(ErrorKind::SslConnectError, e.to_string()).with_source(e))
+        };
+        let stream = match (&self.proxy_tls, &self.tls) {
+            (None, Some(origin)) => Stream::new_tls(tcp, client(origin)?),
+            (None, None) => Stream::Tcp(tcp),
+            (Some(proxy), Some(origin)) => {
+                Stream::new_tls_in_tls(tcp, client(proxy)?, client(origin)?)
             }
-            None => Stream::Tcp(tcp),
+            (Some(proxy), None) => Stream::new_tls(tcp, client(proxy)?),
         };
         let left = self.addrs.len() - self.next;
         let remaining = connect_deadline
@@ -124,7 +129,11 @@ impl Connector {
             remaining
         };
         self.attempt_deadline = Some(now + share);
-        Ok(Box::new(Conn::new(stream, addr, self.key.clone(), serial)))
+        let mut conn = Box::new(Conn::new(stream, addr, self.key.clone(), serial));
+        if self.proxy_tls.is_some() && self.tls.is_none() {
+            conn.proxy_tls_only();
+        }
+        Ok(conn)
     }
 
     /// The attempt under way connected its socket: TLS runs under the connect timeout only (a

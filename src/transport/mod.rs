@@ -44,7 +44,8 @@ pub(crate) enum Stream {
 }
 
 pub(crate) struct TlsStream {
-    tcp: TcpStream,
+    /// What the TLS records travel on: the socket, or TLS to an HTTPS proxy (TLS in TLS).
+    tcp: Wire,
     tls: rustls::ClientConnection,
     /// The TCP side reported EOF.
     tcp_eof: bool,
@@ -58,6 +59,8 @@ pub(crate) struct TlsStream {
 pub(crate) enum Phase {
     /// TCP connect in progress.
     TcpConnecting,
+    /// TLS handshake with an HTTPS proxy in progress.
+    ProxyHandshaking,
     /// A proxy handshake in progress (HTTP `CONNECT`, SOCKS).
     Tunneling,
     /// TLS handshake in progress.
@@ -74,6 +77,9 @@ pub(crate) struct Conn {
     chain: Chain,
     /// The proxy handshake of the tunnel filter, while it runs and after (for its status).
     pub(crate) tunnel: Option<Box<tunnel::Tunnel>>,
+    /// The outermost TLS layer is the origin's (`false`: there is none, or it is an HTTPS
+    /// proxy's and the origin is plain HTTP).
+    pub(crate) origin_tls: bool,
     pub(crate) phase: Phase,
     /// Edge-triggered read readiness: set by an event, cleared by `WouldBlock`.
     pub(crate) readable: bool,
@@ -294,9 +300,11 @@ pub(crate) const TX_BUFFER_MIN: usize = 512;
 impl Conn {
     pub(crate) fn new(stream: Stream, remote: SocketAddr, key: Arc<PoolKey>, serial: u64) -> Conn {
         let chain = Chain::for_stream(&stream);
+        let origin_tls = matches!(stream, Stream::Tls(_));
         Conn {
             stream,
             phase: chain.phase(),
+            origin_tls,
             chain,
             tunnel: None,
             readable: false,
@@ -329,7 +337,7 @@ impl Conn {
     pub(crate) fn source(&mut self) -> &mut TcpStream {
         match &mut self.stream {
             Stream::Tcp(s) => s,
-            Stream::Tls(t) => &mut t.tcp,
+            Stream::Tls(t) => t.tcp.socket(),
         }
     }
 
@@ -338,7 +346,7 @@ impl Conn {
         use std::os::fd::AsRawFd;
         match &self.stream {
             Stream::Tcp(s) => s.as_raw_fd(),
-            Stream::Tls(t) => t.tcp.as_raw_fd(),
+            Stream::Tls(t) => t.tcp.socket_ref().as_raw_fd(),
         }
     }
 
@@ -486,7 +494,7 @@ impl Conn {
     pub(crate) fn wants_write(&self) -> bool {
         match &self.stream {
             Stream::Tcp(_) => false,
-            Stream::Tls(t) => t.tls.wants_write(),
+            Stream::Tls(t) => t.wants_write(),
         }
     }
 
@@ -506,7 +514,7 @@ impl Conn {
                 if t.tcp_eof || !t.pending.is_empty() {
                     return false;
                 }
-                match t.tcp.peek(&mut probe) {
+                match t.tcp.socket_ref().peek(&mut probe) {
                     // Bytes on an idle TLS socket are most likely a close_notify alert.
                     Ok(_) => false,
                     Err(e) => e.kind() == io::ErrorKind::WouldBlock,
@@ -533,12 +541,20 @@ impl Stream {
     }
 
     pub(crate) fn new_tls(tcp: TcpStream, tls: rustls::ClientConnection) -> Stream {
-        Stream::Tls(Box::new(TlsStream {
-            tcp,
-            tls,
-            tcp_eof: false,
-            pending: Vec::new(),
-        }))
+        Stream::Tls(Box::new(TlsStream::over(Wire::Tcp(tcp), tls)))
+    }
+
+    /// TLS to the origin inside TLS to an HTTPS proxy.
+    pub(crate) fn new_tls_in_tls(
+        tcp: TcpStream,
+        proxy: rustls::ClientConnection,
+        origin: rustls::ClientConnection,
+    ) -> Stream {
+        let inner = TlsStream::over(Wire::Tcp(tcp), proxy);
+        Stream::Tls(Box::new(TlsStream::over(
+            Wire::Tls(Box::new(inner)),
+            origin,
+        )))
     }
 
     #[inline]
@@ -582,7 +598,7 @@ impl Stream {
             Stream::Tcp(_) => Ok(true),
             Stream::Tls(t) => {
                 t.flush()?;
-                Ok(!t.tls.wants_write())
+                Ok(!t.wants_write())
             }
         }
     }
@@ -615,7 +631,30 @@ impl TlsStream {
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
+        // TLS in TLS: the proxy's layer may still hold records of ours.
+        io::Write::flush(&mut self.tcp)
+    }
+
+    /// TLS over TLS (an HTTPS proxy's layer below this one).
+    pub(crate) fn is_nested(&self) -> bool {
+        matches!(self.tcp, Wire::Tls(_))
+    }
+
+    /// The HTTPS proxy's layer below this one, if any.
+    pub(crate) fn proxy_layer(&mut self) -> Option<&mut TlsStream> {
+        match &mut self.tcp {
+            Wire::Tls(t) => Some(t),
+            Wire::Tcp(_) => None,
+        }
+    }
+
+    /// Records are waiting to go out, in this layer or the one below.
+    pub(crate) fn wants_write(&self) -> bool {
+        self.tls.wants_write()
+            || match &self.tcp {
+                Wire::Tcp(_) => false,
+                Wire::Tls(t) => t.wants_write(),
+            }
     }
 
     #[inline(never)]
@@ -644,7 +683,10 @@ impl TlsStream {
                 // rustls has seen EOF and holds no plaintext: the reader above reported it.
                 return Ok(0);
             }
-            let n = self.decrypt_batch(buf)?;
+            let n = match self.tcp {
+                Wire::Tcp(_) => self.decrypt_batch(buf)?,
+                Wire::Tls(_) => self.decrypt_from_wire(buf)?,
+            };
             if n > 0 {
                 return Ok(n);
             }
@@ -677,6 +719,41 @@ impl TlsStream {
             }
             self.feed(&scratch[..got], buf)
         })
+    }
+
+    /// TLS in TLS: the records come out of the proxy's TLS layer (no scratch batch: that
+    /// layer has its own, and the scratch is borrowed by this read already).
+    fn decrypt_from_wire(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let got = self.tls.read_tls(&mut self.tcp)?;
+        if got == 0 {
+            self.tcp_eof = true;
+        }
+        if let Err(e) = self.tls.process_new_packets() {
+            let _ = self.tls.write_tls(&mut self.tcp);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+        }
+        let mut out = 0;
+        while out < buf.len() {
+            match self.tls.reader().read(&mut buf[out..]) {
+                Ok(0) => break,
+                Ok(n) => out += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                // Truncation is reported by the next read (once the plaintext is taken).
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// TLS over `tcp`.
+    fn over(tcp: Wire, tls: rustls::ClientConnection) -> TlsStream {
+        TlsStream {
+            tcp,
+            tls,
+            tcp_eof: false,
+            pending: Vec::new(),
+        }
     }
 
     /// Hand `ciphertext` to rustls (an empty one means EOF) and move the plaintext to `buf`.
@@ -719,6 +796,58 @@ impl TlsStream {
                     "TLS records that rustls does not take",
                 ));
             }
+        }
+    }
+}
+
+/// What a TLS layer's records travel on: the socket, or the plaintext of TLS to an HTTPS
+/// proxy (the origin's TLS inside the proxy's).
+pub(crate) enum Wire {
+    /// The socket.
+    Tcp(TcpStream),
+    /// TLS to the proxy.
+    Tls(Box<TlsStream>),
+}
+
+impl Wire {
+    /// The socket at the bottom.
+    pub(crate) fn socket(&mut self) -> &mut TcpStream {
+        match self {
+            Wire::Tcp(s) => s,
+            Wire::Tls(t) => t.tcp.socket(),
+        }
+    }
+
+    /// The socket at the bottom, shared.
+    pub(crate) fn socket_ref(&self) -> &TcpStream {
+        match self {
+            Wire::Tcp(s) => s,
+            Wire::Tls(t) => t.tcp.socket_ref(),
+        }
+    }
+}
+
+impl io::Read for Wire {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Wire::Tcp(s) => s.read(buf),
+            Wire::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl io::Write for Wire {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Wire::Tcp(s) => s.write(buf),
+            Wire::Tls(t) => t.write_vectored(&[IoSlice::new(buf)]),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Wire::Tcp(_) => Ok(()),
+            Wire::Tls(t) => t.flush(),
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use std::io::{self, Read as _, Write as _};
 
-use super::{Conn, Stream};
+use super::{Conn, Stream, TcpStream, TlsStream, Wire};
 use crate::error::{Error, ErrorKind};
 use crate::proto::proxy::{Handshake, HttpConnect, ProxyError, Socks4, Socks5, Status};
 
@@ -55,6 +55,13 @@ pub(crate) fn tunnel_error(e: ProxyError) -> Error {
 }
 
 impl Conn {
+    /// The only TLS layer is an HTTPS proxy's: the origin is plain HTTP over it.
+    pub(crate) fn proxy_tls_only(&mut self) {
+        self.origin_tls = false;
+        self.chain.proxy_tls_only();
+        self.phase = self.chain.phase();
+    }
+
     /// Start a proxy handshake once TCP is up (the chain's tunnel filter).
     pub(crate) fn set_tunnel(&mut self, t: Tunnel) {
         self.tunnel = Some(Box::new(t));
@@ -70,13 +77,14 @@ impl Conn {
             let Some(t) = self.tunnel.as_deref_mut() else {
                 return Err(Error::from_kind(ErrorKind::Internal));
             };
-            let sock = match &mut self.stream {
-                Stream::Tcp(s) => s,
-                Stream::Tls(t) => &mut t.tcp,
+            let mut below = match &mut self.stream {
+                Stream::Tcp(s) => Below::Socket(s),
+                Stream::Tls(t) if self.origin_tls => Below::Wire(&mut t.tcp),
+                Stream::Tls(t) => Below::ProxyTls(t),
             };
             let hs = t.handshake();
             while !hs.output().is_empty() {
-                match sock.write(hs.output()) {
+                match below.write(hs.output()) {
                     Ok(n) => hs.sent(n),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.writable = false;
@@ -86,7 +94,15 @@ impl Conn {
                     Err(e) => return Err(send_err(e)),
                 }
             }
-            let n = match sock.read(&mut buf) {
+            match below.flush() {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.writable = false;
+                    return Ok(false);
+                }
+                Err(e) => return Err(send_err(e)),
+            }
+            let n = match below.read(&mut buf) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.readable = false;
@@ -116,7 +132,7 @@ impl Conn {
             return Ok(());
         }
         match &mut self.stream {
-            Stream::Tls(t) => {
+            Stream::Tls(t) if self.origin_tls => {
                 // The origin's server never speaks first in TLS: whatever this is, rustls
                 // judges it (a hostile proxy's garbage fails the handshake here).
                 let mut rd = bytes;
@@ -129,7 +145,8 @@ impl Conn {
                         .map_err(super::tls::handshake_error)?;
                 }
             }
-            Stream::Tcp(_) => {
+            // Plain HTTP, on the socket or over TLS to an HTTPS proxy.
+            _ => {
                 self.rbuf.clear();
                 self.rbuf.extend_from_slice(bytes);
                 self.rpos = 0;
@@ -138,6 +155,42 @@ impl Conn {
             }
         }
         Ok(())
+    }
+}
+
+/// Where the proxy handshake talks: the socket, what the origin's TLS will run on (the
+/// socket, or TLS to an HTTPS proxy), or the HTTPS proxy's TLS when the origin is plain.
+enum Below<'a> {
+    Socket(&'a mut TcpStream),
+    Wire(&'a mut Wire),
+    ProxyTls(&'a mut TlsStream),
+}
+
+impl io::Read for Below<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Below::Socket(s) => s.read(buf),
+            Below::Wire(w) => w.read(buf),
+            Below::ProxyTls(t) => t.read(buf),
+        }
+    }
+}
+
+impl io::Write for Below<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Below::Socket(s) => s.write(buf),
+            Below::Wire(w) => w.write(buf),
+            Below::ProxyTls(t) => t.write_vectored(&[io::IoSlice::new(buf)]),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Below::Socket(_) => Ok(()),
+            Below::Wire(w) => w.flush(),
+            Below::ProxyTls(t) => t.flush(),
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! | [`ProxyServer::tinyproxy`] | Debian's tinyproxy: HTTP (absolute form) and `CONNECT`, optional Basic auth | its log file |
 //! | [`ProxyServer::dante`] | Debian's dante-server (`danted`): SOCKS4 and SOCKS5, no auth | its log file |
 //! | [`ProxyServer::microsocks`] | Debian's microsocks: SOCKS5 with RFC 1929 user/password | its output |
+//! | [`ProxyServer::stunnel`] | Debian's stunnel4 in front of a tinyproxy: an HTTPS proxy | its log file |
 //!
 //! `.ci/interop-setup.sh` installs the three packages. Without one, the constructor prints
 //! `*** SKIPPED ***` and returns `None`, unless `CURLEW_REQUIRE_INTEROP=1` (CI), which panics.
@@ -163,6 +164,25 @@ impl ProxyServer {
             }
         }
         panic!("{name}: {BIND_ATTEMPTS} attempts, each found its port taken");
+    }
+
+    /// stunnel (Debian stunnel4) on the test certificate (localhost, 127.0.0.1), passing
+    /// what it decrypts to `127.0.0.1:backend`: with tinyproxy behind it, an HTTPS proxy.
+    pub fn stunnel(backend: u16) -> Option<ProxyServer> {
+        let bin = find("stunnel4")
+            .or_else(|| find("stunnel"))
+            .or_else(|| unavailable("stunnel", "no stunnel4 binary (Debian stunnel4)"))?;
+        Some(Self::start("stunnel", |dir, port| {
+            let conf = format!(
+                "foreground = yes\npid =\noutput = {}/proxy.log\n[https-proxy]\n\
+                 accept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{backend}\ncert = {}\nkey = {}\n",
+                dir.display(),
+                super::data_path("server.pem").display(),
+                super::data_path("server.key").display(),
+            );
+            std::fs::write(dir.join("stunnel.conf"), conf).expect("write stunnel.conf");
+            wrapper(&bin, &[format!("{}/stunnel.conf", dir.display())])
+        }))
     }
 
     /// `scheme://[user:pw@]127.0.0.1:port`.

@@ -133,6 +133,12 @@ pub struct Args {
     /// Use this SOCKS5 proxy, which resolves the target's name (-x socks5h://HOST)
     #[arg(long = "socks5-hostname", value_name = "HOST[:PORT]")]
     pub socks5_hostname: Option<String>,
+    /// Trust the CA certificates in FILE (PEM) for an HTTPS proxy
+    #[arg(long = "proxy-cacert", value_name = "FILE")]
+    pub proxy_cacert: Option<PathBuf>,
+    /// Do not verify an HTTPS proxy's certificate
+    #[arg(long = "proxy-insecure")]
+    pub proxy_insecure: bool,
     /// Run the transfers in parallel
     #[arg(short = 'Z', long = "parallel")]
     pub parallel: bool,
@@ -277,7 +283,11 @@ pub fn common_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
 /// win; `--socks5` and `--socks5-hostname` win over `-x`, as in curl).
 fn proxy_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
     easy.proxy_from_env(true)
-        .http_proxy_tunnel(args.proxytunnel);
+        .http_proxy_tunnel(args.proxytunnel)
+        .proxy_insecure(args.proxy_insecure);
+    if let Some(ca) = &args.proxy_cacert {
+        easy.proxy_ca_file(ca);
+    }
     let socks = |scheme: &str, host: &str| format!("{scheme}://{host}");
     let proxy = match (&args.socks5_hostname, &args.socks5, &args.proxy) {
         (Some(h), _, _) => Some(socks("socks5h", h)),
