@@ -436,3 +436,72 @@
 //! | `CURLINFO_HTTP_VERSION` | [`TransferInfo::http_version`](crate::TransferInfo::http_version) ([`HttpVersion::Http2`](crate::HttpVersion::Http2)) |
 //! | `CURLE_HTTP2`, `CURLE_HTTP2_STREAM` | [`ErrorKind::Http2`](crate::ErrorKind::Http2), [`ErrorKind::Http2Stream`](crate::ErrorKind::Http2Stream) |
 //! | tool `--http1.0`, `--http1.1`, `--http2`, `--http2-prior-knowledge`, `-w '%{http_version}'` | the same flags (`--http2` with a `ws://`/`wss://` URL: RFC 8441 where the server allows it) |
+//!
+//! # 6. Proxies
+//!
+//! A transfer goes through a proxy when [`Easy::proxy`](crate::Easy::proxy) names one, or,
+//! with [`Easy::proxy_from_env`](crate::Easy::proxy_from_env) (on in the `curlew` tool, off
+//! in the library unless asked, where libcurl always reads it), when the environment does.
+//! The proxy is chosen again at every hop of a redirect, for that hop's URL.
+//!
+//! **Which path a request takes.**
+//!
+//! | proxy | `http://` | `https://`, `ws://`, `wss://` |
+//! |---|---|---|
+//! | `http://` | the request in absolute form (`GET http://host/path`), with `Proxy-Authorization` and `Proxy-Connection: Keep-Alive`; HTTP/1.1 to the proxy | a `CONNECT host:port` tunnel, then TLS and/or the WebSocket upgrade (or HTTP/2 by ALPN) inside it |
+//! | `http://` with [`Easy::http_proxy_tunnel`](crate::Easy::http_proxy_tunnel) | a `CONNECT` tunnel too | a `CONNECT` tunnel |
+//! | `https://` | the same over TLS to the proxy | the tunnel over TLS to the proxy, then TLS to the origin inside that (TLS in TLS) |
+//! | `socks4://`, `socks5://` | a SOCKS tunnel to the address resolved here (SOCKS4: IPv4 only) | the same, then TLS and/or the upgrade |
+//! | `socks4a://`, `socks5h://` | a SOCKS tunnel to the name, which the proxy resolves (never resolved here) | the same |
+//!
+//! The connection is made as a chain (curl's connection filters): TCP to the proxy, TLS to
+//! an HTTPS proxy, the tunnel's handshake, TLS to the origin. The connect timeout covers the
+//! whole chain, so a proxy that stalls ends in `CURLE_OPERATION_TIMEDOUT` within it. The
+//! proxy's name goes through the resolver threads like any other; a SOCKS4 or SOCKS5 proxy
+//! that takes addresses gets the target resolved here first.
+//!
+//! **Credentials.** `user:password@` in the proxy URL (percent-decoded), or
+//! [`Easy::proxy_userpwd`](crate::Easy::proxy_userpwd), which wins. An HTTP proxy gets them as
+//! Basic, sent with the first `CONNECT` (or request); a SOCKS5 proxy as RFC 1929
+//! user/password; SOCKS4 sends the user name as its USERID. A `407` to `CONNECT` fails the
+//! transfer with `CURLE_RECV_ERROR` (56) and "CONNECT tunnel failed, response 407", its status
+//! in [`TransferInfo::http_connectcode`](crate::TransferInfo::http_connectcode); a `407` to a
+//! request in absolute form is an ordinary answer (the response code is 407). Digest for
+//! proxies is not done.
+//!
+//! **Reuse.** A connection is reused only through the same proxy (kind, host, port,
+//! credentials, tunnelling choice and, for HTTPS, its TLS settings) and, for a tunnel, to
+//! the same target; absolute-form connections to one proxy serve every `http://` origin.
+//! Proxy connections count in the total and per-host limits (the host of an absolute-form
+//! connection is the proxy).
+//!
+//! **The environment**, curl's rules: `no_proxy`/`NO_PROXY` first (see
+//! [`noproxy_matches`](crate::noproxy_matches): `*`; names matching themselves and their
+//! subdomains, with or without a leading dot; addresses and CIDR ranges for IP hosts; the
+//! port is not part of it), then `SCHEME_proxy` (`http_proxy` in lowercase only;
+//! `https_proxy`/`HTTPS_PROXY`, `ws_proxy`/`WS_PROXY`, `wss_proxy`/`WSS_PROXY`, lowercase
+//! first), then `all_proxy`/`ALL_PROXY`. [`Easy::proxy`](crate::Easy::proxy) replaces the
+//! `*_proxy` variables (an empty string: no proxy at all) and
+//! [`Easy::noproxy`](crate::Easy::noproxy) replaces `NO_PROXY` (an empty list: none).
+//!
+//! **Errors**, curl's codes: the proxy's name does not resolve: `CURLE_COULDNT_RESOLVE_PROXY`
+//! (5); it refuses the connection: `CURLE_COULDNT_CONNECT` (7, "failed to connect to proxy
+//! HOST port N"); `CONNECT` refused or the proxy closed before answering: `CURLE_RECV_ERROR`
+//! (56); its answer is not HTTP: `CURLE_WEIRD_SERVER_REPLY` (8); its answer head is over
+//! [`MAX_CONNECT_HEAD`](crate::proto::proxy::MAX_CONNECT_HEAD) (100 KiB): `CURLE_TOO_LARGE`;
+//! any SOCKS failure (a refusal, a wrong version, a truncated reply, rejected credentials):
+//! `CURLE_PROXY` (97) with the reason in words; an HTTPS proxy's certificate that does not
+//! verify: `CURLE_PEER_FAILED_VERIFICATION` (60). The other transfers of the multi are not
+//! affected by any of them.
+//!
+//! | libcurl | curlew |
+//! |---|---|
+//! | `CURLOPT_PROXY` (with the scheme: `CURLOPT_PROXYTYPE`), `CURLOPT_PROXYPORT` in the URL | [`Easy::proxy`](crate::Easy::proxy) ([`ProxyKind`](crate::ProxyKind) from the scheme; port [`DEFAULT_PROXY_PORT`](crate::DEFAULT_PROXY_PORT) 1080, [`DEFAULT_HTTPS_PROXY_PORT`](crate::DEFAULT_HTTPS_PROXY_PORT) 443 for `https://`) |
+//! | `CURLOPT_PROXYUSERPWD` | [`Easy::proxy_userpwd`](crate::Easy::proxy_userpwd) |
+//! | `CURLOPT_HTTPPROXYTUNNEL` | [`Easy::http_proxy_tunnel`](crate::Easy::http_proxy_tunnel) |
+//! | `CURLOPT_NOPROXY` | [`Easy::noproxy`](crate::Easy::noproxy) |
+//! | (libcurl reads the environment always) | [`Easy::proxy_from_env`](crate::Easy::proxy_from_env) |
+//! | `CURLOPT_PROXY_CAINFO`, `CURLOPT_PROXY_SSL_VERIFYPEER = 0` | [`Easy::proxy_ca_file`](crate::Easy::proxy_ca_file), [`Easy::proxy_insecure`](crate::Easy::proxy_insecure) |
+//! | `CURLINFO_HTTP_CONNECTCODE`, `CURLINFO_USED_PROXY` | [`TransferInfo::http_connectcode`](crate::TransferInfo::http_connectcode), [`TransferInfo::used_proxy`](crate::TransferInfo::used_proxy) |
+//! | `CURLE_COULDNT_RESOLVE_PROXY`, `CURLE_PROXY` | [`ErrorKind::CouldntResolveProxy`](crate::ErrorKind::CouldntResolveProxy), [`ErrorKind::Proxy`](crate::ErrorKind::Proxy) |
+//! | tool `-x`/`--proxy`, `-U`/`--proxy-user`, `-p`/`--proxytunnel`, `--noproxy`, `--socks5`, `--socks5-hostname`, `--proxy-cacert`, `--proxy-insecure`, `-w '%{http_connect}'`, the `*_proxy` variables | the same |
