@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! http_bench_client --url URL --requests N --conns C [--cacert FILE] [--no-reuse]
+//!                   [--http2 --streams M] [--proxy URL]
 //! ```
 //!
 //! One [`Multi`], at most `C` transfers in flight and at most `C` connections (the multi's own
@@ -59,10 +60,12 @@ struct Args {
     http2: bool,
     /// `--streams M`: concurrent streams per connection.
     streams: u32,
+    /// `--proxy URL`: every request through that proxy.
+    proxy: Option<String>,
 }
 
 const USAGE: &str = "usage: http_bench_client --url URL --requests N --conns C [--cacert FILE] \
-     [--no-reuse] [--http2 --streams M]";
+     [--no-reuse] [--http2 --streams M] [--proxy URL]";
 
 fn parse_args() -> Result<Args, String> {
     let mut url = None;
@@ -72,6 +75,7 @@ fn parse_args() -> Result<Args, String> {
     let mut no_reuse = false;
     let mut http2 = false;
     let mut streams = 1u32;
+    let mut proxy = None;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("missing value for {arg}"));
@@ -93,6 +97,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--cacert" => cacert = Some(value()?),
             "--no-reuse" => no_reuse = true,
+            "--proxy" => proxy = Some(value()?),
             "--http2" => http2 = true,
             "--streams" => {
                 let v = value()?;
@@ -117,6 +122,7 @@ fn parse_args() -> Result<Args, String> {
                 no_reuse,
                 http2,
                 streams: streams.max(1),
+                proxy,
             })
         }
         _ => Err(USAGE.to_string()),
@@ -130,6 +136,9 @@ fn new_easy(args: &Args) -> Result<Easy, String> {
         easy.ca_file(ca);
     }
     easy.forbid_reuse(args.no_reuse);
+    if let Some(p) = &args.proxy {
+        easy.proxy(p).map_err(|e| format!("--proxy {p}: {e}"))?;
+    }
     easy.http_version(match (args.http2, args.url.starts_with("https:")) {
         (false, _) => HttpVersionOption::Http11,
         (true, true) => HttpVersionOption::Http2Tls,

@@ -474,3 +474,46 @@ fn the_tool_takes_curls_proxy_flags_and_environment() {
         "{err}"
     );
 }
+
+#[test]
+fn connections_to_a_proxy_count_in_the_limits() {
+    let Some(origin) = Hypercorn::start() else {
+        return;
+    };
+    let Some(dante) = ProxyServer::dante() else {
+        return;
+    };
+    let proxy = dante.url("socks5h", None);
+    let mut m = Multi::new();
+    m.set_max_total_connections(1);
+    let ids: Vec<_> = (0..4)
+        .map(|i| {
+            let port = if i % 2 == 0 {
+                origin.h2c_port()
+            } else {
+                origin.tls_port()
+            };
+            let scheme = if i % 2 == 0 { "http" } else { "https" };
+            let mut e = easy(&format!("{scheme}://127.0.0.1:{port}/bytes/{i}000"), &proxy);
+            e.http_version(curlew::HttpVersionOption::Http11);
+            m.add(e)
+        })
+        .collect();
+    let mut done = finish(&mut m);
+    let mut connects = 0;
+    for (i, id) in ids.iter().enumerate() {
+        let f = done.remove(id).unwrap();
+        f.unwrap();
+        assert_eq!(f.body(), pattern(i * 1000));
+        connects += f.easy.info().num_connects;
+    }
+    // Two targets cannot share a tunnel; with one connection allowed, the transfers to the
+    // first target run (reusing it) before the second's connection opens.
+    assert!((2..=4).contains(&connects), "{connects} connections");
+    let log = dante.wait_log("tcp/connect [");
+    let sessions = log.matches("tcp/connect [").count();
+    assert_eq!(
+        sessions as u32, connects,
+        "every connection went through dante:\n{log}"
+    );
+}

@@ -209,10 +209,14 @@ fn socks_servers_with_a_bad_version_or_a_truncated_reply_are_97() {
     assert_eq!(kind, Some(ErrorKind::Proxy));
     assert!(msg.contains("wrong version"), "{msg}");
 
-    let (port, _) = proxy(|mut s| {
+    // socks5h: the name goes to the proxy as it is (origin.test resolves nowhere here).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let (port, _) = proxy(move |mut s| {
         read_n(&mut s, 3);
         let _ = s.write_all(&[5, 0]);
-        read_n(&mut s, 4 + 1 + 11 + 2);
+        let req = read_n(&mut s, 4 + 1 + 11 + 2);
+        let _ = tx.lock().unwrap().send(req);
         let _ = s.write_all(&[5, 0, 0, 1, 127]);
     });
     let (kind, msg, _) = run(
@@ -222,6 +226,10 @@ fn socks_servers_with_a_bad_version_or_a_truncated_reply_are_97() {
     );
     assert_eq!(kind, Some(ErrorKind::Proxy));
     assert!(msg.contains("closed"), "{msg}");
+    let req = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(&req[..5], [5, 1, 0, 3, 11], "a CONNECT to a domain name");
+    assert_eq!(&req[5..16], b"origin.test");
+    assert_eq!(&req[16..], [0, 80]);
 
     let (port, _) = proxy(|mut s| {
         read_n(&mut s, 9);
