@@ -649,7 +649,9 @@ fn route(link: &mut H2Link, ev: Event, inbox: Inbox<'_>, input: &[u8]) {
                     retryable,
                     conn,
                 });
-                link.woken.push(s.user);
+                if inbox.cur != Some(stream) {
+                    link.woken.push(s.user);
+                }
             }
             return;
         }
@@ -684,7 +686,10 @@ fn route_head(
         return;
     };
     s.ended |= end;
-    link.woken.push(s.user);
+    if inbox.cur != Some(id) {
+        // The entered stream's transfer is the one reading: it sees this in its own loop.
+        link.woken.push(s.user);
+    }
     if trailers {
         for (n, v) in head.iter() {
             line(&mut s.trailers, n, v);
