@@ -1,5 +1,6 @@
 //! Misbehaving proxies, scripted on raw sockets: each gets a precise error of curl's kind
-//! within a bounded wait, and a neighbour transfer in the same multi finishes untouched.
+//! within a bounded wait, and a neighbour transfer in the same multi finishes untouched. Also
+//! SOCKS4a, which no packaged proxy here speaks, scripted byte for byte.
 
 mod support;
 
@@ -242,4 +243,40 @@ fn socks_servers_with_a_bad_version_or_a_truncated_reply_are_97() {
     );
     assert_eq!(kind, Some(ErrorKind::Proxy));
     assert!(msg.contains("wrong version"), "{msg}");
+}
+
+/// SOCKS4a, which dante does not do: a scripted server checks the request (the name after
+/// the user id, 0.0.0.1 as the address) and then plays the origin inside the tunnel.
+#[test]
+fn socks4a_sends_the_name_and_the_tunnel_carries_the_exchange() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let (port, _) = proxy(move |mut s| {
+        // VN CD PORT(2) IP(4) USERID NUL NAME NUL
+        let req = read_n(&mut s, 8 + 3 + 1 + 11 + 1);
+        let _ = tx.lock().unwrap().send(req);
+        let _ = s.write_all(&[0, 90, 0, 0, 0, 0, 0, 0]);
+        let head = read_head(&mut s);
+        let body = if head.starts_with(b"GET /via-4a HTTP/1.1\r\nHost: origin.test:8080\r\n") {
+            "tunnelled"
+        } else {
+            "wrong request"
+        };
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = s.write_all(resp.as_bytes());
+        let _ = s.read(&mut [0u8; 1]);
+    });
+    let mut e = Easy::new("http://origin.test:8080/via-4a").unwrap();
+    e.proxy(&format!("socks4a://bob@127.0.0.1:{port}"))
+        .unwrap()
+        .timeout(Some(Duration::from_secs(20)));
+    let f = support::client::run_one(e);
+    f.unwrap();
+    assert_eq!(f.body(), b"tunnelled");
+    let req = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(&req[..8], [4, 1, 0x1f, 0x90, 0, 0, 0, 1]);
+    assert_eq!(&req[8..], b"bob\0origin.test\0");
 }
