@@ -271,7 +271,7 @@ fn parallel_100_urls_reuse_connections() {
         "4",
         "--output-dir",
         dir.to_str().unwrap(),
-        "-O",
+        "--remote-name-all",
     ];
     args.extend(urls.iter().map(String::as_str));
     let o = curlew(&args);
@@ -280,6 +280,26 @@ fn parallel_100_urls_reuse_connections() {
         assert_eq!(std::fs::read(dir.join(format!("f{i}"))).unwrap(), b"item");
     }
     assert!(srv.accepted() <= 10, "accepted {}", srv.accepted());
+}
+
+#[test]
+fn repeated_o_and_capital_o_apply_to_the_urls_in_order_as_in_curl() {
+    let srv = Server::start(keep_alive_responder(b"item".to_vec()));
+    let dir = tempdir("repeated-o");
+    let d = dir.to_str().unwrap();
+    let (u1, u2) = (srv.url("/one"), srv.url("/two"));
+    let o = curlew(&["-s", "-Z", "--output-dir", d, "-O", &u1, "-O", &u2]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(std::fs::read(dir.join("one")).unwrap(), b"item");
+    assert_eq!(std::fs::read(dir.join("two")).unwrap(), b"item");
+    // -o for the first URL, -O for the second; a third URL with neither goes to stdout.
+    let (u3, u4, u5) = (srv.url("/three"), srv.url("/four"), srv.url("/five"));
+    let o = curlew(&["-s", "--output-dir", d, "-o", "named", &u3, "-O", &u4, &u5]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(std::fs::read(dir.join("named")).unwrap(), b"item");
+    assert_eq!(std::fs::read(dir.join("four")).unwrap(), b"item");
+    assert!(!dir.join("five").exists());
+    assert_eq!(o.stdout, b"item");
 }
 
 #[test]

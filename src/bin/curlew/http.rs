@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use curlew::{Ctx, Easy, Flow, Handler, HttpVersion, Multi, Progress, TransferId, TransferInfo};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::{common_options, report, secs, Args, Fail};
+use crate::{common_options, report, secs, Args, Fail, Output};
 
 /// Where one transfer's output goes.
 #[derive(Debug)]
@@ -142,10 +142,11 @@ fn remote_name(url: &str) -> Result<String, Fail> {
 
 /// Where URL number `i` writes.
 fn destination(args: &Args, i: usize, url: &str) -> Result<Dest, Fail> {
-    let name = match args.output.get(i) {
-        Some(p) if p.as_os_str() == "-" => return Ok(Dest::Stdout),
-        Some(p) => p.clone(),
-        None if args.remote_name => PathBuf::from(remote_name(url)?),
+    let name = match args.outputs.get(i) {
+        Some(Output::File(p)) if p.as_os_str() == "-" => return Ok(Dest::Stdout),
+        Some(Output::File(p)) => p.clone(),
+        Some(Output::Remote) => PathBuf::from(remote_name(url)?),
+        None if args.remote_name_all => PathBuf::from(remote_name(url)?),
         None => return Ok(Dest::Stdout),
     };
     Ok(Dest::File(

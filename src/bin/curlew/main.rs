@@ -31,12 +31,25 @@ pub struct Args {
     #[arg(required = true, value_name = "URL")]
     pub urls: Vec<String>,
 
-    /// Write the body to FILE instead of stdout (once per URL)
+    /// Write the body to FILE instead of stdout (each -o or -O is for the next URL, in order)
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Vec<PathBuf>,
-    /// Write output to a file named like the remote file
-    #[arg(short = 'O', long = "remote-name")]
-    pub remote_name: bool,
+    /// Write the next URL's body to a file named like the remote file (repeat per URL)
+    #[arg(
+        short = 'O',
+        long = "remote-name",
+        action = clap::ArgAction::Append,
+        num_args = 0,
+        default_missing_value = "true",
+        value_parser = clap::value_parser!(bool)
+    )]
+    pub remote_name: Vec<bool>,
+    /// -O for every URL without an -o or -O of its own
+    #[arg(long = "remote-name-all")]
+    pub remote_name_all: bool,
+    /// The -o and -O options in command-line order (filled after parsing).
+    #[arg(skip)]
+    pub outputs: Vec<Output>,
     /// Directory for -o and -O files
     #[arg(long = "output-dir", value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
@@ -307,8 +320,38 @@ fn proxy_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
     Ok(())
 }
 
+/// Where one URL's body goes, as `-o FILE` or `-O` said.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// `-o FILE` (`-` is stdout).
+    File(PathBuf),
+    /// `-O`: the URL's last path segment.
+    Remote,
+}
+
+/// Parse the command line, then put `-o` and `-O` in the order they were given: as in curl,
+/// each applies to the next URL.
+fn parse_args() -> Args {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Args::command().get_matches();
+    let mut args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let mut outs: Vec<(usize, Output)> = Vec::new();
+    if let Some(idx) = matches.indices_of("output") {
+        outs.extend(
+            idx.zip(args.output.iter())
+                .map(|(i, p)| (i, Output::File(p.clone()))),
+        );
+    }
+    if let Some(idx) = matches.indices_of("remote_name") {
+        outs.extend(idx.map(|i| (i, Output::Remote)));
+    }
+    outs.sort_by_key(|(i, _)| *i);
+    args.outputs = outs.into_iter().map(|(_, o)| o).collect();
+    args
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = parse_args();
     let is_ws = args.urls.iter().any(|u| {
         let l = u.to_ascii_lowercase();
         l.starts_with("ws://") || l.starts_with("wss://")
