@@ -442,6 +442,27 @@ impl Easy {
         self
     }
 
+    /// Name overrides (`CURLOPT_RESOLVE`): each entry `HOST:PORT:ADDR[,ADDR]...` makes
+    /// `HOST:PORT` resolve to those addresses (IPv6 in brackets; a leading `+` is accepted;
+    /// `-HOST:PORT` drops the entries before it for that name). The TLS name and the `Host`
+    /// header stay the URL's. Replaces the list; applies to a proxy's name too.
+    pub fn resolve<S: AsRef<str>>(&mut self, entries: &[S]) -> Result<&mut Self> {
+        let list: Vec<&str> = entries.iter().map(AsRef::as_ref).collect();
+        self.x.opts.resolve = crate::overrides::parse_resolve(&list)?;
+        Ok(self)
+    }
+
+    /// Connect elsewhere (`CURLOPT_CONNECT_TO`): each entry
+    /// `HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT` sends a request for `HOST:PORT` (empty:
+    /// any) to the other host and port (empty: the request's own); the first match wins. The
+    /// TLS name and the `Host` header stay the URL's, and such connections are pooled apart.
+    /// Applies to direct connections (not through a proxy). Replaces the list.
+    pub fn connect_to<S: AsRef<str>>(&mut self, entries: &[S]) -> Result<&mut Self> {
+        let list: Vec<&str> = entries.iter().map(AsRef::as_ref).collect();
+        self.x.opts.connect_to = crate::overrides::parse_connect_to(&list)?;
+        Ok(self)
+    }
+
     /// Close the connection after this transfer (`CURLOPT_FORBID_REUSE`).
     pub fn forbid_reuse(&mut self, on: bool) -> &mut Self {
         self.x.opts.forbid_reuse = on;

@@ -60,6 +60,7 @@ mod info;
 pub mod manual;
 pub mod multi;
 mod options;
+mod overrides;
 pub mod proto;
 mod proxy;
 pub mod rng;

@@ -118,6 +118,10 @@ pub(crate) struct Options {
     pub(crate) pipewait: bool,
     /// Proxy options (`CURLOPT_PROXY` and friends).
     pub(crate) proxy: crate::proxy::ProxyOptions,
+    /// `CURLOPT_RESOLVE` entries.
+    pub(crate) resolve: Vec<crate::overrides::Resolve>,
+    /// `CURLOPT_CONNECT_TO` entries.
+    pub(crate) connect_to: Vec<crate::overrides::ConnectTo>,
 }
 
 /// Default time to wait for the peer's close frame after ours (then the connection is shut
@@ -199,6 +203,8 @@ impl Options {
             http_version: HttpVersionOption::default(),
             pipewait: true,
             proxy: Default::default(),
+            resolve: Vec::new(),
+            connect_to: Vec::new(),
         }
         .with_alpn()
     }

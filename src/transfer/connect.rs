@@ -50,6 +50,11 @@ impl Transfer {
             (Some(p), None) => p.id,
             (None, _) => 0,
         };
+        // CURLOPT_CONNECT_TO (direct connections): another route per connect-to target.
+        let route = match self.proxy.is_none() {
+            true => self.connect_to_route(),
+            false => route,
+        };
         let key = match self.proxy.as_deref() {
             Some(p) if self.absolute_form() => {
                 let (tls, id) = proxy_tls.as_ref().map_or((false, 0), |(id, _)| (true, *id));
@@ -187,6 +192,34 @@ impl Transfer {
         c.resolved(answer);
     }
 
+    /// Where a direct connection for the current target goes: the URL's host and port, or
+    /// what `CURLOPT_CONNECT_TO` says instead.
+    fn connect_host(&self) -> (String, u16) {
+        let t = target!(self);
+        match self.proxy.is_none() {
+            true => crate::overrides::connect_to(&self.opts.connect_to, &t.host, t.port),
+            false => None,
+        }
+        .unwrap_or_else(|| (t.host.clone(), t.port))
+    }
+
+    /// The pool route of a direct connection: 0, or the connect-to target's hash.
+    fn connect_to_route(&self) -> u64 {
+        use std::hash::{Hash as _, Hasher as _};
+        if self.opts.connect_to.is_empty() {
+            return 0;
+        }
+        let t = target!(self);
+        match crate::overrides::connect_to(&self.opts.connect_to, &t.host, t.port) {
+            None => 0,
+            Some(to) => {
+                let mut h = std::hash::DefaultHasher::new();
+                to.hash(&mut h);
+                h.finish() | 1
+            }
+        }
+    }
+
     /// The name to look up first: the origin's, or the proxy's, or the target's first for a
     /// SOCKS proxy that is given addresses (SOCKS4, SOCKS5) when the target is a name.
     fn first_lookup(&self) -> Resolving {
@@ -216,8 +249,19 @@ impl Transfer {
             .map_or(Resolving::Origin, |c| c.resolving);
         let (host, port) = match (resolving, self.proxy.as_deref()) {
             (Resolving::Proxy, Some(p)) => (p.host.clone(), p.port),
-            _ => (target!(self).host.clone(), target!(self).port),
+            _ => {
+                let (host, port) = self.connect_host();
+                if host != target!(self).host || port != target!(self).port {
+                    self.text(h, || format!("Connecting to hostname: {host}, port {port}"));
+                }
+                (host, port)
+            }
         };
+        if let Some(addrs) = crate::overrides::resolve_override(&self.opts.resolve, &host, port) {
+            self.text(h, || format!("Added {host}:{port} from the resolve list"));
+            self.on_resolved(Ok(addrs), now);
+            return Next::Again;
+        }
         match core.resolver().resolve(&host, port, id.as_u64(), now) {
             Some(ans) => {
                 self.on_resolved(ans, now);

@@ -127,6 +127,12 @@ pub struct Args {
     /// Use HTTP/2 without asking: the preface at once for http (h2c), ALPN h2 only for https
     #[arg(long = "http2-prior-knowledge", group = "httpver")]
     pub http2_prior_knowledge: bool,
+    /// Resolve HOST:PORT to these addresses (HOST:PORT:ADDR[,ADDR]...; repeatable)
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// Connect to another host and port for HOST:PORT (HOST:PORT:HOST2:PORT2; repeatable)
+    #[arg(long = "connect-to", value_name = "HOST:PORT:HOST2:PORT2")]
+    pub connect_to: Vec<String>,
     /// Use this proxy: [scheme://][user:password@]host[:port], scheme http (default), https,
     /// socks4, socks4a, socks5 or socks5h; port 1080 by default
     #[arg(short = 'x', long = "proxy", value_name = "URL")]
@@ -289,6 +295,7 @@ pub fn common_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
     if let Some(t) = args.connect_timeout {
         easy.connect_timeout(secs("--connect-timeout", t)?);
     }
+    easy.resolve(&args.resolve)?.connect_to(&args.connect_to)?;
     proxy_options(args, easy)
 }
 
