@@ -463,6 +463,35 @@ impl Easy {
         Ok(self)
     }
 
+    /// Ask for byte ranges (`CURLOPT_RANGE`): `"0-499"`, `"500-"`, `"-500"`, or several
+    /// separated by commas; sent as `Range: bytes=...` on GET and HEAD requests. A server may
+    /// answer with the whole document (200) instead, which is not an error. `None` clears it.
+    pub fn range(&mut self, range: Option<&str>) -> Result<&mut Self> {
+        if let Some(r) = range {
+            let ok = !r.is_empty()
+                && r.bytes()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b',' | b' '));
+            if !ok {
+                return Err(Error::new(
+                    ErrorKind::BadFunctionArgument,
+                    format!("range {r:?}: digits, '-' and ',' only"),
+                ));
+            }
+        }
+        self.x.opts.range = range.map(str::to_owned);
+        Ok(self)
+    }
+
+    /// Resume a download at byte `offset` (`CURLOPT_RESUME_FROM_LARGE`; 0: from the start):
+    /// `Range: bytes=OFFSET-` on a GET, and the write callback gets the rest. A server that
+    /// answers with the whole document fails the transfer with `CURLE_RANGE_ERROR`, unless
+    /// the document is exactly `offset` bytes long (it is complete: nothing is written).
+    /// [`Easy::range`] wins when both are set.
+    pub fn resume_from(&mut self, offset: u64) -> &mut Self {
+        self.x.opts.resume_from = offset;
+        self
+    }
+
     /// Close the connection after this transfer (`CURLOPT_FORBID_REUSE`).
     pub fn forbid_reuse(&mut self, on: bool) -> &mut Self {
         self.x.opts.forbid_reuse = on;

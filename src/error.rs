@@ -57,6 +57,9 @@ pub enum ErrorKind {
     /// The server's answer was not valid HTTP: a malformed status line or header, a bad chunk
     /// size, conflicting lengths, or a bad WebSocket 101 (`CURLE_WEIRD_SERVER_REPLY`).
     WeirdServerReply,
+    /// A resumed download got the whole document back instead of the part asked for: the
+    /// server ignores byte ranges (`CURLE_RANGE_ERROR`).
+    RangeError,
     /// The body ended before its announced length or chunked terminator (`CURLE_PARTIAL_FILE`).
     PartialFile,
     /// The response could not be decoded: gzip/deflate garbage (`CURLE_BAD_CONTENT_ENCODING`).
@@ -122,6 +125,7 @@ impl ErrorKind {
             GotNothing => "CURLE_GOT_NOTHING",
             WeirdServerReply => "CURLE_WEIRD_SERVER_REPLY",
             PartialFile => "CURLE_PARTIAL_FILE",
+            RangeError => "CURLE_RANGE_ERROR",
             BadContentEncoding => "CURLE_BAD_CONTENT_ENCODING",
             TooManyRedirects => "CURLE_TOO_MANY_REDIRECTS",
             HttpReturnedError => "CURLE_HTTP_RETURNED_ERROR",
@@ -165,6 +169,7 @@ impl ErrorKind {
             SendError => 55,
             RecvError | WsProtocol => 56,
             PartialFile => 18,
+            RangeError => 33,
             BadContentEncoding => 61,
             PeerFailedVerification => 60,
             SslConnectError => 35,
@@ -193,6 +198,7 @@ impl ErrorKind {
             GotNothing => "server returned nothing",
             WeirdServerReply => "weird server reply",
             PartialFile => "transfer closed with outstanding data",
+            RangeError => "range error",
             BadContentEncoding => "bad content encoding",
             TooManyRedirects => "too many redirects",
             HttpReturnedError => "HTTP returned error",

@@ -188,6 +188,7 @@
 //! | `CURLOPT_MAXFILESIZE_LARGE` | [`Easy::max_filesize`](crate::Easy::max_filesize) |
 //! | `CURLOPT_FORBID_REUSE`, `FRESH_CONNECT` | [`Easy::forbid_reuse`](crate::Easy::forbid_reuse), [`Easy::fresh_connect`](crate::Easy::fresh_connect) |
 //! | `CURLOPT_FAILONERROR` | [`Easy::fail_on_error`](crate::Easy::fail_on_error) |
+//! | `CURLOPT_RANGE`, `CURLOPT_RESUME_FROM_LARGE` (tool `-r`, `-C OFFSET`, `-C -`) | [`Easy::range`](crate::Easy::range), [`Easy::resume_from`](crate::Easy::resume_from) (`Range: bytes=...` on GET and HEAD; a resumed GET answered with the whole document is `CURLE_RANGE_ERROR`, 33, unless it is exactly as long as the offset; the tool's `-C -` appends to the output file from its size) |
 //! | `CURLOPT_RESOLVE`, `CURLOPT_CONNECT_TO` (tool `--resolve`, `--connect-to`) | [`Easy::resolve`](crate::Easy::resolve), [`Easy::connect_to`](crate::Easy::connect_to) (the TLS name and `Host` stay the URL's; connect-to connections are pooled apart; a resolve entry applies to a proxy's name too, connect-to to direct connections only) |
 //! | `curl_multi_init` | [`Multi::new`](crate::Multi::new) |
 //! | `curl_multi_add_handle` / `remove_handle` | [`Multi::add`](crate::Multi::add) / [`Multi::remove`](crate::Multi::remove) (gives the `Easy` back) |

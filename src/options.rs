@@ -122,6 +122,10 @@ pub(crate) struct Options {
     pub(crate) resolve: Vec<crate::overrides::Resolve>,
     /// `CURLOPT_CONNECT_TO` entries.
     pub(crate) connect_to: Vec<crate::overrides::ConnectTo>,
+    /// `CURLOPT_RANGE`: the byte ranges asked for (`Range: bytes=...`).
+    pub(crate) range: Option<String>,
+    /// `CURLOPT_RESUME_FROM_LARGE`: download from this offset (`Range: bytes=N-`).
+    pub(crate) resume_from: u64,
 }
 
 /// Default time to wait for the peer's close frame after ours (then the connection is shut
@@ -205,6 +209,8 @@ impl Options {
             proxy: Default::default(),
             resolve: Vec::new(),
             connect_to: Vec::new(),
+            range: None,
+            resume_from: 0,
         }
         .with_alpn()
     }

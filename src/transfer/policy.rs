@@ -45,6 +45,33 @@ impl Transfer {
         Ok(())
     }
 
+    /// A resumed GET got a 200 (the whole document) instead of a 206: complete already when
+    /// the document is as long as the offset (`true`), else `CURLE_RANGE_ERROR`, as curl.
+    pub(super) fn resumed_but_complete(
+        &mut self,
+        h: &mut dyn Handler,
+        head: &ResponseHead,
+        length: Option<u64>,
+    ) -> Result<bool> {
+        let from = self.opts.resume_from;
+        if from == 0
+            || self.opts.range.is_some()
+            || head.status() != 200
+            || self.method != "GET"
+            || self.rx.redirect.is_some()
+        {
+            return Ok(false);
+        }
+        if length == Some(from) {
+            self.text(h, || "The entire document is already downloaded".into());
+            return Ok(true);
+        }
+        Err(Error::new(
+            ErrorKind::RangeError,
+            "HTTP server doesn't seem to support byte ranges. Cannot resume.",
+        ))
+    }
+
     /// A redirect to `location`: followed after this response (its body is read and
     /// dropped), or only reported in the info (`CURLINFO_REDIRECT_URL`).
     fn on_redirect(&mut self, h: &mut dyn Handler, status: u16, location: &str) -> Result<()> {

@@ -203,6 +203,13 @@ impl Transfer {
         if !has("accept") {
             w.line(b"Accept: */*\r\n");
         }
+        if matches!(&*self.method, "GET" | "HEAD") && !is_ws && !has("range") {
+            match (&self.opts.range, self.opts.resume_from) {
+                (Some(r), _) => w.trusted("Range", &format!("bytes={r}")),
+                (None, 0) => {}
+                (None, n) => w.trusted("Range", &format!("bytes={n}-")),
+            }
+        }
         if self.opts.accept_encoding && !has("accept-encoding") {
             w.line(b"Accept-Encoding: gzip, deflate\r\n");
         }

@@ -383,6 +383,12 @@ impl Transfer {
             _ => length,
         };
         self.check_final_head(h, &head, length)?;
+        if self.resumed_but_complete(h, &head, length)? {
+            // Nothing to write: the document was complete already. The body is not read.
+            self.exchange.spoil();
+            self.rx.head = Some(head);
+            return self.finish_response(core, h, now, false);
+        }
         if self.rx.redirect.is_some() {
             let drainable = match kind {
                 BodyKind::None => true,

@@ -21,6 +21,8 @@ enum Dest {
 /// The handler of one HTTP transfer: headers (with -i/-I) and body to the destination.
 struct Out {
     dest: Dest,
+    /// `-C`: the file is appended to, not replaced.
+    append: bool,
     headers: bool,
     bar: Option<ProgressBar>,
     error: Option<String>,
@@ -32,7 +34,11 @@ impl Out {
             Dest::Stdout => io::stdout().lock().write_all(data),
             Dest::File(path, file) => {
                 if file.is_none() {
-                    match File::create(&*path) {
+                    let opened = match self.append {
+                        true => File::options().append(true).create(true).open(&*path),
+                        false => File::create(&*path),
+                    };
+                    match opened {
                         Ok(f) => *file = Some(f),
                         Err(e) => {
                             self.error = Some(format!("{}: {e}", path.display()));
@@ -140,6 +146,24 @@ fn remote_name(url: &str) -> Result<String, Fail> {
     }
 }
 
+/// `-C OFFSET` or `-C -` (the output file's size, 0 when there is none): where the download
+/// resumes; the file is then appended to.
+fn resume_offset(args: &Args, dest: &Dest) -> Result<Option<u64>, Fail> {
+    let Some(at) = args.continue_at.as_deref() else {
+        return Ok(None);
+    };
+    if at != "-" {
+        return at
+            .parse()
+            .map(Some)
+            .map_err(|_| Fail::new(2, format!("-C {at}: not an offset")));
+    }
+    match dest {
+        Dest::File(path, _) => Ok(Some(std::fs::metadata(path).map_or(0, |m| m.len()))),
+        Dest::Stdout => Ok(Some(0)),
+    }
+}
+
 /// Where URL number `i` writes.
 fn destination(args: &Args, i: usize, url: &str) -> Result<Dest, Fail> {
     let name = match args.outputs.get(i) {
@@ -178,16 +202,20 @@ fn build(
         bar
     });
     let show_bar = bar.is_some();
+    let resume = resume_offset(args, &dest)?;
     let mut easy = Easy::with_handler(
         url,
         Out {
             dest,
+            append: resume.is_some(),
             headers: args.include || args.head,
             bar,
             error: None,
         },
     )?;
     common_options(args, &mut easy)?;
+    easy.range(args.range.as_deref())?
+        .resume_from(resume.unwrap_or(0));
     if let Some(b) = body {
         easy.body(b.clone());
         // Like curl: -d data is a form, whatever the method (-X PUT -d ...).

@@ -127,6 +127,22 @@ pub struct Args {
     /// Use HTTP/2 without asking: the preface at once for http (h2c), ALPN h2 only for https
     #[arg(long = "http2-prior-knowledge", group = "httpver")]
     pub http2_prior_knowledge: bool,
+    /// Ask for these byte ranges (0-499, 500-, -500, or several with commas)
+    #[arg(
+        short = 'r',
+        long = "range",
+        value_name = "RANGE",
+        allow_hyphen_values = true
+    )]
+    pub range: Option<String>,
+    /// Resume at OFFSET, or at the output file's size with "-" (the file is appended to)
+    #[arg(
+        short = 'C',
+        long = "continue-at",
+        value_name = "OFFSET",
+        allow_hyphen_values = true
+    )]
+    pub continue_at: Option<String>,
     /// Resolve HOST:PORT to these addresses (HOST:PORT:ADDR[,ADDR]...; repeatable)
     #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
