@@ -463,6 +463,43 @@ impl Easy {
         Ok(self)
     }
 
+    /// User name and password for the origin, sent as Basic authentication
+    /// (`CURLOPT_USERPWD`; they win over `user:password@` in the URL, which is used
+    /// otherwise). Not sent to another origin after a redirect unless
+    /// [`Easy::unrestricted_auth`]. `None` clears them.
+    pub fn userpwd(&mut self, creds: Option<(&str, &str)>) -> Result<&mut Self> {
+        if let Some((u, p)) = creds {
+            check_field("user name", u)?;
+            check_field("password", p)?;
+        }
+        self.x.opts.auth.userpwd = creds.map(|(u, p)| (u.to_owned(), p.to_owned()));
+        Ok(self)
+    }
+
+    /// An OAuth 2.0 bearer token for the origin (`CURLOPT_XOAUTH2_BEARER`):
+    /// `Authorization: Bearer TOKEN`, in place of Basic. The redirect rule of
+    /// [`Easy::userpwd`] applies. `None` clears it.
+    pub fn bearer_token(&mut self, token: Option<&str>) -> Result<&mut Self> {
+        if let Some(t) = token {
+            check_field("bearer token", t)?;
+        }
+        self.x.opts.auth.bearer = token.map(str::to_owned);
+        Ok(self)
+    }
+
+    /// Read credentials from `.netrc` (`CURLOPT_NETRC`): never (the default), when neither
+    /// the options nor the URL give any, or always.
+    pub fn netrc(&mut self, mode: crate::NetrcMode) -> &mut Self {
+        self.x.opts.auth.netrc = mode;
+        self
+    }
+
+    /// The `.netrc` file to read (`CURLOPT_NETRC_FILE`; default `$HOME/.netrc`).
+    pub fn netrc_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.x.opts.auth.netrc_file = Some(path.into());
+        self
+    }
+
     /// Ask for byte ranges (`CURLOPT_RANGE`): `"0-499"`, `"500-"`, `"-500"`, or several
     /// separated by commas; sent as `Range: bytes=...` on GET and HEAD requests. A server may
     /// answer with the whole document (200) instead, which is not an error. `None` clears it.
@@ -757,5 +794,16 @@ impl Easy {
         }
         self.private = Some(multi);
         result
+    }
+}
+
+/// A value that goes into a header field: no CR, LF or NUL.
+fn check_field(what: &str, v: &str) -> Result<()> {
+    match v.contains(['\r', '\n', '\0']) {
+        true => Err(Error::new(
+            ErrorKind::BadFunctionArgument,
+            format!("{what} with CR, LF or NUL"),
+        )),
+        false => Ok(()),
     }
 }

@@ -49,6 +49,7 @@
 #![warn(missing_debug_implementations, rust_2018_idioms)]
 #![doc(test(attr(deny(warnings))))]
 
+mod auth;
 mod clock;
 mod ctx;
 mod dns;
@@ -71,6 +72,7 @@ mod transport;
 mod url;
 pub mod ws;
 
+pub use crate::auth::{NetrcMode, NETRC_MAX};
 pub use crate::ctx::{Ctx, Direction};
 pub use crate::easy::Easy;
 pub use crate::error::{Error, ErrorKind, Result};

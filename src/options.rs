@@ -122,6 +122,8 @@ pub(crate) struct Options {
     pub(crate) resolve: Vec<crate::overrides::Resolve>,
     /// `CURLOPT_CONNECT_TO` entries.
     pub(crate) connect_to: Vec<crate::overrides::ConnectTo>,
+    /// Credentials for the origin (`CURLOPT_USERPWD`, `XOAUTH2_BEARER`, `NETRC`).
+    pub(crate) auth: crate::auth::AuthOptions,
     /// `CURLOPT_RANGE`: the byte ranges asked for (`Range: bytes=...`).
     pub(crate) range: Option<String>,
     /// `CURLOPT_RESUME_FROM_LARGE`: download from this offset (`Range: bytes=N-`).
@@ -211,6 +213,7 @@ impl Options {
             connect_to: Vec::new(),
             range: None,
             resume_from: 0,
+            auth: Default::default(),
         }
         .with_alpn()
     }

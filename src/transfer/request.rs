@@ -162,6 +162,10 @@ impl Transfer {
                 .host
                 .eq_ignore_ascii_case(&target!(self).host);
         let user_host = user_header(user_headers, "host").filter(|_| same_host);
+        let auth = match has("authorization") {
+            true => None,
+            false => self.authorization(),
+        };
         // To an HTTP proxy in absolute form: the whole URL (RFC 9112 §3.2.2), no fragment.
         let proxy = self.proxy.clone().filter(|_| self.absolute_form());
         let request_target = match proxy {
@@ -202,6 +206,9 @@ impl Transfer {
         }
         if !has("accept") {
             w.line(b"Accept: */*\r\n");
+        }
+        if let Some(auth) = &auth {
+            w.field("Authorization", auth).map_err(bad)?;
         }
         if matches!(&*self.method, "GET" | "HEAD") && !is_ws && !has("range") {
             match (&self.opts.range, self.opts.resume_from) {
@@ -281,6 +288,25 @@ impl Skip {
                 && (n.eq_ignore_ascii_case("authorization")
                     || n.eq_ignore_ascii_case("cookie")
                     || n.eq_ignore_ascii_case("proxy-authorization")))
+    }
+}
+
+impl Transfer {
+    /// The `Authorization` value for this hop: the options' credentials (or `.netrc`'s) on the
+    /// first origin, or on any with `unrestricted_auth`; the URL's own user info always.
+    fn authorization(&self) -> Option<String> {
+        let t = target!(self);
+        let url_creds = (!t.url.username().is_empty()).then(|| {
+            let dec = |s: &str| crate::proxy::percent_decode(s).unwrap_or_else(|| s.to_owned());
+            (dec(t.url.username()), dec(t.url.password().unwrap_or("")))
+        });
+        let cross_origin = self.redirected.is_some()
+            && !self.opts.unrestricted_auth
+            && !self.opts.target.same_origin(t);
+        match cross_origin {
+            false => crate::auth::authorization(&self.opts.auth, &t.host, url_creds),
+            true => url_creds.map(|(u, p)| crate::auth::basic(&u, &p)),
+        }
     }
 }
 

@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 pub use hostile::{Hostile, Scenario};
-pub use nginx::{Nginx, NGINX_MAX_ECHO};
+pub use nginx::{Nginx, NGINX_BASIC, NGINX_BEARER, NGINX_MAX_ECHO};
 pub use process::{interop_dir, unavailable, Proc, TempDir, START_TIMEOUT};
 
 use crate::support::data_path;

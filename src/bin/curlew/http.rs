@@ -233,7 +233,7 @@ fn build(
     if args.head {
         easy.nobody(true);
     }
-    easy.follow_location(args.location)
+    easy.follow_location(args.location || args.location_trusted)
         .max_redirects(u32::try_from(args.max_redirs).unwrap_or(u32::MAX))
         .accept_encoding(args.compressed)
         .fail_on_error(args.fail)

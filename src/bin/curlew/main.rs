@@ -127,6 +127,27 @@ pub struct Args {
     /// Use HTTP/2 without asking: the preface at once for http (h2c), ALPN h2 only for https
     #[arg(long = "http2-prior-knowledge", group = "httpver")]
     pub http2_prior_knowledge: bool,
+    /// Server user and password (USER:PASSWORD), Basic authentication
+    #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
+    pub user: Option<String>,
+    /// Use Basic authentication (the default)
+    #[arg(long = "basic")]
+    pub basic: bool,
+    /// An OAuth 2 bearer token for the server
+    #[arg(long = "oauth2-bearer", value_name = "TOKEN")]
+    pub oauth2_bearer: Option<String>,
+    /// Take the credentials from .netrc (over the URL's)
+    #[arg(short = 'n', long = "netrc")]
+    pub netrc: bool,
+    /// Take the credentials from .netrc when the URL has none
+    #[arg(long = "netrc-optional")]
+    pub netrc_optional: bool,
+    /// The .netrc file to read (implies --netrc-optional unless -n is given)
+    #[arg(long = "netrc-file", value_name = "FILE")]
+    pub netrc_file: Option<PathBuf>,
+    /// Like -L, and send the credentials to the hosts redirected to as well
+    #[arg(long = "location-trusted")]
+    pub location_trusted: bool,
     /// Ask for these byte ranges (0-499, 500-, -500, or several with commas)
     #[arg(
         short = 'r',
@@ -312,7 +333,33 @@ pub fn common_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
         easy.connect_timeout(secs("--connect-timeout", t)?);
     }
     easy.resolve(&args.resolve)?.connect_to(&args.connect_to)?;
+    auth_options(args, easy)?;
     proxy_options(args, easy)
+}
+
+/// The credential flags: -u, --oauth2-bearer, -n, --netrc-optional, --netrc-file,
+/// --location-trusted.
+fn auth_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
+    if let Some(up) = &args.user {
+        let (u, p) = up.split_once(':').unwrap_or((up, ""));
+        easy.userpwd(Some((u, p)))?;
+    }
+    easy.bearer_token(args.oauth2_bearer.as_deref())?;
+    let mode = if args.netrc {
+        curlew::NetrcMode::Required
+    } else if args.netrc_optional || args.netrc_file.is_some() {
+        curlew::NetrcMode::Optional
+    } else {
+        curlew::NetrcMode::Ignored
+    };
+    easy.netrc(mode);
+    if let Some(f) = &args.netrc_file {
+        easy.netrc_file(f);
+    }
+    if args.location_trusted {
+        easy.follow_location(true).unrestricted_auth(true);
+    }
+    Ok(())
 }
 
 /// The proxy flags, and the environment's proxy variables as curl reads them (the options

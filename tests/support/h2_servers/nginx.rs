@@ -17,6 +17,10 @@ const BIND_ATTEMPTS: usize = 3;
 /// spool the body to a file and `$request_body` would be empty, so this is also
 /// `client_max_body_size`).
 pub const NGINX_MAX_ECHO: usize = 16 << 20;
+/// The user and password `/basic` wants (auth_basic, `{PLAIN}` in its user file).
+pub const NGINX_BASIC: (&str, &str) = ("alice", "wonderland");
+/// The token `/bearer` wants.
+pub const NGINX_BEARER: &str = "s3cret-token";
 
 /// nginx serving HTTP/2 on 127.0.0.1 over TLS (`tls_port`, the test certificate for
 /// localhost/127.0.0.1) and h2c with prior knowledge (`h2c_port`), from a private
@@ -28,6 +32,8 @@ pub const NGINX_MAX_ECHO: usize = 16 << 20;
 ///   `mirror` module reads the body before the content phase, the static handler's 404/405
 ///   goes to a named location that does `return 200 $request_body`;
 /// * `/redirect`: 302 to `/1k`, `/moved`: 301 to `/1k` (relative `location`);
+/// * `/basic`: `/1k` behind Basic authentication ([`NGINX_BASIC`]), `/bearer`: `/1k` for
+///   `Authorization: Bearer` [`NGINX_BEARER`] only, else 401;
 /// * `http2_max_concurrent_streams 128`.
 ///
 /// Stopped when dropped (the wrapper shell stops nginx when its stdin closes) and the
@@ -129,6 +135,8 @@ fn free_port() -> u16 {
 }
 
 fn write_files(dir: &Path) {
+    let (u, p) = NGINX_BASIC;
+    std::fs::write(dir.join("htpasswd"), format!("{u}:{{PLAIN}}{p}\n")).expect("write htpasswd");
     let www = dir.join("www");
     std::fs::create_dir(&www).expect("create www");
     for (path, len) in SIZES {
@@ -172,6 +180,15 @@ http {{
     location = /.sink {{ internal; return 204; }}
     location @echo {{ return 200 $request_body; }}
     location = /redirect {{ return 302 /1k; }}
+    location = /basic {{
+      auth_basic "curlew";
+      auth_basic_user_file "{d}/htpasswd";
+      try_files /1k =404;
+    }}
+    location = /bearer {{
+      if ($http_authorization != "Bearer {bearer}") {{ return 401; }}
+      try_files /1k =404;
+    }}
     location = /moved {{ return 301 /1k; }}
   }}
 }}
@@ -179,6 +196,7 @@ http {{
         cert = cert.display(),
         key = key.display(),
         max = NGINX_MAX_ECHO,
+        bearer = NGINX_BEARER,
     );
     std::fs::write(dir.join("nginx.conf"), conf).expect("write nginx.conf");
 }
