@@ -280,6 +280,25 @@ impl Easy {
         self
     }
 
+    /// The lowest and highest TLS versions to negotiate (`CURLOPT_SSLVERSION`, its
+    /// `CURL_SSLVERSION_TLSv1_x` and `CURL_SSLVERSION_MAX_TLSv1_x` parts); `None`: no bound
+    /// (rustls negotiates 1.2 or 1.3). A server that offers none of them fails the handshake
+    /// with `CURLE_SSL_CONNECT_ERROR`.
+    pub fn ssl_version(
+        &mut self,
+        min: Option<crate::TlsVersion>,
+        max: Option<crate::TlsVersion>,
+    ) -> Result<&mut Self> {
+        if crate::transport::tls::versions_between(min, max).is_empty() {
+            return Err(Error::new(
+                ErrorKind::BadFunctionArgument,
+                format!("no TLS version between {min:?} and {max:?}"),
+            ));
+        }
+        self.x.opts.tls.versions = (min, max);
+        Ok(self)
+    }
+
     /// Present a client certificate (PEM chain and PEM key) (`CURLOPT_SSLCERT` / `SSLKEY`).
     pub fn client_cert(&mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> &mut Self {
         self.x.opts.tls.client_cert = Some((cert.into(), key.into()));

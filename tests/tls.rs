@@ -303,3 +303,83 @@ fn tls_perform_twice_reuses() {
     assert_eq!(e.collected().unwrap().body, b"securesecure");
     assert_eq!(srv.accepted(), 1);
 }
+
+/// A TLS server recording the negotiated version of each connection.
+fn versioned(cfg: Arc<rustls::ServerConfig>) -> (Server, Arc<Mutex<Vec<Option<ProtocolVersion>>>>) {
+    let versions = Arc::new(Mutex::new(Vec::new()));
+    let v = versions.clone();
+    let srv = Server::start_tls(cfg, move |c: &mut Conn| {
+        if c.handshake().is_ok() {
+            v.lock().unwrap().push(c.protocol_version());
+        }
+        while let Some(req) = c.read_request() {
+            c.send(&req, &Response::ok("v"));
+        }
+    });
+    (srv, versions)
+}
+
+#[test]
+fn ssl_version_bounds_what_is_negotiated() {
+    use curlew::{ErrorKind, TlsVersion};
+    // The highest allowed is what a server of both versions agrees to.
+    let (srv, seen) = versioned(server_config("server.pem", "server.key"));
+    let mut e = get(&srv.url("/"));
+    e.ssl_version(None, Some(TlsVersion::Tls12)).unwrap();
+    run_one(e).unwrap();
+    let mut e = get(&srv.url("/"));
+    e.ssl_version(Some(TlsVersion::Tls13), None).unwrap();
+    run_one(e).unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            Some(ProtocolVersion::TLSv1_2),
+            Some(ProtocolVersion::TLSv1_3)
+        ]
+    );
+    // A server outside the bounds: curl's 35.
+    let (old, _) = versioned(server_config_tls12_only("server.pem", "server.key"));
+    let mut e = get(&old.url("/"));
+    e.ssl_version(Some(TlsVersion::Tls13), None).unwrap();
+    assert_eq!(run_one(e).kind(), Some(ErrorKind::SslConnectError));
+    let (new, _) = versioned(server_config_tls13_only("server.pem", "server.key"));
+    let mut e = get(&new.url("/"));
+    e.ssl_version(None, Some(TlsVersion::Tls12)).unwrap();
+    assert_eq!(run_one(e).kind(), Some(ErrorKind::SslConnectError));
+    let mut e = get(&new.url("/"));
+    let bad = e.ssl_version(Some(TlsVersion::Tls13), Some(TlsVersion::Tls12));
+    assert_eq!(bad.err().unwrap().kind(), ErrorKind::BadFunctionArgument);
+}
+
+#[test]
+fn the_tool_takes_tlsv1_x_and_tls_max() {
+    let (old, _) = versioned(server_config_tls12_only("server.pem", "server.key"));
+    let (srv, seen) = versioned(server_config("server.pem", "server.key"));
+    let ca = ca_path();
+    let ca = ca.to_str().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_curlew"))
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(
+        run(&["-s", "--cacert", ca, "--tlsv1.3", &old.url("/")]),
+        Some(35)
+    );
+    assert_eq!(
+        run(&["-s", "--cacert", ca, "--tlsv1.2", &old.url("/")]),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["-s", "--cacert", ca, "--tls-max", "1.2", &srv.url("/")]),
+        Some(0)
+    );
+    assert_eq!(*seen.lock().unwrap(), [Some(ProtocolVersion::TLSv1_2)]);
+    assert_eq!(
+        run(&["-s", "--cacert", ca, "--tls-max", "1.1", &srv.url("/")]),
+        Some(4)
+    );
+}

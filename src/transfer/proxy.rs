@@ -38,6 +38,7 @@ impl Transfer {
             insecure: self.opts.proxy.insecure,
             client_cert: None,
             alpn: vec![crate::options::ALPN_H1.to_vec()],
+            versions: (None, None),
         };
         let (id, cfg) = core.tls().get(&opts)?;
         Ok(Some((id, (cfg, tls::server_name(&p.host)?))))

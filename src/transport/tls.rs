@@ -22,6 +22,35 @@ pub(crate) struct TlsOptions {
     pub(crate) client_cert: Option<(PathBuf, PathBuf)>,
     /// ALPN protocol to offer.
     pub(crate) alpn: Vec<Vec<u8>>,
+    /// The lowest and highest TLS versions allowed (curl `SSLVERSION`); `None`: rustls's
+    /// (1.2 and 1.3).
+    pub(crate) versions: (Option<TlsVersion>, Option<TlsVersion>),
+}
+
+/// A TLS protocol version (`CURLOPT_SSLVERSION`). rustls speaks 1.2 and 1.3 only: a
+/// minimum below 1.2 is 1.2.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TlsVersion {
+    /// TLS 1.2 (RFC 5246).
+    Tls12,
+    /// TLS 1.3 (RFC 8446).
+    Tls13,
+}
+
+/// The rustls versions between `min` and `max` (both inclusive, `None`: unbounded).
+pub(crate) fn versions_between(
+    min: Option<TlsVersion>,
+    max: Option<TlsVersion>,
+) -> Vec<&'static rustls::SupportedProtocolVersion> {
+    [
+        (TlsVersion::Tls12, &rustls::version::TLS12),
+        (TlsVersion::Tls13, &rustls::version::TLS13),
+    ]
+    .into_iter()
+    .filter(|(v, _)| min.is_none_or(|m| *v >= m) && max.is_none_or(|m| *v <= m))
+    .map(|(_, p)| p)
+    .collect()
 }
 
 /// Built client configs, one per distinct [`TlsOptions`], shared by a multi's transfers.
@@ -75,8 +104,9 @@ fn system_roots() -> Arc<RootCertStore> {
 }
 
 fn build(opts: &TlsOptions) -> Result<ClientConfig> {
+    let versions = versions_between(opts.versions.0, opts.versions.1);
     let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&versions)
         .map_err(|e| Error::new(ErrorKind::SslConnectError, e.to_string()))?;
     let builder = if opts.insecure {
         builder

@@ -127,6 +127,24 @@ pub struct Args {
     /// Use HTTP/2 without asking: the preface at once for http (h2c), ALPN h2 only for https
     #[arg(long = "http2-prior-knowledge", group = "httpver")]
     pub http2_prior_knowledge: bool,
+    /// Use TLS 1.0 or later (rustls: 1.2 or later)
+    #[arg(short = '1', long = "tlsv1")]
+    pub tlsv1: bool,
+    /// Use TLS 1.0 or later (rustls: 1.2 or later)
+    #[arg(long = "tlsv1.0")]
+    pub tlsv1_0: bool,
+    /// Use TLS 1.1 or later (rustls: 1.2 or later)
+    #[arg(long = "tlsv1.1")]
+    pub tlsv1_1: bool,
+    /// Use TLS 1.2 or later
+    #[arg(long = "tlsv1.2")]
+    pub tlsv1_2: bool,
+    /// Use TLS 1.3
+    #[arg(long = "tlsv1.3")]
+    pub tlsv1_3: bool,
+    /// The highest TLS version to use: 1.2, 1.3 or default
+    #[arg(long = "tls-max", value_name = "VERSION")]
+    pub tls_max: Option<String>,
     /// Server user and password (USER:PASSWORD), Basic authentication
     #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
     pub user: Option<String>,
@@ -333,8 +351,33 @@ pub fn common_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
         easy.connect_timeout(secs("--connect-timeout", t)?);
     }
     easy.resolve(&args.resolve)?.connect_to(&args.connect_to)?;
+    tls_versions(args, easy)?;
     auth_options(args, easy)?;
     proxy_options(args, easy)
+}
+
+/// --tlsv1.x and --tls-max (rustls speaks 1.2 and 1.3: lower minimums mean no bound, a
+/// maximum below 1.2 is curl's "not built in", 4).
+fn tls_versions(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
+    use curlew::TlsVersion::{Tls12, Tls13};
+    let min = if args.tlsv1_3 {
+        Some(Tls13)
+    } else if args.tlsv1_2 {
+        Some(Tls12)
+    } else {
+        None
+    };
+    let max = match args.tls_max.as_deref() {
+        None | Some("default") => None,
+        Some("1.3") => Some(Tls13),
+        Some("1.2") => Some(Tls12),
+        Some("1.0" | "1.1") => {
+            return Err(Fail::new(4, "TLS below 1.2 is not supported (rustls)"));
+        }
+        Some(v) => return Err(Fail::new(2, format!("--tls-max {v}: 1.2, 1.3 or default"))),
+    };
+    easy.ssl_version(min, max)?;
+    Ok(())
 }
 
 /// The credential flags: -u, --oauth2-bearer, -n, --netrc-optional, --netrc-file,
