@@ -50,9 +50,39 @@ fn gzip_is_decoded() {
         assert_eq!(f.easy.info().size_download, gz.len() as u64);
         assert_eq!(
             srv.last_request().unwrap().header("accept-encoding"),
-            Some("gzip, deflate")
+            Some("gzip, deflate, br")
         );
     }
+}
+
+/// Brotli-encode `data` (the `brotli` crate's encoder, quality 9, window 22).
+fn brotli(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut out = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 9, 22);
+        w.write_all(data).unwrap();
+    }
+    out
+}
+
+#[test]
+fn brotli_is_decoded() {
+    let plain = text();
+    let br = brotli(&plain);
+    for chunked in [false, true] {
+        let srv = encoded_server("br", br.clone(), chunked);
+        let f = fetch(&srv, true);
+        f.unwrap();
+        assert_same_bytes(f.body(), &plain);
+        assert_eq!(f.easy.info().size_download, br.len() as u64);
+    }
+    let srv = encoded_server("br", br[..br.len() - 3].to_vec(), false);
+    assert_eq!(
+        fetch(&srv, true).kind(),
+        Some(ErrorKind::BadContentEncoding),
+        "truncated"
+    );
 }
 
 #[test]
@@ -122,7 +152,7 @@ fn truncated_gzip_is_bad_content_encoding() {
 
 #[test]
 fn unknown_coding_is_bad_content_encoding() {
-    let srv = encoded_server("br", b"\x0b\x02\x80hello\x03".to_vec(), false);
+    let srv = encoded_server("compress", b"\x1f\x9d\x90hello".to_vec(), false);
     assert_eq!(
         fetch(&srv, true).kind(),
         Some(ErrorKind::BadContentEncoding)

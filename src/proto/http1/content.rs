@@ -26,7 +26,17 @@
 //! consumes or produces something (or fails). At the end of the body, once
 //! nothing is pending, call [`ContentDecoder::finish`].
 
+use brotli_decompressor::{BrotliDecompressStream, BrotliResult, BrotliState, StandardAlloc};
 use flate2::{Decompress, FlushDecompress, Status};
+
+/// A Brotli decoder's state.
+struct Brotli(BrotliState<StandardAlloc, StandardAlloc, StandardAlloc>);
+
+impl std::fmt::Debug for Brotli {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Brotli")
+    }
+}
 
 use super::{ContentCoding, Limits, ParseError};
 
@@ -42,6 +52,8 @@ enum State {
     DeflateSniff(Option<u8>),
     /// Inside a zlib or raw deflate stream.
     Deflate(Box<Decompress>),
+    /// Inside a Brotli stream.
+    Brotli(Box<Brotli>),
     /// The stream ended; the rest of the body is ignored.
     Ended,
 }
@@ -67,6 +79,13 @@ impl ContentDecoder {
             ContentCoding::Identity => State::Identity,
             ContentCoding::Gzip => State::GzipMember(new_gzip()),
             ContentCoding::Deflate => State::DeflateSniff(None),
+            // The strict state: RFC 7932's windows of at most 16 MiB, not the large-window
+            // extension (up to 1 GiB) a bomb could ask for.
+            ContentCoding::Brotli => State::Brotli(Box::new(Brotli(BrotliState::new_strict(
+                StandardAlloc::default(),
+                StandardAlloc::default(),
+                StandardAlloc::default(),
+            )))),
             ContentCoding::Unsupported => State::Unsupported,
         };
         ContentDecoder {
@@ -172,6 +191,20 @@ impl ContentDecoder {
                 self.state = State::Deflate(d);
                 Ok((0, made, true))
             }
+            State::Brotli(s) => {
+                let (used, made, r) = brotli_step(s, input, out);
+                self.account(made as u64)?;
+                match r {
+                    BrotliResult::ResultSuccess => {
+                        self.state = State::Ended;
+                        Ok((used, made, true))
+                    }
+                    BrotliResult::ResultFailure => Err(ParseError::BadContentEncoding),
+                    BrotliResult::NeedsMoreInput | BrotliResult::NeedsMoreOutput => {
+                        Ok((used, made, false))
+                    }
+                }
+            }
             State::GzipMember(_) | State::Deflate(_) => {
                 let (used, made, ended) = self.inflate(input, out)?;
                 if ended {
@@ -197,9 +230,11 @@ impl ContentDecoder {
         match self.state {
             State::Identity | State::Unsupported | State::GzipBetween | State::Ended => Ok(()),
             State::GzipMember(_) | State::DeflateSniff(_) if self.total_in == 0 => Ok(()),
-            State::GzipMember(_) | State::DeflateSniff(_) | State::Deflate(_) => {
-                Err(ParseError::BadContentEncoding)
-            }
+            State::Brotli(_) if self.total_in == 0 => Ok(()),
+            State::GzipMember(_)
+            | State::DeflateSniff(_)
+            | State::Deflate(_)
+            | State::Brotli(_) => Err(ParseError::BadContentEncoding),
         }
     }
 
@@ -246,6 +281,24 @@ impl ContentDecoder {
         self.account(made as u64)?;
         Ok((used, made, status == Status::StreamEnd))
     }
+}
+
+/// One Brotli call over `input` into `out`: consumed, produced, and what the decoder said.
+fn brotli_step(s: &mut Brotli, input: &[u8], out: &mut [u8]) -> (usize, usize, BrotliResult) {
+    let (mut avail_in, mut in_off) = (input.len(), 0);
+    let (mut avail_out, mut out_off) = (out.len(), 0);
+    let mut total = 0;
+    let r = BrotliDecompressStream(
+        &mut avail_in,
+        &mut in_off,
+        input,
+        &mut avail_out,
+        &mut out_off,
+        out,
+        &mut total,
+        &mut s.0,
+    );
+    (in_off, out_off, r)
 }
 
 fn new_gzip() -> Box<Decompress> {
@@ -522,5 +575,78 @@ mod tests {
         let mut d = ContentDecoder::new(ContentCoding::Gzip, MAX_TEST_OUTPUT);
         assert_eq!(d.decode(&gzip(b"data"), &mut []), Ok((0, 0)));
         assert!(!d.output_pending());
+    }
+}
+
+#[cfg(test)]
+mod brotli_tests {
+    use super::*;
+    use std::io::Write;
+
+    fn br(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut out, 4096, 9, 22);
+            w.write_all(data).unwrap();
+        }
+        out
+    }
+
+    /// Decodes `input` fed in `chunk`-byte parts into `piece`-byte outputs.
+    fn run(input: &[u8], chunk: usize, piece: usize, max: u64) -> Result<Vec<u8>, ParseError> {
+        let mut d = ContentDecoder::new(ContentCoding::Brotli, max);
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; piece];
+        for mut part in input.chunks(chunk.max(1)) {
+            loop {
+                let (used, made) = d.decode(part, &mut buf)?;
+                assert!(made <= piece);
+                out.extend_from_slice(&buf[..made]);
+                part = &part[used..];
+                if part.is_empty() && !d.output_pending() {
+                    break;
+                }
+                assert!(used > 0 || made > 0, "no progress");
+            }
+        }
+        d.finish()?;
+        Ok(out)
+    }
+
+    #[test]
+    fn brotli_decodes_in_any_split_and_piece_size() {
+        let data: Vec<u8> = (0..300_000u32)
+            .map(|i| (i % 251) as u8 ^ (i / 4096) as u8)
+            .collect();
+        let enc = br(&data);
+        for (chunk, piece) in [(1, 7), (13, 4096), (4096, 65536), (enc.len(), 1 << 20)] {
+            assert_eq!(
+                run(&enc, chunk, piece, u64::MAX).unwrap(),
+                data,
+                "{chunk}/{piece}"
+            );
+        }
+        assert_eq!(run(&[], 1, 16, u64::MAX).unwrap(), b"", "an empty body");
+    }
+
+    #[test]
+    fn brotli_garbage_truncation_and_bombs_are_errors() {
+        let data = vec![0u8; 4 << 20];
+        let enc = br(&data);
+        assert!(enc.len() < 1024, "a good bomb: {} bytes", enc.len());
+        assert!(matches!(
+            run(&enc, 4096, 65536, 1 << 20),
+            Err(ParseError::DecodedTooLarge { .. })
+        ));
+        assert_eq!(run(&enc, 4096, 65536, u64::MAX).unwrap().len(), 4 << 20);
+        assert_eq!(
+            run(&enc[..enc.len() - 1], 4096, 65536, u64::MAX),
+            Err(ParseError::BadContentEncoding),
+            "truncated"
+        );
+        assert_eq!(
+            run(b"definitely not brotli at all", 4, 64, u64::MAX),
+            Err(ParseError::BadContentEncoding)
+        );
     }
 }

@@ -60,6 +60,8 @@ pub enum ContentCoding {
     Gzip,
     /// `deflate`: zlib-wrapped deflate (RFC 1950), raw deflate tolerated.
     Deflate,
+    /// `br`: Brotli (RFC 7932), with the standard window (at most 16 MiB).
+    Brotli,
     /// A coding this module cannot decode (`br`, `zstd`, `compress`, ...), or
     /// more than one coding stacked.
     Unsupported,
@@ -383,6 +385,8 @@ impl ResponseHead {
                     ContentCoding::Gzip
                 } else if c.eq_ignore_ascii_case(b"deflate") {
                     ContentCoding::Deflate
+                } else if c.eq_ignore_ascii_case(b"br") {
+                    ContentCoding::Brotli
                 } else {
                     ContentCoding::Unsupported
                 }
