@@ -195,7 +195,7 @@ impl Easy {
         self
     }
 
-    /// Ask for gzip, deflate and br (Brotli) and decode transparently (`CURLOPT_ACCEPT_ENCODING ""`). The
+    /// Ask for gzip, deflate, br (Brotli) and zstd and decode transparently (`CURLOPT_ACCEPT_ENCODING ""`). The
     /// decoded body reaches [`Handler::write`](crate::Handler::write) in pieces of at most
     /// [`DECODE_PIECE_SIZE`](crate::DECODE_PIECE_SIZE) (64 KiB, or the
     /// [`buffer_size`](Self::buffer_size) when smaller), each before more is decoded, so a

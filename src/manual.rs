@@ -178,7 +178,7 @@
 //! | `CURLOPT_POSTFIELDS` | [`Easy::body`](crate::Easy::body) |
 //! | `CURLOPT_UPLOAD` + `INFILESIZE` | [`Easy::upload`](crate::Easy::upload) |
 //! | `CURLOPT_FOLLOWLOCATION`, `MAXREDIRS`, `UNRESTRICTED_AUTH` | [`Easy::follow_location`](crate::Easy::follow_location), [`Easy::max_redirects`](crate::Easy::max_redirects), [`Easy::unrestricted_auth`](crate::Easy::unrestricted_auth) |
-//! | `CURLOPT_ACCEPT_ENCODING ""` | [`Easy::accept_encoding`](crate::Easy::accept_encoding) (gzip, deflate, br; decoded in pieces of at most [`DECODE_PIECE_SIZE`](crate::DECODE_PIECE_SIZE), each written before more is decoded: a decompression bomb takes no more memory than any body) |
+//! | `CURLOPT_ACCEPT_ENCODING ""` | [`Easy::accept_encoding`](crate::Easy::accept_encoding) (gzip, deflate, br, zstd (windows of at most 8 MiB, RFC 9659); decoded in pieces of at most [`DECODE_PIECE_SIZE`](crate::DECODE_PIECE_SIZE), each written before more is decoded: a decompression bomb takes no more memory than any body) |
 //! | `CURLOPT_CONNECTTIMEOUT_MS`, `TIMEOUT_MS` | [`Easy::connect_timeout`](crate::Easy::connect_timeout), [`Easy::timeout`](crate::Easy::timeout) |
 //! | `CURLOPT_LOW_SPEED_LIMIT` + `TIME` | [`Easy::low_speed`](crate::Easy::low_speed) |
 //! | `CURLOPT_USERAGENT` | [`Easy::user_agent`](crate::Easy::user_agent) (none by default, as in libcurl; the tool sends `curlew/VERSION`, `-A` changes it) |

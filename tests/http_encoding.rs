@@ -50,7 +50,7 @@ fn gzip_is_decoded() {
         assert_eq!(f.easy.info().size_download, gz.len() as u64);
         assert_eq!(
             srv.last_request().unwrap().header("accept-encoding"),
-            Some("gzip, deflate, br")
+            Some("gzip, deflate, br, zstd")
         );
     }
 }
@@ -78,6 +78,26 @@ fn brotli_is_decoded() {
         assert_eq!(f.easy.info().size_download, br.len() as u64);
     }
     let srv = encoded_server("br", br[..br.len() - 3].to_vec(), false);
+    assert_eq!(
+        fetch(&srv, true).kind(),
+        Some(ErrorKind::BadContentEncoding),
+        "truncated"
+    );
+}
+
+#[test]
+fn zstd_is_decoded() {
+    use ruzstd::encoding::{compress_to_vec, CompressionLevel};
+    let plain = text();
+    let z = compress_to_vec(&plain[..], CompressionLevel::Fastest);
+    for chunked in [false, true] {
+        let srv = encoded_server("zstd", z.clone(), chunked);
+        let f = fetch(&srv, true);
+        f.unwrap();
+        assert_same_bytes(f.body(), &plain);
+        assert_eq!(f.easy.info().size_download, z.len() as u64);
+    }
+    let srv = encoded_server("zstd", z[..z.len() - 5].to_vec(), false);
     assert_eq!(
         fetch(&srv, true).kind(),
         Some(ErrorKind::BadContentEncoding),

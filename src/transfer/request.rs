@@ -218,7 +218,7 @@ impl Transfer {
             }
         }
         if self.opts.accept_encoding && !has("accept-encoding") {
-            w.line(b"Accept-Encoding: gzip, deflate, br\r\n");
+            w.line(b"Accept-Encoding: gzip, deflate, br, zstd\r\n");
         }
         match framing {
             Framing::None => {}

@@ -1,5 +1,6 @@
 //! Transparent content decoding (RFC 9110 §8.4.1) for transfers that sent
-//! `Accept-Encoding`: gzip (several members in a row allowed) and deflate
+//! `Accept-Encoding`: br (Brotli, RFC 7932, standard windows), zstd (RFC 8878,
+//! fed one block at a time), gzip (several members in a row allowed) and deflate
 //! (zlib-wrapped, or raw deflate when the first two bytes are not a valid
 //! zlib header, as curl tolerates). After a gzip member, bytes that start with
 //! the gzip magic byte 0x1f must form another member; any other bytes after
@@ -29,6 +30,8 @@
 use brotli_decompressor::{BrotliDecompressStream, BrotliResult, BrotliState, StandardAlloc};
 use flate2::{Decompress, FlushDecompress, Status};
 
+use super::zstd::ZstdDecoder;
+
 /// A Brotli decoder's state.
 struct Brotli(BrotliState<StandardAlloc, StandardAlloc, StandardAlloc>);
 
@@ -54,6 +57,8 @@ enum State {
     Deflate(Box<Decompress>),
     /// Inside a Brotli stream.
     Brotli(Box<Brotli>),
+    /// Inside zstd frames.
+    Zstd(Box<ZstdDecoder>),
     /// The stream ended; the rest of the body is ignored.
     Ended,
 }
@@ -79,6 +84,7 @@ impl ContentDecoder {
             ContentCoding::Identity => State::Identity,
             ContentCoding::Gzip => State::GzipMember(new_gzip()),
             ContentCoding::Deflate => State::DeflateSniff(None),
+            ContentCoding::Zstd => State::Zstd(Box::new(ZstdDecoder::new())),
             // The strict state: RFC 7932's windows of at most 16 MiB, not the large-window
             // extension (up to 1 GiB) a bomb could ask for.
             ContentCoding::Brotli => State::Brotli(Box::new(Brotli(BrotliState::new_strict(
@@ -191,6 +197,13 @@ impl ContentDecoder {
                 self.state = State::Deflate(d);
                 Ok((0, made, true))
             }
+            State::Zstd(z) => {
+                let (used, made, more) = z
+                    .step(input, out)
+                    .map_err(|_| ParseError::BadContentEncoding)?;
+                self.account(made as u64)?;
+                Ok((used, made, more))
+            }
             State::Brotli(s) => {
                 let (used, made, r) = brotli_step(s, input, out);
                 self.account(made as u64)?;
@@ -231,6 +244,7 @@ impl ContentDecoder {
             State::Identity | State::Unsupported | State::GzipBetween | State::Ended => Ok(()),
             State::GzipMember(_) | State::DeflateSniff(_) if self.total_in == 0 => Ok(()),
             State::Brotli(_) if self.total_in == 0 => Ok(()),
+            State::Zstd(ref z) => z.finish().map_err(|_| ParseError::BadContentEncoding),
             State::GzipMember(_)
             | State::DeflateSniff(_)
             | State::Deflate(_)

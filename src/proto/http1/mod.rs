@@ -91,6 +91,7 @@ pub mod exchange;
 pub mod framing;
 pub mod request;
 pub mod response;
+mod zstd;
 
 use std::fmt;
 
@@ -104,6 +105,7 @@ pub use framing::{BodySource, Framing, FramingError};
 pub(crate) use request::HeadWriter;
 pub use request::{has_header, RequestError, RequestHead};
 pub use response::{body_kind, BodyKind, ContentCoding, ResponseHead, ResponseParser, Version};
+pub use zstd::ZSTD_MAX_WINDOW;
 
 /// Default cap on the size of a response header section, including the status
 /// line and the terminating empty line (curl's `CURL_MAX_HTTP_HEADER`).

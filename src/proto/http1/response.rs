@@ -62,6 +62,8 @@ pub enum ContentCoding {
     Deflate,
     /// `br`: Brotli (RFC 7932), with the standard window (at most 16 MiB).
     Brotli,
+    /// `zstd`: Zstandard (RFC 8878), windows of at most 8 MiB (RFC 9659).
+    Zstd,
     /// A coding this module cannot decode (`br`, `zstd`, `compress`, ...), or
     /// more than one coding stacked.
     Unsupported,
@@ -387,6 +389,8 @@ impl ResponseHead {
                     ContentCoding::Deflate
                 } else if c.eq_ignore_ascii_case(b"br") {
                     ContentCoding::Brotli
+                } else if c.eq_ignore_ascii_case(b"zstd") {
+                    ContentCoding::Zstd
                 } else {
                     ContentCoding::Unsupported
                 }
