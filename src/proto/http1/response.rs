@@ -1678,8 +1678,10 @@ mod tests {
             ce("Content-Encoding: identity, gzip\r\n"),
             Some(ContentCoding::Gzip)
         );
+        assert_eq!(ce("Content-Encoding: br\r\n"), Some(ContentCoding::Brotli));
+        assert_eq!(ce("Content-Encoding: ZSTD\r\n"), Some(ContentCoding::Zstd));
         assert_eq!(
-            ce("Content-Encoding: br\r\n"),
+            ce("Content-Encoding: compress\r\n"),
             Some(ContentCoding::Unsupported)
         );
         assert_eq!(
