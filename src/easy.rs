@@ -519,6 +519,24 @@ impl Easy {
         self
     }
 
+    /// Receive at most `bytes_per_sec` on average (`CURLOPT_MAX_RECV_SPEED_LARGE`; 0: no
+    /// limit). The loop's timers hold the transfer's reading back; nothing sleeps and the
+    /// other transfers are not slowed. Reads take at most a quarter of a second's worth.
+    /// (Over HTTP/2 the stream's input is held back the same way and its window stays shut
+    /// meanwhile.)
+    pub fn max_recv_speed(&mut self, bytes_per_sec: u64) -> &mut Self {
+        self.x.opts.max_recv_speed = bytes_per_sec;
+        self
+    }
+
+    /// Send the request body at most at `bytes_per_sec` on average
+    /// (`CURLOPT_MAX_SEND_SPEED_LARGE`; 0: no limit), by the loop's timers, in writes of at
+    /// most a quarter of a second's worth.
+    pub fn max_send_speed(&mut self, bytes_per_sec: u64) -> &mut Self {
+        self.x.opts.max_send_speed = bytes_per_sec;
+        self
+    }
+
     /// Ask for byte ranges (`CURLOPT_RANGE`): `"0-499"`, `"500-"`, `"-500"`, or several
     /// separated by commas; sent as `Range: bytes=...` on GET and HEAD requests. A server may
     /// answer with the whole document (200) instead, which is not an error. `None` clears it.

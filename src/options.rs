@@ -128,6 +128,10 @@ pub(crate) struct Options {
     pub(crate) range: Option<String>,
     /// `CURLOPT_RESUME_FROM_LARGE`: download from this offset (`Range: bytes=N-`).
     pub(crate) resume_from: u64,
+    /// `CURLOPT_MAX_RECV_SPEED_LARGE` (bytes per second; 0: none).
+    pub(crate) max_recv_speed: u64,
+    /// `CURLOPT_MAX_SEND_SPEED_LARGE` (bytes per second; 0: none).
+    pub(crate) max_send_speed: u64,
 }
 
 /// Default time to wait for the peer's close frame after ours (then the connection is shut
@@ -213,6 +217,8 @@ impl Options {
             connect_to: Vec::new(),
             range: None,
             resume_from: 0,
+            max_recv_speed: 0,
+            max_send_speed: 0,
             auth: Default::default(),
         }
         .with_alpn()

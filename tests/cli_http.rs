@@ -303,6 +303,20 @@ fn repeated_o_and_capital_o_apply_to_the_urls_in_order_as_in_curl() {
 }
 
 #[test]
+fn limit_rate_takes_curls_suffixes() {
+    // The limit itself is checked on the simulated clock (src/sim/tests/rate.rs); here only
+    // that the flag is read as curl reads it.
+    let srv = app();
+    for ok in ["1m", "500K", "1000000", "2.5k"] {
+        let o = curlew(&["-s", "--limit-rate", ok, &srv.url("/hello")]);
+        assert_eq!(code(&o), 0, "{ok}");
+        assert_eq!(text(&o.stdout), "hello world");
+    }
+    let o = curlew(&["-s", "--limit-rate", "fast", &srv.url("/hello")]);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
 fn parallel_with_per_url_output() {
     let srv = app();
     let dir = tempdir("per-url");

@@ -237,25 +237,36 @@ impl Transfer {
         core: &mut S,
         id: TransferId,
         h: &mut dyn Handler,
+        now: Instant,
     ) -> Result<()> {
         let sid = self.h2_stream.ok_or_else(internal)?;
         loop {
             if self.exchange.send_phase() != SendPhase::Body || self.ctl.send_paused {
                 return Ok(());
             }
+            if self.opts.max_send_speed > 0 && self.send_rate_wait(now).is_some() {
+                // Over the send limit: the rate timer brings the transfer back.
+                return Ok(());
+            }
             if let Body::Bytes(b) = &self.body {
                 let b = b.clone();
                 let rest = &b[(self.up.body_sent as usize).min(b.len())..];
-                let n = self.h2_send(id, sid, rest, true)?;
+                let rest = &rest[..rest.len().min(self.send_cap())];
+                let last = self.up.body_sent + rest.len() as u64 == b.len() as u64;
+                let n = self.h2_send(id, sid, rest, last)?;
                 if n > 0 && self.opts.verbose {
                     h.debug(DebugKind::DataOut, &rest[..n]);
                 }
                 self.up.body_sent += n as u64;
                 self.count_upload(n);
-                if n == rest.len() {
+                if n == rest.len() && last {
                     self.exchange.body_sent();
                 }
-                return Ok(());
+                if n < rest.len() || last {
+                    // The windows are shut (a WINDOW_UPDATE wakes the transfer), or done.
+                    return Ok(());
+                }
+                continue;
             }
             if self.up.ubuf_pos >= self.up.ubuf.len() {
                 if self.up.eof {
@@ -273,12 +284,17 @@ impl Transfer {
                 continue;
             }
             let chunk = std::mem::take(&mut self.up.ubuf);
-            let r = self.h2_send(id, sid, &chunk[self.up.ubuf_pos..], false);
+            let end = chunk
+                .len()
+                .min(self.up.ubuf_pos.saturating_add(self.send_cap()));
+            let want = end - self.up.ubuf_pos;
+            let r = self.h2_send(id, sid, &chunk[self.up.ubuf_pos..end], false);
             self.up.ubuf = chunk;
             let n = r?;
             self.up.ubuf_pos += n;
             self.count_upload(n);
-            if self.up.ubuf_pos < self.up.ubuf.len() {
+            if n < want {
+                // The windows are shut: a WINDOW_UPDATE wakes the transfer.
                 return Ok(());
             }
         }

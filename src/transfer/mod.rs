@@ -45,6 +45,7 @@ mod content;
 pub(crate) mod h2;
 mod policy;
 mod proxy;
+mod rate;
 mod request;
 mod response;
 pub(crate) mod services;

@@ -108,7 +108,7 @@ impl Transfer {
         }
         if self.exchange.send_phase() != SendPhase::Done && !self.ctl.send_paused {
             let sent = match self.h2_stream {
-                Some(_) => self.send_h2_body(core, id, h),
+                Some(_) => self.send_h2_body(core, id, h, now),
                 None => self.do_send(core, id, h, now),
             };
             if let Err(e) = sent {
@@ -148,6 +148,10 @@ impl Transfer {
             if self.ctl.recv_paused {
                 return Ok(Next::Yield);
             }
+            if self.opts.max_recv_speed > 0 && self.recv_rate_wait(now).is_some() {
+                // Over the receive limit: the rate timer brings the transfer back.
+                return Ok(Next::Yield);
+            }
             // Work through buffered bytes first. A body can also be complete with nothing
             // buffered (its last bytes were handed over just before a pause), or have decoded
             // output of consumed bytes still to deliver.
@@ -176,6 +180,11 @@ impl Transfer {
                 (self.opts.buffer_size).max(self.opts.limits.max_header_bytes.next_power_of_two())
             } else {
                 self.opts.buffer_size
+            };
+            conn.read_cap = match self.opts.max_recv_speed {
+                0 => usize::MAX,
+                limit => usize::try_from((limit / super::rate::RATE_WRITE_SHARE).max(1))
+                    .unwrap_or(usize::MAX),
             };
             match conn.pull(core.bufs(), &mut budget) {
                 Pull::Data => {

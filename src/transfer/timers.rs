@@ -29,6 +29,12 @@ pub(super) struct Deadlines {
     pub(super) progress: Option<Instant>,
     /// Something moved since the last progress callback.
     pub(super) progress_dirty: bool,
+    /// The receive limit's window ([`super::rate`]) and when receiving may go on.
+    pub(super) recv_window: super::rate::Window,
+    pub(super) rate_recv: Option<Instant>,
+    /// The send limit's window and when sending may go on.
+    pub(super) send_window: super::rate::Window,
+    pub(super) rate_send: Option<Instant>,
     /// The earliest deadline when the last step ended ([`Transfer::rearm`]): before it no
     /// timer can be due, and a step skips the checks.
     pub(super) due: Option<Instant>,
@@ -58,6 +64,12 @@ impl Transfer {
                 .filter(|_| self.exchange.send_phase() == SendPhase::WaitContinue),
             self.timers.lowspeed.map(|(at, _)| at),
             self.timers.progress,
+            self.timers
+                .rate_recv
+                .filter(|_| self.state == State::Active),
+            self.timers
+                .rate_send
+                .filter(|_| self.state == State::Active),
             self.ws_deadline(),
         ]
         .into_iter()

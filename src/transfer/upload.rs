@@ -70,6 +70,13 @@ impl Transfer {
                 return Ok(());
             }
             let framing = self.exchange.request().framing;
+            if self.exchange.send_phase() == SendPhase::Body
+                && self.opts.max_send_speed > 0
+                && self.send_rate_wait(now).is_some()
+            {
+                // Over the send limit: the rate timer brings the transfer back.
+                return Ok(());
+            }
             let sent = match self.exchange.send_phase() {
                 SendPhase::Done | SendPhase::WaitContinue => return Ok(()),
                 SendPhase::Head => self.send_head(h, now)?,
@@ -104,7 +111,11 @@ impl Transfer {
         };
         let head = &self.up.head_buf[self.up.head_sent..];
         let body: &[u8] = match (&self.body, self.exchange.request().framing) {
-            (Body::Bytes(b), Framing::Length(_)) if self.exchange.body_with_head() => &b[..],
+            (Body::Bytes(b), Framing::Length(_))
+                if self.exchange.body_with_head() && self.opts.max_send_speed == 0 =>
+            {
+                &b[..]
+            }
             _ => &[],
         };
         let n = match conn.write_vectored(&[IoSlice::new(head), IoSlice::new(body)]) {
@@ -137,6 +148,7 @@ impl Transfer {
 
     /// Write (more of) a body in memory framed by its length.
     fn send_body_bytes(&mut self, h: &mut dyn Handler) -> Result<Sent> {
+        let cap = self.send_cap();
         let (Some(conn), Body::Bytes(b)) = (self.conn.as_deref_mut(), &self.body) else {
             return Ok(Sent::Blocked);
         };
@@ -145,6 +157,7 @@ impl Transfer {
             self.exchange.body_sent();
             return Ok(Sent::More);
         }
+        let rest = &rest[..rest.len().min(cap)];
         let n = match conn.write_vectored(&[IoSlice::new(rest)]) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Sent::Blocked),
@@ -177,10 +190,12 @@ impl Transfer {
             let filled = self.fill_upload(core, id, h, size, size.is_none())?;
             return Ok(if filled { Sent::More } else { Sent::Blocked });
         }
+        let cap = self.send_cap();
         let Some(conn) = self.conn.as_deref_mut() else {
             return Ok(Sent::Blocked);
         };
-        let n = match conn.write_vectored(&[IoSlice::new(&self.up.ubuf[self.up.ubuf_pos..])]) {
+        let end = self.up.ubuf.len().min(self.up.ubuf_pos.saturating_add(cap));
+        let n = match conn.write_vectored(&[IoSlice::new(&self.up.ubuf[self.up.ubuf_pos..end])]) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Sent::Blocked),
             Err(e) => return Err(send_error(e)),

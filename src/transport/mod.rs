@@ -106,6 +106,8 @@ pub(crate) struct Conn {
     pub(crate) rbuf: Vec<u8>,
     /// What `rbuf` may grow to: [`RECV_BUFFER_MAX`] or the transfer's `buffer_size`.
     pub(crate) rbuf_max: usize,
+    /// Most bytes one read takes (a receive speed limit's share; `usize::MAX`: no limit).
+    pub(crate) read_cap: usize,
     pub(crate) rpos: usize,
     pub(crate) rend: usize,
     /// Number of requests completed on this connection.
@@ -317,6 +319,7 @@ impl Conn {
             key,
             rbuf: Vec::new(),
             rbuf_max: RECV_BUFFER_MAX,
+            read_cap: usize::MAX,
             rpos: 0,
             rend: 0,
             uses: 0,
@@ -399,8 +402,8 @@ impl Conn {
             ));
         }
         let end = self.rend;
-        let asked = self.rbuf.len() - end;
-        match self.stream.read(&mut self.rbuf[end..]) {
+        let asked = (self.rbuf.len() - end).min(self.read_cap);
+        match self.stream.read(&mut self.rbuf[end..end + asked]) {
             Ok(n) => {
                 self.rend += n;
                 // The kernel queue is empty now, and epoll (edge-triggered) reports the next
@@ -408,7 +411,7 @@ impl Conn {
                 if !self.read_closed && self.short_read_ok && self.stream.drained(n, asked) {
                     self.readable = false;
                 }
-                if n == self.rbuf.len() - end && self.rbuf.len() < self.rbuf_max {
+                if n == self.rbuf.len() - end && n == asked && self.rbuf.len() < self.rbuf_max {
                     // The read filled the buffer: the peer sends faster than we drain, grow.
                     let grown = (self.rbuf.len() * 2).min(self.rbuf_max);
                     self.rbuf.resize(grown, 0);

@@ -166,6 +166,9 @@ pub struct Args {
     /// Like -L, and send the credentials to the hosts redirected to as well
     #[arg(long = "location-trusted")]
     pub location_trusted: bool,
+    /// Most bytes per second to receive and to send (suffixes k, m, g: 1024 based)
+    #[arg(long = "limit-rate", value_name = "SPEED")]
+    pub limit_rate: Option<String>,
     /// Ask for these byte ranges (0-499, 500-, -500, or several with commas)
     #[arg(
         short = 'r',
@@ -352,8 +355,27 @@ pub fn common_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
     }
     easy.resolve(&args.resolve)?.connect_to(&args.connect_to)?;
     tls_versions(args, easy)?;
+    if let Some(r) = &args.limit_rate {
+        let speed = parse_rate(r).ok_or_else(|| Fail::new(2, format!("--limit-rate {r}")))?;
+        easy.max_recv_speed(speed).max_send_speed(speed);
+    }
     auth_options(args, easy)?;
     proxy_options(args, easy)
+}
+
+/// `--limit-rate` as curl reads it: a number, optionally with k, m or g (powers of 1024).
+fn parse_rate(s: &str) -> Option<u64> {
+    let (num, mult) = match s.chars().last()?.to_ascii_lowercase() {
+        'k' => (&s[..s.len() - 1], 1u64 << 10),
+        'm' => (&s[..s.len() - 1], 1 << 20),
+        'g' => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: f64 = num
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    Some((n * mult as f64) as u64)
 }
 
 /// --tlsv1.x and --tls-max (rustls speaks 1.2 and 1.3: lower minimums mean no bound, a

@@ -6,6 +6,7 @@ mod h2;
 mod keepalive;
 mod net;
 mod pause;
+mod rate;
 mod redirects;
 mod timeouts;
 mod ws;
