@@ -176,7 +176,7 @@
 //! | `CURLOPT_CUSTOMREQUEST`, `NOBODY` | [`Easy::method`](crate::Easy::method), [`Easy::nobody`](crate::Easy::nobody) |
 //! | `CURLOPT_HTTPHEADER` | [`Easy::header`](crate::Easy::header) (your header replaces the internal one; an empty value removes it; the headers with meaning for the origin or the framing follow the rules of the table below) |
 //! | `CURLOPT_POSTFIELDS` | [`Easy::body`](crate::Easy::body) |
-//! | `CURLOPT_UPLOAD` + `INFILESIZE` | [`Easy::upload`](crate::Easy::upload) |
+//! | `CURLOPT_UPLOAD` + `INFILESIZE` | [`Easy::upload`](crate::Easy::upload) (tool `-T FILE`: PUT, streamed from the file through the read callback, a URL ending in `/` gets the file's name; `--json`, `-G`, `-D`, `--data-urlencode` as in curl) |
 //! | `CURLOPT_FOLLOWLOCATION`, `MAXREDIRS`, `UNRESTRICTED_AUTH` | [`Easy::follow_location`](crate::Easy::follow_location), [`Easy::max_redirects`](crate::Easy::max_redirects), [`Easy::unrestricted_auth`](crate::Easy::unrestricted_auth) |
 //! | `CURLOPT_ACCEPT_ENCODING ""` | [`Easy::accept_encoding`](crate::Easy::accept_encoding) (gzip, deflate, br, zstd (windows of at most 8 MiB, RFC 9659); decoded in pieces of at most [`DECODE_PIECE_SIZE`](crate::DECODE_PIECE_SIZE), each written before more is decoded: a decompression bomb takes no more memory than any body) |
 //! | `CURLOPT_CONNECTTIMEOUT_MS`, `TIMEOUT_MS` | [`Easy::connect_timeout`](crate::Easy::connect_timeout), [`Easy::timeout`](crate::Easy::timeout) |

@@ -80,6 +80,15 @@ fn app() -> Server {
             req.header("accept-encoding").unwrap_or("-")
         )),
         "/ua" => Response::ok(req.header("user-agent").unwrap_or("-").to_string()),
+        "/target" => Response::ok(format!(
+            "{} {} accept={}",
+            req.method,
+            req.target,
+            req.header("accept").unwrap_or("-")
+        )),
+        p if p.starts_with("/up/") => {
+            Response::ok([req.method.as_bytes(), b" ", p.as_bytes(), b" ", &req.body].concat())
+        }
         "/gzip" => {
             Response::ok(support::gzip(b"compressed body")).header("Content-Encoding", "gzip")
         }
@@ -300,6 +309,53 @@ fn repeated_o_and_capital_o_apply_to_the_urls_in_order_as_in_curl() {
     assert_eq!(std::fs::read(dir.join("four")).unwrap(), b"item");
     assert!(!dir.join("five").exists());
     assert_eq!(o.stdout, b"item");
+}
+
+#[test]
+fn data_urlencode_json_get_dump_header_and_upload_file_as_in_curl() {
+    let srv = app();
+    let echo = srv.url("/echo");
+    let o = curlew(&[
+        "-s",
+        "--data-urlencode",
+        "a=b c&d",
+        "--data-urlencode",
+        "=é",
+        &echo,
+    ]);
+    assert_eq!(
+        text(&o.stdout),
+        "POST application/x-www-form-urlencoded a=b%20c%26d&%C3%A9"
+    );
+    let o = curlew(&["-s", "--json", "{\"a\":", "--json", "1}", &echo]);
+    assert_eq!(text(&o.stdout), "POST application/json {\"a\":1}");
+    let o = curlew(&["-s", "--json", "{}", &srv.url("/target")]);
+    assert_eq!(text(&o.stdout), "POST /target accept=application/json");
+    let o = curlew(&[
+        "-s",
+        "-G",
+        "-d",
+        "a=1",
+        "--data-urlencode",
+        "b=x y",
+        &srv.url("/target?z=0"),
+    ]);
+    assert_eq!(text(&o.stdout), "GET /target?z=0&a=1&b=x%20y accept=*/*");
+    let dir = tempdir("dump-upload");
+    let dump = dir.join("headers.txt");
+    let o = curlew(&["-s", "-D", dump.to_str().unwrap(), &srv.url("/hello")]);
+    assert_eq!(text(&o.stdout), "hello world");
+    let headers = std::fs::read_to_string(&dump).unwrap();
+    assert!(headers.starts_with("HTTP/1.1 200"), "{headers}");
+    assert!(headers.ends_with("\r\n\r\n"), "{headers:?}");
+    let file = dir.join("payload.bin");
+    let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&file, &payload).unwrap();
+    let o = curlew(&["-s", "-T", file.to_str().unwrap(), &srv.url("/up/")]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let mut want = b"PUT /up/payload.bin ".to_vec();
+    want.extend_from_slice(&payload);
+    assert_eq!(o.stdout, want, "the file streamed, the name appended");
 }
 
 #[test]

@@ -393,7 +393,10 @@ fn help_text_is_current() {
     assert!(!help.contains("not supported"), "{help}");
     // clap puts a flag's text on its line or, when the flags are long, on the next ones.
     let lines: Vec<&str> = help.lines().collect();
-    let at = lines.iter().position(|l| l.contains("--ws-compress")).unwrap();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("--ws-compress"))
+        .unwrap();
     let compress = lines[at..(at + 3).min(lines.len())].join(" ");
     assert!(compress.contains("permessage-deflate"), "{compress}");
 }

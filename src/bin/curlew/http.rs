@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use curlew::{Ctx, Easy, Flow, Handler, HttpVersion, Multi, Progress, TransferId, TransferInfo};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::body::{request_body, upload_url, with_query, Body};
 use crate::{common_options, report, secs, Args, Fail, Output};
 
 /// Where one transfer's output goes.
@@ -24,6 +25,10 @@ struct Out {
     /// `-C`: the file is appended to, not replaced.
     append: bool,
     headers: bool,
+    /// `-D`: the response headers also go here (`None` in the file: stdout).
+    dump: Option<Option<File>>,
+    /// `-T`: the file the request body is read from.
+    upload: Option<File>,
     bar: Option<ProgressBar>,
     error: Option<String>,
 }
@@ -76,10 +81,32 @@ impl Out {
 
 impl Handler for Out {
     fn header(&mut self, _ctx: &mut Ctx<'_>, line: &[u8]) -> Flow {
+        let dumped = match &mut self.dump {
+            Some(Some(f)) => f.write_all(line),
+            Some(None) => io::stdout().lock().write_all(line),
+            None => Ok(()),
+        };
+        if let Err(e) = dumped {
+            self.error = Some(format!("--dump-header: {e}"));
+            return Flow::Abort;
+        }
         if self.headers {
             return self.put(line);
         }
         Flow::Continue
+    }
+
+    fn read(&mut self, _ctx: &mut Ctx<'_>, buf: &mut [u8]) -> curlew::ReadResult {
+        let Some(f) = self.upload.as_mut() else {
+            return curlew::ReadResult::Data(0);
+        };
+        match f.read(buf) {
+            Ok(n) => curlew::ReadResult::Data(n),
+            Err(e) => {
+                self.error = Some(format!("--upload-file: {e}"));
+                curlew::ReadResult::Abort
+            }
+        }
     }
 
     fn write(&mut self, _ctx: &mut Ctx<'_>, data: &[u8]) -> Flow {
@@ -95,39 +122,6 @@ impl Handler for Out {
         }
         true
     }
-}
-
-/// The request body from -d / --data-binary (joined with `&` like curl).
-fn request_body(args: &Args) -> Result<Option<Vec<u8>>, Fail> {
-    let mut parts: Vec<Vec<u8>> = Vec::new();
-    let items = args
-        .data
-        .iter()
-        .map(|d| (d, true))
-        .chain(args.data_binary.iter().map(|d| (d, false)));
-    for (d, strip) in items {
-        let mut bytes = match d.strip_prefix('@') {
-            Some("-") => {
-                let mut v = Vec::new();
-                io::stdin()
-                    .read_to_end(&mut v)
-                    .map_err(|e| Fail::new(26, format!("reading stdin: {e}")))?;
-                v
-            }
-            Some(path) => {
-                std::fs::read(path).map_err(|e| Fail::new(26, format!("reading {path}: {e}")))?
-            }
-            None => d.as_bytes().to_vec(),
-        };
-        if strip && d.starts_with('@') {
-            bytes.retain(|&b| b != b'\n' && b != b'\r');
-        }
-        parts.push(bytes);
-    }
-    if parts.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(parts.join(&b'&')))
 }
 
 /// The file name `-O` uses: the last segment of the URL's path.
@@ -186,9 +180,31 @@ fn build(
     args: &Args,
     i: usize,
     url: &str,
-    body: &Option<Vec<u8>>,
+    body: &Option<Body>,
     bars: &Option<MultiProgress>,
 ) -> Result<Easy, Fail> {
+    // -G: the data goes into the query; -T: the file's name may complete the URL.
+    let url = &match (body, &args.upload_file) {
+        (Some(b), _) if args.get => with_query(url, &b.bytes),
+        (_, Some(f)) => upload_url(url, f),
+        _ => url.to_string(),
+    };
+    let body = body.as_ref().filter(|_| !args.get);
+    let upload = match &args.upload_file {
+        Some(path) => {
+            Some(File::open(path).map_err(|e| Fail::new(26, format!("{}: {e}", path.display())))?)
+        }
+        None => None,
+    };
+    let dump = match &args.dump_header {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(None),
+        Some(p) => {
+            Some(Some(File::create(p).map_err(|e| {
+                Fail::new(23, format!("{}: {e}", p.display()))
+            })?))
+        }
+    };
     let dest = destination(args, i, url)?;
     let bar = bars.as_ref().map(|m| {
         let bar = m.add(ProgressBar::new(0));
@@ -209,6 +225,8 @@ fn build(
             dest,
             append: resume.is_some(),
             headers: args.include || args.head,
+            dump,
+            upload: None,
             bar,
             error: None,
         },
@@ -216,15 +234,31 @@ fn build(
     common_options(args, &mut easy)?;
     easy.range(args.range.as_deref())?
         .resume_from(resume.unwrap_or(0));
-    if let Some(b) = body {
-        easy.body(b.clone());
-        // Like curl: -d data is a form, whatever the method (-X PUT -d ...).
-        let typed = args.header.iter().any(|h| {
+    let has = |name: &str| {
+        args.header.iter().any(|h| {
             h.split_once(':')
-                .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case("content-type"))
-        });
-        if !typed {
-            easy.header("Content-Type", "application/x-www-form-urlencoded")?;
+                .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        })
+    };
+    if let Some(b) = body {
+        easy.body(b.bytes.clone());
+        // Like curl: -d data is a form, whatever the method (-X PUT -d ...); --json is JSON.
+        let ty = match b.json {
+            true => "application/json",
+            false => "application/x-www-form-urlencoded",
+        };
+        if !has("content-type") {
+            easy.header("Content-Type", ty)?;
+        }
+        if b.json && !has("accept") {
+            easy.header("Accept", "application/json")?;
+        }
+    }
+    if let Some(f) = upload {
+        let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+        easy.method("PUT")?.upload(size);
+        if let Some(out) = easy.handler_mut::<Out>() {
+            out.upload = Some(f);
         }
     }
     if let Some(m) = &args.request {

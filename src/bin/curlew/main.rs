@@ -7,6 +7,7 @@
 //! echo hello | curlew ws://host/echo
 //! ```
 
+mod body;
 mod http;
 mod stdin;
 mod ws;
@@ -74,6 +75,21 @@ pub struct Args {
     /// POST data as is (@file reads a file as is)
     #[arg(long = "data-binary", value_name = "DATA")]
     pub data_binary: Vec<String>,
+    /// POST data percent-encoded: content, =content, name=content, @file, name@file
+    #[arg(long = "data-urlencode", value_name = "DATA")]
+    pub data_urlencode: Vec<String>,
+    /// POST JSON (@file reads a file) with JSON Content-Type and Accept
+    #[arg(long = "json", value_name = "DATA")]
+    pub json: Vec<String>,
+    /// Put the -d data in the URL's query and GET
+    #[arg(short = 'G', long = "get")]
+    pub get: bool,
+    /// Upload FILE with PUT (streamed; a URL ending in / gets the file's name)
+    #[arg(short = 'T', long = "upload-file", value_name = "FILE")]
+    pub upload_file: Option<PathBuf>,
+    /// Write the response headers to FILE ("-": stdout)
+    #[arg(short = 'D', long = "dump-header", value_name = "FILE")]
+    pub dump_header: Option<PathBuf>,
     /// Follow redirects
     #[arg(short = 'L', long = "location")]
     pub location: bool,
