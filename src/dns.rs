@@ -55,7 +55,6 @@ pub(crate) struct Resolver {
     spawned: usize,
     in_flight: usize,
     cache: HashMap<(String, u16), Cached>,
-    ttl: Duration,
 }
 
 impl Resolver {
@@ -72,7 +71,6 @@ impl Resolver {
             spawned: 0,
             in_flight: 0,
             cache: HashMap::new(),
-            ttl: DNS_CACHE_TTL,
         }
     }
 
@@ -84,13 +82,15 @@ impl Resolver {
         port: u16,
         requester: u64,
         now: Instant,
+        max_age: Option<Duration>,
     ) -> Option<Answer> {
         if let Some(addrs) = literal(host, port) {
             return Some(Ok(addrs));
         }
         let key = (host.to_ascii_lowercase(), port);
         if let Some((at, addrs)) = self.cache.get(&key) {
-            if now.saturating_duration_since(*at) < self.ttl {
+            // `max_age`: the requester's CURLOPT_DNS_CACHE_TIMEOUT (`None`: forever).
+            if max_age.is_none_or(|m| now.saturating_duration_since(*at) < m) {
                 return Some(Ok(addrs.clone()));
             }
         }
@@ -241,11 +241,11 @@ mod tests {
     fn literals_skip_threads() {
         let (_p, mut r) = resolver();
         let now = Instant::now();
-        let a = r.resolve("127.0.0.1", 80, 1, now).unwrap().unwrap();
+        let a = r.resolve("127.0.0.1", 80, 1, now, None).unwrap().unwrap();
         assert_eq!(&a[..], &["127.0.0.1:80".parse().unwrap()]);
-        let a = r.resolve("::1", 81, 1, now).unwrap().unwrap();
+        let a = r.resolve("::1", 81, 1, now, None).unwrap().unwrap();
         assert_eq!(a[0].port(), 81);
-        let a = r.resolve("LocalHost", 82, 1, now).unwrap().unwrap();
+        let a = r.resolve("LocalHost", 82, 1, now, None).unwrap().unwrap();
         assert_eq!(a.len(), 2);
         assert_eq!(r.spawned, 0);
     }
@@ -256,7 +256,7 @@ mod tests {
         let now = Instant::now();
         // A name that needs getaddrinfo but is answered from /etc/hosts on any machine.
         let name = "ip6-localhost-not-a-real-name.invalid";
-        assert!(r.resolve(name, 80, 7, now).is_none());
+        assert!(r.resolve(name, 80, 7, now, None).is_none());
         let mut events = mio::Events::with_capacity(4);
         let mut got = None;
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -277,8 +277,21 @@ mod tests {
         let now = Instant::now();
         let addrs: Arc<[SocketAddr]> = Arc::from(["10.0.0.1:80".parse::<SocketAddr>().unwrap()]);
         r.cache.insert(("cached.test".into(), 80), (now, addrs));
-        assert!(r.resolve("CACHED.test", 80, 1, now).unwrap().is_ok());
+        let ttl = Some(DNS_CACHE_TTL);
+        assert!(r.resolve("CACHED.test", 80, 1, now, ttl).unwrap().is_ok());
         let later = now + DNS_CACHE_TTL + Duration::from_secs(1);
-        assert!(r.resolve("cached.test", 80, 1, later).is_none());
+        assert!(
+            r.resolve("cached.test", 80, 1, later, None).is_some(),
+            "forever"
+        );
+        assert!(
+            r.resolve("cached.test", 80, 1, later, ttl).is_none(),
+            "stale"
+        );
+        assert!(
+            r.resolve("cached.test", 80, 1, now, Some(Duration::ZERO))
+                .is_none(),
+            "0: no caching"
+        );
     }
 }

@@ -519,6 +519,21 @@ impl Easy {
         self
     }
 
+    /// How old a cached name resolution may be and still be used (`CURLOPT_DNS_CACHE_TIMEOUT`;
+    /// default [`DNS_CACHE_TTL`](crate::dns_limits::DNS_CACHE_TTL), 60 s; `Some(ZERO)`: always
+    /// look up; `None`: cached answers never expire for this transfer).
+    pub fn dns_cache_timeout(&mut self, max_age: Option<Duration>) -> &mut Self {
+        self.x.opts.dns_cache_timeout = max_age;
+        self
+    }
+
+    /// Try a name's addresses in random order (`CURLOPT_DNS_SHUFFLE_ADDRESSES`), to spread
+    /// connections over the hosts behind it.
+    pub fn dns_shuffle_addresses(&mut self, on: bool) -> &mut Self {
+        self.x.opts.dns_shuffle = on;
+        self
+    }
+
     /// Receive at most `bytes_per_sec` on average (`CURLOPT_MAX_RECV_SPEED_LARGE`; 0: no
     /// limit). The loop's timers hold the transfer's reading back; nothing sleeps and the
     /// other transfers are not slowed. Reads take at most a quarter of a second's worth.

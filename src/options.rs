@@ -128,6 +128,10 @@ pub(crate) struct Options {
     pub(crate) range: Option<String>,
     /// `CURLOPT_RESUME_FROM_LARGE`: download from this offset (`Range: bytes=N-`).
     pub(crate) resume_from: u64,
+    /// `CURLOPT_DNS_CACHE_TIMEOUT`: the oldest cached answer used (`None`: any).
+    pub(crate) dns_cache_timeout: Option<Duration>,
+    /// `CURLOPT_DNS_SHUFFLE_ADDRESSES`.
+    pub(crate) dns_shuffle: bool,
     /// `CURLOPT_MAX_RECV_SPEED_LARGE` (bytes per second; 0: none).
     pub(crate) max_recv_speed: u64,
     /// `CURLOPT_MAX_SEND_SPEED_LARGE` (bytes per second; 0: none).
@@ -217,6 +221,8 @@ impl Options {
             connect_to: Vec::new(),
             range: None,
             resume_from: 0,
+            dns_cache_timeout: Some(crate::dns::DNS_CACHE_TTL),
+            dns_shuffle: false,
             max_recv_speed: 0,
             max_send_speed: 0,
             auth: Default::default(),

@@ -262,7 +262,11 @@ impl Transfer {
             self.on_resolved(Ok(addrs), now);
             return Next::Again;
         }
-        match core.resolver().resolve(&host, port, id.as_u64(), now) {
+        let max_age = self.opts.dns_cache_timeout;
+        match core
+            .resolver()
+            .resolve(&host, port, id.as_u64(), now, max_age)
+        {
             Some(ans) => {
                 self.on_resolved(ans, now);
                 Next::Again
@@ -352,6 +356,11 @@ impl Transfer {
         h: &mut dyn Handler,
         now: Instant,
     ) -> Result<()> {
+        if self.opts.dns_shuffle {
+            let rng = core.rng()?;
+            let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
+            connector.shuffle_once(rng);
+        }
         let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
         let Some(addr) = connector.next_addr() else {
             return Err(self.connect_failed(now));

@@ -36,6 +36,8 @@ pub(crate) struct Connector {
     pub(crate) resolving: Resolving,
     /// The target's address, resolved here for a SOCKS4 or SOCKS5 proxy.
     pub(crate) socks_addr: Option<std::net::IpAddr>,
+    /// The addresses were shuffled already.
+    shuffled: bool,
 }
 
 /// Which name a connection is waiting for.
@@ -66,6 +68,7 @@ impl Connector {
             key,
             resolving: Resolving::Origin,
             socks_addr: None,
+            shuffled: false,
         }
     }
 
@@ -83,6 +86,23 @@ impl Connector {
                 self.last_error = Some(e);
             }
         }
+    }
+
+    /// Shuffle the addresses before the first is tried (`CURLOPT_DNS_SHUFFLE_ADDRESSES`); a
+    /// no-op once the walk has begun.
+    pub(crate) fn shuffle_once(&mut self, rng: &mut crate::rng::SecureRng) {
+        if self.next > 0 || self.addrs.len() < 2 || self.shuffled {
+            return;
+        }
+        self.shuffled = true;
+        let mut v: Vec<SocketAddr> = self.addrs.to_vec();
+        for i in (1..v.len()).rev() {
+            let mut b = [0u8; 4];
+            rng.fill(&mut b);
+            let j = (u32::from_le_bytes(b) as usize) % (i + 1);
+            v.swap(i, j);
+        }
+        self.addrs = v.into();
     }
 
     /// The next address to try, or `None` when none is left.
@@ -224,6 +244,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.attempt_deadline(), Some(now + CONNECT_ATTEMPT_MAX));
+    }
+
+    #[test]
+    fn shuffling_keeps_every_address_and_happens_once_before_the_walk() {
+        let mut rng = crate::rng::SecureRng::new().unwrap();
+        let mut orders = std::collections::HashSet::new();
+        for _ in 0..20 {
+            let mut c = Connector::new(key(), None);
+            c.resolved(Ok(addrs(8)));
+            c.shuffle_once(&mut rng);
+            let first = c.addrs.to_vec();
+            c.shuffle_once(&mut rng);
+            assert_eq!(c.addrs.to_vec(), first, "once");
+            let mut sorted = first.clone();
+            sorted.sort();
+            assert_eq!(sorted, addrs(8).to_vec(), "the same addresses");
+            orders.insert(first);
+        }
+        assert!(orders.len() > 1, "20 shuffles of 8 gave one order");
     }
 
     #[test]
