@@ -359,6 +359,57 @@ fn data_urlencode_json_get_dump_header_and_upload_file_as_in_curl() {
 }
 
 #[test]
+fn retry_tries_transient_failures_again_as_curl_does() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    // 503 (Retry-After: 0) twice, then 200; /slow: always 503 with Retry-After: 100.
+    let srv = Server::start(routes(move |req| match req.path() {
+        "/flaky" if h.fetch_add(1, Ordering::SeqCst) < 2 => {
+            Response::new(503).header("Retry-After", "0").body("busy")
+        }
+        "/flaky" => Response::ok("finally"),
+        "/slow" => Response::new(503).header("Retry-After", "100").body("busy"),
+        _ => Response::new(404),
+    }));
+    let o = curlew(&["-s", "--retry", "3", &srv.url("/flaky")]);
+    assert_eq!(code(&o), 0);
+    assert!(text(&o.stdout).ends_with("finally"), "{}", text(&o.stdout));
+    assert_eq!(hits.load(Ordering::SeqCst), 3, "two retries");
+    hits.store(0, Ordering::SeqCst);
+    let o = curlew(&["-s", "-w", "%{http_code}", &srv.url("/flaky")]);
+    assert_eq!(text(&o.stdout), "busy503", "no --retry: one try");
+    // --retry-max-time: a Retry-After beyond it ends the retries at once.
+    let o = curlew(&[
+        "--retry",
+        "5",
+        "--retry-max-time",
+        "5",
+        "-o",
+        "/dev/null",
+        &srv.url("/slow"),
+    ]);
+    assert_eq!(code(&o), 0);
+    assert!(
+        !text(&o.stderr).contains("Will retry"),
+        "{}",
+        text(&o.stderr)
+    );
+    // A 404 is not transient.
+    let o = curlew(&[
+        "--retry",
+        "3",
+        "-w",
+        "%{http_code}",
+        "-o",
+        "/dev/null",
+        &srv.url("/none"),
+    ]);
+    assert!(!text(&o.stderr).contains("Will retry"));
+}
+
+#[test]
 fn limit_rate_takes_curls_suffixes() {
     // The limit itself is checked on the simulated clock (src/sim/tests/rate.rs); here only
     // that the flag is read as curl reads it.

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use curlew::{Ctx, Easy, Flow, Handler, HttpVersion, Multi, Progress, TransferId, TransferInfo};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use std::time::Instant;
+
 use crate::body::{request_body, upload_url, with_query, Body};
+use crate::retry::RetryPolicy;
 use crate::{common_options, report, secs, Args, Fail, Output};
 
 /// Where one transfer's output goes.
@@ -29,6 +32,8 @@ struct Out {
     dump: Option<Option<File>>,
     /// `-T`: the file the request body is read from.
     upload: Option<File>,
+    /// The response's `Retry-After`, in seconds (for `--retry`).
+    retry_after: Option<std::time::Duration>,
     bar: Option<ProgressBar>,
     error: Option<String>,
 }
@@ -81,6 +86,9 @@ impl Out {
 
 impl Handler for Out {
     fn header(&mut self, _ctx: &mut Ctx<'_>, line: &[u8]) -> Flow {
+        if let Some(d) = crate::retry::retry_after(line) {
+            self.retry_after = Some(d);
+        }
         let dumped = match &mut self.dump {
             Some(Some(f)) => f.write_all(line),
             Some(None) => io::stdout().lock().write_all(line),
@@ -227,6 +235,7 @@ fn build(
             headers: args.include || args.head,
             dump,
             upload: None,
+            retry_after: None,
             bar,
             error: None,
         },
@@ -291,6 +300,7 @@ pub fn run(args: &Args) -> Result<(), Fail> {
     } else {
         1
     };
+    let policy = RetryPolicy::from_args(args);
     let mut multi = Multi::new();
     multi
         .set_max_total_connections(max)
@@ -298,10 +308,26 @@ pub fn run(args: &Args) -> Result<(), Fail> {
     let mut last: Option<u8> = None;
     let mut next = 0;
     let mut running: HashMap<TransferId, usize> = HashMap::new();
+    // Per URL: tries so far and when the first began; URLs waiting to be tried again.
+    let mut tries: HashMap<usize, (u32, Instant)> = HashMap::new();
+    let mut waiting: Vec<(Instant, usize)> = Vec::new();
     loop {
-        while next < args.urls.len() && running.len() < max {
-            let i = next;
-            next += 1;
+        let now = Instant::now();
+        waiting.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+        while running.len() < max {
+            let i = match waiting.last() {
+                Some(&(at, i)) if at <= now => {
+                    waiting.pop();
+                    i
+                }
+                _ if next < args.urls.len() => {
+                    next += 1;
+                    next - 1
+                }
+                _ => break,
+            };
+            let t = tries.entry(i).or_insert((0, now));
+            t.0 += 1;
             match build(args, i, &args.urls[i], &body, &bars) {
                 Ok(easy) => {
                     running.insert(multi.add(easy), i);
@@ -312,27 +338,48 @@ pub fn run(args: &Args) -> Result<(), Fail> {
                 }
             }
         }
-        if running.is_empty() {
+        if running.is_empty() && waiting.is_empty() {
             break;
         }
+        let wait = waiting
+            .iter()
+            .map(|(at, _)| at.saturating_duration_since(now))
+            .min();
         multi
-            .poll(None)
+            .poll(wait)
             .map_err(|e| Fail::new(2, format!("poll: {e}")))?;
         while let Some(msg) = multi.info_read() {
-            if running.remove(&msg.id).is_none() {
+            let Some(i) = running.remove(&msg.id) else {
                 continue;
-            }
+            };
             let Some(mut easy) = multi.remove(msg.id) else {
                 continue;
             };
+            let kind = msg.result.as_ref().err().map(|e| e.kind());
             let mut fail = msg.result.err().map(Fail::from);
+            let mut retry_after = None;
             if let Some(out) = easy.handler_mut::<Out>() {
+                retry_after = out.retry_after;
                 if let (Some(f), Some(e)) = (&mut fail, out.error.take()) {
                     f.msg = e;
                 }
                 if let Err(e) = out.finish(fail.is_none()) {
                     fail.get_or_insert(Fail::new(23, format!("write error: {e}")));
                 }
+            }
+            let (n, first) = tries.get(&i).copied().unwrap_or((1, Instant::now()));
+            let status = easy.info().response_code;
+            let now = Instant::now();
+            if let Some((delay, why)) = policy.decide(kind, status, retry_after, n, first, now) {
+                if !args.silent {
+                    eprintln!(
+                        "Warning: Problem : {why}. Will retry in {} seconds. {} retries left.",
+                        delay.as_secs(),
+                        policy.left(n)
+                    );
+                }
+                waiting.push((now + delay, i));
+                continue;
             }
             let code = fail.as_ref().map_or(0, |f| f.code);
             if let Some(fmt) = &args.write_out {

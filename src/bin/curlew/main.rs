@@ -9,6 +9,7 @@
 
 mod body;
 mod http;
+mod retry;
 mod stdin;
 mod ws;
 
@@ -182,6 +183,21 @@ pub struct Args {
     /// Like -L, and send the credentials to the hosts redirected to as well
     #[arg(long = "location-trusted")]
     pub location_trusted: bool,
+    /// Retry a transient failure (timeout, 408/429/5xx, ...) up to N times
+    #[arg(long = "retry", value_name = "N", default_value_t = 0)]
+    pub retry: u32,
+    /// Wait SECS between retries (default: 1 s, doubling)
+    #[arg(long = "retry-delay", value_name = "SECS")]
+    pub retry_delay: Option<f64>,
+    /// Retry only within SECS of the first try
+    #[arg(long = "retry-max-time", value_name = "SECS")]
+    pub retry_max_time: Option<f64>,
+    /// With --retry: retry on any error
+    #[arg(long = "retry-all-errors")]
+    pub retry_all_errors: bool,
+    /// With --retry: retry a refused connection too
+    #[arg(long = "retry-connrefused")]
+    pub retry_connrefused: bool,
     /// Most bytes per second to receive and to send (suffixes k, m, g: 1024 based)
     #[arg(long = "limit-rate", value_name = "SPEED")]
     pub limit_rate: Option<String>,
