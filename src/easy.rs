@@ -519,6 +519,36 @@ impl Easy {
         self
     }
 
+    /// TCP keepalive probes on new connections (`CURLOPT_TCP_KEEPALIVE` with
+    /// `TCP_KEEPIDLE` and `TCP_KEEPINTVL`): `Some((idle, interval))`, the time without traffic
+    /// before the first probe and between probes (curl's defaults: 60 s each); `None`: off
+    /// (the default, as in libcurl; the tool turns it on).
+    pub fn tcp_keepalive(&mut self, probes: Option<(Duration, Duration)>) -> &mut Self {
+        self.x.opts.socket.keepalive = probes;
+        self
+    }
+
+    /// Bind new connections to a local port from `port` to `port + range - 1`
+    /// (`CURLOPT_LOCALPORT`, `CURLOPT_LOCALPORTRANGE`; `None`: any). No free port in the
+    /// range is `CURLE_INTERFACE_FAILED`.
+    pub fn local_port(&mut self, ports: Option<(u16, u16)>) -> &mut Self {
+        self.x.opts.socket.local_port = ports.filter(|&(p, _)| p > 0);
+        self
+    }
+
+    /// The local end of new connections (`CURLOPT_INTERFACE`): `if!NAME` a network device
+    /// (Linux), `host!ADDR` a local address, or a plain value, an address if it is one, else
+    /// a device. `None`: the system's choice. A bind that fails is `CURLE_INTERFACE_FAILED`.
+    pub fn interface(&mut self, name: Option<&str>) -> Result<&mut Self> {
+        self.x.opts.socket.interface = match name {
+            None => None,
+            Some(n) => Some(crate::transport::socket::parse_interface(n).ok_or_else(|| {
+                Error::new(ErrorKind::BadFunctionArgument, format!("interface {n:?}"))
+            })?),
+        };
+        Ok(self)
+    }
+
     /// How old a cached name resolution may be and still be used (`CURLOPT_DNS_CACHE_TIMEOUT`;
     /// default [`DNS_CACHE_TTL`](crate::dns_limits::DNS_CACHE_TTL), 60 s; `Some(ZERO)`: always
     /// look up; `None`: cached answers never expire for this transfer).

@@ -32,6 +32,9 @@ pub enum ErrorKind {
     CouldntResolveHost,
     /// No address of the host accepted a TCP connection (`CURLE_COULDNT_CONNECT`).
     CouldntConnect,
+    /// The local end could not be set up: the interface, address or local port range asked
+    /// for (`CURLE_INTERFACE_FAILED`).
+    InterfaceFailed,
     /// A timeout fired: connect timeout, total timeout, the low-speed limit, or a WebSocket's
     /// close timeout or keepalive (`CURLE_OPERATION_TIMEDOUT`).
     OperationTimedout,
@@ -116,6 +119,7 @@ impl ErrorKind {
             CouldntResolveProxy => "CURLE_COULDNT_RESOLVE_PROXY",
             CouldntResolveHost => "CURLE_COULDNT_RESOLVE_HOST",
             CouldntConnect => "CURLE_COULDNT_CONNECT",
+            InterfaceFailed => "CURLE_INTERFACE_FAILED",
             OperationTimedout => "CURLE_OPERATION_TIMEDOUT",
             SslConnectError => "CURLE_SSL_CONNECT_ERROR",
             PeerFailedVerification => "CURLE_PEER_FAILED_VERIFICATION",
@@ -154,6 +158,7 @@ impl ErrorKind {
             CouldntResolveProxy => 5,
             CouldntResolveHost => 6,
             CouldntConnect => 7,
+            InterfaceFailed => 45,
             WeirdServerReply => 8,
             HttpReturnedError => 22,
             WriteError => 23,
@@ -189,6 +194,7 @@ impl ErrorKind {
             CouldntResolveProxy => "could not resolve proxy",
             CouldntResolveHost => "could not resolve host",
             CouldntConnect => "could not connect",
+            InterfaceFailed => "interface failed",
             OperationTimedout => "operation timed out",
             SslConnectError => "TLS connect error",
             PeerFailedVerification => "TLS peer verification failed",

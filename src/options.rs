@@ -128,6 +128,8 @@ pub(crate) struct Options {
     pub(crate) range: Option<String>,
     /// `CURLOPT_RESUME_FROM_LARGE`: download from this offset (`Range: bytes=N-`).
     pub(crate) resume_from: u64,
+    /// Socket options (`CURLOPT_TCP_KEEPALIVE`, `INTERFACE`, `LOCALPORT`).
+    pub(crate) socket: crate::transport::socket::SocketOptions,
     /// `CURLOPT_DNS_CACHE_TIMEOUT`: the oldest cached answer used (`None`: any).
     pub(crate) dns_cache_timeout: Option<Duration>,
     /// `CURLOPT_DNS_SHUFFLE_ADDRESSES`.
@@ -221,6 +223,7 @@ impl Options {
             connect_to: Vec::new(),
             range: None,
             resume_from: 0,
+            socket: Default::default(),
             dns_cache_timeout: Some(crate::dns::DNS_CACHE_TTL),
             dns_shuffle: false,
             max_recv_speed: 0,

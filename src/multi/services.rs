@@ -49,12 +49,22 @@ impl Services for Core {
     fn release_slot(&mut self, key: &Arc<PoolKey>) {
         Core::release_slot(self, key)
     }
-    fn connect_tcp(&mut self, addr: SocketAddr) -> io::Result<TcpStream> {
+    fn connect_tcp(
+        &mut self,
+        addr: SocketAddr,
+        opts: &crate::transport::socket::SocketOptions,
+    ) -> io::Result<TcpStream> {
         #[cfg(test)]
         if let Some(net) = &self.net {
             return Ok(TcpStream::Memory(net.connect(addr)));
         }
-        Stream::tcp(addr)
+        if opts.is_default() {
+            return Stream::tcp(addr);
+        }
+        let s = crate::transport::socket::connect_with(addr, opts)?;
+        #[cfg(test)]
+        let s = TcpStream::Real(s);
+        Ok(s)
     }
     fn register(&mut self, conn: &mut Conn, owner: TransferId) -> io::Result<()> {
         Core::register(self, conn, owner)

@@ -203,9 +203,17 @@ impl Transfer {
         .unwrap_or_else(|| (t.host.clone(), t.port))
     }
 
-    /// The pool route of a direct connection: 0, or the connect-to target's hash.
+    /// The pool route of a direct connection: 0, or the hash of the connect-to target and
+    /// the socket options (connections bound or tuned otherwise are not interchangeable).
     fn connect_to_route(&self) -> u64 {
         use std::hash::{Hash as _, Hasher as _};
+        if !self.opts.socket.is_default() {
+            let mut h = std::hash::DefaultHasher::new();
+            self.opts.socket.hash(&mut h);
+            let t = target!(self);
+            crate::overrides::connect_to(&self.opts.connect_to, &t.host, t.port).hash(&mut h);
+            return h.finish() | 1;
+        }
         if self.opts.connect_to.is_empty() {
             return 0;
         }
@@ -367,7 +375,7 @@ impl Transfer {
         };
         self.text(h, || format!("Trying {addr}..."));
         let serial = core.next_serial();
-        let tcp = core.connect_tcp(addr);
+        let tcp = core.connect_tcp(addr, &self.opts.socket);
         let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
         match connector.open(addr, tcp, serial, now, self.timers.connect) {
             Ok(mut conn) => {

@@ -58,7 +58,11 @@ pub(crate) trait Services: Host {
     /// Give back a right to open a connection that never became one.
     fn release_slot(&mut self, key: &Arc<PoolKey>);
     /// Start a TCP connect to `addr` (it completes later, see `Conn::connect_step`).
-    fn connect_tcp(&mut self, addr: SocketAddr) -> io::Result<TcpStream>;
+    fn connect_tcp(
+        &mut self,
+        addr: SocketAddr,
+        opts: &crate::transport::socket::SocketOptions,
+    ) -> io::Result<TcpStream>;
     /// Register a new connection with the poller, owned by `owner`.
     fn register(&mut self, conn: &mut Conn, owner: TransferId) -> io::Result<()>;
     /// Close a connection attempt that failed (its slot stays charged for the next address).

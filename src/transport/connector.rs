@@ -125,7 +125,11 @@ impl Connector {
         connect_deadline: Option<Instant>,
     ) -> Result<Box<Conn>> {
         let tcp = tcp.map_err(|e| {
-            Error::new(ErrorKind::CouldntConnect, format!("{addr}: {e}")).with_source(e)
+            let kind = match super::socket::is_bind_error(&e) {
+                true => ErrorKind::InterfaceFailed,
+                false => ErrorKind::CouldntConnect,
+            };
+            Error::new(kind, format!("{addr}: {e}")).with_source(e)
         })?;
         let client = |(cfg, name): &TlsPlan| {
             rustls::ClientConnection::new(cfg.clone(), name.clone())

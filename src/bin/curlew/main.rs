@@ -183,6 +183,18 @@ pub struct Args {
     /// Like -L, and send the credentials to the hosts redirected to as well
     #[arg(long = "location-trusted")]
     pub location_trusted: bool,
+    /// Bind the local end to this interface: a device, an address, if!NAME or host!ADDR
+    #[arg(long = "interface", value_name = "NAME")]
+    pub interface: Option<String>,
+    /// Bind the local end to this port, or a port of the range N-M
+    #[arg(long = "local-port", value_name = "N[-M]")]
+    pub local_port: Option<String>,
+    /// Seconds idle before TCP keepalive probes start, and between them (default 60)
+    #[arg(long = "keepalive-time", value_name = "SECS")]
+    pub keepalive_time: Option<u64>,
+    /// No TCP keepalive probes (curl sends them by default)
+    #[arg(long = "no-keepalive")]
+    pub no_keepalive: bool,
     /// Retry a transient failure (timeout, 408/429/5xx, ...) up to N times
     #[arg(long = "retry", value_name = "N", default_value_t = 0)]
     pub retry: u32,
@@ -387,12 +399,31 @@ pub fn common_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
     }
     easy.resolve(&args.resolve)?.connect_to(&args.connect_to)?;
     tls_versions(args, easy)?;
+    socket_options(args, easy)?;
     if let Some(r) = &args.limit_rate {
         let speed = parse_rate(r).ok_or_else(|| Fail::new(2, format!("--limit-rate {r}")))?;
         easy.max_recv_speed(speed).max_send_speed(speed);
     }
     auth_options(args, easy)?;
     proxy_options(args, easy)
+}
+
+/// --interface, --local-port, --keepalive-time, --no-keepalive (keepalive on by default, as
+/// in curl's tool).
+fn socket_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
+    let idle = std::time::Duration::from_secs(args.keepalive_time.unwrap_or(60).max(1));
+    easy.tcp_keepalive((!args.no_keepalive).then_some((idle, idle)));
+    easy.interface(args.interface.as_deref())?;
+    if let Some(p) = &args.local_port {
+        let bad = || Fail::new(2, format!("--local-port {p}"));
+        let (a, b) = p.split_once('-').unwrap_or((p, p));
+        let (a, b): (u16, u16) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+        if a == 0 || b < a {
+            return Err(bad());
+        }
+        easy.local_port(Some((a, b - a + 1)));
+    }
+    Ok(())
 }
 
 /// `--limit-rate` as curl reads it: a number, optionally with k, m or g (powers of 1024).
