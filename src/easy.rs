@@ -495,6 +495,16 @@ impl Easy {
         Ok(self)
     }
 
+    /// Which authentication to use with the credentials (`CURLOPT_HTTPAUTH`): Basic (the
+    /// default) with the first request, or Digest (RFC 7616: MD5, SHA-256 and their `-sess`
+    /// forms, `qop=auth`), or whatever the server's `401` asks for. Digest answers the
+    /// server's challenge once, sending the request again (a read-callback body must
+    /// rewind).
+    pub fn http_auth(&mut self, method: crate::HttpAuth) -> &mut Self {
+        self.x.opts.auth.method = method;
+        self
+    }
+
     /// An OAuth 2.0 bearer token for the origin (`CURLOPT_XOAUTH2_BEARER`):
     /// `Authorization: Bearer TOKEN`, in place of Basic. The redirect rule of
     /// [`Easy::userpwd`] applies. `None` clears it.

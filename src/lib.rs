@@ -72,7 +72,7 @@ mod transport;
 mod url;
 pub mod ws;
 
-pub use crate::auth::{NetrcMode, NETRC_MAX};
+pub use crate::auth::{HttpAuth, NetrcMode, NETRC_MAX};
 pub use crate::ctx::{Ctx, Direction};
 pub use crate::easy::Easy;
 pub use crate::error::{Error, ErrorKind, Result};

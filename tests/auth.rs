@@ -1,4 +1,5 @@
-//! Credentials: Basic from `Easy::userpwd`, the URL and `.netrc`, Bearer tokens, accepted by
+//! Credentials: Basic from `Easy::userpwd`, the URL and `.netrc`, Bearer tokens, Digest
+//! (RFC 7616, against the hypercorn app's own check), accepted by
 //! nginx's `auth_basic` and a bearer check (over TLS, HTTP/2 by ALPN), and what a scripted
 //! server receives across redirects: never sent to another origin unless
 //! `unrestricted_auth`, as curl. The tool's `-u`, `--oauth2-bearer`, `-n`, `--netrc-file`,
@@ -170,4 +171,75 @@ fn the_tools_location_trusted_sends_credentials_across_origins() {
         out(&["-s", "--location-trusted", "-u", "u:p", &url]),
         b"Basic dTpw"
     );
+}
+
+/// RFC 7616 Digest against the hypercorn app's `/digest/ALG` (its own Python check of the
+/// answer, also accepted from curl 7.88): MD5, SHA-256 and a `-sess` form, over HTTP/1.1 and
+/// HTTP/2, a POST body sent again with the answer, one try only with a wrong password.
+#[test]
+fn digest_answers_the_servers_challenge_once() {
+    use support::h2_servers::Hypercorn;
+    let Some(hc) = Hypercorn::start() else {
+        return;
+    };
+    for (url, alg) in [
+        (hc.h2c_url("/digest/MD5"), "MD5"),
+        (hc.tls_url("/digest/SHA-256"), "SHA-256"),
+        (hc.h2c_url("/digest/SHA-256-sess?x=1"), "SHA-256-sess"),
+    ] {
+        let mut e = nginx_easy(&url);
+        e.userpwd(Some(("digest", "s3cret")))
+            .unwrap()
+            .http_auth(curlew::HttpAuth::Digest);
+        let f = run_one(e);
+        f.unwrap();
+        assert_eq!(f.easy.info().response_code, 200, "{url}");
+        assert_eq!(f.body(), format!("digest ok {alg}\n").as_bytes());
+        assert_eq!(f.easy.info().redirect_count, 0, "not a redirect");
+        assert_eq!(
+            f.easy.info().num_connects,
+            1,
+            "the 401 round trip on one connection"
+        );
+    }
+    let mut e = nginx_easy(&hc.h2c_url("/digest/MD5-sess"));
+    e.userpwd(Some(("digest", "s3cret")))
+        .unwrap()
+        .http_auth(curlew::HttpAuth::Any)
+        .method("POST")
+        .unwrap()
+        .body(&b"the body, twice"[..]);
+    let f = run_one(e);
+    assert_eq!(f.body(), b"digest ok MD5-sess\nthe body, twice");
+    let mut e = nginx_easy(&hc.h2c_url("/digest/MD5"));
+    e.userpwd(Some(("digest", "wrong")))
+        .unwrap()
+        .http_auth(curlew::HttpAuth::Digest);
+    let f = run_one(e);
+    f.unwrap();
+    assert_eq!(f.easy.info().response_code, 401, "one answer, no loop");
+    // The tool.
+    let o = tool(&[
+        "-s",
+        "--digest",
+        "-u",
+        "digest:s3cret",
+        &hc.h2c_url("/digest/SHA-256"),
+    ]);
+    assert_eq!(o.stdout, b"digest ok SHA-256\n");
+}
+
+#[test]
+fn anyauth_sends_basic_when_the_server_asks_for_it() {
+    let Some(ngx) = Nginx::start() else {
+        return;
+    };
+    let (u, p) = NGINX_BASIC;
+    let mut e = nginx_easy(&ngx.tls_url("/basic"));
+    e.userpwd(Some((u, p)))
+        .unwrap()
+        .http_auth(curlew::HttpAuth::Any);
+    let f = run_one(e);
+    assert_eq!(f.easy.info().response_code, 200);
+    assert_eq!(f.body(), pattern(1024));
 }

@@ -170,6 +170,10 @@ pub(crate) struct Transfer {
     ws_h1: bool,
     /// The proxy of the current request, if any (chosen again at every hop).
     proxy: Option<Arc<crate::proxy::Proxy>>,
+    /// The answer a server's `401` asked for, sent with the request again (Digest, or Basic
+    /// for `HttpAuth::Any`); `auth_tried`: it was, once.
+    auth_retry: Option<Box<request::AuthRetry>>,
+    auth_tried: bool,
 }
 
 impl Transfer {
@@ -209,6 +213,8 @@ impl Transfer {
             h2_retries: 0,
             ws_h1: false,
             proxy: None,
+            auth_retry: None,
+            auth_tried: false,
         }
     }
 
@@ -271,6 +277,8 @@ impl Transfer {
             h2_retries,
             ws_h1,
             proxy,
+            auth_retry,
+            auth_tried,
         } = self;
         *ctl = Control::default();
         *state = State::Init;
@@ -301,6 +309,8 @@ impl Transfer {
         *h2_retries = 0;
         *ws_h1 = false;
         *proxy = None;
+        *auth_retry = None;
+        *auth_tried = false;
     }
 
     /// Run the transfer as far as it can go now. Returns `true` when it stopped only because

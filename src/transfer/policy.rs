@@ -22,6 +22,9 @@ impl Transfer {
         length: Option<u64>,
     ) -> Result<()> {
         let status = head.status();
+        if status == 401 && self.rx.redirect.is_none() {
+            self.on_unauthorized(h, head);
+        }
         if matches!(status, 301 | 302 | 303 | 307 | 308) {
             if let Some(loc) = head.header("location") {
                 let loc = String::from_utf8_lossy(loc);
@@ -72,6 +75,42 @@ impl Transfer {
         ))
     }
 
+    /// A `401`: with Digest or Any asked for and credentials to give, the request goes again
+    /// (once) with the answer to the server's challenge, on the same connection if it stays
+    /// open (like a redirect to the same URL that keeps the method and body).
+    fn on_unauthorized(&mut self, h: &mut dyn Handler, head: &ResponseHead) {
+        use crate::auth::{digest::Challenge, HttpAuth};
+        let method = self.opts.auth.method;
+        if self.auth_tried || method == HttpAuth::Basic || self.opts.auth.bearer.is_some() {
+            return;
+        }
+        let (url_creds, cross_origin) = self.hop_credentials();
+        let has_creds = url_creds.is_some()
+            || (!cross_origin
+                && crate::auth::credentials(&self.opts.auth, &target!(self).host, None).is_some());
+        if !has_creds {
+            return;
+        }
+        let retry = match Challenge::find(head.header_all("www-authenticate")) {
+            Some(ch) => super::request::AuthRetry::Digest(ch),
+            None if method == HttpAuth::Any
+                && head
+                    .header_all("www-authenticate")
+                    .any(|v| v.get(..5).is_some_and(|s| s.eq_ignore_ascii_case(b"basic"))) =>
+            {
+                super::request::AuthRetry::Basic
+            }
+            None => return,
+        };
+        self.text(h, || {
+            "Server auth using the challenge of its 401, sending the request again".into()
+        });
+        self.auth_tried = true;
+        self.auth_retry = Some(Box::new(retry));
+        self.rx.redirect = Some((401, Box::new(target!(self).clone())));
+        self.rx.discard = true;
+    }
+
     /// A redirect to `location`: followed after this response (its body is read and
     /// dropped), or only reported in the info (`CURLINFO_REDIRECT_URL`).
     fn on_redirect(&mut self, h: &mut dyn Handler, status: u16, location: &str) -> Result<()> {
@@ -110,6 +149,21 @@ impl Transfer {
         next: Box<Target>,
         now: Instant,
     ) -> Result<()> {
+        if status == 401 {
+            // The same request again with the credentials (see `on_unauthorized`).
+            if let Body::Read(_) = self.body {
+                if self.up.body_sent > 0 && !h.rewind() {
+                    return Err(Error::new(
+                        ErrorKind::SendFailRewind,
+                        "cannot resend the upload with the credentials",
+                    ));
+                }
+            }
+            self.redirected = Some(next);
+            self.retried = false;
+            self.state = State::Init;
+            return Ok(());
+        }
         let post_to_get = match status {
             303 => self.method != "HEAD",
             301 | 302 => self.method == "POST",

@@ -162,15 +162,15 @@ impl Transfer {
                 .host
                 .eq_ignore_ascii_case(&target!(self).host);
         let user_host = user_header(user_headers, "host").filter(|_| same_host);
-        let auth = match has("authorization") {
-            true => None,
-            false => self.authorization(),
-        };
         // To an HTTP proxy in absolute form: the whole URL (RFC 9112 §3.2.2), no fragment.
         let proxy = self.proxy.clone().filter(|_| self.absolute_form());
         let request_target = match proxy {
             Some(_) => &target!(self).url[..url::Position::AfterQuery],
             None => target!(self).request_target.as_str(),
+        };
+        let auth = match has("authorization") {
+            true => None,
+            false => self.authorization(core, request_target)?,
         };
         let mut w = match (&self.method, user_host) {
             // A built-in method and the parsed URL's parts: valid by construction.
@@ -291,10 +291,19 @@ impl Skip {
     }
 }
 
+/// What a server's `401` asked for, to send with the request again.
+#[derive(Debug)]
+pub(crate) enum AuthRetry {
+    /// Answer this Digest challenge (RFC 7616).
+    Digest(crate::auth::digest::Challenge),
+    /// Basic, which the first request did not send (`HttpAuth::Any`).
+    Basic,
+}
+
 impl Transfer {
-    /// The `Authorization` value for this hop: the options' credentials (or `.netrc`'s) on the
-    /// first origin, or on any with `unrestricted_auth`; the URL's own user info always.
-    fn authorization(&self) -> Option<String> {
+    /// The credentials for this hop: the options' (or `.netrc`'s) on the first origin, or on
+    /// any with `unrestricted_auth`; the URL's own user info always.
+    pub(super) fn hop_credentials(&self) -> (Option<(String, String)>, bool) {
         let t = target!(self);
         let url_creds = (!t.url.username().is_empty()).then(|| {
             let dec = |s: &str| crate::proxy::percent_decode(s).unwrap_or_else(|| s.to_owned());
@@ -303,10 +312,36 @@ impl Transfer {
         let cross_origin = self.redirected.is_some()
             && !self.opts.unrestricted_auth
             && !self.opts.target.same_origin(t);
-        match cross_origin {
+        (url_creds, cross_origin)
+    }
+
+    /// The `Authorization` value for this request: an answer to a `401` being retried, or
+    /// what the first request carries.
+    fn authorization<S: Services>(&self, core: &mut S, uri: &str) -> Result<Option<String>> {
+        let t = target!(self);
+        let (url_creds, cross_origin) = self.hop_credentials();
+        if let Some(retry) = &self.auth_retry {
+            let creds = match cross_origin {
+                false => crate::auth::credentials(&self.opts.auth, &t.host, url_creds),
+                true => url_creds,
+            };
+            let Some((user, pw)) = creds else {
+                return Ok(None);
+            };
+            return Ok(Some(match &**retry {
+                AuthRetry::Basic => crate::auth::basic(&user, &pw),
+                AuthRetry::Digest(ch) => {
+                    let mut nonce = [0u8; 16];
+                    core.rng()?.fill(&mut nonce);
+                    let cnonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+                    ch.answer(&user, &pw, &self.method, uri, &cnonce)
+                }
+            }));
+        }
+        Ok(match cross_origin {
             false => crate::auth::authorization(&self.opts.auth, &t.host, url_creds),
             true => url_creds.map(|(u, p)| crate::auth::basic(&u, &p)),
-        }
+        })
     }
 }
 

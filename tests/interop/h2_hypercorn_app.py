@@ -22,6 +22,11 @@ Routes (the body pattern: byte i of a body is (i*7+3) % 251):
   GET /headers             the request headers as JSON, a list of [name, value] pairs in
                            arrival order, one pair per line
   GET /slow/N              "slow start\\n", then N ms later "slow end\\n"
+  GET|POST /digest/ALG     RFC 7616 Digest authentication (ALG: MD5, MD5-sess, SHA-256,
+                           SHA-256-sess; qop auth; user "digest", password "s3cret"): 401
+                           with a challenge, or 200 "digest ok ALG" (a POST's body echoed
+                           after it) for a valid answer; x-digest-tries counts the requests
+                           seen on this path
   /ws                      WebSocket echo (HTTP/1.1 Upgrade, or RFC 8441 extended CONNECT
                            over h2): every message back with its type
   anything else            404
@@ -29,6 +34,7 @@ Routes (the body pattern: byte i of a body is (i*7+3) % 251):
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import socket
@@ -160,6 +166,67 @@ async def slow(send, ms):
     await body(send, b"slow end\n")
 
 
+DIGEST_USER, DIGEST_PASSWORD, DIGEST_REALM = "digest", "s3cret", "curlew-tests"
+DIGEST_TRIES = {}
+
+
+def digest_params(value):
+    """The name=value pairs of a Digest header (quoted or not)."""
+    out, rest = {}, value
+    while rest:
+        rest = rest.lstrip(" ,")
+        if "=" not in rest:
+            break
+        name, rest = rest.split("=", 1)
+        if rest.startswith('"'):
+            end = rest.index('"', 1)
+            val, rest = rest[1:end], rest[end + 1 :]
+        else:
+            val, _, rest = rest.partition(",")
+        out[name.strip().lower()] = val.strip()
+    return out
+
+
+async def digest(scope, receive, send, alg):
+    """RFC 7616 §3.4 checked by hand (this file's own code, not curlew's)."""
+    h = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}.get(alg.removesuffix("-sess"))
+    if h is None:
+        return await simple(send, 404, "no such algorithm\n")
+    H = lambda s: h(s.encode()).hexdigest()
+    DIGEST_TRIES[scope["path"]] = DIGEST_TRIES.get(scope["path"], 0) + 1
+    tries = ("x-digest-tries", str(DIGEST_TRIES[scope["path"]]))
+    data = await read_body(receive) or b""
+    auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+    nonce = "n" + H(scope["path"])[:16]
+    if auth.lower().startswith("digest "):
+        p = digest_params(auth[7:])
+        uri = scope["raw_path"].decode("latin-1")
+        if scope["query_string"]:
+            uri += "?" + scope["query_string"].decode("latin-1")
+        ha1 = H(f"{DIGEST_USER}:{DIGEST_REALM}:{DIGEST_PASSWORD}")
+        if alg.endswith("-sess"):
+            ha1 = H(f"{ha1}:{nonce}:{p.get('cnonce', '')}")
+        ha2 = H(f"{scope['method']}:{uri}")
+        want = H(f"{ha1}:{nonce}:{p.get('nc', '')}:{p.get('cnonce', '')}:auth:{ha2}")
+        ok = (
+            p.get("username") == DIGEST_USER
+            and p.get("realm") == DIGEST_REALM
+            and p.get("nonce") == nonce
+            and p.get("uri") == uri
+            and p.get("qop") == "auth"
+            and p.get("opaque") == "opaque-value"
+            and p.get("algorithm", "MD5").upper() == alg.upper()
+            and p.get("response") == want
+        )
+        if ok:
+            return await simple(send, 200, f"digest ok {alg}\n" + data.decode("latin-1"), [tries])
+    challenge = (
+        f'Digest realm="{DIGEST_REALM}", qop="auth", algorithm={alg}, '
+        f'nonce="{nonce}", opaque="opaque-value"'
+    )
+    await simple(send, 401, "unauthorized\n", [("www-authenticate", challenge), tries])
+
+
 def ints(parts, n):
     """The n path segments as non-negative ints, or None."""
     if len(parts) != n or not all(p.isdigit() for p in parts):
@@ -172,6 +239,8 @@ async def http(scope, receive, send):
     seg = path.strip("/").split("/")
     if method in ("POST", "PUT") and path == "/echo":
         return await echo(receive, send)
+    if seg[0] == "digest" and len(seg) == 2:
+        return await digest(scope, receive, send, seg[1])
     if method not in ("GET", "HEAD"):
         return await simple(send, 405, "method not allowed\n")
     if path in ALIASES:

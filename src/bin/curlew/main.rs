@@ -168,6 +168,12 @@ pub struct Args {
     /// Use Basic authentication (the default)
     #[arg(long = "basic")]
     pub basic: bool,
+    /// Use Digest authentication (RFC 7616)
+    #[arg(long = "digest")]
+    pub digest: bool,
+    /// Use whatever authentication the server asks for
+    #[arg(long = "anyauth")]
+    pub anyauth: bool,
     /// An OAuth 2 bearer token for the server
     #[arg(long = "oauth2-bearer", value_name = "TOKEN")]
     pub oauth2_bearer: Option<String>,
@@ -473,6 +479,13 @@ fn auth_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
         easy.userpwd(Some((u, p)))?;
     }
     easy.bearer_token(args.oauth2_bearer.as_deref())?;
+    easy.http_auth(if args.anyauth {
+        curlew::HttpAuth::Any
+    } else if args.digest {
+        curlew::HttpAuth::Digest
+    } else {
+        curlew::HttpAuth::Basic
+    });
     let mode = if args.netrc {
         curlew::NetrcMode::Required
     } else if args.netrc_optional || args.netrc_file.is_some() {

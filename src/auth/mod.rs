@@ -2,6 +2,8 @@
 //! or `.netrc`, and Bearer tokens (RFC 6750, `CURLOPT_XOAUTH2_BEARER`). Which wins, as curl:
 //! the option, then the URL, then `.netrc` (which wins over the URL when required).
 
+pub(crate) mod digest;
+
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -20,6 +22,21 @@ pub enum NetrcMode {
     Required,
 }
 
+/// Which authentication the server gets (`CURLOPT_HTTPAUTH`).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HttpAuth {
+    /// Basic, sent with the first request (`CURLAUTH_BASIC`, the default).
+    #[default]
+    Basic,
+    /// Digest (RFC 7616): the first request goes without credentials; a `401` with a Digest
+    /// challenge is answered once, on the same connection when it stays open
+    /// (`CURLAUTH_DIGEST`).
+    Digest,
+    /// Whatever the server's `401` asks for, Digest before Basic (`CURLAUTH_ANY`).
+    Any,
+}
+
 /// The credential options of an `Easy`.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct AuthOptions {
@@ -31,12 +48,15 @@ pub(crate) struct AuthOptions {
     pub(crate) netrc: NetrcMode,
     /// `CURLOPT_NETRC_FILE` (`None`: `$HOME/.netrc`).
     pub(crate) netrc_file: Option<PathBuf>,
+    /// `CURLOPT_HTTPAUTH`.
+    pub(crate) method: HttpAuth,
 }
 
 /// Largest `.netrc` file read.
 pub const NETRC_MAX: u64 = 1 << 20;
 
-/// The `Authorization` value for a request to `host` whose URL carries `url_creds`.
+/// The `Authorization` value sent with the first request to `host` whose URL carries
+/// `url_creds`: a bearer token, or Basic when that is the method.
 pub(crate) fn authorization(
     opts: &AuthOptions,
     host: &str,
@@ -45,6 +65,19 @@ pub(crate) fn authorization(
     if let Some(t) = &opts.bearer {
         return Some(format!("Bearer {t}"));
     }
+    if opts.method != HttpAuth::Basic {
+        return None;
+    }
+    let creds = credentials(opts, host, url_creds)?;
+    Some(basic(&creds.0, &creds.1))
+}
+
+/// The user and password for `host`: the option's, the URL's or `.netrc`'s, as curl picks.
+pub(crate) fn credentials(
+    opts: &AuthOptions,
+    host: &str,
+    url_creds: Option<(String, String)>,
+) -> Option<(String, String)> {
     let from_netrc = |user: Option<&str>| {
         let path = opts.netrc_file.clone().or_else(default_netrc)?;
         netrc_lookup(&path, host, user)
@@ -56,7 +89,7 @@ pub(crate) fn authorization(
         (None, NetrcMode::Optional) => url_creds.or_else(|| from_netrc(None)),
         (None, NetrcMode::Ignored) => url_creds,
     }?;
-    Some(basic(&creds.0, &creds.1))
+    Some(creds)
 }
 
 /// `Basic base64(user:password)`.
