@@ -273,6 +273,39 @@ impl Easy {
         self
     }
 
+    /// Trust the PEM certificates in the files of directory `dir` too (`CURLOPT_CAPATH`;
+    /// files that are not PEM certificates are skipped).
+    pub fn ca_path(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.x.opts.tls.ca_path = Some(dir.into());
+        self
+    }
+
+    /// Trust the PEM certificates in `pem` too (`CURLOPT_CAINFO_BLOB`).
+    pub fn ca_blob(&mut self, pem: impl Into<Vec<u8>>) -> &mut Self {
+        self.x.opts.tls.ca_blob = Some(pem.into().into());
+        self
+    }
+
+    /// Accept only servers whose public key is pinned (`CURLOPT_PINNEDPUBLICKEY`):
+    /// `sha256//BASE64` hashes of the SubjectPublicKeyInfo, several separated by `;`, or the
+    /// path of a PEM or DER public key. Checked after the usual verification; a mismatch is
+    /// `CURLE_SSL_PINNEDPUBKEYNOTMATCH` (90). `None` clears it.
+    pub fn pinned_public_key(&mut self, spec: Option<&str>) -> Result<&mut Self> {
+        self.x.opts.tls.pins = spec.map(crate::transport::pin::Pins::parse).transpose()?;
+        Ok(self)
+    }
+
+    /// Use this rustls configuration as it is for TLS to the origin, for what the options
+    /// cannot say (its ALPN list is filled in when empty). The CA, verification, client
+    /// certificate, version and pinning options do not apply then. `None` goes back to them.
+    pub fn tls_config(
+        &mut self,
+        config: Option<std::sync::Arc<rustls::ClientConfig>>,
+    ) -> &mut Self {
+        self.x.opts.tls.custom = config.map(crate::transport::tls::CustomConfig);
+        self
+    }
+
     /// Skip TLS certificate and host name verification (`-k`, `CURLOPT_SSL_VERIFYPEER` = 0).
     /// Dangerous: anyone on the path can read and change the traffic.
     pub fn insecure(&mut self, on: bool) -> &mut Self {

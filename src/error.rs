@@ -47,6 +47,9 @@ pub enum ErrorKind {
     PeerFailedVerification,
     /// The CA file could not be read or holds no certificate (`CURLE_SSL_CACERT_BADFILE`).
     SslCacertBadFile,
+    /// The server's public key is not one of the pinned keys
+    /// (`CURLE_SSL_PINNEDPUBKEYNOTMATCH`).
+    SslPinnedPubKeyNotMatch,
     /// Writing to the connection failed, or a WebSocket frame we were sending had to be
     /// abandoned because the peer closed in the middle of it
     /// ([`Easy::ws_max_close_finish`](crate::Easy::ws_max_close_finish)) (`CURLE_SEND_ERROR`).
@@ -124,6 +127,7 @@ impl ErrorKind {
             SslConnectError => "CURLE_SSL_CONNECT_ERROR",
             PeerFailedVerification => "CURLE_PEER_FAILED_VERIFICATION",
             SslCacertBadFile => "CURLE_SSL_CACERT_BADFILE",
+            SslPinnedPubKeyNotMatch => "CURLE_SSL_PINNEDPUBKEYNOTMATCH",
             SendError => "CURLE_SEND_ERROR",
             RecvError => "CURLE_RECV_ERROR",
             GotNothing => "CURLE_GOT_NOTHING",
@@ -179,6 +183,7 @@ impl ErrorKind {
             PeerFailedVerification => 60,
             SslConnectError => 35,
             SslCacertBadFile => 77,
+            SslPinnedPubKeyNotMatch => 90,
             SendFailRewind => 65,
             TooLarge => 100,
             FileSizeExceeded => 63,
@@ -199,6 +204,7 @@ impl ErrorKind {
             SslConnectError => "TLS connect error",
             PeerFailedVerification => "TLS peer verification failed",
             SslCacertBadFile => "bad CA certificate file",
+            SslPinnedPubKeyNotMatch => "pinned public key mismatch",
             SendError => "send error",
             RecvError => "receive error",
             GotNothing => "server returned nothing",

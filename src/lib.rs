@@ -100,6 +100,8 @@ pub use crate::transfer::{
 pub use crate::transport::tls::TlsVersion;
 pub use crate::transport::{BUFFER_SIZE_MAX, BUF_POOL_MAX_BYTES, RECV_BUFFER_MAX, RECV_BUFFER_MIN};
 pub use crate::url::Scheme;
+/// rustls, for [`Easy::tls_config`]: the version curlew is built with.
+pub use rustls;
 
 /// Limits of the name resolver.
 pub mod dns_limits {

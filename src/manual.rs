@@ -183,6 +183,8 @@
 //! | `CURLOPT_LOW_SPEED_LIMIT` + `TIME` | [`Easy::low_speed`](crate::Easy::low_speed) |
 //! | `CURLOPT_USERAGENT` | [`Easy::user_agent`](crate::Easy::user_agent) (none by default, as in libcurl; the tool sends `curlew/VERSION`, `-A` changes it) |
 //! | `CURLOPT_CAINFO`, `SSL_VERIFYPEER=0`, `SSLCERT`/`SSLKEY` | [`Easy::ca_file`](crate::Easy::ca_file), [`Easy::insecure`](crate::Easy::insecure), [`Easy::client_cert`](crate::Easy::client_cert) |
+//! | `CURLOPT_CAPATH`, `CURLOPT_CAINFO_BLOB`, `CURLOPT_PINNEDPUBLICKEY` (tool `--capath`, `--pinnedpubkey`) | [`Easy::ca_path`](crate::Easy::ca_path), [`Easy::ca_blob`](crate::Easy::ca_blob), [`Easy::pinned_public_key`](crate::Easy::pinned_public_key) (`sha256//` hashes or a PEM/DER key file; a mismatch is `CURLE_SSL_PINNEDPUBKEYNOTMATCH`, 90) |
+//! | (none: `CURLOPT_SSL_CTX_FUNCTION` in spirit) | [`Easy::tls_config`](crate::Easy::tls_config): a whole `rustls::ClientConfig` ([`curlew::rustls`](crate::rustls) is the version to build it with) |
 //! | `CURLOPT_SSLVERSION` (`TLSv1_2`, `TLSv1_3`, `MAX_TLSv1_x`; tool `--tlsv1.2`, `--tlsv1.3`, `--tls-max`) | [`Easy::ssl_version`](crate::Easy::ssl_version) with [`TlsVersion`](crate::TlsVersion) (rustls speaks 1.2 and 1.3) |
 //! | `CURLOPT_EXPECT_100_TIMEOUT_MS` | [`Easy::expect_100_timeout`](crate::Easy::expect_100_timeout) |
 //! | `CURLOPT_BUFFERSIZE` | [`Easy::buffer_size`](crate::Easy::buffer_size) (a growth cap: buffers start at 16 KiB and grow to 1 MiB by default; also the largest decoded piece when below 64 KiB) |

@@ -383,3 +383,86 @@ fn the_tool_takes_tlsv1_x_and_tls_max() {
         Some(4)
     );
 }
+
+/// The SHA-256 pin of the test server certificate's public key, and its DER SPKI.
+fn server_pin() -> (String, Vec<u8>) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let certs = load_certs("server.pem");
+    let ee = webpki::EndEntityCert::try_from(&certs[0]).unwrap();
+    let spki = ee.subject_public_key_info().as_ref().to_vec();
+    let hash = sha2::Sha256::digest(&spki);
+    (
+        format!(
+            "sha256//{}",
+            base64::engine::general_purpose::STANDARD.encode(hash)
+        ),
+        spki,
+    )
+}
+
+#[test]
+fn pinned_public_keys_by_hash_and_file() {
+    use curlew::ErrorKind;
+    let srv = https("server");
+    let (pin, spki) = server_pin();
+    let mut e = get(&srv.url("/"));
+    e.pinned_public_key(Some(&format!(
+        "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;{pin}"
+    )))
+    .unwrap();
+    run_one(e).unwrap();
+    let mut e = get(&srv.url("/"));
+    e.pinned_public_key(Some("sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
+        .unwrap();
+    let f = run_one(e);
+    assert_eq!(f.kind(), Some(ErrorKind::SslPinnedPubKeyNotMatch));
+    assert_eq!(ErrorKind::SslPinnedPubKeyNotMatch.curl_code(), 90);
+    let dir = std::env::temp_dir().join(format!("curlew-pin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let der = dir.join("key.der");
+    std::fs::write(&der, &spki).unwrap();
+    let mut e = get(&srv.url("/"));
+    e.pinned_public_key(Some(der.to_str().unwrap())).unwrap();
+    run_one(e).unwrap();
+    assert!(get(&srv.url("/"))
+        .pinned_public_key(Some("sha256//short"))
+        .is_err());
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_curlew"))
+        .args(["-s", "--cacert", ca_path().to_str().unwrap()])
+        .args([
+            "--pinnedpubkey",
+            "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            &srv.url("/"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(90));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ca_blob_ca_path_and_a_handed_in_config() {
+    let srv = https("server");
+    let pem = std::fs::read(ca_path()).unwrap();
+    let mut e = rec_easy(&srv.url("/"));
+    e.ca_blob(pem.clone());
+    run_one(e).unwrap();
+    let dir = std::env::temp_dir().join(format!("curlew-capath-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("junk.txt"), b"not a certificate").unwrap();
+    std::fs::write(dir.join("test-ca.pem"), &pem).unwrap();
+    let mut e = rec_easy(&srv.url("/"));
+    e.ca_path(&dir);
+    run_one(e).unwrap();
+    // No roots of ours: the system's do not know the test CA.
+    let f = run_one(rec_easy(&srv.url("/")));
+    assert_eq!(f.kind(), Some(curlew::ErrorKind::PeerFailedVerification));
+    // A whole rustls configuration handed in.
+    let mut e = rec_easy(&srv.url("/"));
+    e.tls_config(Some(client_config("ca.pem")));
+    let f = run_one(e);
+    f.unwrap();
+    assert_eq!(f.body(), b"secure");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -39,6 +39,10 @@ impl Transfer {
             client_cert: None,
             alpn: vec![crate::options::ALPN_H1.to_vec()],
             versions: (None, None),
+            ca_path: None,
+            ca_blob: None,
+            pins: None,
+            custom: None,
         };
         let (id, cfg) = core.tls().get(&opts)?;
         Ok(Some((id, (cfg, tls::server_name(&p.host)?))))

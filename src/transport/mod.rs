@@ -32,6 +32,7 @@ use crate::proto::http1::ResponseParser;
 mod chain;
 pub(crate) mod connector;
 pub(crate) mod h2link;
+pub(crate) mod pin;
 pub(crate) mod socket;
 pub(crate) mod tls;
 pub(crate) mod tunnel;

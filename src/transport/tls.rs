@@ -25,6 +25,32 @@ pub(crate) struct TlsOptions {
     /// The lowest and highest TLS versions allowed (curl `SSLVERSION`); `None`: rustls's
     /// (1.2 and 1.3).
     pub(crate) versions: (Option<TlsVersion>, Option<TlsVersion>),
+    /// A directory of PEM roots (curl `CAPATH`).
+    pub(crate) ca_path: Option<PathBuf>,
+    /// PEM roots in memory (curl `CAINFO_BLOB`).
+    pub(crate) ca_blob: Option<Arc<[u8]>>,
+    /// Pinned public keys (curl `PINNEDPUBLICKEY`).
+    pub(crate) pins: Option<super::pin::Pins>,
+    /// A whole configuration handed in, used as it is (ALPN added when it has none).
+    pub(crate) custom: Option<CustomConfig>,
+}
+
+/// A `ClientConfig` handed in by the caller: the same one (by identity) is the same key.
+#[derive(Clone, Debug)]
+pub(crate) struct CustomConfig(pub(crate) Arc<ClientConfig>);
+
+impl PartialEq for CustomConfig {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for CustomConfig {}
+
+impl std::hash::Hash for CustomConfig {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(&self.0) as usize).hash(state);
+    }
 }
 
 /// A TLS protocol version (`CURLOPT_SSLVERSION`). rustls speaks 1.2 and 1.3 only: a
@@ -103,51 +129,77 @@ fn system_roots() -> Arc<RootCertStore> {
     .clone()
 }
 
+/// The roots to trust: the CA file, directory and blob together, or the system's.
+fn roots(opts: &TlsOptions) -> Result<Arc<RootCertStore>> {
+    if opts.ca_file.is_none() && opts.ca_path.is_none() && opts.ca_blob.is_none() {
+        return Ok(system_roots());
+    }
+    let bad =
+        |what: &str, e: String| Error::new(ErrorKind::SslCacertBadFile, format!("{what}: {e}"));
+    let mut store = RootCertStore::empty();
+    let mut add_pem = |what: &str, pem: &[u8]| -> Result<()> {
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| bad(what, e.to_string()))?;
+            store.add(cert).map_err(|e| bad(what, e.to_string()))?;
+        }
+        Ok(())
+    };
+    if let Some(path) = &opts.ca_file {
+        let pem =
+            std::fs::read(path).map_err(|e| bad(&path.display().to_string(), e.to_string()))?;
+        add_pem(&path.display().to_string(), &pem)?;
+    }
+    if let Some(dir) = &opts.ca_path {
+        let what = dir.display().to_string();
+        let entries = std::fs::read_dir(dir).map_err(|e| bad(&what, e.to_string()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_file() {
+                // Files that are not PEM certificates (OpenSSL's hash links are) are skipped.
+                if let Ok(pem) = std::fs::read(&path) {
+                    let _ = add_pem(&path.display().to_string(), &pem);
+                }
+            }
+        }
+    }
+    if let Some(blob) = &opts.ca_blob {
+        add_pem("the CA blob", blob)?;
+    }
+    if store.is_empty() {
+        return Err(bad("CA certificates", "none found".into()));
+    }
+    Ok(Arc::new(store))
+}
+
 fn build(opts: &TlsOptions) -> Result<ClientConfig> {
+    if let Some(c) = &opts.custom {
+        let mut cfg = (*c.0).clone();
+        if cfg.alpn_protocols.is_empty() {
+            cfg.alpn_protocols = opts.alpn.clone();
+        }
+        return Ok(cfg);
+    }
     let versions = versions_between(opts.versions.0, opts.versions.1);
     let builder = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&versions)
         .map_err(|e| Error::new(ErrorKind::SslConnectError, e.to_string()))?;
-    let builder = if opts.insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider())))
+    let verifier: Arc<dyn ServerCertVerifier> = if opts.insecure {
+        Arc::new(NoVerify(provider()))
     } else {
-        let roots = match &opts.ca_file {
-            Some(path) => {
-                let mut store = RootCertStore::empty();
-                let certs = CertificateDer::pem_file_iter(path).map_err(|e| {
-                    Error::new(
-                        ErrorKind::SslCacertBadFile,
-                        format!("{}: {e}", path.display()),
-                    )
-                })?;
-                for cert in certs {
-                    let cert = cert.map_err(|e| {
-                        Error::new(
-                            ErrorKind::SslCacertBadFile,
-                            format!("{}: {e}", path.display()),
-                        )
-                    })?;
-                    store.add(cert).map_err(|e| {
-                        Error::new(
-                            ErrorKind::SslCacertBadFile,
-                            format!("{}: {e}", path.display()),
-                        )
-                    })?;
-                }
-                if store.is_empty() {
-                    return Err(Error::new(
-                        ErrorKind::SslCacertBadFile,
-                        format!("{}: no certificates", path.display()),
-                    ));
-                }
-                Arc::new(store)
-            }
-            None => system_roots(),
-        };
-        builder.with_root_certificates(roots)
+        rustls::client::WebPkiServerVerifier::builder_with_provider(roots(opts)?, provider())
+            .build()
+            .map_err(|e| Error::new(ErrorKind::SslCacertBadFile, e.to_string()))?
     };
+    let verifier: Arc<dyn ServerCertVerifier> = match &opts.pins {
+        Some(pins) => Arc::new(super::pin::PinnedVerifier {
+            inner: verifier,
+            pins: pins.clone(),
+        }),
+        None => verifier,
+    };
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
     let mut cfg = match &opts.client_cert {
         Some((cert, key)) => {
             let bad = |e: String| Error::new(ErrorKind::SslConnectError, e);
@@ -178,6 +230,7 @@ pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>> {
 /// `SslConnectError`.
 pub(crate) fn handshake_error(e: rustls::Error) -> Error {
     let kind = match &e {
+        e if super::pin::is_pin_mismatch(e) => ErrorKind::SslPinnedPubKeyNotMatch,
         rustls::Error::InvalidCertificate(_) => ErrorKind::PeerFailedVerification,
         _ => ErrorKind::SslConnectError,
     };

@@ -123,6 +123,12 @@ pub struct Args {
     /// Trust the CA certificates in FILE (PEM)
     #[arg(long = "cacert", value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+    /// Trust the CA certificates in the files of DIR (PEM)
+    #[arg(long = "capath", value_name = "DIR")]
+    pub capath: Option<PathBuf>,
+    /// Accept only this server public key: sha256//BASE64[;sha256//...] or a PEM/DER file
+    #[arg(long = "pinnedpubkey", value_name = "HASHES")]
+    pub pinnedpubkey: Option<String>,
     /// Time allowed to connect, in seconds (fractions allowed; 0: the default, 300)
     #[arg(long = "connect-timeout", value_name = "SECS")]
     pub connect_timeout: Option<f64>,
@@ -400,6 +406,10 @@ pub fn common_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
     if let Some(ca) = &args.cacert {
         easy.ca_file(ca);
     }
+    if let Some(dir) = &args.capath {
+        easy.ca_path(dir);
+    }
+    easy.pinned_public_key(args.pinnedpubkey.as_deref())?;
     if let Some(t) = args.connect_timeout {
         easy.connect_timeout(secs("--connect-timeout", t)?);
     }
