@@ -466,3 +466,38 @@ fn ca_blob_ca_path_and_a_handed_in_config() {
     assert_eq!(f.body(), b"secure");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// New connections to a server seen before resume its TLS session (rustls's client cache,
+/// shared by the multi's transfers), as curl does with its session cache.
+#[test]
+fn a_second_connection_resumes_the_tls_session() {
+    let kinds = Arc::new(Mutex::new(Vec::new()));
+    let k = kinds.clone();
+    let srv = Server::start_tls(
+        server_config("server.pem", "server.key"),
+        move |c: &mut Conn| {
+            let _ = c.handshake();
+            // The kind is known once the client's first flight is in: read the request first.
+            while let Some(req) = c.read_request() {
+                k.lock().unwrap().push(c.handshake_kind());
+                c.send(&req, &Response::ok("r"));
+            }
+        },
+    );
+    let mut m = Multi::new();
+    for _ in 0..3 {
+        let mut e = get(&srv.url("/"));
+        e.fresh_connect(true);
+        let id = m.add(e);
+        finish(&mut m).remove(&id).unwrap().unwrap();
+    }
+    let kinds = kinds.lock().unwrap();
+    assert_eq!(kinds.len(), 3);
+    assert_eq!(kinds[0], Some(rustls::HandshakeKind::Full));
+    assert!(
+        kinds[1..]
+            .iter()
+            .all(|k| *k == Some(rustls::HandshakeKind::Resumed)),
+        "{kinds:?}"
+    );
+}

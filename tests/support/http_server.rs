@@ -427,6 +427,11 @@ impl Conn {
         self.tls()?.protocol_version()
     }
 
+    /// Whether the handshake was a full one or resumed a session (after the handshake).
+    pub fn handshake_kind(&self) -> Option<rustls::HandshakeKind> {
+        self.tls()?.handshake_kind()
+    }
+
     /// SNI host name the client sent, if any.
     pub fn server_name(&self) -> Option<String> {
         self.tls()?.server_name().map(str::to_string)
