@@ -315,6 +315,43 @@ fn brotli_step(s: &mut Brotli, input: &[u8], out: &mut [u8]) -> (usize, usize, B
     (in_off, out_off, r)
 }
 
+/// Decodes `input` fed in `chunk`-byte parts into `piece`-byte outputs, following the
+/// driving contract, then drains what is left and finishes (tests of every coding).
+#[cfg(test)]
+pub(super) fn decode_in_parts(
+    coding: ContentCoding,
+    input: &[u8],
+    chunk: usize,
+    piece: usize,
+    max: u64,
+) -> Result<Vec<u8>, ParseError> {
+    let mut d = ContentDecoder::new(coding, max);
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; piece];
+    for mut part in input.chunks(chunk.max(1)) {
+        loop {
+            let (used, made) = d.decode(part, &mut buf)?;
+            assert!(made <= piece);
+            out.extend_from_slice(&buf[..made]);
+            part = &part[used..];
+            if part.is_empty() && !d.output_pending() {
+                break;
+            }
+            assert!(used > 0 || made > 0, "no progress");
+        }
+    }
+    // Output of the last input may still wait after the input ran out.
+    loop {
+        let (_, made) = d.decode(&[], &mut buf)?;
+        out.extend_from_slice(&buf[..made]);
+        if made == 0 {
+            break;
+        }
+    }
+    d.finish()?;
+    Ok(out)
+}
+
 fn new_gzip() -> Box<Decompress> {
     Box::new(Decompress::new_gzip(15))
 }
@@ -606,25 +643,8 @@ mod brotli_tests {
         out
     }
 
-    /// Decodes `input` fed in `chunk`-byte parts into `piece`-byte outputs.
     fn run(input: &[u8], chunk: usize, piece: usize, max: u64) -> Result<Vec<u8>, ParseError> {
-        let mut d = ContentDecoder::new(ContentCoding::Brotli, max);
-        let mut out = Vec::new();
-        let mut buf = vec![0u8; piece];
-        for mut part in input.chunks(chunk.max(1)) {
-            loop {
-                let (used, made) = d.decode(part, &mut buf)?;
-                assert!(made <= piece);
-                out.extend_from_slice(&buf[..made]);
-                part = &part[used..];
-                if part.is_empty() && !d.output_pending() {
-                    break;
-                }
-                assert!(used > 0 || made > 0, "no progress");
-            }
-        }
-        d.finish()?;
-        Ok(out)
+        decode_in_parts(ContentCoding::Brotli, input, chunk, piece, max)
     }
 
     #[test]

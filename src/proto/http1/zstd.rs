@@ -191,35 +191,12 @@ impl ZstdDecoder {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{ContentCoding, ContentDecoder, ParseError};
+    use super::super::content::decode_in_parts;
+    use super::super::{ContentCoding, ParseError};
     use ruzstd::encoding::{compress_to_vec, CompressionLevel};
 
     fn run(input: &[u8], chunk: usize, piece: usize, max: u64) -> Result<Vec<u8>, ParseError> {
-        let mut d = ContentDecoder::new(ContentCoding::Zstd, max);
-        let mut out = Vec::new();
-        let mut buf = vec![0u8; piece];
-        for mut part in input.chunks(chunk.max(1)) {
-            loop {
-                let (used, made) = d.decode(part, &mut buf)?;
-                assert!(made <= piece);
-                out.extend_from_slice(&buf[..made]);
-                part = &part[used..];
-                if part.is_empty() && !d.output_pending() {
-                    break;
-                }
-                assert!(used > 0 || made > 0, "no progress");
-            }
-        }
-        // Output of the last unit may still wait after the input ran out.
-        loop {
-            let (_, made) = d.decode(&[], &mut buf)?;
-            out.extend_from_slice(&buf[..made]);
-            if made == 0 {
-                break;
-            }
-        }
-        d.finish()?;
-        Ok(out)
+        decode_in_parts(ContentCoding::Zstd, input, chunk, piece, max)
     }
 
     fn sample(n: usize) -> Vec<u8> {
