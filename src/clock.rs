@@ -29,6 +29,16 @@ impl Clock {
         Instant::now()
     }
 
+    /// Wall-clock seconds since the Unix epoch (cookie expiry); a fake clock's start is the
+    /// system time when it was made.
+    pub(crate) fn unix_now(&self) -> u64 {
+        #[cfg(test)]
+        if let Some(f) = &self.fake {
+            return f.unix_base + f.elapsed().as_secs();
+        }
+        crate::cookie::unix_now()
+    }
+
     /// A clock that reads `fake`.
     #[cfg(test)]
     pub(crate) fn fake(fake: FakeClock) -> Clock {
@@ -48,6 +58,8 @@ mod fake {
     pub(crate) struct FakeClock {
         base: Instant,
         offset_ns: Arc<AtomicU64>,
+        /// The wall clock when it was made, in seconds since the Unix epoch.
+        pub(crate) unix_base: u64,
     }
 
     impl FakeClock {
@@ -55,6 +67,7 @@ mod fake {
             FakeClock {
                 base: Instant::now(),
                 offset_ns: Arc::new(AtomicU64::new(0)),
+                unix_base: crate::cookie::unix_now(),
             }
         }
 

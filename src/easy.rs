@@ -195,6 +195,54 @@ impl Easy {
         self
     }
 
+    /// Send these cookies (`CURLOPT_COOKIE`): `"name=value; name2=value2"`, as they are,
+    /// after the cookie engine's; to the first origin only, like credentials, unless
+    /// [`Easy::unrestricted_auth`]. A `Cookie` header set with [`Easy::header`] replaces both.
+    /// `None` clears it. This alone does not turn the engine on.
+    pub fn cookie(&mut self, cookies: Option<&str>) -> Result<&mut Self> {
+        if cookies.is_some_and(|c| c.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)) {
+            return Err(Error::new(
+                ErrorKind::BadFunctionArgument,
+                format!("bad cookie string {cookies:?}"),
+            ));
+        }
+        self.x.opts.cookies.fixed = cookies.map(str::to_string);
+        Ok(self)
+    }
+
+    /// Turn the cookie engine on and read cookies from `path` when the transfer starts
+    /// (`CURLOPT_COOKIEFILE`): a Netscape cookie file as curl writes it, or `Set-Cookie:`
+    /// lines. An empty path only turns the engine on; `"-"` is stdin; a missing file is no
+    /// cookies. Each file is read once per [`Multi`](crate::Multi), whose
+    /// [jar](crate::Multi::cookies) every transfer with the engine on shares: cookies
+    /// received are stored (before a redirect is followed) and matching ones are sent.
+    /// Calls add files.
+    pub fn cookie_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        let path = path.into();
+        self.x.opts.cookies.engine = true;
+        if !path.as_os_str().is_empty() {
+            self.x.opts.cookies.files.push(path);
+        }
+        self
+    }
+
+    /// Turn the cookie engine on and write the multi's jar to `path` when this transfer is
+    /// done (`CURLOPT_COOKIEJAR`), in curl's Netscape format; `"-"` is stdout. The file is
+    /// written whole through a temporary file; a failure is shown to the debug callback
+    /// with [`Easy::verbose`] and does not fail the transfer, as in curl.
+    pub fn cookie_jar(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.x.opts.cookies.engine = true;
+        self.x.opts.cookies.jar = Some(path.into());
+        self
+    }
+
+    /// Skip session cookies (those without an expiry) in the files read by
+    /// [`Easy::cookie_file`] (`CURLOPT_COOKIESESSION`, the tool's `-j`).
+    pub fn cookie_session(&mut self, new_session: bool) -> &mut Self {
+        self.x.opts.cookies.new_session = new_session;
+        self
+    }
+
     /// Ask for gzip, deflate, br (Brotli) and zstd and decode transparently (`CURLOPT_ACCEPT_ENCODING ""`). The
     /// decoded body reaches [`Handler::write`](crate::Handler::write) in pieces of at most
     /// [`DECODE_PIECE_SIZE`](crate::DECODE_PIECE_SIZE) (64 KiB, or the

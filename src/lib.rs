@@ -51,6 +51,7 @@
 
 mod auth;
 mod clock;
+pub mod cookie;
 mod ctx;
 mod dns;
 mod easy;

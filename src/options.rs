@@ -138,6 +138,8 @@ pub(crate) struct Options {
     pub(crate) max_recv_speed: u64,
     /// `CURLOPT_MAX_SEND_SPEED_LARGE` (bytes per second; 0: none).
     pub(crate) max_send_speed: u64,
+    /// Cookies (`CURLOPT_COOKIE`, `COOKIEFILE`, `COOKIEJAR`, `COOKIESESSION`).
+    pub(crate) cookies: crate::transfer::cookies::CookieOptions,
 }
 
 /// Default time to wait for the peer's close frame after ours (then the connection is shut
@@ -228,6 +230,7 @@ impl Options {
             dns_shuffle: false,
             max_recv_speed: 0,
             max_send_speed: 0,
+            cookies: Default::default(),
             auth: Default::default(),
         }
         .with_alpn()

@@ -97,6 +97,8 @@ pub(crate) struct Core {
     rng: Option<SecureRng>,
     /// Where every `now` of this multi comes from ([`crate::clock`]).
     pub(crate) clock: Clock,
+    /// The cookie engine of the transfers that turn it on ([`crate::cookie`]).
+    pub(crate) cookies: crate::cookie::CookieJar,
     /// HTTP/2 connections to read, write or run timers for ([`super::h2`]).
     pub(crate) h2_queue: Vec<ConnId>,
     /// Protocol deadlines of HTTP/2 connections: (when, slot index, generation).
@@ -141,6 +143,7 @@ impl Core {
             running: 0,
             rng: None,
             clock: Clock::default(),
+            cookies: crate::cookie::CookieJar::new(),
             h2_queue: Vec::new(),
             conn_timers: BinaryHeap::new(),
             multiplex: true,
@@ -482,12 +485,20 @@ impl Core {
     }
 
     /// Queue the completion message (after the done callback, if any).
-    fn report(&mut self, x: &mut Transfer, h: Option<&mut dyn Handler>, id: TransferId) {
+    fn report(&mut self, x: &mut Transfer, mut h: Option<&mut dyn Handler>, id: TransferId) {
         if x.reported {
             return;
         }
         x.reported = true;
         self.running -= 1;
+        if let Some(path) = x.opts.cookies.jar.as_deref() {
+            if let Err(e) = self.cookies.save_file(path) {
+                if let (Some(h), true) = (h.as_deref_mut(), x.opts.verbose) {
+                    let msg = format!("cookie jar {} not written: {e}\n", path.display());
+                    h.debug(crate::handler::DebugKind::Text, msg.as_bytes());
+                }
+            }
+        }
         let result = x.result.take().unwrap_or(Ok(()));
         if let Some(h) = h {
             let Transfer { ctl, info, .. } = x;

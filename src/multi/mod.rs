@@ -472,6 +472,14 @@ impl Multi {
         self
     }
 
+    /// The cookie engine its transfers share ([`crate::cookie`]): list, add, remove, load and
+    /// save cookies between transfers (libcurl's `CURLOPT_COOKIELIST` verbs: `clear` is
+    /// `"ALL"`, `clear_session` `"SESS"`, `save_file` `"FLUSH"`, `load_file` `"RELOAD"`,
+    /// `set_cookie` a `Set-Cookie:` line, `insert` a cookie-file line's cookie).
+    pub fn cookies(&mut self) -> &mut crate::cookie::CookieJar {
+        &mut self.core.cookies
+    }
+
     /// How often an idle HTTP/2 connection in the pool sends a PING to check that it is
     /// still there (`CURLOPT_UPKEEP_INTERVAL_MS`, driven by the loop's timers rather than by
     /// `curl_easy_upkeep` calls); default [`DEFAULT_UPKEEP_INTERVAL`], `None`: never. A PING

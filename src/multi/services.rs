@@ -90,6 +90,14 @@ impl Services for Core {
     fn rng(&mut self) -> Result<&mut SecureRng> {
         Core::rng(self)
     }
+
+    fn cookies(&mut self) -> &mut crate::cookie::CookieJar {
+        &mut self.cookies
+    }
+
+    fn unix_time(&self) -> u64 {
+        self.clock.unix_now()
+    }
 }
 
 impl Host for Core {

@@ -31,6 +31,7 @@ impl Transfer {
                 self.timers.progress = Some(now + Duration::from_secs(1));
             }
             self.fresh = self.opts.fresh_connect;
+            self.load_cookie_files(core, h);
         }
         self.proxy =
             crate::proxy::proxy_for(&self.opts.proxy, target!(self).scheme, &target!(self).host)?;

@@ -42,6 +42,7 @@ macro_rules! target {
 
 mod connect;
 mod content;
+pub(crate) mod cookies;
 pub(crate) mod h2;
 mod policy;
 mod proxy;
@@ -137,6 +138,8 @@ pub(crate) struct Transfer {
     method: std::borrow::Cow<'static, str>,
     /// Storage for `info.content_type`, kept from the last run of the same `Easy`.
     spare_content_type: String,
+    /// Storage for the `Cookie` header value, reused from request to request.
+    spare_cookie: String,
     body: Body,
     /// The current request and its response, as a sans-IO state machine: what to send next,
     /// what a head means, whether the connection can be reused.
@@ -183,6 +186,7 @@ impl Transfer {
             redirected: None,
             method: std::borrow::Cow::Borrowed(""),
             spare_content_type: String::new(),
+            spare_cookie: String::new(),
             body: Body::None,
             exchange: Exchange::new(IDLE_REQUEST),
             body_dropped: false,
@@ -247,6 +251,7 @@ impl Transfer {
             opts: _,
             info: _,
             spare_content_type: _,
+            spare_cookie: _,
             method: _,
             ctl,
             state,

@@ -172,6 +172,12 @@ impl Transfer {
             true => None,
             false => self.authorization(core, request_target)?,
         };
+        // The engine's cookies and CURLOPT_COOKIE's, unless the caller sent a Cookie header.
+        let mut cookie = std::mem::take(&mut self.spare_cookie);
+        cookie.clear();
+        if !has("cookie") {
+            self.cookie_value(core, &mut cookie);
+        }
         let mut w = match (&self.method, user_host) {
             // A built-in method and the parsed URL's parts: valid by construction.
             (std::borrow::Cow::Borrowed(m), None) => HeadWriter::start_valid(
@@ -210,6 +216,9 @@ impl Transfer {
         if let Some(auth) = &auth {
             w.field("Authorization", auth).map_err(bad)?;
         }
+        if !cookie.is_empty() {
+            w.field("Cookie", &cookie).map_err(bad)?;
+        }
         if matches!(&*self.method, "GET" | "HEAD") && !is_ws && !has("range") {
             match (&self.opts.range, self.opts.resume_from) {
                 (Some(r), _) => w.trusted("Range", &format!("bytes={r}")),
@@ -244,6 +253,7 @@ impl Transfer {
             }
         }
         w.finish();
+        self.spare_cookie = cookie;
         if self.opts.http_version == HttpVersionOption::Http10 {
             http10_request_line(&mut self.up.head_buf);
         }

@@ -245,6 +245,7 @@ impl Transfer {
             return Ok(false);
         };
         self.report_head(core, id, h, &head)?;
+        self.store_cookies(core, h, &head);
         let status = head.status();
         if target!(self).scheme.is_ws() && (status == 101 || !(100..200).contains(&status)) {
             self.on_upgrade_head(core, id, h, &head, now)?;

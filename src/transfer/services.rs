@@ -79,6 +79,10 @@ pub(crate) trait Services: Host {
     fn bufs(&mut self) -> &mut BufPool;
     /// The secure random source (keyed from the OS on first use).
     fn rng(&mut self) -> Result<&mut SecureRng>;
+    /// The cookie engine shared by the multi's transfers.
+    fn cookies(&mut self) -> &mut crate::cookie::CookieJar;
+    /// Wall-clock time in seconds since the Unix epoch (cookie expiry).
+    fn unix_time(&self) -> u64;
 }
 
 /// Give a WebSocket session send-queue storage from the pool if it has none.

@@ -394,6 +394,7 @@ pub fn run(args: &Args) -> Result<(), Fail> {
             }
         }
     }
+    crate::save_cookies(args, &mut multi);
     match last {
         Some(code) => Err(Fail::new(code, "")),
         None => Ok(()),

@@ -195,6 +195,16 @@ pub struct Args {
     /// Like -L, and send the credentials to the hosts redirected to as well
     #[arg(long = "location-trusted")]
     pub location_trusted: bool,
+    /// Send cookies: "NAME=VALUE; ..." as they are, or read a cookie file (no '=' in it) and
+    /// turn the cookie engine on (repeatable; "-" is stdin)
+    #[arg(short = 'b', long = "cookie", value_name = "DATA|FILE")]
+    pub cookie: Vec<String>,
+    /// Write every cookie to FILE (curl's Netscape format; "-" is stdout) when all is done
+    #[arg(short = 'c', long = "cookie-jar", value_name = "FILE")]
+    pub cookie_jar: Option<PathBuf>,
+    /// Leave out session cookies when reading cookie files (a new session)
+    #[arg(short = 'j', long = "junk-session-cookies")]
+    pub junk_session_cookies: bool,
     /// Bind the local end to this interface: a device, an address, if!NAME or host!ADDR
     #[arg(long = "interface", value_name = "NAME")]
     pub interface: Option<String>,
@@ -421,7 +431,39 @@ pub fn common_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
         easy.max_recv_speed(speed).max_send_speed(speed);
     }
     auth_options(args, easy)?;
+    cookie_options(args, easy)?;
     proxy_options(args, easy)
+}
+
+/// -b (a cookie string when it has a '=', else a file), -c, -j. The jar itself is written
+/// once, when every transfer is done ([`save_cookies`]).
+fn cookie_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
+    let (strings, files): (Vec<&String>, Vec<&String>) =
+        args.cookie.iter().partition(|c| c.contains('='));
+    if !strings.is_empty() {
+        let joined: Vec<&str> = strings.iter().map(|s| s.as_str()).collect();
+        easy.cookie(Some(&joined.join("; ")))?;
+    }
+    for f in files {
+        easy.cookie_file(f);
+    }
+    if args.cookie_jar.is_some() {
+        easy.cookie_file("");
+    }
+    easy.cookie_session(args.junk_session_cookies);
+    Ok(())
+}
+
+/// Write the cookie jar of `-c` (curl warns and goes on when it cannot).
+pub fn save_cookies(args: &Args, multi: &mut curlew::Multi) {
+    if let Some(path) = &args.cookie_jar {
+        if let Err(e) = multi.cookies().save_file(path) {
+            eprintln!(
+                "curlew: Warning: Failed to save cookies in {}: {e}",
+                path.display()
+            );
+        }
+    }
 }
 
 /// --interface, --local-port, --keepalive-time, --no-keepalive (keepalive on by default, as

@@ -304,6 +304,7 @@ pub fn run(args: &Args) -> Result<(), Fail> {
     let _ = io::stdout().flush();
     // Our CLOSE (or the one a protocol error queued) goes out before the process ends.
     settle(&mut multi, id);
+    crate::save_cookies(args, &mut multi);
     result
 }
 

@@ -34,6 +34,9 @@ pub const NGINX_BEARER: &str = "s3cret-token";
 /// * `/redirect`: 302 to `/1k`, `/moved`: 301 to `/1k` (relative `location`);
 /// * `/basic`: `/1k` behind Basic authentication ([`NGINX_BASIC`]), `/bearer`: `/1k` for
 ///   `Authorization: Bearer` [`NGINX_BEARER`] only, else 401;
+/// * `/cookie/set`: five `Set-Cookie` (one for another domain), `/cookie/hop1` → `/hop2` →
+///   `/echo`: a redirect chain that sets, shows (`X-Got-Cookie`) and deletes cookies,
+///   `/cookie/echo` and `/cookie/deep/echo`: the `Cookie` header received, as the body;
 /// * `http2_max_concurrent_streams 128`.
 ///
 /// Stopped when dropped (the wrapper shell stops nginx when its stdin closes) and the
@@ -190,6 +193,26 @@ http {{
       try_files /1k =404;
     }}
     location = /moved {{ return 301 /1k; }}
+    location = /cookie/set {{
+      add_header Set-Cookie "plain=1; Path=/";
+      add_header Set-Cookie "sec=2; Path=/; Secure; HttpOnly";
+      add_header Set-Cookie "deep=3; Path=/cookie/deep";
+      add_header Set-Cookie "keep=4; Path=/; Max-Age=3600";
+      add_header Set-Cookie "bad=5; Domain=example.com";
+      return 200 "set\n";
+    }}
+    location = /cookie/hop1 {{
+      add_header Set-Cookie "hop1=a; Path=/";
+      return 302 /cookie/hop2;
+    }}
+    location = /cookie/hop2 {{
+      add_header X-Got-Cookie "$http_cookie";
+      add_header Set-Cookie "hop2=b; Path=/";
+      add_header Set-Cookie "hop1=gone; Path=/; Max-Age=0";
+      return 302 /cookie/echo;
+    }}
+    location = /cookie/echo {{ return 200 "$http_cookie"; }}
+    location = /cookie/deep/echo {{ return 200 "$http_cookie"; }}
   }}
 }}
 "#,
