@@ -34,6 +34,8 @@ pub(crate) struct Control {
     pub(crate) removed: bool,
     /// Unpause happened: re-run the transfer.
     pub(crate) kick: bool,
+    /// A command cancelled the transfer: it fails at its next step.
+    pub(crate) cancel: bool,
 }
 
 impl Control {

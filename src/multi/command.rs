@@ -1,4 +1,5 @@
-//! Commands from other threads: add a transfer, send on a WebSocket, close one. They travel
+//! Commands from other threads: add a transfer (its id comes back at once), pause, unpause or
+//! cancel one, send on a WebSocket, close one. They travel
 //! through a bounded crossbeam channel and are applied on the loop's thread at its next turn;
 //! queueing one wakes the loop (a blocked [`Multi::poll`](super::Multi::poll), or, with
 //! `socket_action`, the multi's internal socket).
@@ -8,9 +9,10 @@ use std::sync::Arc;
 
 use crossbeam_channel::{Sender, TrySendError};
 
+use crate::ctx::Direction;
 use crate::easy::Easy;
+use crate::id::{Generations, TransferId};
 use crate::multi::core::Core;
-use crate::multi::TransferId;
 use crate::ws::{WsError, WsHandle};
 
 /// Default capacity of the command channel (commands, not bytes); see
@@ -18,7 +20,12 @@ use crate::ws::{WsError, WsHandle};
 pub const COMMAND_CAPACITY: usize = 1024;
 
 pub(crate) enum Command {
-    Add(Box<Easy>),
+    /// A transfer and the generation of the id given out for it.
+    Add(Box<Easy>, u32),
+    /// Cancel a transfer that has not finished.
+    Remove(TransferId),
+    Pause(TransferId, Direction),
+    Unpause(TransferId, Direction),
     WsSend {
         id: TransferId,
         data: Vec<u8>,
@@ -45,11 +52,26 @@ impl PendingCommand {
     /// Apply on the loop's thread; `Some(self)` when a send queue is full (retry later).
     pub(crate) fn apply(mut self, core: &mut Core) -> Option<PendingCommand> {
         match &self.cmd {
-            Command::Add(_) => {
-                let Command::Add(easy) = self.cmd else {
+            Command::Add(..) => {
+                let Command::Add(easy, gen) = self.cmd else {
                     unreachable!()
                 };
-                core.add(*easy);
+                core.add_placed(*easy, gen);
+                None
+            }
+            Command::Remove(id) => {
+                let live = core.cancel(*id);
+                core.count_if_dropped(live);
+                None
+            }
+            Command::Pause(id, dir) => {
+                let live = core.unfinished(*id) && core.pause(*id, *dir);
+                core.count_if_dropped(live);
+                None
+            }
+            Command::Unpause(id, dir) => {
+                let live = core.unfinished(*id) && core.unpause(*id, *dir);
+                core.count_if_dropped(live);
                 None
             }
             Command::WsSend { id, data, flags } => {
@@ -131,6 +153,7 @@ impl<T: fmt::Debug> std::error::Error for CommandError<T> {}
 pub struct CommandSender {
     pub(crate) tx: Sender<Command>,
     pub(crate) waker: Arc<mio::Waker>,
+    pub(crate) gens: Arc<Generations>,
 }
 
 impl fmt::Debug for CommandSender {
@@ -159,13 +182,43 @@ impl CommandSender {
         }
     }
 
-    /// Add a transfer. Its id is [`Ctx::id`](crate::Ctx::id) in its callbacks and comes with
-    /// its completion from [`Multi::info_read`](super::Multi::info_read).
-    pub fn add(&self, easy: Easy) -> Result<(), CommandError<Box<Easy>>> {
-        self.put(Command::Add(Box::new(easy))).map_err(|c| match c {
-            Command::Add(e) => CommandError::Disconnected(e),
-            _ => unreachable!(),
-        })
+    /// Add a transfer; returns its id at once (it equals [`Ctx::id`](crate::Ctx::id) in its
+    /// callbacks and the id of its completion from
+    /// [`Multi::info_read`](super::Multi::info_read)), usable in further commands before the
+    /// loop has taken the transfer in: they are applied after it.
+    pub fn add(&self, easy: Easy) -> Result<TransferId, CommandError<Box<Easy>>> {
+        let gen = self.gens.next();
+        self.put(Command::Add(Box::new(easy), gen))
+            .map(|()| TransferId::unplaced(gen))
+            .map_err(|c| match c {
+                Command::Add(e, _) => CommandError::Disconnected(e),
+                _ => unreachable!(),
+            })
+    }
+
+    /// Cancel transfer `id` if it has not finished: its connection is closed (as
+    /// [`Multi::remove`](super::Multi::remove) does for an unfinished transfer), it ends with
+    /// [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) and its completion message is
+    /// queued; the [`Easy`] stays in the multi until the loop's thread takes it with
+    /// `Multi::remove`. For a finished or unknown transfer the command is dropped and counted
+    /// ([`Multi::dropped_commands`](super::Multi::dropped_commands)).
+    pub fn remove(&self, id: TransferId) -> Result<(), CommandError<()>> {
+        self.put(Command::Remove(id))
+            .map_err(|_| CommandError::Disconnected(()))
+    }
+
+    /// Pause a direction of transfer `id` ([`Multi::pause`](super::Multi::pause)); dropped and
+    /// counted for a finished or unknown transfer.
+    pub fn pause(&self, id: TransferId, dir: Direction) -> Result<(), CommandError<()>> {
+        self.put(Command::Pause(id, dir))
+            .map_err(|_| CommandError::Disconnected(()))
+    }
+
+    /// Resume a direction of transfer `id` ([`Multi::unpause`](super::Multi::unpause));
+    /// dropped and counted for a finished or unknown transfer.
+    pub fn unpause(&self, id: TransferId, dir: Direction) -> Result<(), CommandError<()>> {
+        self.put(Command::Unpause(id, dir))
+            .map_err(|_| CommandError::Disconnected(()))
     }
 
     /// Send a whole WebSocket message (`flags`: [`TEXT`](crate::ws::TEXT) or

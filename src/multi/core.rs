@@ -59,7 +59,10 @@ const MAX_ROUNDS: usize = 8;
 
 pub(crate) struct Core {
     pub(crate) slots: Slab<Slot>,
-    next_gen: u32,
+    /// The generations of transfer ids, shared with the command senders.
+    pub(crate) gens: Arc<crate::id::Generations>,
+    /// Transfers added by a command: generation → slot (their ids were made unplaced).
+    placed: HashMap<u32, u32>,
     /// Every connection, busy or idle, and the pool index over them.
     pub(crate) conns: ConnTable,
     /// Transfers waiting for a connection slot (over a limit), by origin.
@@ -120,7 +123,8 @@ impl Core {
     pub(crate) fn new(registry: Registry, resolver: Resolver) -> Core {
         Core {
             slots: Slab::new(),
-            next_gen: 1,
+            gens: Arc::default(),
+            placed: HashMap::new(),
             conns: ConnTable::new(),
             pending: HashMap::new(),
             pending_count: 0,
@@ -174,8 +178,18 @@ impl Core {
     // ----- transfers -------------------------------------------------------------------
 
     pub(crate) fn add(&mut self, easy: Easy) -> TransferId {
-        let gen = self.next_gen;
-        self.next_gen = self.next_gen.wrapping_add(1).max(1);
+        let gen = self.gens.next();
+        self.add_as(easy, gen)
+    }
+
+    /// Add a transfer a command sent, under the id the sender gave out.
+    pub(crate) fn add_placed(&mut self, easy: Easy, gen: u32) -> TransferId {
+        let id = self.add_as(easy, gen);
+        self.placed.insert(gen, id.index);
+        id
+    }
+
+    fn add_as(&mut self, easy: Easy, gen: u32) -> TransferId {
         let (mut xfer, handler) = easy.into_parts();
         xfer.start_run();
         let index = self.slots.insert(Slot {
@@ -199,16 +213,24 @@ impl Core {
         self.add(easy)
     }
 
+    /// The slot index of `id` (looked up for an id a command sender made).
+    #[inline]
+    fn index_of(&self, id: TransferId) -> Option<usize> {
+        match id.index {
+            crate::id::UNPLACED => self.placed.get(&id.gen).map(|&i| i as usize),
+            i => Some(i as usize),
+        }
+    }
+
     pub(crate) fn slot(&self, id: TransferId) -> Option<&Slot> {
         self.slots
-            .get(id.index as usize)
+            .get(self.index_of(id)?)
             .filter(|s| s.gen == id.gen)
     }
 
     pub(crate) fn slot_mut(&mut self, id: TransferId) -> Option<&mut Slot> {
-        self.slots
-            .get_mut(id.index as usize)
-            .filter(|s| s.gen == id.gen)
+        let index = self.index_of(id)?;
+        self.slots.get_mut(index).filter(|s| s.gen == id.gen)
     }
 
     pub(crate) fn transfer(&self, id: TransferId) -> Option<&Transfer> {
@@ -231,12 +253,11 @@ impl Core {
             return Err(WsError::UnknownTransfer);
         }
         self.mark_dirty(id);
+        let index = self.index_of(id).ok_or(WsError::UnknownTransfer)?;
         let Core {
             slots, bufs, conns, ..
         } = self;
-        let slot = slots
-            .get_mut(id.index as usize)
-            .ok_or(WsError::UnknownTransfer)?;
+        let slot = slots.get_mut(index).ok_or(WsError::UnknownTransfer)?;
         let conn = slot.conn.and_then(|c| conns.get_mut(c));
         let x = slot.xfer.as_deref_mut().ok_or(WsError::UnknownTransfer)?;
         let mut conn = conn.filter(|_| x.opts.ws.connect_only);
@@ -257,6 +278,30 @@ impl Core {
             }
         }
         x.ws_handle(conn).ok_or(WsError::NotWebSocket)
+    }
+
+    /// A transfer that has not finished.
+    pub(crate) fn unfinished(&self, id: TransferId) -> bool {
+        self.transfer(id).is_some_and(|x| !x.is_done())
+    }
+
+    /// Count a command that found no transfer to apply to.
+    pub(crate) fn count_if_dropped(&mut self, applied: bool) {
+        if !applied {
+            self.dropped_commands += 1;
+        }
+    }
+
+    /// Cancel an unfinished transfer at its next step (a command's `remove`).
+    pub(crate) fn cancel(&mut self, id: TransferId) -> bool {
+        if !self.unfinished(id) {
+            return false;
+        }
+        if let Some(x) = self.transfer_mut(id) {
+            x.ctl.cancel = true;
+        }
+        self.mark_dirty(id);
+        true
     }
 
     pub(crate) fn pause(&mut self, id: TransferId, dir: Direction) -> bool {
@@ -295,8 +340,8 @@ impl Core {
     }
 
     pub(crate) fn mark_dirty(&mut self, id: TransferId) {
-        if self.slot(id).is_some() {
-            self.mark_dirty_idx(id.index as usize);
+        if let Some(index) = self.index_of(id).filter(|_| self.slot(id).is_some()) {
+            self.mark_dirty_idx(index);
         }
     }
 
@@ -558,7 +603,11 @@ impl Core {
             return None;
         };
         let cid = slot.conn;
-        self.slots.remove(id.index as usize);
+        let index = self.index_of(id)?;
+        self.slots.remove(index);
+        if !self.placed.is_empty() {
+            self.placed.remove(&id.gen);
+        }
         if let Some(cid) = cid {
             x.conn = self.conns.lend(cid);
             x.enter_stream();

@@ -271,6 +271,7 @@ impl Multi {
         CommandSender {
             tx: self.core.command_channel().0.clone(),
             waker: self.waker.clone(),
+            gens: self.core.gens.clone(),
         }
     }
 

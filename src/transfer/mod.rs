@@ -318,6 +318,11 @@ impl Transfer {
         *auth_tried = false;
     }
 
+    /// Finished (its result is in, or it was reported done).
+    pub(crate) fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
     /// Run the transfer as far as it can go now. Returns `true` when it stopped only because
     /// its budget ran out (run it again next turn).
     pub(crate) fn step<S: Services>(
@@ -332,6 +337,11 @@ impl Transfer {
         }
         self.budget_spent = false;
         self.decode_budget = STEP_RECV_BUDGET;
+        if std::mem::take(&mut self.ctl.cancel) {
+            let e = Error::new(ErrorKind::Cancelled, "transfer cancelled by a command");
+            self.fail(core, h, e, now);
+            return false;
+        }
         if self.timers.due.is_some_and(|at| now >= at) {
             if let Err(e) = self.check_timers(core, id, h, now) {
                 self.fail(core, h, e, now);
