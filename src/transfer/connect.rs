@@ -2,6 +2,7 @@
 //! (`Resolving`), and the address walk with TCP and TLS (`Connecting`), with curl's messages
 //! when every address failed.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::services::{Checkout, Services};
@@ -9,8 +10,8 @@ use crate::dns::Answer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
 use crate::id::TransferId;
-use crate::transport::connector::{Connector, Resolving};
-use crate::transport::{tls, Mux, Phase, H2C_KEY_ID};
+use crate::transport::connector::{opened, Connector, Resolving};
+use crate::transport::{tls, Mux, Phase, Socket, H2C_KEY_ID};
 
 use super::{internal, Next, State, Transfer};
 
@@ -34,6 +35,10 @@ impl Transfer {
         }
         self.proxy =
             crate::proxy::proxy_for(&self.opts.proxy, target!(self).scheme, &target!(self).host)?;
+        if self.opts.socket.unix.is_some() {
+            // curl does not mix proxies and unix sockets: the proxy is dropped.
+            self.proxy = None;
+        }
         self.info.used_proxy = self.proxy.is_some();
         let mux = self.mux();
         let tls_id = if target!(self).scheme.is_tls() {
@@ -101,8 +106,15 @@ impl Transfer {
                 let mut connector = Box::new(Connector::new(key, tls));
                 connector.resolving = self.first_lookup();
                 connector.proxy_tls = proxy_tls.map(|(_, plan)| plan);
-                self.connector = Some(connector);
                 self.info.reused = false;
+                if let Some(unix) = self.opts.socket.unix.clone() {
+                    // No name to resolve: the socket is the peer.
+                    connector.set_unix(unix);
+                    self.connector = Some(connector);
+                    self.state = State::Connecting;
+                    return Ok(Next::Again);
+                }
+                self.connector = Some(connector);
                 Ok(self.resolve_next(core, id, h, now))
             }
             Checkout::Wait => {
@@ -136,7 +148,7 @@ impl Transfer {
         });
         self.info.reused = true;
         self.info.local_addr = conn.local;
-        self.info.remote_addr = Some(conn.remote);
+        self.info.remote_addr = (!conn.is_unix()).then_some(conn.remote);
         self.conn = Some(conn);
     }
 
@@ -370,14 +382,26 @@ impl Transfer {
             connector.shuffle_once(rng);
         }
         let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
-        let Some(addr) = connector.next_addr() else {
-            return Err(self.connect_failed(now));
+        let (addr, sock) = match connector.take_unix() {
+            Some(unix) => {
+                self.text(h, || format!("Trying {unix}..."));
+                let sock = crate::transport::socket::connect_unix(&unix).map(Socket::Unix);
+                // A unix socket has no address: the connection's is unspecified.
+                let none = SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0));
+                (none, opened(&unix, sock))
+            }
+            None => {
+                let Some(addr) = connector.next_addr() else {
+                    return Err(self.connect_failed(now));
+                };
+                self.text(h, || format!("Trying {addr}..."));
+                let tcp = core.connect_tcp(addr, &self.opts.socket);
+                (addr, opened(&addr, tcp.map(Socket::Tcp)))
+            }
         };
-        self.text(h, || format!("Trying {addr}..."));
         let serial = core.next_serial();
-        let tcp = core.connect_tcp(addr, &self.opts.socket);
         let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
-        match connector.open(addr, tcp, serial, now, self.timers.connect) {
+        match connector.open(addr, sock, serial, now, self.timers.connect) {
             Ok(mut conn) => {
                 conn.mux = self.mux();
                 if let Some(t) = self.tunnel_for()? {
@@ -437,9 +461,13 @@ impl Transfer {
             return;
         };
         let (serial, remote) = (conn.serial, conn.remote);
+        let peer = match &self.opts.socket.unix {
+            Some(unix) if conn.is_unix() => unix.to_string(),
+            _ => remote.to_string(),
+        };
         self.info.connect_time = now.saturating_duration_since(self.started.unwrap_or(now));
         self.info.local_addr = conn.local;
-        self.info.remote_addr = Some(remote);
+        self.info.remote_addr = (!conn.is_unix()).then_some(remote);
         self.info.num_connects += 1;
         if let Some(c) = self.connector.as_deref_mut() {
             c.tcp_connected();
@@ -448,7 +476,7 @@ impl Transfer {
             Some(p) => &p.host,
             None => &target!(self).host,
         };
-        self.text(h, || format!("Connected to {host} ({remote}) #{serial}"));
+        self.text(h, || format!("Connected to {host} ({peer}) #{serial}"));
         if self
             .proxy
             .as_deref()

@@ -12,11 +12,24 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
 
-use super::{Conn, PoolKey, Stream, TcpStream};
+use super::socket::UnixTarget;
+use super::{Conn, PoolKey, Socket, Stream};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Longest a single address may take to connect when others remain to try.
 pub const CONNECT_ATTEMPT_MAX: Duration = Duration::from_secs(10);
+
+/// A socket just opened to `peer` (an address or a unix socket's path), or why it could not
+/// be: `CURLE_INTERFACE_FAILED` for a bind, else `CURLE_COULDNT_CONNECT`, the peer named.
+pub(crate) fn opened(peer: &dyn std::fmt::Display, sock: io::Result<Socket>) -> Result<Socket> {
+    sock.map_err(|e| {
+        let kind = match super::socket::is_bind_error(&e) {
+            true => ErrorKind::InterfaceFailed,
+            false => ErrorKind::CouldntConnect,
+        };
+        Error::new(kind, format!("{peer}: {e}")).with_source(e)
+    })
+}
 
 /// TLS to set up over each attempt: the configuration and the server name.
 pub(crate) type TlsPlan = (Arc<ClientConfig>, ServerName<'static>);
@@ -38,6 +51,8 @@ pub(crate) struct Connector {
     pub(crate) socks_addr: Option<std::net::IpAddr>,
     /// The addresses were shuffled already.
     shuffled: bool,
+    /// A unix domain socket to connect to instead of addresses (taken by its one attempt).
+    unix: Option<UnixTarget>,
 }
 
 /// Which name a connection is waiting for.
@@ -69,7 +84,18 @@ impl Connector {
             resolving: Resolving::Origin,
             socks_addr: None,
             shuffled: false,
+            unix: None,
         }
+    }
+
+    /// Connect to the unix socket `target` instead (no name is resolved).
+    pub(crate) fn set_unix(&mut self, target: UnixTarget) {
+        self.unix = Some(target);
+    }
+
+    /// The unix socket to try, once (`None` after its attempt, or without one).
+    pub(crate) fn take_unix(&mut self) -> Option<UnixTarget> {
+        self.unix.take()
     }
 
     /// The resolver's answer: the addresses to walk, or why there are none (reported when
@@ -112,32 +138,27 @@ impl Connector {
         Some(addr)
     }
 
-    /// Make the connection of an attempt on `tcp`, the socket opened to `addr` (connect in
-    /// progress), with this walk's filters; `serial` names the connection in messages. The attempt's deadline is its share of what is left
-    /// of the connect timeout (`connect_deadline`), at most [`CONNECT_ATTEMPT_MAX`] while
-    /// other addresses remain.
+    /// Make the connection of an attempt on `sock`, the socket opened to `addr` (connect in
+    /// progress; see [`opened`] for its error), with this walk's filters; `serial` names the
+    /// connection in messages. The attempt's deadline is its share of what is left of the
+    /// connect timeout (`connect_deadline`), at most [`CONNECT_ATTEMPT_MAX`] while other
+    /// addresses remain.
     pub(crate) fn open(
         &mut self,
         addr: SocketAddr,
-        tcp: io::Result<TcpStream>,
+        sock: Result<Socket>,
         serial: u64,
         now: Instant,
         connect_deadline: Option<Instant>,
     ) -> Result<Box<Conn>> {
-        let tcp = tcp.map_err(|e| {
-            let kind = match super::socket::is_bind_error(&e) {
-                true => ErrorKind::InterfaceFailed,
-                false => ErrorKind::CouldntConnect,
-            };
-            Error::new(kind, format!("{addr}: {e}")).with_source(e)
-        })?;
+        let tcp = sock?;
         let client = |(cfg, name): &TlsPlan| {
             rustls::ClientConnection::new(cfg.clone(), name.clone())
                 .map_err(|e| Error::new(ErrorKind::SslConnectError, e.to_string()).with_source(e))
         };
         let stream = match (&self.proxy_tls, &self.tls) {
             (None, Some(origin)) => Stream::new_tls(tcp, client(origin)?),
-            (None, None) => Stream::Tcp(tcp),
+            (None, None) => Stream::plain(tcp),
             (Some(proxy), Some(origin)) => {
                 Stream::new_tls_in_tls(tcp, client(proxy)?, client(origin)?)
             }
@@ -191,6 +212,10 @@ mod tests {
         Arc::new(PoolKey::new(false, "h".into(), 80, 0))
     }
 
+    fn tcp(a: SocketAddr) -> Result<Socket> {
+        opened(&a, Stream::tcp(a).map(Socket::Tcp))
+    }
+
     fn addrs(n: u16) -> Arc<[SocketAddr]> {
         (0..n)
             .map(|i| SocketAddr::from(([127, 0, 0, 1], 9 + i)))
@@ -205,13 +230,13 @@ mod tests {
         let deadline = Some(now + Duration::from_secs(9));
         let a = c.next_addr().unwrap();
         assert_eq!(a.port(), 9);
-        c.open(a, Stream::tcp(a), 0, now, deadline).unwrap();
+        c.open(a, tcp(a), 0, now, deadline).unwrap();
         // Two addresses left: a third of what remains.
         assert_eq!(c.attempt_deadline(), Some(now + Duration::from_secs(3)));
         c.attempt_failed(Error::new(ErrorKind::CouldntConnect, "refused"));
         assert_eq!(c.attempt_deadline(), None);
         let b = c.next_addr().unwrap();
-        c.open(b, Stream::tcp(b), 1, now, deadline).unwrap();
+        c.open(b, tcp(b), 1, now, deadline).unwrap();
         assert_eq!(
             c.attempt_deadline(),
             Some(now + Duration::from_millis(4500))
@@ -223,7 +248,7 @@ mod tests {
             "TLS runs under the connect timeout only"
         );
         let last = c.next_addr().unwrap();
-        c.open(last, Stream::tcp(last), 2, now, deadline).unwrap();
+        c.open(last, tcp(last), 2, now, deadline).unwrap();
         assert_eq!(
             c.attempt_deadline(),
             deadline,
@@ -239,14 +264,8 @@ mod tests {
         c.resolved(Ok(addrs(2)));
         let now = Instant::now();
         let a = c.next_addr().unwrap();
-        c.open(
-            a,
-            Stream::tcp(a),
-            0,
-            now,
-            Some(now + Duration::from_secs(3600)),
-        )
-        .unwrap();
+        c.open(a, tcp(a), 0, now, Some(now + Duration::from_secs(3600)))
+            .unwrap();
         assert_eq!(c.attempt_deadline(), Some(now + CONNECT_ATTEMPT_MAX));
     }
 
