@@ -637,6 +637,18 @@ impl Easy {
         self
     }
 
+    /// How long a connect attempt has before the next address starts beside it
+    /// (`CURLOPT_HAPPY_EYEBALLS_TIMEOUT_MS`; default
+    /// [`HAPPY_EYEBALLS_TIMEOUT`](crate::HAPPY_EYEBALLS_TIMEOUT), 200 ms, curl's). The
+    /// addresses of a name are tried in alternating families (the first answer's first,
+    /// RFC 8305); their connects race, an attempt that fails starts the next address at once,
+    /// and the first socket to connect wins (TLS is set up over the winner only), the others
+    /// are closed. `Duration::ZERO` starts every address at once.
+    pub fn happy_eyeballs_timeout(&mut self, delay: Duration) -> &mut Self {
+        self.x.opts.happy_eyeballs_timeout = delay;
+        self
+    }
+
     /// Receive at most `bytes_per_sec` on average (`CURLOPT_MAX_RECV_SPEED_LARGE`; 0: no
     /// limit). The loop's timers hold the transfer's reading back; nothing sleeps and the
     /// other transfers are not slowed. Reads take at most a quarter of a second's worth.

@@ -95,6 +95,20 @@ impl Conn {
         }
     }
 
+    /// Connect the socket only (the chain's first filter; what racing attempts do). `Ok(true)`
+    /// once it is connected.
+    pub(crate) fn connect_socket(&mut self) -> Result<bool, Error> {
+        if !matches!(self.chain.todo.last(), Some(Filter::Tcp)) {
+            return Ok(true);
+        }
+        if !self.tcp_step()? {
+            return Ok(false);
+        }
+        self.chain.todo.pop();
+        self.phase = self.chain.phase();
+        Ok(true)
+    }
+
     /// The socket's connect: done once the socket reports a peer.
     fn tcp_step(&mut self) -> Result<bool, Error> {
         if !self.writable && !self.readable {

@@ -207,6 +207,9 @@ pub struct Args {
     /// Connect through this socket in Linux's abstract namespace instead of TCP
     #[arg(long = "abstract-unix-socket", value_name = "NAME")]
     pub abstract_unix_socket: Option<PathBuf>,
+    /// Milliseconds a connect attempt has before the next address starts beside it (200)
+    #[arg(long = "happy-eyeballs-timeout-ms", value_name = "MS")]
+    pub happy_eyeballs_timeout_ms: Option<u64>,
     /// Seconds idle before TCP keepalive probes start, and between them (default 60)
     #[arg(long = "keepalive-time", value_name = "SECS")]
     pub keepalive_time: Option<u64>,
@@ -431,11 +434,14 @@ pub fn common_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
 }
 
 /// --interface, --local-port, --keepalive-time, --no-keepalive (keepalive on by default, as
-/// in curl's tool), --unix-socket, --abstract-unix-socket.
+/// in curl's tool), --unix-socket, --abstract-unix-socket, --happy-eyeballs-timeout-ms.
 fn socket_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
     let idle = std::time::Duration::from_secs(args.keepalive_time.unwrap_or(60).max(1));
     easy.tcp_keepalive((!args.no_keepalive).then_some((idle, idle)));
     easy.interface(args.interface.as_deref())?;
+    if let Some(ms) = args.happy_eyeballs_timeout_ms {
+        easy.happy_eyeballs_timeout(std::time::Duration::from_millis(ms));
+    }
     // Both given: the abstract one (curl's tool takes whichever comes last).
     if let Some(p) = &args.unix_socket {
         easy.unix_socket_path(Some(p));

@@ -1,6 +1,7 @@
 //! Driver tests on the simulated network and clock (see [`crate::sim`]).
 
 mod basic;
+mod eyeballs;
 mod fairness;
 mod h2;
 mod keepalive;
