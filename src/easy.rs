@@ -640,6 +640,36 @@ impl Easy {
         Ok(self)
     }
 
+    /// Connect to the unix domain socket at `path` instead of the URL's host and port
+    /// (`CURLOPT_UNIX_SOCKET_PATH`; `None`: TCP, the default). The URL still gives the scheme,
+    /// the `Host` header and the TLS server name (`https://` and `wss://` run TLS over the
+    /// socket); no name is resolved, proxies are not used (as in curl), TCP options
+    /// ([`Easy::tcp_keepalive`], [`Easy::interface`], [`Easy::local_port`]) do not apply, and
+    /// such connections are pooled apart from TCP ones and from other paths. A socket that
+    /// is missing or refuses is `CURLE_COULDNT_CONNECT`, its path in the message.
+    ///
+    /// The option exists on every platform (the crate itself builds on unix only today: its
+    /// sockets are reported as raw descriptors).
+    pub fn unix_socket_path(&mut self, path: Option<impl Into<PathBuf>>) -> &mut Self {
+        self.x.opts.socket.unix = path.map(|p| crate::transport::socket::UnixTarget {
+            path: p.into(),
+            abstract_ns: false,
+        });
+        self
+    }
+
+    /// Like [`Easy::unix_socket_path`], with `name` in Linux's abstract socket namespace
+    /// (`CURLOPT_ABSTRACT_UNIX_SOCKET`; no file, no leading NUL to give). Elsewhere the
+    /// connect fails with `CURLE_COULDNT_CONNECT`. Replaces a path set before, and `None`
+    /// clears either.
+    pub fn abstract_unix_socket(&mut self, name: Option<impl Into<PathBuf>>) -> &mut Self {
+        self.x.opts.socket.unix = name.map(|p| crate::transport::socket::UnixTarget {
+            path: p.into(),
+            abstract_ns: true,
+        });
+        self
+    }
+
     /// How old a cached name resolution may be and still be used (`CURLOPT_DNS_CACHE_TIMEOUT`;
     /// default [`DNS_CACHE_TTL`](crate::dns_limits::DNS_CACHE_TTL), 60 s; `Some(ZERO)`: always
     /// look up; `None`: cached answers never expire for this transfer).
@@ -652,6 +682,18 @@ impl Easy {
     /// connections over the hosts behind it.
     pub fn dns_shuffle_addresses(&mut self, on: bool) -> &mut Self {
         self.x.opts.dns_shuffle = on;
+        self
+    }
+
+    /// How long a connect attempt has before the next address starts beside it
+    /// (`CURLOPT_HAPPY_EYEBALLS_TIMEOUT_MS`; default
+    /// [`HAPPY_EYEBALLS_TIMEOUT`](crate::HAPPY_EYEBALLS_TIMEOUT), 200 ms, curl's). The
+    /// addresses of a name are tried in alternating families (the first answer's first,
+    /// RFC 8305); their connects race, an attempt that fails starts the next address at once,
+    /// and the first socket to connect wins (TLS is set up over the winner only), the others
+    /// are closed. `Duration::ZERO` starts every address at once.
+    pub fn happy_eyeballs_timeout(&mut self, delay: Duration) -> &mut Self {
+        self.x.opts.happy_eyeballs_timeout = delay;
         self
     }
 

@@ -96,7 +96,8 @@ pub use crate::options::{
 pub use crate::proxy::{noproxy_matches, ProxyKind, DEFAULT_HTTPS_PROXY_PORT, DEFAULT_PROXY_PORT};
 pub use crate::transfer::h2::H2_RETRY_MAX;
 pub use crate::transfer::{
-    CONNECT_ATTEMPT_MAX, DECODE_PIECE_SIZE, STEP_RECV_BUDGET, UPLOAD_BUFFER_SIZE,
+    CONNECT_ATTEMPT_MAX, DECODE_PIECE_SIZE, HAPPY_EYEBALLS_TIMEOUT, STEP_RECV_BUDGET,
+    UPLOAD_BUFFER_SIZE,
 };
 pub use crate::transport::tls::TlsVersion;
 pub use crate::transport::{BUFFER_SIZE_MAX, BUF_POOL_MAX_BYTES, RECV_BUFFER_MAX, RECV_BUFFER_MIN};

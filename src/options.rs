@@ -134,6 +134,9 @@ pub(crate) struct Options {
     pub(crate) dns_cache_timeout: Option<Duration>,
     /// `CURLOPT_DNS_SHUFFLE_ADDRESSES`.
     pub(crate) dns_shuffle: bool,
+    /// `CURLOPT_HAPPY_EYEBALLS_TIMEOUT_MS`: how long an attempt has before the next address
+    /// starts beside it.
+    pub(crate) happy_eyeballs_timeout: Duration,
     /// `CURLOPT_MAX_RECV_SPEED_LARGE` (bytes per second; 0: none).
     pub(crate) max_recv_speed: u64,
     /// `CURLOPT_MAX_SEND_SPEED_LARGE` (bytes per second; 0: none).
@@ -228,6 +231,7 @@ impl Options {
             socket: Default::default(),
             dns_cache_timeout: Some(crate::dns::DNS_CACHE_TTL),
             dns_shuffle: false,
+            happy_eyeballs_timeout: crate::transport::connector::HAPPY_EYEBALLS_TIMEOUT,
             max_recv_speed: 0,
             max_send_speed: 0,
             cookies: Default::default(),

@@ -235,8 +235,7 @@ impl WsHandle<'_> {
     /// (`CURLINFO_ACTIVESOCKET`); `None` in the callback model.
     #[cfg(unix)]
     pub fn socket(&mut self) -> Option<std::os::unix::io::RawFd> {
-        use std::os::unix::io::AsRawFd;
-        self.conn.as_deref_mut().map(|c| c.source().as_raw_fd())
+        self.conn.as_deref().map(|c| c.fd())
     }
 
     /// Bytes queued and not yet written to the socket (0 once the transfer has ended: nothing

@@ -834,6 +834,11 @@ impl Core {
         };
         let user = slot.user;
         let Some(c) = slot.conn.as_deref_mut() else {
+            // A connect racing for its transfer (happy eyeballs) is held by the transfer,
+            // which probes it when stepped.
+            if let Some(id) = user {
+                self.mark_dirty(id);
+            }
             return;
         };
         c.readable |= readable;

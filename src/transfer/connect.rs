@@ -2,6 +2,7 @@
 //! (`Resolving`), and the address walk with TCP and TLS (`Connecting`), with curl's messages
 //! when every address failed.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::services::{Checkout, Services};
@@ -9,8 +10,8 @@ use crate::dns::Answer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
 use crate::id::TransferId;
-use crate::transport::connector::{Connector, Resolving};
-use crate::transport::{tls, Mux, Phase, H2C_KEY_ID};
+use crate::transport::connector::{opened, Connector, Resolving};
+use crate::transport::{tls, Mux, Phase, Socket, H2C_KEY_ID};
 
 use super::{internal, Next, State, Transfer};
 
@@ -35,6 +36,10 @@ impl Transfer {
         }
         self.proxy =
             crate::proxy::proxy_for(&self.opts.proxy, target!(self).scheme, &target!(self).host)?;
+        if self.opts.socket.unix.is_some() {
+            // curl does not mix proxies and unix sockets: the proxy is dropped.
+            self.proxy = None;
+        }
         self.info.used_proxy = self.proxy.is_some();
         let mux = self.mux();
         let tls_id = if target!(self).scheme.is_tls() {
@@ -100,10 +105,18 @@ impl Transfer {
                     false => None,
                 };
                 let mut connector = Box::new(Connector::new(key, tls));
+                connector.set_delay(self.opts.happy_eyeballs_timeout);
                 connector.resolving = self.first_lookup();
                 connector.proxy_tls = proxy_tls.map(|(_, plan)| plan);
-                self.connector = Some(connector);
                 self.info.reused = false;
+                if let Some(unix) = self.opts.socket.unix.clone() {
+                    // No name to resolve: the socket is the peer.
+                    connector.set_unix(unix);
+                    self.connector = Some(connector);
+                    self.state = State::Connecting;
+                    return Ok(Next::Again);
+                }
+                self.connector = Some(connector);
                 Ok(self.resolve_next(core, id, h, now))
             }
             Checkout::Wait => {
@@ -137,7 +150,7 @@ impl Transfer {
         });
         self.info.reused = true;
         self.info.local_addr = conn.local;
-        self.info.remote_addr = Some(conn.remote);
+        self.info.remote_addr = (!conn.is_unix()).then_some(conn.remote);
         self.conn = Some(conn);
     }
 
@@ -305,59 +318,100 @@ impl Transfer {
             c.resolving = Resolving::Proxy;
             return Ok(self.resolve_next(core, id, h, now));
         }
-        loop {
-            if self.conn.is_none() {
-                self.open_attempt(core, id, h, now)?;
-                continue;
+        if self.conn.is_none() && !self.race(core, id, h, now)? {
+            return Ok(Next::Yield);
+        }
+        // The winner's socket is connected: the rest of its filters (tunnel, TLS).
+        let conn = self.conn.as_deref_mut().ok_or_else(internal)?;
+        let before = conn.phase;
+        match conn.connect_step() {
+            Ok(ready) => {
+                let (after, tunnel) = (conn.phase, conn.tunnel.is_some());
+                if before < Phase::Tunneling && after >= Phase::Tunneling {
+                    self.on_proxy_tls_done(h);
+                }
+                if tunnel && before <= Phase::Tunneling && after > Phase::Tunneling {
+                    self.on_tunnel_done(h);
+                }
+                if !ready {
+                    return Ok(Next::Yield);
+                }
+                if target!(self).scheme.is_tls() {
+                    self.info.appconnect_time =
+                        now.saturating_duration_since(self.started.unwrap_or(now));
+                    self.text(h, || "TLS handshake done".into());
+                }
+                self.connector = None;
+                self.settle_protocol(core, h, now)?;
+                self.begin_request(core, id, h, now)?;
+                Ok(Next::Again)
             }
-            let conn = self.conn.as_deref_mut().ok_or_else(internal)?;
-            let before = conn.phase;
-            match conn.connect_step() {
-                Ok(ready) => {
-                    let (after, tunnel) = (conn.phase, conn.tunnel.is_some());
-                    if before == Phase::TcpConnecting && after != Phase::TcpConnecting {
-                        self.on_tcp_connected(h, now);
-                    }
-                    if before < Phase::Tunneling && after >= Phase::Tunneling {
-                        self.on_proxy_tls_done(h);
-                    }
-                    if tunnel && before <= Phase::Tunneling && after > Phase::Tunneling {
-                        self.on_tunnel_done(h);
-                    }
-                    if !ready {
-                        return Ok(Next::Yield);
-                    }
-                    if target!(self).scheme.is_tls() {
-                        self.info.appconnect_time =
-                            now.saturating_duration_since(self.started.unwrap_or(now));
-                        self.text(h, || "TLS handshake done".into());
-                    }
-                    self.connector = None;
-                    self.settle_protocol(core, h, now)?;
-                    self.begin_request(core, id, h, now)?;
-                    return Ok(Next::Again);
+            Err(e) => {
+                let c = self.conn.take().ok_or_else(internal)?;
+                if let Some(code) = c.tunnel.as_deref().and_then(|t| t.connect_code()) {
+                    self.info.http_connectcode = code;
                 }
-                Err(e) => {
-                    let c = self.conn.take().ok_or_else(internal)?;
-                    if let Some(code) = c.tunnel.as_deref().and_then(|t| t.connect_code()) {
-                        self.info.http_connectcode = code;
-                    }
-                    let tcp_phase = c.phase == Phase::TcpConnecting;
-                    core.drop_attempt(c);
-                    if tcp_phase && e.kind() == ErrorKind::CouldntConnect {
-                        self.text(h, || format!("connect failed: {e}"));
-                        let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
-                        connector.attempt_failed(e);
-                        continue;
-                    }
-                    return Err(e);
-                }
+                core.drop_attempt(c);
+                Err(e)
             }
         }
     }
 
-    /// Open and register a socket to the next address (a socket that cannot even be made
-    /// counts as a failed attempt); every address failed: the transfer fails.
+    /// The race of the socket connects (happy eyeballs, see [`Connector`]): start the
+    /// attempts that are due, look at those under way, close the failed ones and, once one
+    /// connects, the others. `Ok(true)`: the winner is `self.conn`; `Ok(false)`: waiting for
+    /// the sockets or the next start; every address failed: the transfer fails.
+    fn race<S: Services>(
+        &mut self,
+        core: &mut S,
+        id: TransferId,
+        h: &mut dyn Handler,
+        now: Instant,
+    ) -> Result<bool> {
+        loop {
+            while self.connector.as_deref().is_some_and(|c| c.start_due(now)) {
+                self.open_attempt(core, id, h, now)?;
+            }
+            let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
+            let step = connector.step();
+            let failed = !step.failed.is_empty();
+            for (c, e) in step.failed {
+                self.text(h, || format!("connect to {} failed: {e}", self.peer_of(&c)));
+                core.drop_attempt(c);
+                let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
+                connector.attempt_failed(e, now);
+            }
+            if let Some(won) = step.winner {
+                for c in step.losers {
+                    self.text(h, || {
+                        format!("closing the connect to {}: another won", self.peer_of(&c))
+                    });
+                    core.drop_attempt(c);
+                }
+                self.conn = Some(won);
+                self.on_tcp_connected(h, now);
+                return Ok(true);
+            }
+            let connector = self.connector.as_deref().ok_or_else(internal)?;
+            if connector.exhausted() {
+                return Err(self.connect_failed(now));
+            }
+            if !failed {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// What a connection goes to, for messages: its address, or the unix socket's path.
+    fn peer_of(&self, c: &crate::transport::Conn) -> String {
+        match &self.opts.socket.unix {
+            Some(unix) if c.is_unix() => unix.to_string(),
+            _ => c.remote.to_string(),
+        }
+    }
+
+    /// Open and register a socket to the next address and enter it in the race (a socket
+    /// that cannot even be made counts as a failed attempt).
     fn open_attempt<S: Services>(
         &mut self,
         core: &mut S,
@@ -371,14 +425,26 @@ impl Transfer {
             connector.shuffle_once(rng);
         }
         let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
-        let Some(addr) = connector.next_addr() else {
-            return Err(self.connect_failed(now));
+        let (addr, sock) = match connector.take_unix() {
+            Some(unix) => {
+                self.text(h, || format!("Trying {unix}..."));
+                let sock = crate::transport::socket::connect_unix(&unix).map(Socket::Unix);
+                // A unix socket has no address: the connection's is unspecified.
+                let none = SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0));
+                (none, opened(&unix, sock))
+            }
+            None => {
+                let Some(addr) = connector.next_addr() else {
+                    return Ok(());
+                };
+                self.text(h, || format!("Trying {addr}..."));
+                let tcp = core.connect_tcp(addr, &self.opts.socket);
+                (addr, opened(&addr, tcp.map(Socket::Tcp)))
+            }
         };
-        self.text(h, || format!("Trying {addr}..."));
         let serial = core.next_serial();
-        let tcp = core.connect_tcp(addr, &self.opts.socket);
         let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
-        match connector.open(addr, tcp, serial, now, self.timers.connect) {
+        match connector.open(addr, sock, serial) {
             Ok(mut conn) => {
                 conn.mux = self.mux();
                 if let Some(t) = self.tunnel_for()? {
@@ -386,9 +452,10 @@ impl Transfer {
                 }
                 core.register(&mut conn, id)
                     .map_err(|e| Error::new(ErrorKind::CouldntConnect, e.to_string()))?;
-                self.conn = Some(conn);
+                let connector = self.connector.as_deref_mut().ok_or_else(internal)?;
+                connector.race(conn, now, self.timers.connect);
             }
-            Err(e) => connector.attempt_failed(e),
+            Err(e) => connector.attempt_failed(e, now),
         }
         Ok(())
     }
@@ -432,24 +499,25 @@ impl Transfer {
         Ok(())
     }
 
-    /// The TCP connect of the current attempt finished.
+    /// The socket of the winning attempt connected.
     fn on_tcp_connected(&mut self, h: &mut dyn Handler, now: Instant) {
         let Some(conn) = self.conn.as_deref() else {
             return;
         };
         let (serial, remote) = (conn.serial, conn.remote);
+        let peer = match &self.opts.socket.unix {
+            Some(unix) if conn.is_unix() => unix.to_string(),
+            _ => remote.to_string(),
+        };
         self.info.connect_time = now.saturating_duration_since(self.started.unwrap_or(now));
         self.info.local_addr = conn.local;
-        self.info.remote_addr = Some(remote);
+        self.info.remote_addr = (!conn.is_unix()).then_some(remote);
         self.info.num_connects += 1;
-        if let Some(c) = self.connector.as_deref_mut() {
-            c.tcp_connected();
-        }
         let host = match self.proxy.as_deref() {
             Some(p) => &p.host,
             None => &target!(self).host,
         };
-        self.text(h, || format!("Connected to {host} ({remote}) #{serial}"));
+        self.text(h, || format!("Connected to {host} ({peer}) #{serial}"));
         if self
             .proxy
             .as_deref()

@@ -59,7 +59,7 @@ mod ws;
 pub const STEP_RECV_BUDGET: usize = 512 * 1024;
 /// Size of the upload buffer the read callback fills.
 pub const UPLOAD_BUFFER_SIZE: usize = 64 * 1024;
-pub use crate::transport::connector::CONNECT_ATTEMPT_MAX;
+pub use crate::transport::connector::{CONNECT_ATTEMPT_MAX, HAPPY_EYEBALLS_TIMEOUT};
 
 /// The exchange of a transfer that has not sent a request.
 const IDLE_REQUEST: RequestShape = RequestShape {
@@ -457,6 +457,11 @@ impl Transfer {
 
     /// Close the connection (its state is unknown) and give back any connection slot.
     fn release_resources<S: Services>(&mut self, core: &mut S) {
+        if let Some(racing) = self.connector.as_deref_mut().map(Connector::drain) {
+            for c in racing {
+                core.drop_attempt(c);
+            }
+        }
         if let Some(conn) = self.conn.take() {
             core.release(conn, false);
             self.slot_key = None;

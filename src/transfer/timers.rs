@@ -57,7 +57,7 @@ impl Transfer {
             self.timers.connect.filter(|_| connecting),
             self.connector
                 .as_deref()
-                .and_then(Connector::attempt_deadline)
+                .and_then(Connector::next_deadline)
                 .filter(|_| self.state == State::Connecting),
             self.timers
                 .expect
@@ -136,26 +136,20 @@ impl Transfer {
         Ok(())
     }
 
-    /// The address being tried is too slow: move on to the next one.
+    /// Attempts that are too slow give up on their address (the next one starts at once);
+    /// the step that follows starts the next address when the happy-eyeballs delay passed.
     fn check_attempt<S: Services>(&mut self, core: &mut S, h: &mut dyn Handler, now: Instant) {
-        let attempt = self
-            .connector
-            .as_deref()
-            .and_then(Connector::attempt_deadline);
-        if self.state != State::Connecting || attempt.is_none_or(|at| now < at) {
+        if self.state != State::Connecting {
             return;
         }
-        if let Some(c) = self.conn.take() {
+        let Some(connector) = self.connector.as_deref_mut() else {
+            return;
+        };
+        for c in connector.expire(now) {
             self.text(h, || {
                 format!("connect to {} timed out, trying next", c.remote)
             });
             core.drop_attempt(c);
-        }
-        if let Some(connector) = self.connector.as_deref_mut() {
-            connector.attempt_failed(Error::new(
-                ErrorKind::OperationTimedout,
-                "the connect attempt timed out",
-            ));
         }
     }
 

@@ -10,12 +10,12 @@
 
 use std::io;
 
-use super::{tls, Conn, Phase, Stream};
+use super::{tls, Conn, Phase, SocketRef, Stream};
 use crate::error::{Error, ErrorKind};
 
 /// One step on the way to a ready connection.
 pub(crate) enum Filter {
-    /// The TCP connect of the address being tried.
+    /// The socket's connect: TCP to the address being tried, or the unix socket.
     Tcp,
     /// The TLS handshake with an HTTPS proxy, right over TCP.
     ProxyTls,
@@ -37,7 +37,7 @@ impl Chain {
     pub(crate) fn for_stream(stream: &Stream) -> Chain {
         // Stored top first: the head (the filter to connect now) is the last element.
         let todo = match stream {
-            Stream::Tcp(_) => vec![Filter::Tcp],
+            Stream::Tcp(_) | Stream::Unix(_) => vec![Filter::Tcp],
             Stream::Tls(t) if t.is_nested() => vec![Filter::Tls, Filter::ProxyTls, Filter::Tcp],
             Stream::Tls(_) => vec![Filter::Tls, Filter::Tcp],
         };
@@ -95,25 +95,42 @@ impl Conn {
         }
     }
 
-    /// The TCP connect: done once the socket reports a peer.
+    /// Connect the socket only (the chain's first filter; what racing attempts do). `Ok(true)`
+    /// once it is connected.
+    pub(crate) fn connect_socket(&mut self) -> Result<bool, Error> {
+        if !matches!(self.chain.todo.last(), Some(Filter::Tcp)) {
+            return Ok(true);
+        }
+        if !self.tcp_step()? {
+            return Ok(false);
+        }
+        self.chain.todo.pop();
+        self.phase = self.chain.phase();
+        Ok(true)
+    }
+
+    /// The socket's connect: done once the socket reports a peer.
     fn tcp_step(&mut self) -> Result<bool, Error> {
         if !self.writable && !self.readable {
             return Ok(false);
         }
-        let s = self.source();
+        let s = self.socket();
         if let Some(e) = s.take_error().map_err(connect_err)? {
             return Err(connect_err(e));
         }
-        match s.peer_addr() {
-            Ok(_) => {}
+        match s.check_connected() {
+            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotConnected => {
                 self.writable = false;
                 return Ok(false);
             }
             Err(e) => return Err(connect_err(e)),
         }
-        let _ = s.set_nodelay(true);
-        self.local = s.local_addr().ok();
+        // TCP only: a unix socket has no Nagle and no IP address.
+        if let SocketRef::Tcp(s) = s {
+            let _ = s.set_nodelay(true);
+            self.local = s.local_addr().ok();
+        }
         Ok(true)
     }
 

@@ -1,6 +1,7 @@
 //! The connection: a non-blocking byte stream over one socket.
 //!
-//! `Stream` is the shape of the byte stream: plain TCP, or TLS (rustls 0.23) over TCP;
+//! `Stream` is the shape of the byte stream: plain TCP or a unix domain socket, or TLS (rustls
+//! 0.23) over either;
 //! [`chain`] connects it as a chain of filters (curl's connection filters). The rules we keep
 //! from curl's `cfilters.h` and mio's "draining readiness" contract:
 //!
@@ -24,6 +25,8 @@ use std::sync::Arc;
 pub(crate) use crate::sim::TcpStream;
 #[cfg(not(test))]
 pub(crate) use mio::net::TcpStream;
+/// A unix domain socket (`CURLOPT_UNIX_SOCKET_PATH`): always mio's, in tests too.
+pub(crate) use mio::net::UnixStream;
 use mio::Interest;
 
 use crate::id::{ConnId, TransferId};
@@ -40,9 +43,74 @@ pub(crate) mod tunnel;
 use chain::Chain;
 
 /// The byte stream of one connection.
+///
+/// A unix domain socket is a variant of its own rather than a generic socket under `Tcp`, so
+/// the plain TCP arm of the hot path (reads and writes) is what it was: one match on the
+/// variant, then the TCP call.
 pub(crate) enum Stream {
     Tcp(TcpStream),
+    /// A unix domain socket, in the clear.
+    Unix(UnixStream),
     Tls(Box<TlsStream>),
+}
+
+/// A socket just opened, its connect under way: what [`connector`] wraps into a [`Stream`].
+pub(crate) enum Socket {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+/// The socket at the bottom of a connection, borrowed for what is not reading or writing
+/// (the connect's outcome, the liveness probe, shutdown).
+pub(crate) enum SocketRef<'a> {
+    Tcp(&'a TcpStream),
+    Unix(&'a UnixStream),
+}
+
+impl SocketRef<'_> {
+    /// A pending socket error (a failed connect).
+    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
+        match self {
+            SocketRef::Tcp(s) => s.take_error(),
+            SocketRef::Unix(s) => s.take_error(),
+        }
+    }
+
+    /// The connect completed: the socket has a peer (`NotConnected` while it is under way).
+    pub(crate) fn check_connected(&self) -> io::Result<()> {
+        match self {
+            SocketRef::Tcp(s) => s.peer_addr().map(drop),
+            SocketRef::Unix(s) => s.peer_addr().map(drop),
+        }
+    }
+
+    /// Bytes (or EOF) waiting on an idle socket, without taking them. `WouldBlock`: none.
+    pub(crate) fn peek(&self) -> io::Result<usize> {
+        let mut probe = [0u8; 1];
+        match self {
+            SocketRef::Tcp(s) => s.peek(&mut probe),
+            SocketRef::Unix(s) => {
+                let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+                socket2::SockRef::from(*s).peek(&mut probe)
+            }
+        }
+    }
+
+    pub(crate) fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        match self {
+            SocketRef::Tcp(s) => s.shutdown(how),
+            SocketRef::Unix(s) => s.shutdown(how),
+        }
+    }
+
+    /// The descriptor (what `socket_action` reports).
+    pub(crate) fn fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            SocketRef::Tcp(s) => s.as_raw_fd(),
+            SocketRef::Unix(s) => s.as_raw_fd(),
+        }
+    }
 }
 
 pub(crate) struct TlsStream {
@@ -339,20 +407,31 @@ impl Conn {
     }
 
     /// The mio source of this connection.
-    pub(crate) fn source(&mut self) -> &mut TcpStream {
+    pub(crate) fn source(&mut self) -> &mut dyn mio::event::Source {
         match &mut self.stream {
             Stream::Tcp(s) => s,
-            Stream::Tls(t) => t.tcp.socket(),
+            Stream::Unix(s) => s,
+            Stream::Tls(t) => t.tcp.source(),
         }
+    }
+
+    /// The socket at the bottom of the connection.
+    pub(crate) fn socket(&self) -> SocketRef<'_> {
+        match &self.stream {
+            Stream::Tcp(s) => SocketRef::Tcp(s),
+            Stream::Unix(s) => SocketRef::Unix(s),
+            Stream::Tls(t) => t.tcp.socket_ref(),
+        }
+    }
+
+    /// The connection runs over a unix domain socket (no IP addresses, no TCP options).
+    pub(crate) fn is_unix(&self) -> bool {
+        matches!(self.socket(), SocketRef::Unix(_))
     }
 
     /// The socket's descriptor (what `socket_action` reports).
     pub(crate) fn fd(&self) -> std::os::fd::RawFd {
-        use std::os::fd::AsRawFd;
-        match &self.stream {
-            Stream::Tcp(s) => s.as_raw_fd(),
-            Stream::Tls(t) => t.tcp.socket_ref().as_raw_fd(),
-        }
+        self.socket().fd()
     }
 
     /// Unconsumed received bytes.
@@ -490,7 +569,7 @@ impl Conn {
     /// The protocol the server picked in ALPN.
     pub(crate) fn alpn(&self) -> Option<&[u8]> {
         match &self.stream {
-            Stream::Tcp(_) => None,
+            Stream::Tcp(_) | Stream::Unix(_) => None,
             Stream::Tls(t) => t.tls.alpn_protocol(),
         }
     }
@@ -498,7 +577,7 @@ impl Conn {
     /// Whether the stream has bytes of its own to write (TLS records, handshake messages).
     pub(crate) fn wants_write(&self) -> bool {
         match &self.stream {
-            Stream::Tcp(_) => false,
+            Stream::Tcp(_) | Stream::Unix(_) => false,
             Stream::Tls(t) => t.wants_write(),
         }
     }
@@ -509,22 +588,15 @@ impl Conn {
         if !self.buffered().is_empty() {
             return false;
         }
-        let mut probe = [0u8; 1];
-        match &mut self.stream {
-            Stream::Tcp(s) => match s.peek(&mut probe) {
-                Ok(_) => false,
-                Err(e) => e.kind() == io::ErrorKind::WouldBlock,
-            },
-            Stream::Tls(t) => {
-                if t.tcp_eof || !t.pending.is_empty() {
-                    return false;
-                }
-                match t.tcp.socket_ref().peek(&mut probe) {
-                    // Bytes on an idle TLS socket are most likely a close_notify alert.
-                    Ok(_) => false,
-                    Err(e) => e.kind() == io::ErrorKind::WouldBlock,
-                }
+        if let Stream::Tls(t) = &self.stream {
+            if t.tcp_eof || !t.pending.is_empty() {
+                return false;
             }
+        }
+        // Bytes on an idle TLS socket are most likely a close_notify alert.
+        match self.socket().peek() {
+            Ok(_) => false,
+            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
         }
     }
 
@@ -536,7 +608,7 @@ impl Conn {
                 let _ = t.tls.write_tls(&mut t.tcp);
             }
         }
-        let _ = self.source().shutdown(std::net::Shutdown::Both);
+        let _ = self.socket().shutdown(std::net::Shutdown::Both);
     }
 }
 
@@ -545,17 +617,25 @@ impl Stream {
         TcpStream::connect(addr)
     }
 
-    pub(crate) fn new_tls(tcp: TcpStream, tls: rustls::ClientConnection) -> Stream {
-        Stream::Tls(Box::new(TlsStream::over(Wire::Tcp(tcp), tls)))
+    /// The stream of a plain socket.
+    pub(crate) fn plain(sock: Socket) -> Stream {
+        match sock {
+            Socket::Tcp(s) => Stream::Tcp(s),
+            Socket::Unix(s) => Stream::Unix(s),
+        }
+    }
+
+    pub(crate) fn new_tls(sock: Socket, tls: rustls::ClientConnection) -> Stream {
+        Stream::Tls(Box::new(TlsStream::over(Wire::from(sock), tls)))
     }
 
     /// TLS to the origin inside TLS to an HTTPS proxy.
     pub(crate) fn new_tls_in_tls(
-        tcp: TcpStream,
+        sock: Socket,
         proxy: rustls::ClientConnection,
         origin: rustls::ClientConnection,
     ) -> Stream {
-        let inner = TlsStream::over(Wire::Tcp(tcp), proxy);
+        let inner = TlsStream::over(Wire::from(sock), proxy);
         Stream::Tls(Box::new(TlsStream::over(
             Wire::Tls(Box::new(inner)),
             origin,
@@ -571,6 +651,7 @@ impl Stream {
                     r => return r,
                 }
             },
+            Stream::Unix(s) => unix_io(|| s.read(buf)),
             Stream::Tls(t) => t.read(buf),
         }
     }
@@ -594,17 +675,30 @@ impl Stream {
                     r => return r,
                 }
             },
+            Stream::Unix(s) => unix_io(|| s.write_vectored(bufs)),
             Stream::Tls(t) => t.write_vectored(bufs),
         }
     }
 
     fn flush_tls(&mut self) -> io::Result<bool> {
         match self {
-            Stream::Tcp(_) => Ok(true),
+            Stream::Tcp(_) | Stream::Unix(_) => Ok(true),
             Stream::Tls(t) => {
                 t.flush()?;
                 Ok(!t.wants_write())
             }
+        }
+    }
+}
+
+/// An I/O call on a unix socket, retried when interrupted (kept out of line: the TCP arms of
+/// [`Stream::read`] and [`Stream::write_vectored`] stay as they were).
+#[inline(never)]
+fn unix_io(mut f: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
+    loop {
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
         }
     }
 }
@@ -649,7 +743,7 @@ impl TlsStream {
     pub(crate) fn proxy_layer(&mut self) -> Option<&mut TlsStream> {
         match &mut self.tcp {
             Wire::Tls(t) => Some(t),
-            Wire::Tcp(_) => None,
+            Wire::Tcp(_) | Wire::Unix(_) => None,
         }
     }
 
@@ -657,7 +751,7 @@ impl TlsStream {
     pub(crate) fn wants_write(&self) -> bool {
         self.tls.wants_write()
             || match &self.tcp {
-                Wire::Tcp(_) => false,
+                Wire::Tcp(_) | Wire::Unix(_) => false,
                 Wire::Tls(t) => t.wants_write(),
             }
     }
@@ -689,7 +783,7 @@ impl TlsStream {
                 return Ok(0);
             }
             let n = match self.tcp {
-                Wire::Tcp(_) => self.decrypt_batch(buf)?,
+                Wire::Tcp(_) | Wire::Unix(_) => self.decrypt_batch(buf)?,
                 Wire::Tls(_) => self.decrypt_from_wire(buf)?,
             };
             if n > 0 {
@@ -810,23 +904,36 @@ impl TlsStream {
 pub(crate) enum Wire {
     /// The socket.
     Tcp(TcpStream),
+    /// A unix domain socket.
+    Unix(UnixStream),
     /// TLS to the proxy.
     Tls(Box<TlsStream>),
 }
 
+impl From<Socket> for Wire {
+    fn from(sock: Socket) -> Wire {
+        match sock {
+            Socket::Tcp(s) => Wire::Tcp(s),
+            Socket::Unix(s) => Wire::Unix(s),
+        }
+    }
+}
+
 impl Wire {
-    /// The socket at the bottom.
-    pub(crate) fn socket(&mut self) -> &mut TcpStream {
+    /// The socket at the bottom, as the poller's source.
+    pub(crate) fn source(&mut self) -> &mut dyn mio::event::Source {
         match self {
             Wire::Tcp(s) => s,
-            Wire::Tls(t) => t.tcp.socket(),
+            Wire::Unix(s) => s,
+            Wire::Tls(t) => t.tcp.source(),
         }
     }
 
     /// The socket at the bottom, shared.
-    pub(crate) fn socket_ref(&self) -> &TcpStream {
+    pub(crate) fn socket_ref(&self) -> SocketRef<'_> {
         match self {
-            Wire::Tcp(s) => s,
+            Wire::Tcp(s) => SocketRef::Tcp(s),
+            Wire::Unix(s) => SocketRef::Unix(s),
             Wire::Tls(t) => t.tcp.socket_ref(),
         }
     }
@@ -836,6 +943,7 @@ impl io::Read for Wire {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Wire::Tcp(s) => s.read(buf),
+            Wire::Unix(s) => s.read(buf),
             Wire::Tls(t) => t.read(buf),
         }
     }
@@ -845,13 +953,14 @@ impl io::Write for Wire {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Wire::Tcp(s) => s.write(buf),
+            Wire::Unix(s) => s.write(buf),
             Wire::Tls(t) => t.write_vectored(&[IoSlice::new(buf)]),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            Wire::Tcp(_) => Ok(()),
+            Wire::Tcp(_) | Wire::Unix(_) => Ok(()),
             Wire::Tls(t) => t.flush(),
         }
     }

@@ -2,7 +2,8 @@
 //! `TCP_KEEPIDLE`, `TCP_KEEPINTVL`), the local address or device (`CURLOPT_INTERFACE`) and
 //! port range (`CURLOPT_LOCALPORT`, `LOCALPORTRANGE`). Without any, a socket is made the
 //! usual way; with some, it is made, set and bound by socket2 before its non-blocking
-//! connect.
+//! connect. A unix domain socket (`CURLOPT_UNIX_SOCKET_PATH`, `ABSTRACT_UNIX_SOCKET`) takes
+//! the place of TCP altogether, with none of the TCP options.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -27,12 +28,60 @@ pub(crate) struct SocketOptions {
     /// Local ports to bind: the first and how many to try.
     pub(crate) local_port: Option<(u16, u16)>,
     pub(crate) interface: Option<Interface>,
+    /// Connect to this unix domain socket instead of the URL's host and port.
+    pub(crate) unix: Option<UnixTarget>,
+}
+
+/// A unix domain socket to connect to (`CURLOPT_UNIX_SOCKET_PATH`, or with `abstract_ns`
+/// `CURLOPT_ABSTRACT_UNIX_SOCKET`: a name in Linux's abstract namespace, not a file).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct UnixTarget {
+    pub(crate) path: std::path::PathBuf,
+    pub(crate) abstract_ns: bool,
+}
+
+impl std::fmt::Display for UnixTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The abstract namespace is written with a leading `@`, as `ss` and `netstat` do.
+        let at = if self.abstract_ns { "@" } else { "" };
+        write!(f, "{at}{}", self.path.display())
+    }
+}
+
+/// A non-blocking connect to the unix socket `t` (it may complete later, like TCP's).
+pub(crate) fn connect_unix(t: &UnixTarget) -> io::Result<mio::net::UnixStream> {
+    if !t.abstract_ns {
+        return mio::net::UnixStream::connect(&t.path);
+    }
+    connect_abstract(t)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn connect_abstract(t: &UnixTarget) -> io::Result<mio::net::UnixStream> {
+    #[cfg(target_os = "android")]
+    use std::os::android::net::SocketAddrExt as _;
+    #[cfg(target_os = "linux")]
+    use std::os::linux::net::SocketAddrExt as _;
+    use std::os::unix::ffi::OsStrExt as _;
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(t.path.as_os_str().as_bytes())?;
+    mio::net::UnixStream::connect_addr(&addr)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn connect_abstract(_t: &UnixTarget) -> io::Result<mio::net::UnixStream> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "abstract unix sockets are Linux only",
+    ))
 }
 
 impl SocketOptions {
-    /// Nothing set: the plain path.
+    /// Nothing set: the plain path (and the default pool route).
     pub(crate) fn is_default(&self) -> bool {
-        self.keepalive.is_none() && self.local_port.is_none() && self.interface.is_none()
+        self.keepalive.is_none()
+            && self.local_port.is_none()
+            && self.interface.is_none()
+            && self.unix.is_none()
     }
 }
 

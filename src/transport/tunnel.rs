@@ -79,6 +79,8 @@ impl Conn {
             };
             let mut below = match &mut self.stream {
                 Stream::Tcp(s) => Below::Socket(s),
+                // Proxies are not used over unix sockets (as in curl).
+                Stream::Unix(_) => return Err(Error::from_kind(ErrorKind::Internal)),
                 Stream::Tls(t) if self.origin_tls => Below::Wire(&mut t.tcp),
                 Stream::Tls(t) => Below::ProxyTls(t),
             };

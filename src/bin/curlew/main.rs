@@ -211,6 +211,15 @@ pub struct Args {
     /// Bind the local end to this port, or a port of the range N-M
     #[arg(long = "local-port", value_name = "N[-M]")]
     pub local_port: Option<String>,
+    /// Connect through this unix domain socket instead of TCP (the URL still gives the host)
+    #[arg(long = "unix-socket", value_name = "PATH")]
+    pub unix_socket: Option<PathBuf>,
+    /// Connect through this socket in Linux's abstract namespace instead of TCP
+    #[arg(long = "abstract-unix-socket", value_name = "NAME")]
+    pub abstract_unix_socket: Option<PathBuf>,
+    /// Milliseconds a connect attempt has before the next address starts beside it (200)
+    #[arg(long = "happy-eyeballs-timeout-ms", value_name = "MS")]
+    pub happy_eyeballs_timeout_ms: Option<u64>,
     /// Seconds idle before TCP keepalive probes start, and between them (default 60)
     #[arg(long = "keepalive-time", value_name = "SECS")]
     pub keepalive_time: Option<u64>,
@@ -467,11 +476,21 @@ pub fn save_cookies(args: &Args, multi: &mut curlew::Multi) {
 }
 
 /// --interface, --local-port, --keepalive-time, --no-keepalive (keepalive on by default, as
-/// in curl's tool).
+/// in curl's tool), --unix-socket, --abstract-unix-socket, --happy-eyeballs-timeout-ms.
 fn socket_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
     let idle = std::time::Duration::from_secs(args.keepalive_time.unwrap_or(60).max(1));
     easy.tcp_keepalive((!args.no_keepalive).then_some((idle, idle)));
     easy.interface(args.interface.as_deref())?;
+    if let Some(ms) = args.happy_eyeballs_timeout_ms {
+        easy.happy_eyeballs_timeout(std::time::Duration::from_millis(ms));
+    }
+    // Both given: the abstract one (curl's tool takes whichever comes last).
+    if let Some(p) = &args.unix_socket {
+        easy.unix_socket_path(Some(p));
+    }
+    if let Some(name) = &args.abstract_unix_socket {
+        easy.abstract_unix_socket(Some(name));
+    }
     if let Some(p) = &args.local_port {
         let bad = || Fail::new(2, format!("--local-port {p}"));
         let (a, b) = p.split_once('-').unwrap_or((p, p));

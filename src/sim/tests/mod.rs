@@ -2,6 +2,7 @@
 
 mod basic;
 mod commands;
+mod eyeballs;
 mod fairness;
 mod h2;
 mod keepalive;
