@@ -129,8 +129,23 @@ pub trait Handler: Any + Send {
     /// instead of chunks to [`Handler::write`]. `frame.flags` has the type, never `CONT`;
     /// `frame.len` is the message length. Messages are bounded by the max message size.
     /// [`Flow::Pause`] keeps the message and delivers it again after unpause.
+    ///
+    /// The default parses the message ([`MessageRef::parse`](crate::ws::MessageRef::parse))
+    /// and hands it to [`Handler::ws_msg`]: implement that one for typed messages. (A text
+    /// message that is not UTF-8 cannot reach it with UTF-8 checks on, the default; with them
+    /// off it aborts the transfer.)
     fn ws_message(&mut self, ctx: &mut Ctx<'_>, msg: &[u8], frame: crate::ws::WsFrame) -> Flow {
-        let _ = (ctx, msg, frame);
+        match crate::ws::MessageRef::parse(frame.flags, msg) {
+            Ok(m) => self.ws_msg(ctx, m),
+            Err(_) => Flow::Abort,
+        }
+    }
+
+    /// Message mode, typed: one whole message or control frame as a
+    /// [`MessageRef`](crate::ws::MessageRef) (text as `&str`, a close with its parsed
+    /// [`CloseCode`](crate::ws::CloseCode)); called by the default [`Handler::ws_message`].
+    fn ws_msg(&mut self, ctx: &mut Ctx<'_>, msg: crate::ws::MessageRef<'_>) -> Flow {
+        let _ = (ctx, msg);
         Flow::Continue
     }
 

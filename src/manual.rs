@@ -358,6 +358,7 @@
 //! | `curl_ws_recv` | [`WsHandle::recv`](crate::ws::WsHandle::recv) (connect-only; the payload is borrowed, no copy) |
 //! | `curl_ws_meta` | [`Ctx::ws_meta`](crate::Ctx::ws_meta) (inside the write callback) |
 //! | `struct curl_ws_frame` | [`WsFrame`](crate::ws::WsFrame) (`flags`, `offset`, `bytesleft`, `len`) |
+//! | (none: tungstenite's `Message`) | typed messages beside the raw API: [`Message`](crate::ws::Message) / [`MessageRef`](crate::ws::MessageRef) (text as `&str`, binary, ping, pong, close with a parsed [`CloseCode`](crate::ws::CloseCode) and reason); [`Handler::ws_msg`](crate::Handler::ws_msg) in message mode, [`WsHandle::send_msg`](crate::ws::WsHandle::send_msg) (a whole message or `WouldBlock`) and [`WsHandle::recv_msg`](crate::ws::WsHandle::recv_msg) in connect-only mode |
 //! | `CURLWS_TEXT`, `BINARY`, `CONT`, `CLOSE`, `PING`, `PONG`, `OFFSET` | [`ws::TEXT`](crate::ws::TEXT), [`ws::BINARY`](crate::ws::BINARY), [`ws::CONT`](crate::ws::CONT), [`ws::CLOSE`](crate::ws::CLOSE), [`ws::PING`](crate::ws::PING), [`ws::PONG`](crate::ws::PONG), [`ws::OFFSET`](crate::ws::OFFSET) (same values) |
 //! | `CURLOPT_WS_OPTIONS` `CURLWS_RAW_MODE` | [`Easy::ws_raw_mode`](crate::Easy::ws_raw_mode) |
 //! | `CURLOPT_WS_OPTIONS` `CURLWS_NOAUTOPONG` | [`Easy::ws_auto_pong`](crate::Easy::ws_auto_pong)`(false)` |

@@ -16,6 +16,9 @@ use crate::transport::{BufPool, Conn, Pull};
 
 pub use crate::proto::ws::flags::{BINARY, CLOSE, CONT, OFFSET, PING, PONG, TEXT};
 pub use crate::proto::ws::DeflateConfig;
+pub use message::{CloseCode, CloseFrame, Message, MessageRef};
+
+mod message;
 
 /// Metadata of a received chunk: libcurl's `struct curl_ws_frame`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -245,6 +248,43 @@ impl WsHandle<'_> {
             return 0;
         }
         self.session.send_queue_len()
+    }
+
+    /// Queue a whole typed message: `Ok` once all of it is queued, [`WsError::WouldBlock`]
+    /// with nothing queued when it does not fit the send queue now (try again after the
+    /// multi has run), [`WsError::TooLarge`] for one that cannot fit even an empty queue
+    /// (stream it with [`send`](Self::send) instead, or raise
+    /// [`Easy::ws_max_send_queue`](crate::Easy::ws_max_send_queue)) or a control frame over
+    /// 125 bytes. A [`Message::Close`] starts the close handshake.
+    pub fn send_msg(&mut self, msg: MessageRef<'_>) -> Result<(), WsError> {
+        self.check_ended()?;
+        let mut scratch = Vec::new();
+        let (flags, data) = msg.wire(&mut scratch);
+        if let MessageRef::Close(c) = msg {
+            let (code, reason) = c.map_or((None, ""), |(code, r)| (Some(code.into()), r));
+            return Ok(self.session.close(code, reason)?);
+        }
+        // Frame header, and what permessage-deflate may add to incompressible data.
+        let need = data.len() + data.len() / 512 + 32;
+        if need > self.session.send_room() {
+            let empty = self.session.send_queue_len() == 0;
+            return Err(if empty {
+                WsError::TooLarge
+            } else {
+                WsError::WouldBlock
+            });
+        }
+        let n = self.session.send(data, flags, 0)?;
+        debug_assert_eq!(n, data.len(), "the room was checked");
+        Ok(())
+    }
+
+    /// Receive one whole typed message in connect-only mode: [`recv_message`](Self::recv_message)
+    /// into `buf`, parsed ([`MessageRef::parse`]). On [`WsError::WouldBlock`] the bytes so far
+    /// stay in `buf`: call again with the same buffer; clear it after each message.
+    pub fn recv_msg<'b>(&mut self, buf: &'b mut Vec<u8>) -> Result<MessageRef<'b>, WsError> {
+        let flags = self.recv_message(buf)?;
+        MessageRef::parse(flags, buf)
     }
 
     /// Receive one whole message in connect-only mode (message mode for `recv`): chunks are
