@@ -21,7 +21,7 @@ use crate::easy::Easy;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
 use crate::multi::command::{Command, PendingCommand};
-use crate::multi::external::{External, SocketWhat, INTERNAL};
+use crate::multi::external::{External, Ready, SocketWhat, INTERNAL};
 use crate::multi::{Message, Multi, TransferId};
 use crate::rng::SecureRng;
 use crate::transfer::services::{lend_send_buffer, Checkout};
@@ -73,6 +73,8 @@ pub(crate) struct Core {
     dirty_spare: Vec<usize>,
     timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
     pub(crate) msgs: VecDeque<Message>,
+    /// Connect-only WebSockets with news for the application ([`Multi::ws_ready`]).
+    pub(crate) ws_ready: Vec<(TransferId, Ready)>,
     pub(crate) deferred: Vec<Deferred>,
     pub(crate) resolver: Resolver,
     pub(crate) registry: Registry,
@@ -133,6 +135,7 @@ impl Core {
             dirty_spare: Vec::new(),
             timers: BinaryHeap::new(),
             msgs: VecDeque::new(),
+            ws_ready: Vec::new(),
             deferred: Vec::new(),
             resolver,
             registry,
@@ -489,6 +492,9 @@ impl Core {
                 resume_unwind(panic);
             }
         }
+        if x.ws_news != Ready::NONE {
+            self.list_ws_ready(&mut x, id);
+        }
         let removed = x.ctl.removed;
         let kick = std::mem::take(&mut x.ctl.kick);
         let deadline = if x.state == State::Done {
@@ -527,6 +533,36 @@ impl Core {
                 self.dirty_next.push(idx);
             }
         }
+    }
+
+    /// Put a connect-only WebSocket's news on the ready list (merged into its entry if listed).
+    #[cold]
+    fn list_ws_ready(&mut self, x: &mut Transfer, id: TransferId) {
+        let news = std::mem::replace(&mut x.ws_news, Ready::NONE);
+        match x.ws_listed.and_then(|i| self.ws_ready.get_mut(i as usize)) {
+            Some((_, r)) => {
+                r.readable |= news.readable;
+                r.writable |= news.writable;
+                r.error |= news.error;
+            }
+            None => {
+                x.ws_listed = Some(self.ws_ready.len() as u32);
+                self.ws_ready.push((id, news));
+            }
+        }
+    }
+
+    /// Take the ready list: each transfer is listed again at its next news.
+    pub(crate) fn take_ws_ready(&mut self, out: &mut Vec<(TransferId, Ready)>) {
+        let mut list = std::mem::take(&mut self.ws_ready);
+        for (id, news) in list.drain(..) {
+            // A transfer removed since it was listed is left out.
+            if let Some(x) = self.slot_mut(id).and_then(|s| s.xfer.as_deref_mut()) {
+                x.ws_listed = None;
+                out.push((id, news));
+            }
+        }
+        self.ws_ready = list;
     }
 
     /// Queue the completion message (after the done callback, if any).
@@ -917,6 +953,12 @@ impl Core {
     pub(crate) fn command_channel(&self) -> &CommandChannel {
         self.cmd
             .get_or_init(|| crossbeam_channel::bounded(self.cmd_capacity))
+    }
+
+    /// Connections a transfer holds (open and not idle in the pool).
+    pub(crate) fn conn_counts_busy(&self) -> usize {
+        let (open, idle) = self.conns.counts();
+        open - idle
     }
 
     /// Counts for tests and the demo: (open, idle).

@@ -347,7 +347,8 @@ impl Multi {
                 (t, None) => t,
             }
         };
-        if wait.is_none() && self.core.running == 0 {
+        if wait.is_none() && self.core.running == 0 && self.core.conn_counts_busy() == 0 {
+            // Nothing to wait for: no transfer runs and no connect-only WebSocket is open.
             wait = Some(Duration::ZERO);
         }
         match self.poll.poll(&mut self.events, wait) {
@@ -362,6 +363,39 @@ impl Multi {
         }
         self.core.run(self.core.clock.now());
         Ok(self.core.running)
+    }
+
+    /// The connect-only WebSocket transfers with news since the last call, each once, with
+    /// what they have: `readable` (data arrived, or the transfer ended: `error` is set too,
+    /// and `recv` says how), `writable` (the send queue has room again after a send was
+    /// refused or taken in part; and once, at the upgrade). O(ready): a loop over thousands
+    /// of open WebSockets does no work for the idle ones. The news is edge-triggered: read
+    /// until [`WsError::WouldBlock`](crate::ws::WsError::WouldBlock), or the rest waits for
+    /// more to arrive. [`Multi::poll`] blocks while only connect-only transfers are open
+    /// (until one has news, a timer, a wakeup or the timeout).
+    ///
+    /// ```no_run
+    /// # use curlew::{Easy, Multi};
+    /// # let mut multi = Multi::new();
+    /// let mut ready = Vec::new();
+    /// let mut buf = Vec::new();
+    /// loop {
+    ///     multi.poll(None)?;
+    ///     multi.ws_ready(&mut ready);
+    ///     for (id, r) in ready.drain(..) {
+    ///         if r.readable {
+    ///             while let Ok(msg) = multi.ws(id)?.recv_msg(&mut buf) {
+    ///                 println!("{id:?}: {msg:?}");
+    ///                 buf.clear();
+    ///             }
+    ///         }
+    ///     }
+    /// #   break;
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ws_ready(&mut self, out: &mut Vec<(TransferId, Ready)>) {
+        self.core.take_ws_ready(out);
     }
 
     /// Poll until every transfer has finished.

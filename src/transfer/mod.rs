@@ -164,6 +164,11 @@ pub(crate) struct Transfer {
     ws_key: String,
     /// Connect-only WebSocket: the upgrade is done; report the transfer as finished.
     pub(crate) established: bool,
+    /// Connect-only WebSocket: what this step found for the application (data or the end:
+    /// `readable`; room after a refusal: `writable`), for [`Multi::ws_ready`](crate::Multi::ws_ready).
+    pub(crate) ws_news: crate::multi::Ready,
+    /// Its entry in the multi's list of ready connect-only transfers, while listed.
+    pub(crate) ws_listed: Option<u32>,
     /// The HTTP/2 stream this transfer's request is on.
     pub(crate) h2_stream: Option<u32>,
     /// Times the request was sent again after an unprocessed stream ([`h2::H2_RETRY_MAX`]).
@@ -213,6 +218,8 @@ impl Transfer {
             ws: None,
             ws_key: String::new(),
             established: false,
+            ws_news: crate::multi::Ready::NONE,
+            ws_listed: None,
             h2_stream: None,
             h2_retries: 0,
             ws_h1: false,
@@ -278,6 +285,8 @@ impl Transfer {
             ws,
             ws_key,
             established,
+            ws_news,
+            ws_listed,
             h2_stream,
             h2_retries,
             ws_h1,
@@ -310,6 +319,8 @@ impl Transfer {
         *ws = None;
         ws_key.clear();
         *established = false;
+        *ws_news = crate::multi::Ready::NONE;
+        *ws_listed = None;
         *h2_stream = None;
         *h2_retries = 0;
         *ws_h1 = false;
@@ -441,6 +452,14 @@ impl Transfer {
         self.info.total_time = now.saturating_duration_since(self.started.unwrap_or(now));
         self.result = Some(result);
         self.state = State::Done;
+        if self.established {
+            // A connect-only WebSocket ended after its upgrade: `recv` now says how.
+            self.ws_news = crate::multi::Ready {
+                readable: true,
+                writable: false,
+                error: true,
+            };
+        }
         self.rx.held = Vec::new();
         self.up.ubuf = Vec::new();
         self.rx.decoded = Vec::new();

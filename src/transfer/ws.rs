@@ -396,8 +396,10 @@ impl Transfer {
         self.up.ubuf = Vec::new();
         if self.opts.ws.connect_only {
             // curl CONNECT_ONLY=2: the transfer is "done" once the upgrade is; it stays in the
-            // multi, which keeps flushing its send queue.
+            // multi, which keeps flushing its send queue. The application may send now, and
+            // read what came with the 101.
             self.established = true;
+            self.ws_news = crate::multi::Ready::INOUT;
         }
         Ok(())
     }
@@ -569,6 +571,10 @@ impl Transfer {
             if !ws.session.take_writable() {
                 return Ok(());
             }
+            if self.opts.ws.connect_only {
+                // The application learns of the room from `Multi::ws_ready` too.
+                self.ws_news.writable = true;
+            }
             rounds += 1;
             if rounds > WRITABLE_ROUNDS {
                 ws.session.mark_blocked();
@@ -705,9 +711,15 @@ impl Transfer {
         let (Some(conn), Some(ws)) = (self.conn.as_deref_mut(), self.ws.as_deref_mut()) else {
             return;
         };
-        if std::mem::take(&mut conn.arrived) {
+        let arrived = std::mem::take(&mut conn.arrived);
+        if arrived {
             ws.last_rx = now;
             ws.pong_deadline = None;
+        }
+        // Readiness for the application (`Multi::ws_ready`): bytes came in, wait unread (over
+        // HTTP/2: in the stream's inbox), or the peer hung up.
+        if arrived || conn.read_closed || !conn.buffered().is_empty() {
+            self.ws_news.readable = true;
         }
     }
 

@@ -267,12 +267,12 @@ impl WsHandle<'_> {
         // Frame header, and what permessage-deflate may add to incompressible data.
         let need = data.len() + data.len() / 512 + 32;
         if need > self.session.send_room() {
-            let empty = self.session.send_queue_len() == 0;
-            return Err(if empty {
-                WsError::TooLarge
-            } else {
-                WsError::WouldBlock
-            });
+            if self.session.send_queue_len() == 0 {
+                return Err(WsError::TooLarge);
+            }
+            // Told again (`Handler::ws_writable`, `Multi::ws_ready`) once the queue drains.
+            self.session.mark_blocked();
+            return Err(WsError::WouldBlock);
         }
         let n = self.session.send(data, flags, 0)?;
         debug_assert_eq!(n, data.len(), "the room was checked");
