@@ -18,10 +18,27 @@ use curlew::mime::Mime;
 use curlew::{ErrorKind, HttpVersionOption};
 use sha2::{Digest, Sha256};
 use support::client::{rec_easy, run_one, Finished};
-use support::h2_servers::{pattern, H2Fixture, Hypercorn};
+use support::h2_servers::{interop_dir, pattern, unavailable, H2Fixture, Hypercorn};
 use support::tls::ca_path;
 
-/// A file of `len` pattern bytes in a directory of this test's own, removed when dropped.
+/// The hypercorn fixture, when its venv has python-multipart too (else SKIPPED, or a panic
+/// under `CURLEW_REQUIRE_INTEROP=1`).
+fn server() -> Option<Hypercorn> {
+    let python = interop_dir().join("venv/bin/python");
+    let has_parser = Command::new(&python)
+        .args(["-c", "import python_multipart"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_parser {
+        let why = format!("no Python `python_multipart` in {}", python.display());
+        return unavailable("python-multipart (the form parser of /multipart)", &why);
+    }
+    Hypercorn::start()
+}
+
+/// A file with `content` in a directory of its own, removed when dropped.
 struct TempFile {
     path: PathBuf,
 }
@@ -132,7 +149,7 @@ fn post_h1(s: &Hypercorn, form: Mime) -> Finished {
 /// length and parts the parser reports.
 #[test]
 fn memory_parts_over_http1() {
-    let Some(s) = Hypercorn::start() else {
+    let Some(s) = server() else {
         return;
     };
     let mut form = Mime::new().unwrap();
@@ -184,7 +201,7 @@ fn memory_parts_over_http1() {
 /// `Content-Length` from its size; over 1 MiB, so `Expect: 100-continue` as for uploads.
 #[test]
 fn file_part_of_mebibytes() {
-    let Some(s) = Hypercorn::start() else {
+    let Some(s) = server() else {
         return;
     };
     let content = pattern(3 << 20 | 12345);
@@ -234,7 +251,7 @@ impl Read for PatternReader {
 /// A reader part of unknown size: the body goes chunked, and arrives whole.
 #[test]
 fn reader_of_unknown_size_goes_chunked() {
-    let Some(s) = Hypercorn::start() else {
+    let Some(s) = server() else {
         return;
     };
     let len = 300 << 10;
@@ -263,7 +280,7 @@ fn reader_of_unknown_size_goes_chunked() {
 /// escaping, as browsers do): the parser reads the names whole, not cut at the quote.
 #[test]
 fn names_and_filenames_with_quotes() {
-    let Some(s) = Hypercorn::start() else {
+    let Some(s) = server() else {
         return;
     };
     let mut form = Mime::new().unwrap();
@@ -293,7 +310,7 @@ fn names_and_filenames_with_quotes() {
 /// opened again and the reader made again by its factory (curl's rewind).
 #[test]
 fn redirect_307_sends_the_form_again() {
-    let Some(s) = Hypercorn::start() else {
+    let Some(s) = server() else {
         return;
     };
     let content = pattern(200 << 10);
@@ -337,7 +354,7 @@ fn redirect_307_sends_the_form_again() {
 /// HTTP/2, over TLS (ALPN) and h2c: the form in DATA frames, of known and of unknown size.
 #[test]
 fn forms_over_http2() {
-    let Some(s) = Hypercorn::start() else {
+    let Some(s) = server() else {
         return;
     };
     let content = pattern(1 << 20);
@@ -392,7 +409,7 @@ fn forms_over_http2() {
 /// `attachment`s then.
 #[test]
 fn caller_content_type_gets_the_boundary() {
-    let Some(s) = Hypercorn::start() else {
+    let Some(s) = server() else {
         return;
     };
     let mut form = Mime::new().unwrap();
@@ -419,7 +436,7 @@ fn caller_content_type_gets_the_boundary() {
 /// A part's file that is not there fails the transfer with CURLE_READ_ERROR naming it.
 #[test]
 fn missing_file_is_a_read_error() {
-    let Some(s) = Hypercorn::start() else {
+    let Some(s) = server() else {
         return;
     };
     let missing = std::env::temp_dir().join("curlew-forms-no-such-file.bin");
@@ -490,7 +507,7 @@ fn tool_report(o: &Output) -> Report {
 /// `@-` from stdin, `--form-string` taken literally; all in one form.
 #[test]
 fn tool_form_fields() {
-    let Some(s) = Hypercorn::start() else {
+    let Some(s) = server() else {
         return;
     };
     let upload = TempFile::new("up.bin", &pattern(100_000));
@@ -562,7 +579,7 @@ fn tool_form_with_data_is_an_error() {
 /// `-F name=@file` of a file that is not there: exit 26 naming it.
 #[test]
 fn tool_form_missing_file() {
-    let Some(s) = Hypercorn::start() else {
+    let Some(s) = server() else {
         return;
     };
     let missing = Path::new("/nonexistent/curlew-form.bin");

@@ -51,9 +51,6 @@ import sys
 import threading
 from urllib.parse import parse_qs
 
-import python_multipart
-from python_multipart.multipart import parse_options_header
-
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
@@ -270,6 +267,8 @@ class FormParts:
         self.parts[-1]["length"] += b - a
 
     def part_end(self):
+        from python_multipart.multipart import parse_options_header
+
         part = self.parts[-1]
         part["sha256"] = self.hash.hexdigest()
         hdrs = {k.lower(): v for k, v in part["headers"]}
@@ -282,6 +281,10 @@ class FormParts:
 
 async def multipart(scope, receive, send):
     """Parse a multipart/form-data body as it arrives (see the module docs)."""
+    # Imported here: the other routes serve without python-multipart (an older venv).
+    import python_multipart
+    from python_multipart.multipart import parse_options_header
+
     hdrs = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     ctype = hdrs.get("content-type", "")
     _, params = parse_options_header(ctype)
