@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the independent peers of curlew's interop tests under $CURLEW_INTEROP_DIR (default
 # /opt/curlew-interop), all pinned: for tests/ws_interop.rs Python's `websockets` (in a venv)
-# and Node's `ws`; for the HTTP/2 fixtures (tests/support/h2_servers.rs) `hypercorn` and the
-# sans-IO `h2` in the same venv, and nginx (the system package; Node's built-in `http2` needs
+# and Node's `ws`; for the HTTP/2 fixtures (tests/support/h2_servers.rs) `hypercorn`, the
+# sans-IO `h2` and `python-multipart` (tests/forms.rs) in the same venv, and nginx (the system package; Node's built-in `http2` needs
 # nothing); for tests/proxy.rs the system packages tinyproxy-bin, dante-server, microsocks and
 # stunnel4.
 # Debian 12, as root (only when node/npm, python3-venv, nginx or a proxy is missing does it
@@ -14,6 +14,7 @@ DIR="${CURLEW_INTEROP_DIR:-/opt/curlew-interop}"
 WEBSOCKETS_VERSION=17.4   # PyPI `websockets`
 HYPERCORN_VERSION=0.18.0  # PyPI `hypercorn` (HTTP/2 test server, tests/interop/h2_hypercorn_app.py)
 H2_VERSION=4.4.1          # PyPI `h2` (sans-IO HTTP/2, tests/interop/h2_hostile.py)
+MULTIPART_VERSION=0.0.34  # PyPI `python-multipart` (the form parser of the hypercorn app's /multipart)
 WS_VERSION=8.23.0         # npm `ws`
 
 die() { echo "interop-setup: $*" >&2; exit 1; }
@@ -48,7 +49,8 @@ pick_python() {
 }
 
 VENV="$DIR/venv"
-PY_PINS=("websockets==$WEBSOCKETS_VERSION" "hypercorn==$HYPERCORN_VERSION" "h2==$H2_VERSION")
+PY_PINS=("websockets==$WEBSOCKETS_VERSION" "hypercorn==$HYPERCORN_VERSION" "h2==$H2_VERSION"
+         "python-multipart==$MULTIPART_VERSION")
 venv_ok() {
   [[ -x "$VENV/bin/python" ]] &&
     "$VENV/bin/python" - "${PY_PINS[@]}" >/dev/null 2>&1 <<'PY'
@@ -133,4 +135,4 @@ for b in /usr/bin/tinyproxy /usr/sbin/danted /usr/bin/microsocks /usr/bin/stunne
 done
 TINYPROXY_VERSION="$(/usr/bin/tinyproxy -v 2>&1 | awk '{print $2}')"
 
-echo "interop-setup: $DIR: python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())') websockets $WEBSOCKETS_VERSION hypercorn $HYPERCORN_VERSION h2 $H2_VERSION; node $(node --version) ws $WS_VERSION; nginx $NGINX_VERSION; tinyproxy $TINYPROXY_VERSION, danted, microsocks, stunnel4"
+echo "interop-setup: $DIR: python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())') websockets $WEBSOCKETS_VERSION hypercorn $HYPERCORN_VERSION h2 $H2_VERSION python-multipart $MULTIPART_VERSION; node $(node --version) ws $WS_VERSION; nginx $NGINX_VERSION; tinyproxy $TINYPROXY_VERSION, danted, microsocks, stunnel4"

@@ -175,6 +175,22 @@ impl Easy {
         self
     }
 
+    /// Send `form` as a multipart body (`CURLOPT_MIMEPOST`): the method becomes POST unless
+    /// one was set, and the request carries `Content-Type: multipart/form-data;
+    /// boundary=...`. A `Content-Type` header of your own keeps its type and gets the
+    /// boundary appended (as curl; its parts are then `attachment`s, not `form-data`
+    /// unless the type is `multipart/form-data`). The body goes with `Content-Length` when
+    /// [`Mime::size`](crate::mime::Mime::size) is known, else chunked on HTTP/1.1 (DATA
+    /// frames to the stream's end on HTTP/2); like [`upload`](Self::upload), one of unknown
+    /// size or more than [`EXPECT_100_THRESHOLD`](crate::EXPECT_100_THRESHOLD) bytes sends
+    /// `Expect: 100-continue`. The form is encoded as it is sent, from the start again for
+    /// each request (a 307 or 308 redirect, a retry with credentials); a part's file that
+    /// cannot be read fails the transfer with [`ErrorKind::ReadError`] naming the file.
+    pub fn mime_post(&mut self, form: crate::mime::Mime) -> &mut Self {
+        self.x.opts.body = Body::Mime(std::sync::Arc::new(form));
+        self
+    }
+
     /// Follow redirects (`CURLOPT_FOLLOWLOCATION`). 301, 302 and 303 turn a POST into a GET;
     /// 307 and 308 keep the method and body. Authorization and Cookie headers are dropped when
     /// the redirect leaves the origin, unless [`Easy::unrestricted_auth`] is on.

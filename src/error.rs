@@ -106,8 +106,8 @@ pub enum ErrorKind {
     /// The transfer was removed from its multi before it finished.
     Cancelled,
     /// An internal invariant was violated (please report it), or the engine could not start:
-    /// the operating system gave no random bytes for a WebSocket upgrade
-    /// (`CURLE_FAILED_INIT`).
+    /// the operating system gave no random bytes for a WebSocket upgrade or a multipart
+    /// boundary (`CURLE_FAILED_INIT`).
     Internal,
 }
 

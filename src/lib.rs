@@ -60,6 +60,7 @@ mod handler;
 mod id;
 mod info;
 pub mod manual;
+pub mod mime;
 pub mod multi;
 mod options;
 mod overrides;

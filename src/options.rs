@@ -82,6 +82,8 @@ pub(crate) enum Body {
     Bytes(Bytes),
     /// From [`Handler::read`]; `Some(size)` sends Content-Length, `None` chunked.
     Read(Option<u64>),
+    /// A multipart form (`CURLOPT_MIMEPOST`), encoded as it is sent.
+    Mime(std::sync::Arc<crate::mime::Mime>),
 }
 
 /// The options of a transfer.

@@ -340,7 +340,7 @@ impl Transfer {
         end: StreamEnd,
     ) -> Result<Next> {
         let rewindable = match self.body {
-            Body::None | Body::Bytes(_) => true,
+            Body::None | Body::Bytes(_) | Body::Mime(_) => true,
             Body::Read(_) => self.up.body_sent == 0 || h.rewind(),
         };
         if end.retryable && self.h2_retries < H2_RETRY_MAX && !self.rx.got_bytes && rewindable {

@@ -433,6 +433,10 @@ impl Transfer {
             ultotal: match &self.body {
                 Body::Bytes(b) => b.len() as u64,
                 Body::Read(Some(n)) => *n,
+                Body::Mime(_) => match self.exchange.request().framing {
+                    Framing::Length(n) => n,
+                    _ => 0,
+                },
                 _ => 0,
             },
             ulnow: self.info.size_upload,

@@ -201,7 +201,8 @@ impl Transfer {
             return false;
         }
         match self.body {
-            Body::None | Body::Bytes(_) => true,
+            // A form is encoded again from its start for the next request.
+            Body::None | Body::Bytes(_) | Body::Mime(_) => true,
             Body::Read(_) => self.up.body_sent == 0 || h.rewind(),
         }
     }

@@ -2,12 +2,14 @@
 //! written straight into the connection's reused head buffer under the rules of the manual's
 //! table for the caller's headers.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::services::Services;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{DebugKind, Handler};
 use crate::id::TransferId;
+use crate::mime::{Disposition, MimeReader};
 use crate::options::{Body, HttpVersionOption, EXPECT_100_THRESHOLD};
 use crate::proto::http1::{
     framing, BodySource, Exchange, Framing, HeadWriter, RequestShape, ResponseParser,
@@ -44,6 +46,14 @@ impl Transfer {
                 self.rx.parser = c.parser.take().filter(|p| p.has_limits(&self.opts.limits));
             }
         }
+        self.up.mime = match &self.body {
+            // Each request sends the form from its start: curl's rewind.
+            Body::Mime(m) if !is_ws => Some(Box::new(MimeReader::with_disposition(
+                Arc::clone(m),
+                self.mime_disposition(),
+            ))),
+            _ => None,
+        };
         let framing = self.request_framing(is_ws)?;
         let expect_continue = self.write_request_head(core, is_ws, framing)?;
         self.exchange = Exchange::new(RequestShape {
@@ -100,7 +110,7 @@ impl Transfer {
                 }
                 return;
             }
-            (None, Body::Bytes(_)) => "POST",
+            (None, Body::Bytes(_) | Body::Mime(_)) => "POST",
             (None, Body::Read(_)) => "PUT",
             (None, Body::None) => "GET",
         };
@@ -121,6 +131,10 @@ impl Transfer {
             Body::Bytes(b) => BodySource::Known(b.len() as u64),
             Body::Read(Some(n)) => BodySource::Known(*n),
             Body::Read(None) => BodySource::Unknown,
+            Body::Mime(m) => match m.encoded_size(self.mime_disposition()) {
+                Some(n) => BodySource::Known(n),
+                None => BodySource::Unknown,
+            },
         };
         let wants_length = !is_ws && matches!(&*self.method, "POST" | "PUT");
         let framing = framing::decide(user, source, wants_length)
@@ -237,7 +251,10 @@ impl Transfer {
         if self.method == "POST" && matches!(self.body, Body::Bytes(_)) && !has("content-type") {
             w.trusted("Content-Type", "application/x-www-form-urlencoded");
         }
-        let reader = matches!(self.body, Body::Read(_)) && !is_ws;
+        if let Body::Mime(m) = &self.body {
+            mime_content_type(&mut w, user_headers, m.boundary()).map_err(bad)?;
+        }
+        let reader = matches!(self.body, Body::Read(_) | Body::Mime(_)) && !is_ws;
         let expect_continue = reader && expect_header(&mut w, user_headers, framing);
         // Credentials go to the first origin only, compared at every hop (curl's
         // `Curl_auth_allowed_to_host`), unless unrestricted_auth.
@@ -246,6 +263,7 @@ impl Transfer {
                 && !self.opts.unrestricted_auth
                 && !self.opts.target.same_origin(target!(self)),
             body_dropped: self.body_dropped,
+            mime: matches!(self.body, Body::Mime(_)),
         };
         for (n, v) in user_headers {
             if !skip.skips(n, v) {
@@ -279,6 +297,36 @@ fn expect_header(w: &mut HeadWriter<'_>, user_headers: &[(String, String)], f: F
     }
 }
 
+/// A multipart body's `Content-Type`: the caller's type, or `multipart/form-data`, with
+/// `; boundary=` appended (curl's rule: the caller's type is kept, its own parameters too); a
+/// caller's empty `Content-Type` sends none.
+fn mime_content_type(
+    w: &mut HeadWriter<'_>,
+    user_headers: &[(String, String)],
+    boundary: &str,
+) -> std::result::Result<(), crate::proto::http1::RequestError> {
+    match user_header(user_headers, "content-type") {
+        Some("") => Ok(()),
+        ty => w.field(
+            "Content-Type",
+            &format!(
+                "{}; boundary={boundary}",
+                ty.unwrap_or("multipart/form-data")
+            ),
+        ),
+    }
+}
+
+impl Transfer {
+    /// The disposition of a multipart body's parts, from the type it is sent as.
+    fn mime_disposition(&self) -> Disposition {
+        match user_header(&self.opts.headers, "content-type") {
+            Some(t) if !t.is_empty() => Disposition::for_type(t),
+            _ => Disposition::FormData,
+        }
+    }
+}
+
 /// Which of the caller's headers a request leaves out (the manual's table "Request headers
 /// the engine also sets").
 struct Skip {
@@ -286,6 +334,8 @@ struct Skip {
     cross_origin: bool,
     /// A redirect dropped the body: no headers about it.
     body_dropped: bool,
+    /// A multipart body: its Content-Type was written with the boundary.
+    mime: bool,
 }
 
 impl Skip {
@@ -293,7 +343,7 @@ impl Skip {
         v.is_empty()
             || n.eq_ignore_ascii_case("host")
             || framing::is_framing_header(n)
-            || (self.body_dropped && n.eq_ignore_ascii_case("content-type"))
+            || ((self.body_dropped || self.mime) && n.eq_ignore_ascii_case("content-type"))
             || (self.cross_origin
                 && (n.eq_ignore_ascii_case("authorization")
                     || n.eq_ignore_ascii_case("cookie")

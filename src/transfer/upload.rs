@@ -8,6 +8,7 @@ use super::services::Services;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{DebugKind, Handler, ReadResult};
 use crate::id::TransferId;
+use crate::mime::MimeReader;
 use crate::options::Body;
 use crate::proto::http1::{encode_chunk_header, Framing, SendPhase, LAST_CHUNK};
 
@@ -34,6 +35,8 @@ pub(super) struct Upload {
     pub(super) ubuf_pos: usize,
     /// The read callback said the body ended.
     pub(super) eof: bool,
+    /// The encoder of a multipart body, from its start for each request.
+    pub(super) mime: Option<Box<MimeReader>>,
 }
 
 impl Upload {
@@ -47,6 +50,7 @@ impl Upload {
             ubuf,
             ubuf_pos,
             eof,
+            mime,
         } = self;
         super::keep(head_buf);
         *head_sent = 0;
@@ -54,6 +58,7 @@ impl Upload {
         super::keep(ubuf);
         *ubuf_pos = 0;
         *eof = false;
+        *mime = None;
     }
 }
 
@@ -232,6 +237,7 @@ impl Transfer {
                 &mut Self::ctx(core, id, &mut self.ctl, &self.info),
                 &mut self.up.ubuf[start..],
             ),
+            Body::Mime(_) => mime_read(self.up.mime.as_deref_mut(), &mut self.up.ubuf[start..])?,
             Body::Bytes(b) => {
                 let rest = &b[(self.up.body_sent as usize).min(b.len())..];
                 let n = rest.len().min(cap);
@@ -291,6 +297,17 @@ impl Transfer {
                 Ok(true)
             }
         }
+    }
+}
+
+/// The next piece of a multipart body: the encoder reads its parts' files and readers (a
+/// failure there is the transfer's `CURLE_READ_ERROR`).
+fn mime_read(reader: Option<&mut MimeReader>, buf: &mut [u8]) -> Result<ReadResult> {
+    use std::io::Read;
+    let reader = reader.ok_or_else(super::internal)?;
+    match reader.read(buf) {
+        Ok(n) => Ok(ReadResult::Data(n)),
+        Err(e) => Err(Error::new(ErrorKind::ReadError, e.to_string()).with_source(e)),
     }
 }
 

@@ -27,6 +27,15 @@ Routes (the body pattern: byte i of a body is (i*7+3) % 251):
                            with a challenge, or 200 "digest ok ALG" (a POST's body echoed
                            after it) for a valid answer; x-digest-tries counts the requests
                            seen on this path
+  POST|PUT /multipart      a multipart/form-data body parsed by python-multipart (streamed: no
+                           part is held whole), answered as `key: value` lines (strings in JSON,
+                           null when absent): method, content-type, content-length,
+                           transfer-encoding, expect, complete (the final boundary was seen),
+                           then per part a line `part: name=.. filename=.. type=.. length=N
+                           sha256=HEX` (filename as sent: no percent-decoding) followed by its
+                           headers, one `  header: ["Name", "value"]` line each; 400 with the
+                           parser's error as text
+  ANY /redirect307?to=P    the request body read and dropped, then 307 with location P
   /ws                      WebSocket echo (HTTP/1.1 Upgrade, or RFC 8441 extended CONNECT
                            over h2): every message back with its type
   anything else            404
@@ -227,6 +236,97 @@ async def digest(scope, receive, send, alg):
     await simple(send, 401, "unauthorized\n", [("www-authenticate", challenge), tries])
 
 
+class FormParts:
+    """The parts of a multipart body as python-multipart's callbacks see them."""
+
+    def __init__(self):
+        self.parts, self.done = [], False
+        self.field, self.value, self.hash = b"", b"", None
+
+    def callbacks(self):
+        return {
+            "on_part_begin": self.part_begin,
+            "on_header_field": lambda d, a, b: setattr(self, "field", self.field + d[a:b]),
+            "on_header_value": lambda d, a, b: setattr(self, "value", self.value + d[a:b]),
+            "on_header_end": self.header_end,
+            "on_part_data": self.part_data,
+            "on_part_end": self.part_end,
+            "on_end": lambda: setattr(self, "done", True),
+        }
+
+    def part_begin(self):
+        self.parts.append({"headers": [], "length": 0})
+        self.hash = hashlib.sha256()
+
+    def header_end(self):
+        self.parts[-1]["headers"].append([self.field.decode("latin-1"), self.value.decode("latin-1")])
+        self.field, self.value = b"", b""
+
+    def part_data(self, data, a, b):
+        self.hash.update(data[a:b])
+        self.parts[-1]["length"] += b - a
+
+    def part_end(self):
+        from python_multipart.multipart import parse_options_header
+
+        part = self.parts[-1]
+        part["sha256"] = self.hash.hexdigest()
+        hdrs = {k.lower(): v for k, v in part["headers"]}
+        _, disp = parse_options_header(hdrs.get("content-disposition", ""))
+        part["name"] = disp[b"name"].decode("latin-1") if b"name" in disp else None
+        fname = disp.get(b"filename")
+        part["filename"] = None if fname is None else fname.decode("latin-1")
+        part["content_type"] = hdrs.get("content-type")
+
+
+async def multipart(scope, receive, send):
+    """Parse a multipart/form-data body as it arrives (see the module docs)."""
+    # Imported here: the other routes serve without python-multipart (an older venv).
+    import python_multipart
+    from python_multipart.multipart import parse_options_header
+
+    hdrs = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    ctype = hdrs.get("content-type", "")
+    _, params = parse_options_header(ctype)
+    if b"boundary" not in params:
+        await read_body(receive)
+        return await simple(send, 400, f"no boundary in content-type {ctype!r}\n")
+    form = FormParts()
+    parser = python_multipart.MultipartParser(params[b"boundary"], form.callbacks())
+    try:
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return
+            parser.write(msg.get("body", b""))
+            if not msg.get("more_body", False):
+                break
+        parser.finalize()
+    except Exception as e:  # the parser's error, for the test to read
+        return await simple(send, 400, f"multipart parse error: {e}\n")
+    await simple(send, 200, form_report(scope, hdrs, form))
+
+
+def form_report(scope, hdrs, form):
+    """The /multipart answer: `key: value` lines, strings as JSON (null when absent)."""
+    j = json.dumps
+    lines = [
+        f"method: {scope['method']}",
+        f"content-type: {j(hdrs.get('content-type'))}",
+        f"content-length: {j(hdrs.get('content-length'))}",
+        f"transfer-encoding: {j(hdrs.get('transfer-encoding'))}",
+        f"expect: {j(hdrs.get('expect'))}",
+        f"complete: {j(form.done)}",
+    ]
+    for p in form.parts:
+        lines.append(
+            f"part: name={j(p['name'])} filename={j(p['filename'])} type={j(p['content_type'])} "
+            f"length={p['length']} sha256={p['sha256']}"
+        )
+        lines += [f"  header: {j(h)}" for h in p["headers"]]
+    return "\n".join(lines) + "\n"
+
+
 def ints(parts, n):
     """The n path segments as non-negative ints, or None."""
     if len(parts) != n or not all(p.isdigit() for p in parts):
@@ -239,6 +339,12 @@ async def http(scope, receive, send):
     seg = path.strip("/").split("/")
     if method in ("POST", "PUT") and path == "/echo":
         return await echo(receive, send)
+    if method in ("POST", "PUT") and path == "/multipart":
+        return await multipart(scope, receive, send)
+    if path == "/redirect307":
+        await read_body(receive)
+        to = parse_qs(scope["query_string"].decode("latin-1")).get("to", ["/"])[0]
+        return await simple(send, 307, f"redirect to {to}\n", [("location", to)])
     if seg[0] == "digest" and len(seg) == 2:
         return await digest(scope, receive, send, seg[1])
     if method not in ("GET", "HEAD"):

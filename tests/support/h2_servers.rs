@@ -4,7 +4,7 @@
 //! | fixture | start | serves |
 //! |---|---|---|
 //! | [`Nginx`] | [`Nginx::start`] | TLS (ALPN h2) + h2c: `/1k` `/100k` `/10m`, `/echo`, `/redirect` (302), `/moved` (301) |
-//! | [`Hypercorn`] | [`Hypercorn::start`] | TLS + h2c: [`ROUTES`], trailers only with `te: trailers`, WebSocket `/ws` (RFC 8441) |
+//! | [`Hypercorn`] | [`Hypercorn::start`] | TLS + h2c: [`ROUTES`], trailers only with `te: trailers`, WebSocket `/ws` (RFC 8441), `/digest/ALG`, `/multipart` (python-multipart), `/redirect307` |
 //! | [`NodeH2`] | [`NodeH2::start`] | TLS + h2c: [`ROUTES`], trailers always, WebSocket on any path (RFC 8441) |
 //! | [`Hostile`] | [`Hostile::start`]`(`[`Scenario`]`)` | h2c: one scripted misbehaviour |
 //!
@@ -12,11 +12,11 @@
 //! all of them. TLS uses the test certificate (`tests/support/data/server.pem`, valid for
 //! localhost and 127.0.0.1): trust [`super::tls::ca_path`]. URLs use `127.0.0.1`.
 //!
-//! The runtimes come from `.ci/interop-setup.sh` (Python venv with hypercorn and h2 under
-//! `$CURLEW_INTEROP_DIR`, default `/opt/curlew-interop`; `node`; `nginx`). Without one, `start`
-//! prints `*** SKIPPED: ... ***` and returns `None`, unless `CURLEW_REQUIRE_INTEROP=1` (CI),
-//! which panics with the reason. A server that is present but fails to start panics with its
-//! stderr.
+//! The runtimes come from `.ci/interop-setup.sh` (Python venv with hypercorn, h2 and
+//! python-multipart under `$CURLEW_INTEROP_DIR`, default `/opt/curlew-interop`; `node`;
+//! `nginx`). Without one, `start` prints `*** SKIPPED: ... ***` and returns `None`, unless
+//! `CURLEW_REQUIRE_INTEROP=1` (CI), which panics with the reason. A server that is present but
+//! fails to start panics with its stderr.
 //!
 //! Body pattern: byte `i` of every generated body and static file is `(i * 7 + 3) % 251`
 //! ([`pattern`]).
@@ -115,7 +115,9 @@ impl ScriptServer {
 /// hypercorn 0.18 (`tests/interop/h2_hypercorn_app.py`): [`ROUTES`] and a WebSocket echo on
 /// `/ws` (HTTP/1.1 Upgrade, or RFC 8441 extended CONNECT: hypercorn announces
 /// SETTINGS_ENABLE_CONNECT_PROTOCOL=1 and wants `sec-websocket-version: 13`). Trailers only
-/// for a request with `te: trailers`.
+/// for a request with `te: trailers`. Its own routes: `/digest/ALG` (RFC 7616), `POST
+/// /multipart` (the form parsed by python-multipart, reported part by part: `tests/forms.rs`)
+/// and `/redirect307?to=P` (the body read, then 307).
 pub struct Hypercorn {
     /// HTTP/2 over TLS (ALPN h2, http/1.1 too).
     pub tls_port: u16,

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
+use curlew::mime::Mime;
 use curlew::{Ctx, Easy, Flow, Handler, HttpVersion, Multi, Progress, TransferId, TransferInfo};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -189,6 +190,7 @@ fn build(
     i: usize,
     url: &str,
     body: &Option<Body>,
+    form: &Option<Mime>,
     bars: &Option<MultiProgress>,
 ) -> Result<Easy, Fail> {
     // -G: the data goes into the query; -T: the file's name may complete the URL.
@@ -263,6 +265,9 @@ fn build(
             easy.header("Accept", "application/json")?;
         }
     }
+    if let Some(form) = form {
+        easy.mime_post(form.clone());
+    }
     if let Some(f) = upload {
         let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
         easy.method("PUT")?.upload(size);
@@ -289,6 +294,8 @@ fn build(
 
 /// Run every URL; the exit code is the last failure's.
 pub fn run(args: &Args) -> Result<(), Fail> {
+    // The form first: with -d too it is a usage error before any stdin is read.
+    let form = crate::form::request_form(args)?;
     let body = request_body(args)?;
     let bars = (io::stderr().is_terminal() && !args.silent).then(|| {
         let m = MultiProgress::new();
@@ -328,7 +335,7 @@ pub fn run(args: &Args) -> Result<(), Fail> {
             };
             let t = tries.entry(i).or_insert((0, now));
             t.0 += 1;
-            match build(args, i, &args.urls[i], &body, &bars) {
+            match build(args, i, &args.urls[i], &body, &form, &bars) {
                 Ok(easy) => {
                     running.insert(multi.add(easy), i);
                 }

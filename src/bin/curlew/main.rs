@@ -8,6 +8,7 @@
 //! ```
 
 mod body;
+mod form;
 mod http;
 mod retry;
 mod stdin;
@@ -82,6 +83,17 @@ pub struct Args {
     /// POST JSON (@file reads a file) with JSON Content-Type and Accept
     #[arg(long = "json", value_name = "DATA")]
     pub json: Vec<String>,
+    /// Multipart form field (repeatable, one form): name=value; name=@FILE uploads a file
+    /// (streamed; ;type=TYPE, ;filename=NAME); name=<FILE a text field from a file; @- and
+    /// <- read stdin; ;headers="Name: value" adds a part header
+    #[arg(short = 'F', long = "form", value_name = "NAME=CONTENT")]
+    pub form: Vec<String>,
+    /// Multipart form field taken as is: no @, < or ;type= (repeatable)
+    #[arg(long = "form-string", value_name = "NAME=STRING")]
+    pub form_string: Vec<String>,
+    /// The -F and --form-string fields in command-line order (filled after parsing).
+    #[arg(skip)]
+    pub form_fields: Vec<form::Field>,
     /// Put the -d data in the URL's query and GET
     #[arg(short = 'G', long = "get")]
     pub get: bool,
@@ -629,7 +641,26 @@ fn parse_args() -> Args {
     }
     outs.sort_by_key(|(i, _)| *i);
     args.outputs = outs.into_iter().map(|(_, o)| o).collect();
+    args.form_fields = form_fields(&matches, &args);
     args
+}
+
+/// `-F` and `--form-string` in the order given: one form, its parts in that order.
+fn form_fields(matches: &clap::ArgMatches, args: &Args) -> Vec<form::Field> {
+    let mut fields: Vec<(usize, form::Field)> = Vec::new();
+    for (id, values, literal) in [
+        ("form", &args.form, false),
+        ("form_string", &args.form_string, true),
+    ] {
+        if let Some(idx) = matches.indices_of(id) {
+            fields.extend(idx.zip(values).map(|(i, spec)| {
+                let spec = spec.clone();
+                (i, form::Field { literal, spec })
+            }));
+        }
+    }
+    fields.sort_by_key(|(i, _)| *i);
+    fields.into_iter().map(|(_, f)| f).collect()
 }
 
 fn main() -> ExitCode {
