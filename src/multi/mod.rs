@@ -375,7 +375,7 @@ impl Multi {
     /// (until one has news, a timer, a wakeup or the timeout).
     ///
     /// ```no_run
-    /// # use curlew::{Easy, Multi};
+    /// # use curlew::Multi;
     /// # let mut multi = Multi::new();
     /// let mut ready = Vec::new();
     /// let mut buf = Vec::new();
