@@ -1,15 +1,14 @@
 //! The connect-only model (curl's `CONNECT_ONLY=2`): the Multi does the upgrade and reports
 //! the transfer done; then the application sends and receives itself, non-blocking, with
-//! `WouldBlock` as curl's `CURLE_AGAIN`.
+//! `WouldBlock` as curl's `CURLE_AGAIN`. No fixed-interval ticks: `Multi::poll(None)` waits
+//! until something happens and `Multi::ws_ready` says which transfers have news.
 //!
 //! ```text
 //! cargo run --example ws_connect_only [-- ws://host:port/path]
 //! ```
 //! Without a URL it starts its own loopback echo server (tungstenite).
 
-use std::time::{Duration, Instant};
-
-use curlew::ws::WsError;
+use curlew::ws::{CloseCode, MessageRef, WsError};
 use curlew::{Easy, Multi};
 
 #[path = "support/loopback.rs"]
@@ -25,9 +24,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     easy.connect_only(true);
     let id = multi.add(easy);
 
-    // 1. Run the loop until the upgrade is done.
+    // 1. Run the loop until the upgrade is done (the transfer's timeouts bound the wait).
     loop {
-        multi.poll(Some(Duration::from_millis(100)))?;
+        multi.poll(None)?;
         if let Some(msg) = multi.info_read() {
             msg.result?;
             break;
@@ -38,29 +37,48 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         multi.info(id).map_or(0, |i| i.response_code)
     );
 
-    // 2. Send, then receive until the echo is back. The transfer stays in the multi, which
-    //    flushes what we queue and answers pings.
+    // 2. Send three messages, then read the echoes as the multi says they arrive. The
+    //    transfer stays in the multi, which flushes what we queue and answers pings.
     for i in 1..=3 {
-        multi.ws(id)?.send_text(&format!("hello {i}"))?;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            multi.poll(Some(Duration::from_millis(20)))?;
-            match multi.ws(id)?.recv() {
-                Ok((frame, data)) => {
-                    println!(
-                        "recv flags={:#x} len={}: {}",
-                        frame.flags,
-                        frame.len,
-                        String::from_utf8_lossy(data)
-                    );
-                    break;
+        multi
+            .ws(id)?
+            .send_msg(MessageRef::Text(&format!("hello {i}")))?;
+    }
+    let (mut ready, mut buf, mut echoes) = (Vec::new(), Vec::new(), 0);
+    while echoes < 3 {
+        multi.poll(None)?;
+        multi.ws_ready(&mut ready);
+        for (id, r) in ready.drain(..) {
+            if !r.readable {
+                continue;
+            }
+            // Read until WouldBlock: the news is edge-triggered.
+            loop {
+                match multi.ws(id)?.recv_msg(&mut buf) {
+                    Ok(msg) => {
+                        println!("recv {msg:?}");
+                        echoes += 1;
+                        buf.clear();
+                    }
+                    Err(WsError::WouldBlock) => break,
+                    Err(e) => return Err(e.into()),
                 }
-                Err(WsError::WouldBlock) if Instant::now() < deadline => continue,
-                Err(e) => return Err(e.into()),
             }
         }
     }
-    multi.ws(id)?.close(1000, "bye")?;
-    multi.poll(Some(Duration::from_millis(100)))?;
+
+    // 3. Close, and read until the peer's close ends the transfer.
+    multi.ws(id)?.close(CloseCode::Normal.into(), "bye")?;
+    loop {
+        multi.poll(None)?;
+        match multi.ws(id)?.recv_msg(&mut buf) {
+            Ok(msg) => println!("recv {msg:?}"),
+            Err(WsError::WouldBlock) => {}
+            Err(WsError::Closed) => break,
+            Err(e) => return Err(e.into()),
+        }
+        buf.clear();
+    }
+    println!("closed");
     Ok(())
 }

@@ -363,7 +363,7 @@
 //! | `CURLWS_TEXT`, `BINARY`, `CONT`, `CLOSE`, `PING`, `PONG`, `OFFSET` | [`ws::TEXT`](crate::ws::TEXT), [`ws::BINARY`](crate::ws::BINARY), [`ws::CONT`](crate::ws::CONT), [`ws::CLOSE`](crate::ws::CLOSE), [`ws::PING`](crate::ws::PING), [`ws::PONG`](crate::ws::PONG), [`ws::OFFSET`](crate::ws::OFFSET) (same values) |
 //! | `CURLOPT_WS_OPTIONS` `CURLWS_RAW_MODE` | [`Easy::ws_raw_mode`](crate::Easy::ws_raw_mode) |
 //! | `CURLOPT_WS_OPTIONS` `CURLWS_NOAUTOPONG` | [`Easy::ws_auto_pong`](crate::Easy::ws_auto_pong)`(false)` |
-//! | `CURLOPT_CONNECT_ONLY` = 2 | [`Easy::connect_only`](crate::Easy::connect_only) |
+//! | `CURLOPT_CONNECT_ONLY` = 2 | [`Easy::connect_only`](crate::Easy::connect_only); which connect-only transfers have data or room: [`Multi::ws_ready`](crate::Multi::ws_ready) (O(ready)), and [`Multi::poll`](crate::Multi::poll) waits while they are open; a blocking client on top: [`WsClient`](crate::ws::WsClient) |
 //! | (none) | [`Handler::ws_open`](crate::Handler::ws_open), [`Handler::ws_writable`](crate::Handler::ws_writable), [`Easy::ws_protocols`](crate::Easy::ws_protocols), [`Easy::ws_max_frame_size`](crate::Easy::ws_max_frame_size), [`Easy::ws_max_message_size`](crate::Easy::ws_max_message_size), [`Easy::ws_max_send_queue`](crate::Easy::ws_max_send_queue), [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout), [`Easy::ws_max_close_finish`](crate::Easy::ws_max_close_finish), [`Easy::ws_validate_utf8`](crate::Easy::ws_validate_utf8) |
 //!
 //! Differences worth knowing: the per-host limit counts connections per (scheme class, host,

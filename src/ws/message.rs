@@ -180,6 +180,11 @@ impl<'a> MessageRef<'a> {
         whole.then(|| Self::parse(frame.flags, data))
     }
 
+    /// A data message (text or binary), as opposed to a control frame.
+    pub fn is_data(&self) -> bool {
+        matches!(self, MessageRef::Text(_) | MessageRef::Binary(_))
+    }
+
     /// An owned copy.
     pub fn to_message(&self) -> Message {
         match *self {

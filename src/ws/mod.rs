@@ -16,8 +16,10 @@ use crate::transport::{BufPool, Conn, Pull};
 
 pub use crate::proto::ws::flags::{BINARY, CLOSE, CONT, OFFSET, PING, PONG, TEXT};
 pub use crate::proto::ws::DeflateConfig;
+pub use client::{WsClient, WS_CLIENT_DROP_CLOSE_WAIT};
 pub use message::{CloseCode, CloseFrame, Message, MessageRef};
 
+mod client;
 mod message;
 
 /// Metadata of a received chunk: libcurl's `struct curl_ws_frame`.
@@ -97,6 +99,8 @@ pub enum WsError {
     /// within [`Easy::ws_close_timeout`](crate::Easy::ws_close_timeout), our frame abandoned at
     /// the peer's close, a failed socket...); its connection is closed.
     Failed(crate::Error),
+    /// A blocking call ([`WsClient`]) waited its whole timeout; the WebSocket is still open.
+    TimedOut,
 }
 
 impl fmt::Display for WsError {
@@ -112,6 +116,7 @@ impl fmt::Display for WsError {
             WsError::Protocol(e) => write!(f, "WebSocket protocol error: {e}"),
             WsError::Io(e) => write!(f, "I/O error: {e}"),
             WsError::Failed(e) => write!(f, "transfer failed: {e}"),
+            WsError::TimedOut => f.write_str("timed out"),
         }
     }
 }

@@ -26,8 +26,9 @@ use curlew::{Easy, ErrorKind, Multi, TransferId};
 use crate::stdin::{spawn_reader, Input, Piece, CHANNEL_PIECES};
 use crate::{common_options, exit_code, secs, Args, Fail};
 
-/// Longest wait in one poll: connect-only receives are polled by this loop.
-const TICK: Duration = Duration::from_millis(20);
+/// Longest wait for the multi to flush our CLOSE (or the one a protocol error queued)
+/// before the process ends.
+const SETTLE_MAX: Duration = Duration::from_millis(500);
 /// Shortest wait for the answer to a `--ws-ping` ping (otherwise as long as the interval).
 const PONG_WAIT_MIN: Duration = Duration::from_secs(1);
 
@@ -220,12 +221,12 @@ impl Receiver {
 
 /// Let the multi flush what is queued (a CLOSE after a protocol error, say), bounded.
 fn settle(multi: &mut Multi, id: TransferId) {
-    let deadline = Instant::now() + Duration::from_millis(500);
-    while Instant::now() < deadline {
+    let deadline = Instant::now() + SETTLE_MAX;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         if multi.ws(id).map_or(true, |ws| ws.queued() == 0) {
             break;
         }
-        let _ = multi.poll(Some(TICK));
+        let _ = multi.poll(Some(left));
     }
 }
 
@@ -245,8 +246,10 @@ fn upgrade(
     deadline: Option<Instant>,
 ) -> Result<(), Fail> {
     loop {
+        // Woken by the connection's events and the transfer's own timers; `-m` bounds it.
+        let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         multi
-            .poll(Some(Duration::from_millis(100)))
+            .poll(wait)
             .map_err(|e| Fail::new(2, format!("poll: {e}")))?;
         if let Some(msg) = multi.info_read() {
             if let Err(e) = msg.result {
@@ -339,6 +342,8 @@ fn session(
         count: 0,
         close_payload: Vec::new(),
     };
+    // What the multi says has news; the first round reads what came with the upgrade.
+    let mut ready = vec![(id, curlew::multi::Ready::INOUT)];
     loop {
         if closing {
             outbox.finish_frame(multi, id)?;
@@ -351,8 +356,13 @@ fn session(
             send_close(multi, id);
             closing = true;
         }
-        // Received frames.
-        match rx_state.drain(args, multi, id)? {
+        // Received frames, when the multi says some arrived (or the transfer ended).
+        let news = ready.drain(..).any(|(i, r)| i == id && r.readable);
+        let event = match news {
+            true => rx_state.drain(args, multi, id)?,
+            false => Event::Idle,
+        };
+        match event {
             Event::Idle => {}
             Event::PeerClosed => closing = true,
             Event::CountReached => {
@@ -369,9 +379,12 @@ fn session(
         if deadline.is_some_and(|d| now >= d) {
             return Err(Fail::new(28, "operation timed out"));
         }
-        let wait = deadline.map_or(TICK, |d| TICK.min(d.saturating_duration_since(now)));
+        // No tick: the socket's events, the keepalive's timers and stdin's wakeups end the
+        // wait; `-m` bounds it.
+        let wait = deadline.map(|d| d.saturating_duration_since(now));
         multi
-            .poll(Some(wait))
+            .poll(wait)
             .map_err(|e| Fail::new(2, format!("poll: {e}")))?;
+        multi.ws_ready(&mut ready);
     }
 }
