@@ -83,7 +83,7 @@ pub use crate::handler::{
 };
 pub use crate::info::{HttpVersion, TransferInfo};
 pub use crate::multi::{
-    CommandError, CommandSender, Message, Multi, MultiWaker, Ready, SocketWhat, TransferId,
+    CommandError, CommandSender, Message, Multi, MultiWaker, Ready, Socket, SocketWhat, TransferId,
     COMMAND_CAPACITY, DEFAULT_H2_CONN_WINDOW, DEFAULT_H2_STREAM_WINDOW,
     DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_IDLE, DEFAULT_UPKEEP_INTERVAL, EVENTS_CAPACITY,
     SOCKET_TIMEOUT,

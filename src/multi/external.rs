@@ -41,11 +41,16 @@
 //! to zero), and asks for [`SocketWhat::Out`] only while it has bytes the socket did not take.
 
 use std::collections::HashMap;
-use std::os::fd::RawFd;
+/// A socket as the socket callback, [`Multi::socket_action`](crate::Multi::socket_action) and
+/// [`WsHandle::socket`](crate::ws::WsHandle::socket) name it (curl's `curl_socket_t`): a file
+/// descriptor on unix. The public API names only this type, so a port to another platform
+/// (a `SOCKET` on Windows) changes no signature.
+#[cfg(unix)]
+pub type Socket = std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 /// The socket argument of `socket_action` for "the timer expired" (`CURL_SOCKET_TIMEOUT`).
-pub const SOCKET_TIMEOUT: RawFd = -1;
+pub const SOCKET_TIMEOUT: Socket = -1;
 
 /// What a socket should be watched for (`CURL_POLL_*`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -115,7 +120,7 @@ impl Ready {
 /// The socket callback: `(socket, what, token)`. `token` is the value you assigned to this
 /// socket (curl's `socketp`), writable in place. It is called from inside
 /// `socket_action`, `add`, `remove` and the other calls that change what the multi waits for.
-pub type SocketCallback = Box<dyn FnMut(RawFd, SocketWhat, &mut Option<u64>) + Send>;
+pub type SocketCallback = Box<dyn FnMut(Socket, SocketWhat, &mut Option<u64>) + Send>;
 
 /// The timer callback: `Some(d)` to (re)arm a one-shot timer `d` from now, `None` to cancel
 /// it (`CURLMOPT_TIMERFUNCTION`).
@@ -145,9 +150,9 @@ pub(crate) enum TimerState {
 
 /// The socket table of a multi driven by `socket_action`.
 pub(crate) struct External {
-    pub(crate) sockets: HashMap<RawFd, SockEntry>,
+    pub(crate) sockets: HashMap<Socket, SockEntry>,
     /// Sockets whose interest may have changed since the last report.
-    changed: Vec<RawFd>,
+    changed: Vec<Socket>,
     pub(crate) socket_cb: SocketCallback,
     pub(crate) timer_cb: TimerCallback,
     pub(crate) timer: TimerState,
@@ -155,7 +160,7 @@ pub(crate) struct External {
 
 impl External {
     pub(crate) fn new(
-        internal_fd: RawFd,
+        internal_fd: Socket,
         socket_cb: SocketCallback,
         timer_cb: TimerCallback,
     ) -> Self {
@@ -171,7 +176,7 @@ impl External {
     }
 
     /// A new socket to report.
-    pub(crate) fn add(&mut self, fd: RawFd, tok: usize) {
+    pub(crate) fn add(&mut self, fd: Socket, tok: usize) {
         self.sockets.insert(
             fd,
             SockEntry {
@@ -187,7 +192,7 @@ impl External {
     /// A socket is about to be closed: report its removal now, while the descriptor is still
     /// open (curl's `Curl_multi_closed`), so the application can take it out of its poller
     /// before the number can be reused.
-    pub(crate) fn remove(&mut self, fd: RawFd) {
+    pub(crate) fn remove(&mut self, fd: Socket) {
         if let Some(mut e) = self.sockets.remove(&fd) {
             if e.reported.is_some() {
                 (self.socket_cb)(fd, SocketWhat::Remove, &mut e.token);
@@ -196,7 +201,7 @@ impl External {
     }
 
     /// What this socket waits for may have changed.
-    pub(crate) fn mark(&mut self, fd: RawFd) {
+    pub(crate) fn mark(&mut self, fd: Socket) {
         if let Some(e) = self.sockets.get_mut(&fd) {
             if !e.queued {
                 e.queued = true;

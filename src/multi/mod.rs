@@ -34,12 +34,14 @@ pub use h2::{
 pub mod external;
 mod services;
 
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 
 pub use self::command::{CommandError, CommandSender, COMMAND_CAPACITY};
 use self::core::Core;
 use self::external::{External, TimerState};
-pub use self::external::{Ready, SocketCallback, SocketWhat, TimerCallback, SOCKET_TIMEOUT};
+pub use self::external::{
+    Ready, Socket, SocketCallback, SocketWhat, TimerCallback, SOCKET_TIMEOUT,
+};
 
 /// The token of the multi's waker (DNS answers and [`MultiWaker::wake`]).
 const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
@@ -184,7 +186,7 @@ impl Multi {
     /// transfers. Only for a multi made by [`Multi::with_socket_callbacks`]. An unknown socket
     /// (one reported removed a moment ago) is ignored. `Ready::NONE` on a socket tries both
     /// directions.
-    pub fn socket_action(&mut self, fd: RawFd, events: Ready) -> io::Result<usize> {
+    pub fn socket_action(&mut self, fd: Socket, events: Ready) -> io::Result<usize> {
         let Some(ext) = self.core.ext.as_deref_mut() else {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -223,7 +225,7 @@ impl Multi {
     /// Give socket `fd` your token (`curl_multi_assign`); the socket callback receives it from
     /// then on. `false` if the multi does not know the socket (or is not in `socket_action`
     /// mode).
-    pub fn assign(&mut self, fd: RawFd, token: u64) -> bool {
+    pub fn assign(&mut self, fd: Socket, token: u64) -> bool {
         match self
             .core
             .ext

@@ -242,7 +242,7 @@ impl WsHandle<'_> {
     /// The socket of a connect-only transfer, to wait for readiness in your own loop
     /// (`CURLINFO_ACTIVESOCKET`); `None` in the callback model.
     #[cfg(unix)]
-    pub fn socket(&mut self) -> Option<std::os::unix::io::RawFd> {
+    pub fn socket(&mut self) -> Option<crate::multi::Socket> {
         self.conn.as_deref().map(|c| c.fd())
     }
 
