@@ -57,6 +57,8 @@ mod dns;
 mod easy;
 mod error;
 mod handler;
+#[cfg(feature = "http")]
+mod http_types;
 mod id;
 mod info;
 pub mod manual;

@@ -217,6 +217,7 @@
 //! | `CURL_CSELECT_IN` / `OUT` / `ERR` | [`Ready`](crate::Ready) |
 //! | `curl_multi_assign` / `socketp` | [`Multi::assign`](crate::Multi::assign), or set the `&mut Option<u64>` in the socket callback |
 //! | (none: a thread-safe queue is the application's business in libcurl) | [`Multi::command_sender`](crate::Multi::command_sender) → [`CommandSender`](crate::CommandSender): add transfers (the id comes back at once), pause, unpause and cancel them by id, send on and close WebSockets, from any thread; a command for a finished or unknown transfer is dropped and counted ([`Multi::dropped_commands`](crate::Multi::dropped_commands)) |
+//! | (none: the `http` crate's types; feature `http`) | `Easy::from_request(http::Request)`, `Easy::take_response() -> http::Response<Vec<u8>>`, `Collector::header_map() -> http::HeaderMap`, `TransferInfo::status() -> StatusCode`, `TransferInfo::version()` |
 //! | `CURLcode` | [`ErrorKind`](crate::ErrorKind) ([`ErrorKind::curl_code`](crate::ErrorKind::curl_code) gives the number) |
 //!
 //! ## Request headers the engine also sets
