@@ -71,6 +71,8 @@ mod proxy;
 pub mod rng;
 #[cfg(test)]
 mod sim;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod transfer;
 mod transport;
 mod url;

@@ -284,6 +284,12 @@ impl WsHandle<'_> {
         Ok(())
     }
 
+    /// Be told when the send queue has drained ([`Handler::ws_writable`](crate::Handler::ws_writable),
+    /// [`Multi::ws_ready`](crate::Multi::ws_ready)), even without a refused send.
+    pub fn notify_when_drained(&mut self) {
+        self.session.mark_blocked();
+    }
+
     /// Receive one whole typed message in connect-only mode: [`recv_message`](Self::recv_message)
     /// into `buf`, parsed ([`MessageRef::parse`]). On [`WsError::WouldBlock`] the bytes so far
     /// stay in `buf`: call again with the same buffer; clear it after each message.
