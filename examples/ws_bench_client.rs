@@ -45,15 +45,17 @@
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::os::raw::{c_int, c_long};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "support/usage.rs"]
+mod usage;
 use curlew::proto::ws::deflate::compress_bound;
 use curlew::proto::ws::{DeflateConfig, MAX_HEADER_LEN, MAX_SEND_QUEUE, MIN_SEND_QUEUE};
 use curlew::ws::{BINARY, CLOSE, PONG, TEXT};
 use curlew::{Ctx, Easy, Flow, Handler, Multi, TransferId};
+use usage::{current_rss_kb, rusage, Usage};
 
 /// Counts heap allocations, to show that the message phase allocates nothing.
 struct CountingAlloc;
@@ -179,79 +181,6 @@ impl Args {
         }
         a
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Resource usage, as `bench_common` measures it (getrusage + /proc/self/statm). libc is not a
-// dependency of curlew, so the two libc functions are declared here; std links libc anyway.
-
-#[repr(C)]
-struct Timeval {
-    tv_sec: c_long,
-    tv_usec: c_long,
-}
-
-/// Linux `struct rusage`: two timevals, then 14 longs (`ru_maxrss` first).
-#[repr(C)]
-struct Rusage {
-    ru_utime: Timeval,
-    ru_stime: Timeval,
-    ru_maxrss: c_long,
-    _rest: [c_long; 13],
-}
-
-extern "C" {
-    fn getrusage(who: c_int, usage: *mut Rusage) -> c_int;
-    fn sysconf(name: c_int) -> c_long;
-}
-
-const RUSAGE_SELF: c_int = 0;
-/// `_SC_PAGESIZE` on Linux.
-const SC_PAGESIZE: c_int = 30;
-
-#[derive(Clone, Copy, Debug, Default)]
-struct Usage {
-    user_s: f64,
-    sys_s: f64,
-    max_rss_kb: c_long,
-}
-
-fn rusage() -> Usage {
-    let mut ru = Rusage {
-        ru_utime: Timeval {
-            tv_sec: 0,
-            tv_usec: 0,
-        },
-        ru_stime: Timeval {
-            tv_sec: 0,
-            tv_usec: 0,
-        },
-        ru_maxrss: 0,
-        _rest: [0; 13],
-    };
-    // SAFETY: `ru` is a valid, writable `struct rusage` for the duration of the call.
-    if unsafe { getrusage(RUSAGE_SELF, &mut ru) } != 0 {
-        fail("getrusage failed");
-    }
-    let secs = |t: &Timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Usage {
-        user_s: secs(&ru.ru_utime),
-        sys_s: secs(&ru.ru_stime),
-        max_rss_kb: ru.ru_maxrss,
-    }
-}
-
-/// Current resident set size in KiB (from /proc/self/statm).
-fn current_rss_kb() -> i64 {
-    let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: i64 = s
-        .split_whitespace()
-        .nth(1)
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(0);
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let page = unsafe { sysconf(SC_PAGESIZE) } as i64;
-    pages * page / 1024
 }
 
 /// Phase timestamps and resource snapshots (`bench_common::Meter`).

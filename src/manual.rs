@@ -217,6 +217,7 @@
 //! | `CURL_CSELECT_IN` / `OUT` / `ERR` | [`Ready`](crate::Ready) |
 //! | `curl_multi_assign` / `socketp` | [`Multi::assign`](crate::Multi::assign), or set the `&mut Option<u64>` in the socket callback |
 //! | (none: a thread-safe queue is the application's business in libcurl) | [`Multi::command_sender`](crate::Multi::command_sender) → [`CommandSender`](crate::CommandSender): add transfers (the id comes back at once), pause, unpause and cancel them by id, send on and close WebSockets, from any thread; a command for a finished or unknown transfer is dropped and counted ([`Multi::dropped_commands`](crate::Multi::dropped_commands)) |
+//! | (none: libcurl has no async front; reqwest and tokio-tungstenite are the peers; feature `tokio`) | `curlew::tokio::Client` on `socket_action` and tokio's reactor: `request(Easy)` a future of the finished `Easy`, `stream(Easy)` a `Stream` of `Bytes` (paused past `tokio::STREAM_BUFFER_MAX` unread), `websocket(Easy)` a `tokio::WebSocket` that is a `Stream` and a `Sink` of [`Message`](crate::ws::Message)s; dropping any of them cancels its transfer |
 //! | (none: the `http` crate's types; feature `http`) | `Easy::from_request(http::Request)`, `Easy::take_response() -> http::Response<Vec<u8>>`, `Collector::header_map() -> http::HeaderMap`, `TransferInfo::status() -> StatusCode`, `TransferInfo::version()` |
 //! | `CURLcode` | [`ErrorKind`](crate::ErrorKind) ([`ErrorKind::curl_code`](crate::ErrorKind::curl_code) gives the number) |
 //!

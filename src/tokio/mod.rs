@@ -1,6 +1,6 @@
 //! curlew on tokio (feature `tokio`): a [`Client`] whose transfers are futures, bodies
 //! [`BodyStream`]s of `Bytes`, and [`WebSocket`]s that are `Stream`s and `Sink`s of
-//! [`Message`](crate::ws::Message)s, all on one [`Multi`](crate::Multi) driven through
+//! [`Message`](crate::ws::Message)s, all on one [`Multi`] driven through
 //! `socket_action`: its sockets are registered with tokio's reactor, its timer is a tokio
 //! sleep, and one task acts on what is ready. No thread of its own.
 //!
