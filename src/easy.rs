@@ -503,6 +503,15 @@ impl Easy {
         Ok(self)
     }
 
+    /// How an HTTP proxy gets the credentials (`CURLOPT_PROXYAUTH`): Basic with every
+    /// request (the default); Digest (RFC 7616) or Any in answer to the proxy's `407`,
+    /// once: a refused `CONNECT` is tried again on a new connection, a plain request in
+    /// absolute form is sent again.
+    pub fn proxy_auth(&mut self, method: crate::HttpAuth) -> &mut Self {
+        self.x.opts.proxy.auth = method;
+        self
+    }
+
     /// The proxy's user name and password (`CURLOPT_PROXYUSERPWD`), sent as Basic
     /// authentication to an HTTP proxy and as RFC 1929 credentials to a SOCKS5 one; they take
     /// the place of any in the proxy URL. `None` clears them.

@@ -515,6 +515,7 @@
 //! |---|---|
 //! | `CURLOPT_PROXY` (with the scheme: `CURLOPT_PROXYTYPE`), `CURLOPT_PROXYPORT` in the URL | [`Easy::proxy`](crate::Easy::proxy) ([`ProxyKind`](crate::ProxyKind) from the scheme; port [`DEFAULT_PROXY_PORT`](crate::DEFAULT_PROXY_PORT) 1080, [`DEFAULT_HTTPS_PROXY_PORT`](crate::DEFAULT_HTTPS_PROXY_PORT) 443 for `https://`) |
 //! | `CURLOPT_PROXYUSERPWD` | [`Easy::proxy_userpwd`](crate::Easy::proxy_userpwd) |
+//! | `CURLOPT_PROXYAUTH` (tool `--proxy-basic`, `--proxy-digest`, `--proxy-anyauth`) | [`Easy::proxy_auth`](crate::Easy::proxy_auth) with [`HttpAuth`](crate::HttpAuth): Basic sent at once (the default); Digest (RFC 7616) or Any answer the proxy's `407` once: a `CONNECT` on a new connection, a request in absolute form sent again |
 //! | `CURLOPT_HTTPPROXYTUNNEL` | [`Easy::http_proxy_tunnel`](crate::Easy::http_proxy_tunnel) |
 //! | `CURLOPT_NOPROXY` | [`Easy::noproxy`](crate::Easy::noproxy) |
 //! | (libcurl reads the environment always) | [`Easy::proxy_from_env`](crate::Easy::proxy_from_env) |

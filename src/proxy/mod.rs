@@ -88,6 +88,9 @@ pub(crate) struct ProxyOptions {
     pub(crate) ca_file: Option<std::path::PathBuf>,
     /// `CURLOPT_PROXY_SSL_VERIFYPEER = 0`.
     pub(crate) insecure: bool,
+    /// `CURLOPT_PROXYAUTH`: Basic (sent at once), Digest or either (sent in answer to the
+    /// proxy's `407`).
+    pub(crate) auth: crate::auth::HttpAuth,
 }
 
 /// A proxy to go through, parsed.

@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
 use crate::id::TransferId;
 use crate::transport::connector::{opened, Connector, Resolving};
+use crate::transport::tunnel::Tunnel;
 use crate::transport::{tls, Mux, Phase, Socket, H2C_KEY_ID};
 
 use super::{internal, Next, State, Transfer};
@@ -348,10 +349,28 @@ impl Transfer {
             }
             Err(e) => {
                 let c = self.conn.take().ok_or_else(internal)?;
-                if let Some(code) = c.tunnel.as_deref().and_then(|t| t.connect_code()) {
+                let code = c.tunnel.as_deref().and_then(|t| t.connect_code());
+                if let Some(code) = code {
                     self.info.http_connectcode = code;
                 }
+                let again = match c.tunnel.as_deref() {
+                    Some(Tunnel::Http(hs)) if code == Some(407) => {
+                        self.proxy_challenged(h, hs.header_values("proxy-authenticate"))
+                    }
+                    _ => false,
+                };
                 core.drop_attempt(c);
+                if again {
+                    // A new connection for the CONNECT with the answer (the refused one
+                    // may have a body to skip, or be closed by the proxy).
+                    if let Some(key) = self.slot_key.take() {
+                        core.release_slot(&key);
+                    }
+                    self.connector = None;
+                    self.fresh = true;
+                    self.state = State::Init;
+                    return Ok(Next::Again);
+                }
                 Err(e)
             }
         }
@@ -447,7 +466,7 @@ impl Transfer {
         match connector.open(addr, sock, serial) {
             Ok(mut conn) => {
                 conn.mux = self.mux();
-                if let Some(t) = self.tunnel_for()? {
+                if let Some(t) = self.tunnel_for(core)? {
                     conn.set_tunnel(t);
                 }
                 core.register(&mut conn, id)

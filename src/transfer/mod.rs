@@ -182,6 +182,9 @@ pub(crate) struct Transfer {
     /// for `HttpAuth::Any`); `auth_tried`: it was, once.
     auth_retry: Option<Box<request::AuthRetry>>,
     auth_tried: bool,
+    /// The same for the proxy's `407` (`CURLOPT_PROXYAUTH`).
+    proxy_retry: Option<Box<request::AuthRetry>>,
+    proxy_auth_tried: bool,
 }
 
 impl Transfer {
@@ -226,6 +229,8 @@ impl Transfer {
             proxy: None,
             auth_retry: None,
             auth_tried: false,
+            proxy_retry: None,
+            proxy_auth_tried: false,
         }
     }
 
@@ -293,6 +298,8 @@ impl Transfer {
             proxy,
             auth_retry,
             auth_tried,
+            proxy_retry,
+            proxy_auth_tried,
         } = self;
         *ctl = Control::default();
         *state = State::Init;
@@ -327,6 +334,8 @@ impl Transfer {
         *proxy = None;
         *auth_retry = None;
         *auth_tried = false;
+        *proxy_retry = None;
+        *proxy_auth_tried = false;
     }
 
     /// Finished (its result is in, or it was reported done).

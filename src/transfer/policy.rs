@@ -25,6 +25,15 @@ impl Transfer {
         if status == 401 && self.rx.redirect.is_none() {
             self.on_unauthorized(h, head);
         }
+        if status == 407
+            && self.rx.redirect.is_none()
+            && self.absolute_form()
+            && self.proxy_challenged(h, head.header_all("proxy-authenticate"))
+        {
+            // The same request again to the proxy, with the answer (like a 401's).
+            self.rx.redirect = Some((401, Box::new(target!(self).clone())));
+            self.rx.discard = true;
+        }
         if matches!(status, 301 | 302 | 303 | 307 | 308) {
             if let Some(loc) = head.header("location") {
                 let loc = String::from_utf8_lossy(loc);

@@ -4,7 +4,10 @@
 
 use std::net::IpAddr;
 
+use super::request::{cnonce, AuthRetry};
 use super::{internal, Transfer};
+use crate::auth::digest::Challenge;
+use crate::auth::HttpAuth;
 use crate::error::Result;
 use crate::handler::Handler;
 use crate::proto::proxy::{ConnectRequest, HttpConnect, Socks4, Socks5, SocksTarget};
@@ -55,8 +58,58 @@ impl Transfer {
             .is_some_and(|p| !p.tunnels(target!(self).scheme))
     }
 
+    /// The `Proxy-Authorization` value for `method uri` to the proxy: the answer to its `407`
+    /// being retried, or Basic at once when that is the proxy's auth (the default).
+    pub(super) fn proxy_authorization<S: Services>(
+        &self,
+        core: &mut S,
+        method: &str,
+        uri: &str,
+    ) -> Result<Option<String>> {
+        let Some(p) = self.proxy.as_deref() else {
+            return Ok(None);
+        };
+        Ok(match self.proxy_retry.as_deref() {
+            Some(AuthRetry::Digest(ch)) => match &p.creds {
+                Some((u, pw)) => Some(ch.answer(u, pw, method, uri, &cnonce(core)?)),
+                None => None,
+            },
+            Some(AuthRetry::Basic) => p.basic_auth(),
+            None if self.opts.proxy.auth == HttpAuth::Basic => p.basic_auth(),
+            None => None,
+        })
+    }
+
+    /// A proxy's `407` with its `Proxy-Authenticate` values: with Digest or Any asked for
+    /// and credentials for the proxy, the answer to its challenge goes with the next try
+    /// (once). Whether to try again.
+    pub(super) fn proxy_challenged<'a>(
+        &mut self,
+        h: &mut dyn Handler,
+        challenges: impl Iterator<Item = &'a [u8]>,
+    ) -> bool {
+        let auth = self.opts.proxy.auth;
+        let has_creds = self.proxy.as_deref().is_some_and(|p| p.creds.is_some());
+        if self.proxy_auth_tried || auth == HttpAuth::Basic || !has_creds {
+            return false;
+        }
+        let values: Vec<&[u8]> = challenges.collect();
+        let basic = |v: &&[u8]| v.get(..5).is_some_and(|s| s.eq_ignore_ascii_case(b"basic"));
+        let retry = match Challenge::find(values.iter().copied()) {
+            Some(ch) => AuthRetry::Digest(ch),
+            None if auth == HttpAuth::Any && values.iter().any(basic) => AuthRetry::Basic,
+            None => return false,
+        };
+        self.text(h, || {
+            "Proxy auth using the challenge of its 407, trying again".into()
+        });
+        self.proxy_auth_tried = true;
+        self.proxy_retry = Some(Box::new(retry));
+        true
+    }
+
     /// The handshake a new connection runs after TCP, if it goes through a tunnel.
-    pub(super) fn tunnel_for(&self) -> Result<Option<Tunnel>> {
+    pub(super) fn tunnel_for<S: Services>(&self, core: &mut S) -> Result<Option<Tunnel>> {
         let Some(p) = self.proxy.as_deref() else {
             return Ok(None);
         };
@@ -67,7 +120,7 @@ impl Transfer {
         let authority = Proxy::authority(&t.host, t.port);
         let tunnel = match p.kind {
             ProxyKind::Http | ProxyKind::Https => {
-                let auth = p.basic_auth();
+                let auth = self.proxy_authorization(core, "CONNECT", &authority)?;
                 Tunnel::Http(HttpConnect::new(&ConnectRequest {
                     authority: &authority,
                     proxy_authorization: auth.as_deref(),

@@ -186,6 +186,10 @@ impl Transfer {
             true => None,
             false => self.authorization(core, request_target)?,
         };
+        let proxy_auth = match proxy.is_some() {
+            true => self.proxy_authorization(core, &self.method, request_target)?,
+            false => None,
+        };
         // The engine's cookies and CURLOPT_COOKIE's, unless the caller sent a Cookie header.
         let mut cookie = std::mem::take(&mut self.spare_cookie);
         cookie.clear();
@@ -208,8 +212,8 @@ impl Transfer {
             )
             .map_err(bad)?,
         };
-        if let Some(p) = proxy {
-            if let Some(auth) = p.basic_auth().filter(|_| !has("proxy-authorization")) {
+        if proxy.is_some() {
+            if let Some(auth) = proxy_auth.filter(|_| !has("proxy-authorization")) {
                 w.field("Proxy-Authorization", &auth).map_err(bad)?;
             }
             if !has("proxy-connection") {
@@ -390,12 +394,7 @@ impl Transfer {
             };
             return Ok(Some(match &**retry {
                 AuthRetry::Basic => crate::auth::basic(&user, &pw),
-                AuthRetry::Digest(ch) => {
-                    let mut nonce = [0u8; 16];
-                    core.rng()?.fill(&mut nonce);
-                    let cnonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
-                    ch.answer(&user, &pw, &self.method, uri, &cnonce)
-                }
+                AuthRetry::Digest(ch) => ch.answer(&user, &pw, &self.method, uri, &cnonce(core)?),
             }));
         }
         Ok(match cross_origin {
@@ -403,6 +402,13 @@ impl Transfer {
             true => url_creds.map(|(u, p)| crate::auth::basic(&u, &p)),
         })
     }
+}
+
+/// A client nonce for a Digest answer: 16 random bytes in hex.
+pub(super) fn cnonce<S: Services>(core: &mut S) -> Result<String> {
+    let mut nonce = [0u8; 16];
+    core.rng()?.fill(&mut nonce);
+    Ok(nonce.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The value of the last user header called `name`.

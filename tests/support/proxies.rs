@@ -8,6 +8,7 @@
 //! | [`ProxyServer::dante`] | Debian's dante-server (`danted`): SOCKS4 and SOCKS5, no auth | its log file |
 //! | [`ProxyServer::microsocks`] | Debian's microsocks: SOCKS5 with RFC 1929 user/password | its output |
 //! | [`ProxyServer::stunnel`] | Debian's stunnel4 in front of a tinyproxy: an HTTPS proxy | its log file |
+//! | [`ProxyServer::digest`] | `tests/interop/digest_proxy.py`: `CONNECT` and absolute form behind RFC 7616 Digest, checked with Python's hashlib | its output (`ok`/`bad` per request) |
 //!
 //! `.ci/interop-setup.sh` installs the three packages. Without one, the constructor prints
 //! `*** SKIPPED ***` and returns `None`, unless `CURLEW_REQUIRE_INTEROP=1` (CI), which panics.
@@ -182,6 +183,19 @@ impl ProxyServer {
             );
             std::fs::write(dir.join("stunnel.conf"), conf).expect("write stunnel.conf");
             wrapper(&bin, &[format!("{}/stunnel.conf", dir.display())])
+        }))
+    }
+
+    /// The Digest proxy of `tests/interop/digest_proxy.py` (Python 3, standard library
+    /// only) for `user`/`password` with `algorithm` (`MD5` or `SHA-256`).
+    pub fn digest(user: &str, password: &str, algorithm: &str) -> Option<ProxyServer> {
+        let python = find("python3").or_else(|| unavailable("digest proxy", "no python3"))?;
+        let script = super::h2_servers::interop_script("digest_proxy.py");
+        let args = [user, password, algorithm].map(String::from);
+        Some(Self::start("digest-proxy", |_dir, port| {
+            let mut a = vec![script.display().to_string(), port.to_string()];
+            a.extend(args.iter().cloned());
+            wrapper(&python, &a)
         }))
     }
 

@@ -303,6 +303,15 @@ pub struct Args {
     /// Do not verify an HTTPS proxy's certificate
     #[arg(long = "proxy-insecure")]
     pub proxy_insecure: bool,
+    /// Use Basic authentication with the proxy (the default)
+    #[arg(long = "proxy-basic")]
+    pub proxy_basic: bool,
+    /// Use Digest authentication with the proxy (RFC 7616)
+    #[arg(long = "proxy-digest")]
+    pub proxy_digest: bool,
+    /// Use whatever authentication the proxy asks for
+    #[arg(long = "proxy-anyauth")]
+    pub proxy_anyauth: bool,
     /// Run the transfers in parallel
     #[arg(short = 'Z', long = "parallel")]
     pub parallel: bool,
@@ -608,6 +617,13 @@ fn proxy_options(args: &Args, easy: &mut Easy) -> Result<(), Fail> {
         let (u, p) = up.split_once(':').unwrap_or((up, ""));
         easy.proxy_userpwd(Some((u, p)))?;
     }
+    easy.proxy_auth(if args.proxy_anyauth {
+        curlew::HttpAuth::Any
+    } else if args.proxy_digest {
+        curlew::HttpAuth::Digest
+    } else {
+        curlew::HttpAuth::Basic
+    });
     if let Some(list) = &args.noproxy {
         easy.noproxy(list);
     }

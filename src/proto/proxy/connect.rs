@@ -82,6 +82,20 @@ impl HttpConnect {
         &self.shown
     }
 
+    /// The values of the final answer's fields called `name` (compared without regard to
+    /// case), e.g. `Proxy-Authenticate` of a `407`.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.shown
+            .split(|&b| b == b'\n')
+            .skip(1)
+            .filter_map(move |line| {
+                let colon = line.iter().position(|&b| b == b':')?;
+                let (n, v) = (&line[..colon], &line[colon + 1..]);
+                n.eq_ignore_ascii_case(name.as_bytes())
+                    .then(|| v.trim_ascii())
+            })
+    }
+
     /// Parse the buffered head: `Some(end)` once one is complete.
     fn parse(&mut self) -> Result<Option<(u16, usize)>, ProxyError> {
         let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
