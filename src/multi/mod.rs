@@ -331,10 +331,12 @@ impl Multi {
             // application) runs before the wait, not after a zero-timeout one: a request added
             // after the last response goes out in this call, and the wait below then covers
             // its answer. One `epoll_wait` per call instead of two.
-            let before = self.core.msgs.len();
+            let (msgs, ready) = (self.core.msgs.len(), self.core.ws_ready.len());
             self.core.run(self.core.clock.now());
-            if self.core.msgs.len() > before {
-                // Something finished already: hand it over without blocking.
+            if self.core.msgs.len() > msgs || self.core.ws_ready.len() > ready {
+                // Something finished already, or a connect-only WebSocket has news (its send
+                // queue drained in this run, say, with no socket event to follow): hand it
+                // over without blocking.
                 timeout = Some(Duration::ZERO);
             }
         }
@@ -374,7 +376,8 @@ impl Multi {
     /// of open WebSockets does no work for the idle ones. The news is edge-triggered: read
     /// until [`WsError::WouldBlock`](crate::ws::WsError::WouldBlock), or the rest waits for
     /// more to arrive. [`Multi::poll`] blocks while only connect-only transfers are open
-    /// (until one has news, a timer, a wakeup or the timeout).
+    /// (until one has news, a timer, a wakeup or the timeout); a `poll` whose first run
+    /// produced news returns without waiting, so take the list after each `poll`.
     ///
     /// ```no_run
     /// # use curlew::Multi;

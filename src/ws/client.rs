@@ -33,6 +33,9 @@ pub struct WsClient {
     id: TransferId,
     buf: Vec<u8>,
     closed: bool,
+    /// The multi's readiness list, taken after each wait so that news of this run (room in
+    /// the send queue) ends the next wait at once.
+    ready: Vec<(TransferId, crate::multi::Ready)>,
 }
 
 impl std::fmt::Debug for WsClient {
@@ -67,6 +70,7 @@ impl WsClient {
                     id,
                     buf: Vec::new(),
                     closed: false,
+                    ready: Vec::new(),
                 });
             }
         }
@@ -176,6 +180,8 @@ impl WsClient {
             None => None,
         };
         self.multi.poll(left).map_err(io_error)?;
+        self.multi.ws_ready(&mut self.ready);
+        self.ready.clear();
         Ok(())
     }
 }
