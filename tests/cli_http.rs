@@ -3,9 +3,7 @@
 
 mod support;
 
-use std::io::Read as _;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
 use support::client::{raw_server, silent_server};
 use support::http_server::{keep_alive_responder, routes, Conn, Response, Server};
@@ -13,41 +11,7 @@ use support::tls::{ca_path, server_config};
 
 /// Run the tool with `args` (stdin empty), killing it after a generous bound.
 fn curlew(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_curlew"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn curlew");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stdout.read_to_end(&mut v);
-        v
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stderr.read_to_end(&mut v);
-        v
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            panic!("curlew {args:?} did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        status,
-        stdout: out_t.join().unwrap(),
-        stderr: err_t.join().unwrap(),
-    }
+    support::tool::run(args)
 }
 
 fn code(o: &Output) -> i32 {

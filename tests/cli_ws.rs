@@ -5,78 +5,21 @@
 
 mod support;
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::net::TcpStream;
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::http_server::{routes, Conn, Response, Server};
 use support::tls::{ca_path, server_config};
+use support::tool::{finish, run_with_input, spawn};
 use support::ws_peer::WsPeer;
 use support::ws_raw::{close_code, close_frame, read_client_frame, read_frame, upgrade, ReadFrame};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::{Message, WebSocket};
-
-fn spawn(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_curlew"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn curlew")
-}
-
-/// Wait (bounded) for the child and collect its output. `stdin` is dropped first unless kept.
-fn finish(mut child: Child, keep_stdin: Option<ChildStdin>) -> Output {
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stdout.read_to_end(&mut v);
-        v
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stderr.read_to_end(&mut v);
-        v
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            panic!("curlew did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    drop(keep_stdin);
-    Output {
-        status,
-        stdout: out_t.join().unwrap(),
-        stderr: err_t.join().unwrap(),
-    }
-}
-
-/// Run with `input` on stdin, then end of stdin. The input is written by a thread of its own
-/// while the output is read: the tool reads stdin only as fast as the server takes it (an echo
-/// server takes it as fast as stdout is read).
-fn run_with_input(args: &[&str], input: &[u8]) -> Output {
-    let mut child = spawn(args);
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = finish(child, None);
-    writer.join().unwrap();
-    out
-}
 
 /// Run with stdin left open (the tool must end by itself).
 fn run_stdin_open(args: &[&str]) -> Output {

@@ -12,6 +12,7 @@
 //!   answers them with pongs, or not.
 //! * [`tls`]: rustls server configs (and a verifying client config) built from
 //!   the PEM files in `tests/support/data/` (see `data/make-certs.sh`).
+//! * [`tool`]: running the `curlew` tool, bounded, its output collected.
 //! * [`ws_peer`]: a tungstenite WebSocket server; [`ws_raw`]: scripted WebSocket
 //!   servers frame by frame, without a WebSocket library.
 //! * helpers here: [`data_path`], [`wait_until`], [`chunked`], [`gzip`],
@@ -27,6 +28,7 @@ pub mod http_server;
 pub mod ping_counter;
 pub mod proxies;
 pub mod tls;
+pub mod tool;
 pub mod ws_peer;
 pub mod ws_raw;
 
