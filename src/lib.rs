@@ -68,6 +68,7 @@ mod options;
 mod overrides;
 pub mod proto;
 mod proxy;
+mod ready;
 pub mod rng;
 #[cfg(test)]
 mod sim;

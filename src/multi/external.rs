@@ -78,44 +78,7 @@ impl SocketWhat {
     }
 }
 
-/// What your event loop saw on a socket (`CURL_CSELECT_IN`, `_OUT`, `_ERR`).
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Ready {
-    /// The socket is readable (or at EOF).
-    pub readable: bool,
-    /// The socket is writable.
-    pub writable: bool,
-    /// An error or hang-up condition.
-    pub error: bool,
-}
-
-impl Ready {
-    /// Nothing seen: for `SOCKET_TIMEOUT`, or when your loop does not tell (the multi then
-    /// tries both directions).
-    pub const NONE: Ready = Ready {
-        readable: false,
-        writable: false,
-        error: false,
-    };
-    /// Readable.
-    pub const IN: Ready = Ready {
-        readable: true,
-        writable: false,
-        error: false,
-    };
-    /// Writable.
-    pub const OUT: Ready = Ready {
-        readable: false,
-        writable: true,
-        error: false,
-    };
-    /// Readable and writable.
-    pub const INOUT: Ready = Ready {
-        readable: true,
-        writable: true,
-        error: false,
-    };
-}
+pub use crate::ready::Ready;
 
 /// The socket callback: `(socket, what, token)`. `token` is the value you assigned to this
 /// socket (curl's `socketp`), writable in place. It is called from inside

@@ -166,7 +166,7 @@ pub(crate) struct Transfer {
     pub(crate) established: bool,
     /// Connect-only WebSocket: what this step found for the application (data or the end:
     /// `readable`; room after a refusal: `writable`), for [`Multi::ws_ready`](crate::Multi::ws_ready).
-    pub(crate) ws_news: crate::multi::Ready,
+    pub(crate) ws_news: crate::ready::Ready,
     /// Its entry in the multi's list of ready connect-only transfers, while listed.
     pub(crate) ws_listed: Option<u32>,
     /// The HTTP/2 stream this transfer's request is on.
@@ -221,7 +221,7 @@ impl Transfer {
             ws: None,
             ws_key: String::new(),
             established: false,
-            ws_news: crate::multi::Ready::NONE,
+            ws_news: crate::ready::Ready::NONE,
             ws_listed: None,
             h2_stream: None,
             h2_retries: 0,
@@ -326,7 +326,7 @@ impl Transfer {
         *ws = None;
         ws_key.clear();
         *established = false;
-        *ws_news = crate::multi::Ready::NONE;
+        *ws_news = crate::ready::Ready::NONE;
         *ws_listed = None;
         *h2_stream = None;
         *h2_retries = 0;
@@ -467,7 +467,7 @@ impl Transfer {
         self.state = State::Done;
         if self.established {
             // A connect-only WebSocket ended after its upgrade: `recv` now says how.
-            self.ws_news = crate::multi::Ready {
+            self.ws_news = crate::ready::Ready {
                 readable: true,
                 writable: false,
                 error: true,

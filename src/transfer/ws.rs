@@ -399,7 +399,7 @@ impl Transfer {
             // multi, which keeps flushing its send queue. The application may send now, and
             // read what came with the 101.
             self.established = true;
-            self.ws_news = crate::multi::Ready::INOUT;
+            self.ws_news = crate::ready::Ready::INOUT;
         }
         Ok(())
     }
