@@ -21,6 +21,7 @@
 //!     println!("{:?}", reply?);
 //! }
 //! # Ok(()) }
+//! # let _ = demo;
 //! ```
 //!
 //! Handles are cheap to clone and `Send`; many requests and WebSockets share the client's
