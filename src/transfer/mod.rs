@@ -140,6 +140,9 @@ pub(crate) struct Transfer {
     spare_content_type: String,
     /// Storage for the `Cookie` header value, reused from request to request.
     spare_cookie: String,
+    /// The response parser of the last run on an HTTP/2 stream (on HTTP/1.1 it goes to the
+    /// connection for its next transfer), reused by the next run of the same `Easy`.
+    spare_parser: Option<Box<crate::proto::http1::ResponseParser>>,
     body: Body,
     /// The current request and its response, as a sans-IO state machine: what to send next,
     /// what a head means, whether the connection can be reused.
@@ -195,6 +198,7 @@ impl Transfer {
             method: std::borrow::Cow::Borrowed(""),
             spare_content_type: String::new(),
             spare_cookie: String::new(),
+            spare_parser: None,
             body: Body::None,
             exchange: Exchange::new(IDLE_REQUEST),
             body_dropped: false,
@@ -264,6 +268,7 @@ impl Transfer {
             info: _,
             spare_content_type: _,
             spare_cookie: _,
+            spare_parser: _,
             method: _,
             ctl,
             state,
@@ -476,9 +481,15 @@ impl Transfer {
         self.rx.held = Vec::new();
         self.up.ubuf = Vec::new();
         self.rx.decoded = Vec::new();
-        self.rx.parser = None;
         self.rx.decoder = None;
         self.rx.content = None;
+        // A parser still here (the response ended on an HTTP/2 stream) serves the next run.
+        if let Some(mut p) = self.rx.parser.take() {
+            if let Some(head) = self.rx.head.take() {
+                p.recycle_boxed(head);
+            }
+            self.spare_parser = Some(p);
+        }
     }
 
     fn fail<S: Services>(&mut self, core: &mut S, h: &mut dyn Handler, e: Error, now: Instant) {

@@ -37,7 +37,14 @@ impl Transfer {
         }
         let is_ws = target!(self).scheme.is_ws();
         self.set_method(is_ws);
-        // Take over the storage the connection's last transfer left behind.
+        // This `Easy`'s own parser from its last run, else the storage the connection's last
+        // transfer left behind.
+        if self.rx.parser.is_none() {
+            self.rx.parser = self
+                .spare_parser
+                .take()
+                .filter(|p| p.has_limits(&self.opts.limits));
+        }
         if let Some(c) = self.conn.as_mut() {
             if self.up.head_buf.capacity() == 0 {
                 std::mem::swap(&mut self.up.head_buf, &mut c.head_buf);

@@ -632,8 +632,10 @@ impl Transfer {
             }
             if !keep {
                 self.text(h, || format!("Closing connection #{}", conn.serial));
-            } else {
-                // Leave the per-request storage to the connection's next transfer.
+            } else if conn.h2.is_none() {
+                // Leave the per-request storage to the connection's next transfer. (On a
+                // shared HTTP/2 connection it stays with this transfer for its next run:
+                // the connection's one slot would serve one of its many streams.)
                 conn.head_buf = std::mem::take(&mut self.up.head_buf);
                 if let Some(mut p) = self.rx.parser.take() {
                     if let Some(head) = self.rx.head.take() {
