@@ -149,3 +149,46 @@ fn a_full_send_queue_lists_the_transfer_writable_when_it_drains() {
         m.ws_ready(&mut ready);
     }
 }
+
+#[test]
+fn a_poll_whose_first_run_drains_the_queue_returns_with_news_not_yet_taken() {
+    // The upgrade's news is left on the list; a send cut short by a small queue is then
+    // flushed whole by the poll's first run, and its "writable" merges into that entry. The
+    // poll must still return at once: no socket event will follow, since nothing is left to
+    // write and the peer (which reads everything) waits for the rest of the message.
+    let peer = WsPeer::start(|mut ws| while ws.read().is_ok() {});
+    let mut m = Multi::new();
+    let mut e = Easy::new(&peer.url("/")).unwrap();
+    e.connect_only(true).ws_max_send_queue(16 * 1024);
+    let id = m.add(e);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while m.info_read().is_none() {
+        assert!(Instant::now() < deadline, "no upgrade");
+        m.poll(Some(Duration::from_millis(100))).unwrap();
+    }
+    let msg = vec![3u8; 256 * 1024];
+    let mut sent = 0;
+    let mut ready = Vec::new();
+    while sent < msg.len() {
+        assert!(
+            Instant::now() < deadline,
+            "{sent} of {} bytes sent",
+            msg.len()
+        );
+        match m.ws(id).unwrap().send(&msg[sent..], curlew::ws::BINARY) {
+            Ok(n) => sent += n,
+            Err(WsError::WouldBlock) => {}
+            Err(e) => panic!("{e}"),
+        }
+        if sent == msg.len() {
+            break;
+        }
+        // Longer than the test's deadline: a poll that waits for an event never coming fails.
+        m.poll(Some(Duration::from_secs(30))).unwrap();
+        // Only every other batch is taken, so news keeps merging into untaken entries.
+        if sent % 2 == 0 {
+            m.ws_ready(&mut ready);
+            ready.clear();
+        }
+    }
+}

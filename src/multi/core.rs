@@ -75,6 +75,9 @@ pub(crate) struct Core {
     pub(crate) msgs: VecDeque<Message>,
     /// Connect-only WebSockets with news for the application ([`Multi::ws_ready`]).
     pub(crate) ws_ready: Vec<(TransferId, Ready)>,
+    /// Counts the news put on [`Core::ws_ready`], merged into a listed entry or not: a `poll`
+    /// compares it around its first run (the list's length misses merged news).
+    pub(crate) ws_news_seq: u64,
     pub(crate) deferred: Vec<Deferred>,
     pub(crate) resolver: Resolver,
     pub(crate) registry: Registry,
@@ -136,6 +139,7 @@ impl Core {
             timers: BinaryHeap::new(),
             msgs: VecDeque::new(),
             ws_ready: Vec::new(),
+            ws_news_seq: 0,
             deferred: Vec::new(),
             resolver,
             registry,
@@ -539,6 +543,7 @@ impl Core {
     #[cold]
     fn list_ws_ready(&mut self, x: &mut Transfer, id: TransferId) {
         let news = std::mem::replace(&mut x.ws_news, Ready::NONE);
+        self.ws_news_seq = self.ws_news_seq.wrapping_add(1);
         match x.ws_listed.and_then(|i| self.ws_ready.get_mut(i as usize)) {
             Some((_, r)) => {
                 r.readable |= news.readable;

@@ -331,12 +331,13 @@ impl Multi {
             // application) runs before the wait, not after a zero-timeout one: a request added
             // after the last response goes out in this call, and the wait below then covers
             // its answer. One `epoll_wait` per call instead of two.
-            let (msgs, ready) = (self.core.msgs.len(), self.core.ws_ready.len());
+            let (msgs, news) = (self.core.msgs.len(), self.core.ws_news_seq);
             self.core.run(self.core.clock.now());
-            if self.core.msgs.len() > msgs || self.core.ws_ready.len() > ready {
+            if self.core.msgs.len() > msgs || self.core.ws_news_seq != news {
                 // Something finished already, or a connect-only WebSocket has news (its send
-                // queue drained in this run, say, with no socket event to follow): hand it
-                // over without blocking.
+                // queue drained in this run, say, with no socket event to follow; merged into
+                // an entry the application has not taken yet, too): hand it over without
+                // blocking.
                 timeout = Some(Duration::ZERO);
             }
         }
