@@ -28,6 +28,9 @@ use super::{Conn, Pull};
 pub const MAX_INTERIM_HEADS: usize = 16;
 /// Socket bytes read per read call into the framing buffer.
 const READ_CHUNK: usize = 64 * 1024;
+/// Most socket bytes a transfer reads for the whole connection while it waits for its own
+/// stream's input, per step.
+const OWN_READ_MAX: usize = READ_CHUNK;
 /// Bytes of drained inbox buffers an HTTP/2 connection keeps for the streams that get bytes
 /// next: a fresh buffer per stream cost page faults on 100 KiB responses (30,000 in 5,000
 /// responses over 100 streams with 1 MiB; 10,000 with 4 MiB, and 10% less client CPU) and
@@ -306,9 +309,15 @@ impl Conn {
     pub(crate) fn pull_stream(&mut self, budget: &mut usize) -> Pull {
         let before = self.rend;
         if self.readable && *budget > 0 {
-            // Read only until this stream has bytes: what else comes waits in the other
-            // streams' inboxes until their transfers run, so reading on would grow them.
-            if let Err(e) = self.pump_until(budget, Some(before)) {
+            // Read only until this stream has bytes, and at most one chunk: what else comes
+            // waits in the other streams' inboxes until their transfers run, so reading on
+            // would grow them (the connection stays readable and the multi's service reads
+            // the rest, its woken transfers running between reads).
+            let mut own = (*budget).min(OWN_READ_MAX);
+            let granted = own;
+            let r = self.pump_until(&mut own, Some(before));
+            *budget -= granted - own;
+            if let Err(e) = r {
                 return Pull::Failed(e);
             }
         }
